@@ -1,0 +1,207 @@
+"""The ``openplate`` command: serve, migrate, user create, app create.
+
+Every failure is one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from openplate import __version__
+from openplate.accounts import applications
+from openplate.accounts.applications import InvalidApplication
+from openplate.accounts.service import prepare_account
+from openplate.accounts.validation import InvalidAccountInput
+from openplate.oauth.tokens import Digester
+from openplate.settings import Settings
+from openplate.store.account_repos import DuplicateUser
+from openplate.store.engine import create_engine
+from openplate.store.unit import Database
+
+
+class CommandError(Exception):
+    """A failure to report in one line."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: getattr(args, key)
+        for key in ("host", "port", "database_url", "public_url")
+        if getattr(args, key, None) is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise CommandError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def _migrate(settings: Settings) -> None:
+    from openplate.store.migrate import upgrade
+
+    path = settings.sqlite_path
+    if path is not None and path.parent and not path.parent.exists():
+        raise CommandError(f"the database folder {path.parent} does not exist")
+    try:
+        upgrade(settings)
+    except Exception as error:  # noqa: BLE001 - reported in one line
+        raise CommandError(f"migration failed: {type(error).__name__}: {error}") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from openplate.web.app import create_app
+
+    settings = _settings(args)
+    _migrate(settings)
+    app = create_app(settings)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=args.log_level,
+        proxy_headers=False, server_header=False, timeout_graceful_shutdown=10,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    _migrate(_settings(args))
+    print("database schema is up to date")
+
+
+async def _with_db(settings: Settings, work):  # type: ignore[no-untyped-def]
+    db = Database(create_engine(settings))
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+def cmd_user_create(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    if not args.password_stdin:
+        raise CommandError("give the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    _migrate(settings)
+
+    async def work(db: Database) -> dict[str, object]:
+        account = await prepare_account(username=args.username, email=args.email, password=password)
+        async with db.transaction() as store:
+            user = await store.users.create(
+                username=account.username, email=account.email,
+                password_hash=account.password_hash, now=int(time.time()),
+            )
+        return user.public_json()
+
+    try:
+        print(json.dumps(asyncio.run(_with_db(settings, work))))
+    except InvalidAccountInput as error:
+        raise CommandError(f"invalid {error.field}: {error}") from None
+    except DuplicateUser as error:
+        raise CommandError(f"a user with that {error.field} already exists") from None
+
+
+def cmd_app_create(args: argparse.Namespace) -> None:
+    settings = _settings(args).with_secret_key()
+    assert settings.secret_key is not None
+    digester = Digester(settings.secret_key.encode("utf-8"))
+    _migrate(settings)
+
+    async def work(db: Database) -> dict[str, object]:
+        async with db.transaction() as store:
+            owner = await store.users.by_login(args.owner)
+            if owner is None:
+                raise CommandError(f"no user with username or e-mail '{args.owner}'")
+            uris = applications.check_redirect_uris(args.redirect_uri or [], require_one=True)
+            client, secret = await applications.register(
+                store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
+                public=args.public, now=int(time.time()),
+            )
+        return {
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "name": client.name,
+            "owner": owner.username,
+            "redirect_uris": list(client.redirect_uris),
+            "public": client.is_public,
+        }
+
+    try:
+        result = asyncio.run(_with_db(settings, work))
+    except InvalidApplication as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", dest="database_url",
+                        help="database URL (env OPENPLATE_DATABASE_URL; default sqlite:///openplate.db)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openplate", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"openplate {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the server (migrating the database first)")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--public-url", dest="public_url",
+                       help="externally visible base URL (env OPENPLATE_PUBLIC_URL)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    _common(migrate)
+    migrate.set_defaults(func=cmd_migrate)
+
+    user = commands.add_parser("user", help="manage user accounts").add_subparsers(
+        dest="user_command", required=True, metavar="ACTION")
+    user_create = user.add_parser("create", help="create an account; prints it as JSON")
+    _common(user_create)
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--username", required=True)
+    user_create.add_argument("--password-stdin", action="store_true",
+                             help="read the password from the first line of standard input")
+    user_create.set_defaults(func=cmd_user_create)
+
+    app = commands.add_parser("app", help="manage OAuth applications").add_subparsers(
+        dest="app_command", required=True, metavar="ACTION")
+    app_create = app.add_parser("create", help="register an application")
+    _common(app_create)
+    app_create.add_argument("--owner", required=True, help="username or e-mail of the owner")
+    app_create.add_argument("--name", required=True)
+    app_create.add_argument("--redirect-uri", action="append", dest="redirect_uri",
+                            help="a redirect URI (repeat for several)")
+    app_create.add_argument("--public", action="store_true",
+                            help="a public client: no secret, PKCE required")
+    app_create.add_argument("--json", action="store_true", help="print JSON")
+    app_create.set_defaults(func=cmd_app_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CommandError as error:
+        print(f"openplate: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

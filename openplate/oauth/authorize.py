@@ -1,0 +1,149 @@
+"""RFC 6749 §4.1.1–§4.1.2: the authorisation endpoint, as a straight sequence of named checks.
+
+Two phases: ``validate_request`` checks and returns a typed request that the web layer parks while
+our own pages handle sign-in and consent; ``approve`` / ``deny`` then answer the client.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from openplate.oauth import pkce
+from openplate.oauth.errors import (
+    AccessDenied,
+    InvalidClientId,
+    InvalidRedirectUri,
+    InvalidRequest,
+    OAuthError,
+    UnsupportedResponseType,
+)
+from openplate.oauth.models import AuthorizationRequest, Client
+from openplate.oauth.params import Params
+from openplate.oauth.ports import ClientStore, OAuthStore
+from openplate.oauth.redirect_uris import find_match
+from openplate.oauth.scopes import DEFAULT_SCOPES, format_scope, parse_scope
+from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, Digester, new_secret
+
+
+class ErrorRedirect(Exception):
+    """A redirectable error (RFC 6749 §4.1.2.1): sent back to the verified redirect URI."""
+
+    def __init__(self, error: OAuthError, redirect_uri: str, state: str | None) -> None:
+        super().__init__(error.description)
+        self.error = error
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+    @property
+    def location(self) -> str:
+        return redirect_location(
+            self.redirect_uri,
+            {"error": self.error.error, "error_description": self.error.description},
+            self.state,
+        )
+
+
+def redirect_location(redirect_uri: str, params: dict[str, str], state: str | None) -> str:
+    """Add response parameters to the redirect URI's query, keeping any query it already has."""
+    values = dict(params)
+    if state is not None:
+        values["state"] = state
+    separator = "&" if "?" in redirect_uri else "?"
+    return redirect_uri + separator + urlencode(values)
+
+
+async def _client(params: Params, clients: ClientStore) -> Client:
+    params.reject_duplicates(["client_id"])
+    client_id = params.get("client_id")
+    if client_id is None:
+        raise InvalidClientId("The request has no client_id.")
+    client = await clients.by_client_id(client_id)
+    if client is None:
+        raise InvalidClientId("No application is registered with this client_id.")
+    return client
+
+
+def _redirect_uri(params: Params, client: Client) -> str:
+    if "redirect_uri" in params.duplicated:
+        raise InvalidRedirectUri("redirect_uri must not be sent more than once.")
+    requested = params.get("redirect_uri")
+    if requested is None:
+        raise InvalidRedirectUri("The request has no redirect_uri.")
+    if find_match(requested, client.redirect_uris) is None:
+        raise InvalidRedirectUri("The redirect_uri is not registered for this application.")
+    return requested
+
+
+def _response_type(params: Params) -> None:
+    response_type = params.get("response_type")
+    if response_type is None:
+        raise InvalidRequest("response_type is required.")
+    if response_type != "code":
+        raise UnsupportedResponseType("Only response_type=code is supported.")
+
+
+def _pkce(params: Params, client: Client) -> tuple[str, str] | None:
+    challenge = pkce.check_challenge(
+        params.get("code_challenge"), params.get("code_challenge_method")
+    )
+    if challenge is None and (client.is_public or client.require_pkce):
+        raise InvalidRequest("This application must use PKCE (code_challenge with S256).")
+    return challenge
+
+
+async def validate_request(params: Params, clients: ClientStore) -> AuthorizationRequest:
+    """Check an authorisation request; raise a fatal error (a page) or an ``ErrorRedirect``."""
+    client = await _client(params, clients)
+    redirect_uri = _redirect_uri(params, client)
+    state = params.get("state") if "state" not in params.duplicated else None
+    try:
+        params.reject_duplicates()
+        _response_type(params)
+        scope = parse_scope(params.get("scope")) or DEFAULT_SCOPES
+        challenge = _pkce(params, client)
+    except OAuthError as error:
+        raise ErrorRedirect(error, redirect_uri, state) from None
+    return AuthorizationRequest(
+        client_pk=client.pk,
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        scope=scope,
+        state=state,
+        code_challenge=challenge[0] if challenge else None,
+        code_challenge_method=challenge[1] if challenge else None,
+    )
+
+
+async def approve(
+    request: AuthorizationRequest,
+    *,
+    user_id: int,
+    store: OAuthStore,
+    digester: Digester,
+    now: int,
+    code_ttl: int,
+) -> str:
+    """Issue a one-time code for an approved request; return where to send the browser."""
+    scope = format_scope(request.scope)
+    grant_id = await store.grants.create(
+        user_id=user_id, client_pk=request.client_pk, scope=scope, now=now
+    )
+    code = new_secret(AUTHORIZATION_CODE_PREFIX)
+    await store.codes.create(
+        digest=digester.digest(code),
+        grant_id=grant_id,
+        client_pk=request.client_pk,
+        user_id=user_id,
+        redirect_uri=request.redirect_uri,
+        scope=scope,
+        code_challenge=request.code_challenge,
+        now=now,
+        expires_at=now + code_ttl,
+    )
+    return redirect_location(request.redirect_uri, {"code": code}, request.state)
+
+
+def deny(request: AuthorizationRequest) -> str:
+    """Where to send the browser when the user clicks Deny."""
+    error = AccessDenied("The user denied the request.")
+    return ErrorRedirect(error, request.redirect_uri, request.state).location

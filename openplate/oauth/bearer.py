@@ -1,0 +1,42 @@
+"""RFC 6750 §2.1 and §3: reading and checking bearer access tokens on the API.
+
+Besides ``Authorization: Bearer <token>``, the bare ``Authorization: <token>`` that the original
+Biggerplate clients sent is accepted.
+"""
+
+from __future__ import annotations
+
+from openplate.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken
+from openplate.oauth.models import AccessPrincipal
+from openplate.oauth.ports import TokenStore
+from openplate.oauth.scopes import covers
+from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, Digester, plausible
+
+
+def token_from_header(authorization: str | None) -> str:
+    """Extract the token from an Authorization header; raise with the RFC 6750 error code."""
+    if authorization is None or not authorization.strip():
+        raise InvalidToken("An access token is required.")
+    value = authorization.strip()
+    scheme, sep, rest = value.partition(" ")
+    if sep:
+        if scheme.lower() != "bearer":
+            raise InvalidRequest("Use the Bearer authentication scheme.")
+        value = rest.strip()
+        if " " in value:
+            raise InvalidRequest("Malformed Authorization header.")
+    return value
+
+
+async def authenticate(
+    authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str
+) -> AccessPrincipal:
+    token = token_from_header(authorization)
+    if not plausible(token, ACCESS_TOKEN_PREFIX):
+        raise InvalidToken("The access token is invalid.")
+    principal = await tokens.find_access(digest=digester.digest(token), now=now)
+    if principal is None:
+        raise InvalidToken("The access token is invalid, expired or revoked.")
+    if not covers(principal.scope, scope):
+        raise InsufficientScope(f"This call needs the '{scope}' scope.", scope=scope)
+    return principal

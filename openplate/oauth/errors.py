@@ -1,0 +1,107 @@
+"""RFC 6749 §4.1.2.1, §5.2 and RFC 6750 §3.1: the error tree, one class per wire code.
+
+Each error knows its HTTP status and whether it may be sent back to the client's redirect URI.
+``description`` is public (sent on the wire); ``detail`` is private and only logged.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OAuthError(Exception):
+    """Base of every protocol error."""
+
+    error: ClassVar[str] = "server_error"
+    status: ClassVar[int] = 400
+    #: False for errors that must never be redirected (RFC 6749 §4.1.2.1: unknown client, bad URI).
+    redirectable: ClassVar[bool] = True
+
+    def __init__(self, description: str, *, detail: str | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.detail = detail
+
+    def to_json(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status = 401
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+    status = 403
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status = 503
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 §3.1: the access token is missing, expired, revoked or malformed."""
+
+    error = "invalid_token"
+    status = 401
+
+
+class InsufficientScope(OAuthError):
+    """RFC 6750 §3.1: the token lacks a scope the resource needs."""
+
+    error = "insufficient_scope"
+    status = 403
+
+    def __init__(self, description: str, *, scope: str) -> None:
+        super().__init__(description)
+        self.scope = scope
+
+
+class FatalAuthorizationError(OAuthError):
+    """An authorisation request that must be answered with a page, never a redirect.
+
+    RFC 6749 §4.1.2.1: "If the request fails due to a missing, invalid, or mismatching redirection
+    URI, or if the client identifier is missing or invalid, the authorization server SHOULD inform
+    the resource owner of the error and MUST NOT automatically redirect the user-agent".
+    """
+
+    redirectable = False
+
+
+class InvalidClientId(FatalAuthorizationError):
+    error = "invalid_client"
+
+
+class InvalidRedirectUri(FatalAuthorizationError):
+    error = "invalid_request"

@@ -1,0 +1,48 @@
+"""RFC 6749 §4.1.3: redeeming an authorisation code, once, for the client it was issued to."""
+
+from __future__ import annotations
+
+from openplate.oauth import pkce
+from openplate.oauth.errors import InvalidGrant, InvalidRequest
+from openplate.oauth.issuance import TokenContext, mint
+from openplate.oauth.models import Client, IssuedTokens
+from openplate.oauth.params import Params
+from openplate.oauth.ports import OAuthStore
+from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, plausible
+
+
+async def redeem_code(
+    params: Params, client: Client, store: OAuthStore, ctx: TokenContext
+) -> IssuedTokens:
+    code = params.get("code")
+    if code is None:
+        raise InvalidRequest("code is required.")
+    if not plausible(code, AUTHORIZATION_CODE_PREFIX):
+        raise InvalidGrant("The authorization code is invalid.")
+    digest = ctx.digester.digest(code)
+    record = await store.codes.consume(digest=digest, now=ctx.now)
+    if record is None:
+        earlier = await store.codes.find(digest=digest)
+        if earlier is not None and earlier.used and earlier.client_pk == client.pk:
+            # RFC 6749 §4.1.2: "If an authorization code is used more than once, the
+            # authorization server MUST deny the request and SHOULD revoke (when possible) all
+            # tokens previously issued based on that authorization code."
+            await store.grants.revoke(grant_id=earlier.grant_id, now=ctx.now)
+            raise InvalidGrant("The authorization code was already used.", detail="code replay")
+        raise InvalidGrant("The authorization code is invalid.")
+    if record.client_pk != client.pk:
+        raise InvalidGrant("The authorization code is invalid.", detail="issued to another client")
+    if record.expires_at <= ctx.now:
+        raise InvalidGrant("The authorization code has expired.")
+    # §4.1.3: "ensure that the "redirect_uri" parameter is present if [it] was included in the
+    # initial authorization request ... and if included ensure that their values are identical."
+    redirect_uri = params.get("redirect_uri")
+    if redirect_uri is None:
+        raise InvalidRequest("redirect_uri is required.")
+    if redirect_uri != record.redirect_uri:
+        raise InvalidGrant("redirect_uri does not match the authorization request.")
+    pkce.verify(params.get("code_verifier"), record.code_challenge)
+    return await mint(
+        store, ctx, grant_id=record.grant_id, client_pk=client.pk, user_id=record.user_id,
+        scope=record.scope,
+    )

@@ -1,0 +1,99 @@
+"""The protocol core's records: plain frozen values that cross the storage boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A registered application (RFC 6749 §2)."""
+
+    pk: int
+    client_id: str
+    name: str
+    owner_id: int
+    redirect_uris: tuple[str, ...]
+    secret_digest: str | None  # None for a public client
+    require_pkce: bool = False
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+
+    @property
+    def is_public(self) -> bool:
+        return self.secret_digest is None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """A validated authorisation request (RFC 6749 §4.1.1), parked while the user decides."""
+
+    client_pk: int
+    client_id: str
+    redirect_uri: str
+    scope: tuple[str, ...]
+    state: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRecord:
+    """An authorisation code as stored (only its digest is kept)."""
+
+    id: int
+    grant_id: int
+    client_pk: int
+    user_id: int
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    expires_at: int
+    used: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRecord:
+    id: int
+    grant_id: int
+    client_pk: int
+    user_id: int
+    scope: str
+    expires_at: int
+    used: bool
+    revoked: bool
+    grant_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPrincipal:
+    """Who an access token speaks for (RFC 6750), as the API sees it."""
+
+    token_id: int
+    grant_id: int
+    user_id: int
+    client_pk: int
+    scope: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """A token response (RFC 6749 §5.1) in the shape the Biggerplate documentation fixes."""
+
+    access_token: str
+    expires: int
+    expires_in: int
+    refresh_token: str | None
+    scope: str
+
+    def to_json(self) -> dict[str, object]:
+        body: dict[str, object] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires": self.expires,
+            "expires_in": self.expires_in,
+        }
+        if self.refresh_token is not None:
+            body["refresh_token"] = self.refresh_token
+        body["scope"] = self.scope
+        return body

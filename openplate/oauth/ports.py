@@ -1,0 +1,80 @@
+"""The storage the protocol core needs: one small async Protocol per aggregate.
+
+Implementations never commit on their own: the caller owns the unit of work (one per request).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord
+
+
+class ClientStore(Protocol):
+    async def by_client_id(self, client_id: str) -> Client | None: ...
+
+
+class GrantStore(Protocol):
+    async def create(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int: ...
+
+    async def revoke(self, *, grant_id: int, now: int) -> None: ...
+
+
+class CodeStore(Protocol):
+    async def create(
+        self,
+        *,
+        digest: str,
+        grant_id: int,
+        client_pk: int,
+        user_id: int,
+        redirect_uri: str,
+        scope: str,
+        code_challenge: str | None,
+        now: int,
+        expires_at: int,
+    ) -> None: ...
+
+    async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
+        """Mark the code used if it was unused, atomically; return it as it was, else None."""
+        ...
+
+    async def find(self, *, digest: str) -> CodeRecord | None: ...
+
+
+class TokenStore(Protocol):
+    async def create_access(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
+        now: int, expires_at: int,
+    ) -> None: ...
+
+    async def create_refresh(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
+        now: int, expires_at: int,
+    ) -> None: ...
+
+    async def find_refresh(self, *, digest: str) -> RefreshRecord | None: ...
+
+    async def use_refresh(self, *, refresh_id: int, now: int) -> bool:
+        """Mark a refresh token used if it was unused, atomically; True if this call did it."""
+        ...
+
+    async def find_access(self, *, digest: str, now: int) -> AccessPrincipal | None:
+        """A live access token: unexpired, unrevoked, of an unrevoked grant."""
+        ...
+
+
+class OAuthStore(Protocol):
+    """The repositories of one unit of work."""
+
+    @property
+    def clients(self) -> ClientStore: ...
+
+    @property
+    def grants(self) -> GrantStore: ...
+
+    @property
+    def codes(self) -> CodeStore: ...
+
+    @property
+    def tokens(self) -> TokenStore: ...

@@ -1,0 +1,43 @@
+"""RFC 6749 §3.3: access token scope — a space-delimited, case-sensitive list of known scopes."""
+
+from __future__ import annotations
+
+from openplate.oauth.errors import InvalidScope
+
+#: Every scope the server knows, with the plain words shown on the consent page.
+SCOPES: dict[str, str] = {
+    "account": "See your account details: your username and profile",
+    "maps": "Upload mind maps to the library and share them under your name",
+}
+#: Granted when a request names no scope (the Biggerplate documentation names none).
+DEFAULT_SCOPES: tuple[str, ...] = ("account", "maps")
+
+
+def parse_scope(raw: str | None, *, lenient_plus: bool = False) -> tuple[str, ...] | None:
+    """Parse a scope parameter into an ordered tuple without repeats; None if it was absent.
+
+    ``lenient_plus`` also splits on a literal ``+``: a real client sent ``account+maps``
+    percent-encoded on refresh, and the documentation's clients must keep working.
+    """
+    if raw is None:
+        return None
+    text = raw.replace("+", " ") if lenient_plus else raw
+    seen: dict[str, None] = {}
+    for item in text.split(" "):
+        if item:
+            seen.setdefault(item, None)
+    if not seen:
+        return None
+    unknown = [s for s in seen if s not in SCOPES]
+    if unknown:
+        raise InvalidScope(f"Unknown scope '{unknown[0][:40]}'.")
+    return tuple(seen)
+
+
+def format_scope(scopes: tuple[str, ...] | list[str]) -> str:
+    return " ".join(scopes)
+
+
+def covers(granted: str, needed: str) -> bool:
+    """True if the space-delimited ``granted`` scope string includes ``needed``."""
+    return needed in granted.split(" ")

@@ -1,0 +1,82 @@
+"""Openplate settings: one frozen object, loaded once by the CLI and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_FILE = "openplate.db"
+SECRET_KEY_FILE = "openplate-secret.key"
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can change. Environment variables use the ``OPENPLATE_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENPLATE_", frozen=True, extra="ignore")
+
+    database_url: str = f"sqlite:///{DEFAULT_DATABASE_FILE}"
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Key for the keyed digests of client secrets, tokens, codes and session ids.
+    # When unset, a random key is created once in ``openplate-secret.key`` beside the database.
+    secret_key: str | None = Field(default=None, repr=False)
+    access_token_ttl: int = Field(default=3600, ge=60, le=86_400)
+    refresh_token_ttl: int = Field(default=60 * 86_400, ge=3600)
+    code_ttl: int = Field(default=60, ge=10, le=600)
+    session_ttl: int = Field(default=14 * 86_400, ge=300)
+    auth_request_ttl: int = Field(default=1800, ge=60)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    sql_echo: bool = False
+
+    @property
+    def base_url(self) -> str:
+        """The externally visible base URL, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind ``database_url``, or None for another engine or memory."""
+        url = self.database_url
+        for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
+            if url.startswith(prefix):
+                path = url[len(prefix):].split("?", 1)[0]
+                return None if path in ("", ":memory:") else Path(path)
+        return None
+
+    def with_secret_key(self) -> Settings:
+        """Return settings whose secret key is set, creating the key file on first use."""
+        if self.secret_key:
+            return self
+        db = self.sqlite_path
+        folder = db.parent if db is not None else Path.cwd()
+        return self.model_copy(update={"secret_key": load_or_create_key(folder / SECRET_KEY_FILE)})
+
+
+def load_or_create_key(path: Path) -> str:
+    """Read the instance key from ``path``, creating it (mode 0600) if it does not exist yet."""
+    try:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

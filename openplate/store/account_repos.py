@@ -1,0 +1,177 @@
+"""SQL repositories for people and browsers: users, sessions and parked authorisation requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openplate.store.tables import auth_requests, grants, sessions, users
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    username: str
+    email: str
+    password_hash: str
+    created_at: int
+
+    def public_json(self) -> dict[str, object]:
+        return {"id": self.id, "username": self.username, "email": self.email}
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row.id, username=row.username, email=row.email,
+        password_hash=row.password_hash, created_at=row.created_at,
+    )
+
+
+class DuplicateUser(Exception):
+    """The username or e-mail address is taken; ``field`` says which."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class SqlUsers:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(self, *, username: str, email: str, password_hash: str, now: int) -> UserRecord:
+        for field, column, value in (
+            ("username", users.c.username_key, username.lower()),
+            ("email", users.c.email_key, email.lower()),
+        ):
+            taken = await self._conn.execute(select(users.c.id).where(column == value))
+            if taken.first() is not None:
+                raise DuplicateUser(field)
+        try:
+            result = await self._conn.execute(
+                users.insert()
+                .values(
+                    username=username, username_key=username.lower(), email=email,
+                    email_key=email.lower(), password_hash=password_hash, created_at=now,
+                    password_changed_at=now,
+                )
+                .returning(users.c.id)
+            )
+        except IntegrityError:  # a concurrent sign-up took the name between check and insert
+            raise DuplicateUser("username") from None
+        return UserRecord(int(result.scalar_one()), username, email, password_hash, now)
+
+    async def by_id(self, user_id: int) -> UserRecord | None:
+        row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row) if row is not None else None
+
+    async def by_login(self, login: str) -> UserRecord | None:
+        """Find by username or e-mail address, case-insensitively."""
+        key = login.strip().lower()
+        column = users.c.email_key if "@" in key else users.c.username_key
+        row = (await self._conn.execute(select(users).where(column == key))).first()
+        return _user(row) if row is not None else None
+
+    async def set_password(self, *, user_id: int, password_hash: str, now: int) -> None:
+        await self._conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(password_hash=password_hash, password_changed_at=now)
+        )
+        # A new password ends every grant the account had given.
+        await self._conn.execute(
+            update(grants)
+            .where(grants.c.user_id == user_id, grants.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: int
+    user_id: int | None
+    csrf_token: str
+    auth_time: int | None
+    expires_at: int
+    flash: str | None
+
+
+class SqlSessions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(
+        self, *, digest: str, csrf_token: str, user_id: int | None, now: int, expires_at: int
+    ) -> SessionRecord:
+        result = await self._conn.execute(
+            sessions.insert()
+            .values(
+                digest=digest, csrf_token=csrf_token, user_id=user_id, created_at=now,
+                auth_time=now if user_id is not None else None, expires_at=expires_at,
+            )
+            .returning(sessions.c.id)
+        )
+        return SessionRecord(
+            int(result.scalar_one()), user_id, csrf_token,
+            now if user_id is not None else None, expires_at, None,
+        )
+
+    async def by_digest(self, *, digest: str, now: int) -> SessionRecord | None:
+        row = (
+            await self._conn.execute(
+                select(sessions).where(sessions.c.digest == digest, sessions.c.expires_at > now)
+            )
+        ).first()
+        if row is None:
+            return None
+        return SessionRecord(
+            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, row.flash
+        )
+
+    async def delete(self, *, session_id: int) -> None:
+        await self._conn.execute(delete(sessions).where(sessions.c.id == session_id))
+
+    async def delete_for_user(self, *, user_id: int) -> None:
+        await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+
+    async def set_flash(self, *, session_id: int, flash: str | None) -> None:
+        await self._conn.execute(
+            update(sessions).where(sessions.c.id == session_id).values(flash=flash)
+        )
+
+
+class SqlAuthRequests:
+    """Parked authorisation requests, each bound to the browser session that started it."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def park(
+        self, *, handle: str, session_id: int, client_pk: int, request: str, now: int,
+        expires_at: int,
+    ) -> None:
+        await self._conn.execute(
+            auth_requests.insert().values(
+                handle=handle, session_id=session_id, client_pk=client_pk, request=request,
+                created_at=now, expires_at=expires_at,
+            )
+        )
+
+    async def take(self, *, handle: str, session_id: int, now: int) -> str | None:
+        """Remove and return a parked request, atomically: a decision is taken once."""
+        row = (
+            await self._conn.execute(
+                delete(auth_requests)
+                .where(
+                    auth_requests.c.handle == handle,
+                    auth_requests.c.session_id == session_id,
+                    auth_requests.c.expires_at > now,
+                )
+                .returning(auth_requests.c.request)
+            )
+        ).first()
+        return str(row.request) if row is not None else None

@@ -1,0 +1,74 @@
+"""SQL repository for a developer's own applications (the /applications pages and the CLI)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openplate.oauth.models import Client
+from openplate.store.oauth_repos import client_from_row
+from openplate.store.tables import clients, refresh_tokens
+
+
+class SqlApplications:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(
+        self, *, client_id: str, owner_id: int, name: str, secret_digest: str | None,
+        redirect_uris: list[str], grant_types: list[str], require_pkce: bool, now: int,
+    ) -> Client:
+        result = await self._conn.execute(
+            clients.insert()
+            .values(
+                client_id=client_id, owner_id=owner_id, name=name, secret_digest=secret_digest,
+                redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
+                grant_types=" ".join(grant_types), created_at=now, secret_rotated_at=now,
+            )
+            .returning(clients)
+        )
+        return client_from_row(result.one())
+
+    async def owned_by(self, *, owner_id: int) -> list[Client]:
+        rows = await self._conn.execute(
+            select(clients).where(clients.c.owner_id == owner_id).order_by(clients.c.id)
+        )
+        return [client_from_row(row) for row in rows]
+
+    async def owned(self, *, owner_id: int, client_id: str) -> Client | None:
+        """The application ``client_id`` if, and only if, ``owner_id`` owns it."""
+        row = (
+            await self._conn.execute(
+                select(clients).where(
+                    clients.c.client_id == client_id, clients.c.owner_id == owner_id
+                )
+            )
+        ).first()
+        return client_from_row(row) if row is not None else None
+
+    async def update(
+        self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool
+    ) -> None:
+        await self._conn.execute(
+            update(clients)
+            .where(clients.c.id == pk)
+            .values(name=name, redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce)
+        )
+
+    async def set_secret(self, *, pk: int, secret_digest: str, now: int) -> None:
+        """Replace the secret's digest and revoke the refresh tokens issued under the old one."""
+        await self._conn.execute(
+            update(clients)
+            .where(clients.c.id == pk)
+            .values(secret_digest=secret_digest, secret_rotated_at=now)
+        )
+        await self._conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.client_pk == pk, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    async def delete(self, *, pk: int) -> None:
+        await self._conn.execute(delete(clients).where(clients.c.id == pk))

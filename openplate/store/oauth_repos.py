@@ -1,0 +1,199 @@
+"""SQL repositories for the protocol core's aggregates: clients, grants, codes and tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord
+from openplate.store.tables import (
+    access_tokens,
+    authorization_codes,
+    clients,
+    grants,
+    refresh_tokens,
+)
+
+
+def client_from_row(row: Any) -> Client:
+    return Client(
+        pk=row.id,
+        client_id=row.client_id,
+        name=row.name,
+        owner_id=row.owner_id,
+        redirect_uris=tuple(json.loads(row.redirect_uris)),
+        secret_digest=row.secret_digest,
+        require_pkce=bool(row.require_pkce),
+        grant_types=tuple(row.grant_types.split()),
+    )
+
+
+class SqlClients:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def by_client_id(self, client_id: str) -> Client | None:
+        row = (
+            await self._conn.execute(select(clients).where(clients.c.client_id == client_id))
+        ).first()
+        return client_from_row(row) if row is not None else None
+
+
+class SqlGrants:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
+        result = await self._conn.execute(
+            grants.insert()
+            .values(user_id=user_id, client_pk=client_pk, scope=scope, created_at=now)
+            .returning(grants.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def revoke(self, *, grant_id: int, now: int) -> None:
+        await self._conn.execute(
+            update(grants)
+            .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+_CODE_COLUMNS = (
+    authorization_codes.c.id,
+    authorization_codes.c.grant_id,
+    authorization_codes.c.client_pk,
+    authorization_codes.c.user_id,
+    authorization_codes.c.redirect_uri,
+    authorization_codes.c.scope,
+    authorization_codes.c.code_challenge,
+    authorization_codes.c.expires_at,
+)
+
+
+def _code(row: Any, *, used: bool) -> CodeRecord:
+    return CodeRecord(
+        id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
+        redirect_uri=row.redirect_uri, scope=row.scope, code_challenge=row.code_challenge,
+        expires_at=row.expires_at, used=used,
+    )
+
+
+class SqlCodes:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
+        scope: str, code_challenge: str | None, now: int, expires_at: int,
+    ) -> None:
+        await self._conn.execute(
+            authorization_codes.insert().values(
+                digest=digest, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
+                redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
+                created_at=now, expires_at=expires_at,
+            )
+        )
+
+    async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
+        # One statement: of any number of concurrent redemptions, exactly one sees a row.
+        row = (
+            await self._conn.execute(
+                update(authorization_codes)
+                .where(
+                    authorization_codes.c.digest == digest,
+                    authorization_codes.c.used_at.is_(None),
+                )
+                .values(used_at=now)
+                .returning(*_CODE_COLUMNS)
+            )
+        ).first()
+        return _code(row, used=False) if row is not None else None
+
+    async def find(self, *, digest: str) -> CodeRecord | None:
+        row = (
+            await self._conn.execute(
+                select(*_CODE_COLUMNS, authorization_codes.c.used_at).where(
+                    authorization_codes.c.digest == digest
+                )
+            )
+        ).first()
+        return _code(row, used=row.used_at is not None) if row is not None else None
+
+
+class SqlTokens:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create_access(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
+        now: int, expires_at: int,
+    ) -> None:
+        await self._conn.execute(
+            access_tokens.insert().values(
+                digest=digest, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
+                scope=scope, created_at=now, expires_at=expires_at,
+            )
+        )
+
+    async def create_refresh(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
+        now: int, expires_at: int,
+    ) -> None:
+        await self._conn.execute(
+            refresh_tokens.insert().values(
+                digest=digest, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
+                scope=scope, created_at=now, expires_at=expires_at,
+            )
+        )
+
+    async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
+        row = (
+            await self._conn.execute(
+                select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"))
+                .join(grants, grants.c.id == refresh_tokens.c.grant_id)
+                .where(refresh_tokens.c.digest == digest)
+            )
+        ).first()
+        if row is None:
+            return None
+        return RefreshRecord(
+            id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
+            scope=row.scope, expires_at=row.expires_at, used=row.used_at is not None,
+            revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
+        )
+
+    async def use_refresh(self, *, refresh_id: int, now: int) -> bool:
+        result = await self._conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.id == refresh_id, refresh_tokens.c.used_at.is_(None))
+            .values(used_at=now)
+            .returning(refresh_tokens.c.id)
+        )
+        return result.first() is not None
+
+    async def find_access(self, *, digest: str, now: int) -> AccessPrincipal | None:
+        t = access_tokens
+        row = (
+            await self._conn.execute(
+                select(t.c.id, t.c.grant_id, t.c.user_id, t.c.client_pk, t.c.scope, t.c.expires_at)
+                .join(grants, grants.c.id == t.c.grant_id)
+                .where(
+                    and_(
+                        t.c.digest == digest,
+                        t.c.revoked_at.is_(None),
+                        t.c.expires_at > now,
+                        grants.c.revoked_at.is_(None),
+                    )
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return AccessPrincipal(
+            token_id=row.id, grant_id=row.grant_id, user_id=row.user_id,
+            client_pk=row.client_pk, scope=row.scope, expires_at=row.expires_at,
+        )

@@ -1,0 +1,171 @@
+"""The schema, as SQLAlchemy Core tables: one definition for SQLite and PostgreSQL.
+
+Times are Unix seconds (integers). Secrets are never stored: only their keyed digests.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite needs INTEGER PRIMARY KEY for auto-increment; PostgreSQL gets BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Time = BigInteger
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(40), nullable=False),
+    Column("username_key", String(40), nullable=False, unique=True),
+    Column("email", String(254), nullable=False),
+    Column("email_key", String(254), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("password_changed_at", Time, nullable=False),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_digest", String(64), nullable=True),
+    Column("secret_hint", String(8), nullable=True),
+    Column("redirect_uris", Text, nullable=False, default="[]"),
+    Column("require_pkce", Boolean, nullable=False, default=False),
+    Column("grant_types", Text, nullable=False, default="authorization_code refresh_token"),
+    Column("created_at", Time, nullable=False),
+    Column("secret_rotated_at", Time, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("scope", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("revoked_at", Time, nullable=True),
+)
+
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("grant_id", Id, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("client_pk", Id, nullable=False),
+    Column("user_id", Id, nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("code_challenge", String(64), nullable=True),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+    Column("used_at", Time, nullable=True),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("grant_id", Id, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("client_pk", Id, nullable=False),
+    Column("user_id", Id, nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+    Column("revoked_at", Time, nullable=True),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("grant_id", Id, ForeignKey("grants.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("client_pk", Id, nullable=False),
+    Column("user_id", Id, nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+    Column("used_at", Time, nullable=True),
+    Column("revoked_at", Time, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("flash", Text, nullable=True),
+    Column("created_at", Time, nullable=False),
+    Column("auth_time", Time, nullable=True),
+    Column("expires_at", Time, nullable=False, index=True),
+)
+
+# Authorisation requests parked while the user signs in and decides (two-phase authorise).
+auth_requests = Table(
+    "auth_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("handle", String(64), nullable=False, unique=True),
+    Column("session_id", Id, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("request", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+)
+
+maps = Table(
+    "maps",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("public_id", String(16), nullable=False, unique=True),
+    Column("slug", String(80), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="SET NULL"), nullable=True),
+    Column("format", String(16), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("media_type", String(80), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("has_thumbnail", Boolean, nullable=False),
+    Column("outline", Text, nullable=False),
+    Column("topic_count", Integer, nullable=False),
+    Column("created_at", Time, nullable=False, index=True),
+)
+
+map_files = Table(
+    "map_files",
+    metadata,
+    Column("map_id", Id, ForeignKey("maps.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # "map" or "thumbnail"
+    Column("content", LargeBinary, nullable=False),
+)

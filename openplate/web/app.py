@@ -1,0 +1,90 @@
+"""The application factory: settings in, an ASGI app out; no import-time state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+from openplate import __version__
+from openplate.oauth.issuance import TokenPolicy
+from openplate.oauth.tokens import Digester
+from openplate.settings import Settings
+from openplate.store.engine import create_engine
+from openplate.store.unit import Database
+from openplate.web import errors
+from openplate.web.context import TEMPLATES, AppContext, make_templates
+from openplate.web.middleware import BodyLimit, SecurityHeaders
+from openplate.web.routes import account, api, developer, library, oauth
+
+STATIC = TEMPLATES.with_name("static")
+FORM_LIMIT = 256 * 1024
+
+
+def create_app(settings: Settings) -> FastAPI:
+    settings = settings.with_secret_key()
+    assert settings.secret_key is not None
+    ctx = AppContext(
+        settings=settings,
+        db=Database(create_engine(settings)),
+        digester=Digester(settings.secret_key.encode("utf-8")),
+        policy=TokenPolicy(
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            code_ttl=settings.code_ttl,
+        ),
+        templates=make_templates(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await ctx.db.dispose()
+
+    app = FastAPI(
+        title="Openplate API",
+        version=__version__,
+        description=(
+            "The mind-map library API and OAuth 2.0 token endpoint. Get an access token with the "
+            "authorisation-code flow at `/oauth/auth` and `/oauth/token`, then send it as "
+            "`Authorization: Bearer <token>`."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.include_router(library.router)
+    app.include_router(account.router)
+    app.include_router(developer.router)
+    app.include_router(oauth.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="Openplate API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
+
+    app.add_exception_handler(HTTPException, errors.http_exception)
+    app.add_exception_handler(api.BearerRejected, api.bearer_rejected)
+    app.add_exception_handler(Exception, errors.unexpected)
+    upload_limit = settings.max_upload_bytes + 1024 * 1024
+
+    def limit_for(method: str, path: str) -> int:
+        return upload_limit if path == "/maps" else FORM_LIMIT
+
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+    return app

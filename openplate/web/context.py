@@ -1,0 +1,51 @@
+"""What every route needs, built once by ``create_app`` and kept on ``app.state``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+
+from openplate.oauth.issuance import TokenContext, TokenPolicy
+from openplate.oauth.tokens import Digester
+from openplate.settings import Settings
+from openplate.store.unit import Database
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def make_templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        auto_reload=False,
+    )
+    return env
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    db: Database
+    digester: Digester
+    policy: TokenPolicy
+    templates: Environment
+
+    def token_context(self) -> TokenContext:
+        return TokenContext(digester=self.digester, now=now(), policy=self.policy)
+
+    def url(self, path: str) -> str:
+        """An absolute URL under the public base URL."""
+        return self.settings.base_url + path
+
+
+def context_of(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

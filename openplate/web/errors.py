@@ -1,0 +1,67 @@
+"""Error answers: JSON in the RFC's shape for the API and the OAuth endpoints, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from openplate.oauth.errors import InsufficientScope, OAuthError
+from openplate.web.middleware import BodyTooLarge
+
+log = logging.getLogger("openplate.web")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+REALM = 'realm="openplate"'
+
+
+def error_json(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+def oauth_error_response(error: OAuthError) -> JSONResponse:
+    """RFC 6749 §5.2 for the token endpoint; 401 invalid_client carries a Basic challenge."""
+    headers = {"WWW-Authenticate": f"Basic {REALM}"} if error.status == 401 else None
+    if error.detail:
+        log.info("oauth error %s: %s", error.error, error.detail)
+    return error_json(error.status, error.error, error.description, headers)
+
+
+def bearer_error_response(error: OAuthError, *, token_sent: bool) -> JSONResponse:
+    """RFC 6750 §3: a challenge that names the error only when a token was actually sent."""
+    challenge = f"Bearer {REALM}"
+    if token_sent:
+        challenge += f', error="{error.error}", error_description="{error.description}"'
+        if isinstance(error, InsufficientScope):
+            challenge += f', scope="{error.scope}"'
+    return error_json(error.status, error.error, error.description, {"WWW-Authenticate": challenge})
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    names = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+    error = names.get(exc.status_code, "invalid_request")
+    response = error_json(exc.status_code, error, str(exc.detail), dict(exc.headers or {}))
+    return response
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, BodyTooLarge):
+        return error_json(413, "request_too_large", "The request body is too large.")
+    if isinstance(exc, OperationalError | PoolTimeout | DBAPIError | ConnectionError | OSError):
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path,
+                  type(exc).__name__)
+        return error_json(
+            503, "temporarily_unavailable", "The service is briefly unavailable; try again.",
+            {"Retry-After": "1"},
+        )
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_json(500, "server_error", "An unexpected error occurred.")

@@ -1,0 +1,127 @@
+"""Sign-up, sign-in and sign-out pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openplate.accounts.service import password_matches, prepare_account
+from openplate.accounts.validation import InvalidAccountInput
+from openplate.store.account_repos import DuplicateUser
+from openplate.web import sessions
+from openplate.web.context import context_of, now
+from openplate.web.forms import BadForm, read_form
+from openplate.web.pages import error_page, redirect, render, safe_next, visitor
+
+router = APIRouter(include_in_schema=False)
+
+BAD_FORM_TITLE = "This form could not be used"
+EXPIRED = "Your form expired. Go back, reload the page and try again."
+
+
+@router.get("/signin")
+async def signin_page(request: Request) -> Response:
+    ctx = context_of(request)
+    target = safe_next(request.query_params.get("next"))
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True)
+    if who.user is not None:
+        return redirect(ctx, target, who)
+    return render(ctx, "signin.html", who, next=target, login="", error=None)
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    ctx = context_of(request)
+    try:
+        form = await read_form(request)
+    except BadForm as error:
+        return error_page(ctx, None, status=400, title=BAD_FORM_TITLE, message=str(error))
+    target = safe_next(form.get("next"))
+    login, password = (form.get("login") or "").strip(), form.get("password") or ""
+    async with ctx.db.transaction(readonly=True) as store:
+        who = await visitor(request, ctx, store, create=False)
+        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+            return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
+        user = await store.users.by_login(login) if 0 < len(login) <= 254 else None
+    if not await password_matches(user, password[:1024]) or user is None:
+        return render(
+            ctx, "signin.html", who, status=401, next=target, login=login,
+            error="Wrong username, e-mail or password.",
+        )
+    async with ctx.db.transaction() as store:
+        _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session)
+    response = redirect(ctx, target)
+    sessions.set_cookie(response, ctx, token)
+    return response
+
+
+@router.get("/signup")
+async def signup_page(request: Request) -> Response:
+    ctx = context_of(request)
+    target = safe_next(request.query_params.get("next"))
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True)
+    return render(ctx, "signup.html", who, next=target, username="", email="", error=None)
+
+
+@router.post("/signup")
+async def signup(request: Request) -> Response:
+    ctx = context_of(request)
+    try:
+        form = await read_form(request)
+    except BadForm as error:
+        return error_page(ctx, None, status=400, title=BAD_FORM_TITLE, message=str(error))
+    target = safe_next(form.get("next"))
+    username, email = (form.get("username") or "").strip(), (form.get("email") or "").strip()
+    async with ctx.db.transaction(readonly=True) as store:
+        who = await visitor(request, ctx, store, create=False)
+    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
+
+    def again(status: int, message: str) -> Response:
+        return render(
+            ctx, "signup.html", who, status=status, next=target, username=username[:40],
+            email=email[:254], error=message,
+        )
+
+    try:
+        account = await prepare_account(
+            username=username, email=email, password=form.get("password") or ""
+        )
+    except InvalidAccountInput as error:
+        return again(400, str(error))
+    try:
+        async with ctx.db.transaction() as store:
+            user = await store.users.create(
+                username=account.username, email=account.email,
+                password_hash=account.password_hash, now=now(),
+            )
+            _session, token = await sessions.start(
+                ctx, store, user_id=user.id, replacing=who.session
+            )
+    except DuplicateUser as error:
+        what = "username" if error.field == "username" else "e-mail address"
+        return again(409, f"That {what} is already taken.")
+    response = redirect(ctx, target)
+    sessions.set_cookie(response, ctx, token)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    ctx = context_of(request)
+    try:
+        form = await read_form(request)
+    except BadForm as error:
+        return error_page(ctx, None, status=400, title=BAD_FORM_TITLE, message=str(error))
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=False)
+        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+            return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
+        assert who.session is not None
+        await store.sessions.delete(session_id=who.session.id)
+    response = redirect(ctx, "/")
+    sessions.clear_cookie(response, ctx)
+    return response

@@ -1,0 +1,157 @@
+"""/applications: a developer registers and manages their OAuth applications."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openplate.accounts import applications
+from openplate.accounts.applications import InvalidApplication
+from openplate.oauth.models import Client
+from openplate.oauth.params import Params
+from openplate.store.unit import Store
+from openplate.web import sessions
+from openplate.web.context import AppContext, context_of, now
+from openplate.web.forms import BadForm, read_form
+from openplate.web.pages import Visitor, error_page, redirect, render, signin_url, visitor
+
+router = APIRouter(include_in_schema=False)
+
+NOT_FOUND = "No such application among yours."
+
+
+def _app_page(
+    ctx: AppContext, who: Visitor, app: Client, *, status: int = 200, new_secret: str | None = None,
+    error: str | None = None, form_name: str | None = None, form_uris: str | None = None,
+) -> Response:
+    return render(
+        ctx, "application.html", who, status=status, app=app, new_secret=new_secret, error=error,
+        form_name=app.name if form_name is None else form_name,
+        form_uris="\n".join(app.redirect_uris) if form_uris is None else form_uris,
+    )
+
+
+@router.get("/applications")
+async def list_apps(request: Request) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True)
+        if who.user is None:
+            return redirect(ctx, signin_url("/applications"), who)
+        apps = await store.applications.owned_by(owner_id=who.user.id)
+    return render(ctx, "applications.html", who, apps=apps, error=None, name="")
+
+
+async def _posted(
+    request: Request, ctx: AppContext, store: Store
+) -> tuple[Visitor, Params] | Response:
+    """Read a developer form post: a signed-in user, a valid CSRF token, a readable form."""
+    try:
+        form = await read_form(request)
+    except BadForm as error:
+        return error_page(ctx, None, status=400, title="Bad form", message=str(error))
+    who = await visitor(request, ctx, store, create=False)
+    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        return error_page(ctx, who, status=403, title="Bad form",
+                          message="Your form expired. Reload the page and try again.")
+    if who.user is None:
+        return redirect(ctx, signin_url("/applications"), who)
+    return who, form
+
+
+@router.post("/applications/new")
+async def create_app(request: Request) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        posted = await _posted(request, ctx, store)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
+        assert who.user is not None
+        try:
+            app, secret = await applications.register(
+                store, ctx.digester, owner_id=who.user.id, name=form.get("name") or "",
+                redirect_uris=[], public=form.get("public") == "1", now=now(),
+            )
+        except InvalidApplication as error:
+            apps = await store.applications.owned_by(owner_id=who.user.id)
+            return render(ctx, "applications.html", who, status=400, apps=apps,
+                          error=str(error), name=(form.get("name") or "")[:100])
+    return _app_page(ctx, who, app, status=201, new_secret=secret)
+
+
+@router.get("/applications/{client_id}")
+async def show_app(request: Request, client_id: str) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True)
+        if who.user is None:
+            return redirect(ctx, signin_url(f"/applications/{client_id}"), who)
+        app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
+    if app is None:
+        return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+    return _app_page(ctx, who, app)
+
+
+@router.post("/applications/{client_id}")
+async def update_app(request: Request, client_id: str) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        posted = await _posted(request, ctx, store)
+        if isinstance(posted, Response):
+            return posted
+        who, form = posted
+        assert who.user is not None
+        app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
+        if app is None:
+            return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+        name_text, uris_text = form.get("name") or "", form.get("redirect_uris") or ""
+        try:
+            name = applications.check_name(name_text)
+            uris = applications.check_redirect_uris(
+                applications.split_lines(uris_text), require_one=True
+            )
+        except InvalidApplication as error:
+            return _app_page(ctx, who, app, status=400, error=str(error),
+                             form_name=name_text[:100], form_uris=uris_text[:50_000])
+        require_pkce = app.is_public or form.get("require_pkce") == "1"
+        await store.applications.update(
+            pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce
+        )
+    return redirect(ctx, f"/applications/{client_id}")
+
+
+@router.post("/applications/{client_id}/rotate-secret")
+async def rotate(request: Request, client_id: str) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        posted = await _posted(request, ctx, store)
+        if isinstance(posted, Response):
+            return posted
+        who, _form = posted
+        assert who.user is not None
+        app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
+        if app is None:
+            return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+        try:
+            secret = await applications.rotate_secret(store, ctx.digester, app, now=now())
+        except InvalidApplication as error:
+            return _app_page(ctx, who, app, status=400, error=str(error))
+    return _app_page(ctx, who, app, new_secret=secret)
+
+
+@router.post("/applications/{client_id}/delete")
+async def delete_app(request: Request, client_id: str) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        posted = await _posted(request, ctx, store)
+        if isinstance(posted, Response):
+            return posted
+        who, _form = posted
+        assert who.user is not None
+        app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
+        if app is None:
+            return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+        await store.applications.delete(pk=app.pk)
+    return redirect(ctx, "/applications")

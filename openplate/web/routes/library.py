@@ -1,0 +1,74 @@
+"""The public library: the home page of latest maps, each map's page and its files."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from openplate.library import Topic
+from openplate.web.context import context_of
+from openplate.web.pages import error_page, render, visitor
+
+router = APIRouter(include_in_schema=False)
+
+PUBLIC_ID = re.compile(r"[0-9a-z]{6,16}")
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction(readonly=True) as store:
+        who = await visitor(request, ctx, store, create=False)
+        latest = await store.maps.latest(limit=24)
+    return render(ctx, "home.html", who, maps=latest)
+
+
+async def _map_page(request: Request, public_id: str, slug: str | None) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction(readonly=True) as store:
+        who = await visitor(request, ctx, store, create=False)
+        record = await store.maps.by_public_id(public_id) if PUBLIC_ID.fullmatch(public_id) else None
+    if record is None:
+        return error_page(ctx, who, status=404, title="Map not found",
+                          message="There is no map at this address.")
+    if slug != record.slug:
+        return RedirectResponse(f"/mindmaps/{record.public_id}/{record.slug}", status_code=301)
+    sheets = [Topic.from_json(item) for item in json.loads(record.outline)]
+    created = datetime.fromtimestamp(record.created_at, UTC).strftime("%d %B %Y")
+    return render(ctx, "map.html", who, map=record, sheets=sheets, created=created)
+
+
+@router.get("/mindmaps/{public_id}")
+async def map_page_short(request: Request, public_id: str) -> Response:
+    return await _map_page(request, public_id, None)
+
+
+@router.get("/mindmaps/{public_id}/{slug}")
+async def map_page(request: Request, public_id: str, slug: str) -> Response:
+    return await _map_page(request, public_id, slug)
+
+
+@router.get("/mindmaps/{public_id}/files/{name}")
+async def map_file(request: Request, public_id: str, name: str) -> Response:
+    ctx = context_of(request)
+    if name not in ("map", "thumbnail.png") or not PUBLIC_ID.fullmatch(public_id):
+        return error_page(ctx, None, status=404, title="Not found", message="No such file.")
+    async with ctx.db.transaction(readonly=True) as store:
+        record = await store.maps.by_public_id(public_id)
+        kind = "map" if name == "map" else "thumbnail"
+        content = await store.maps.file(map_id=record.id, kind=kind) if record else None
+    if record is None or content is None:
+        return error_page(ctx, None, status=404, title="Not found", message="No such file.")
+    if kind == "thumbnail":
+        return Response(content, media_type="image/png", headers=PUBLIC_CACHE)
+    disposition = f'attachment; filename="{record.filename}"'
+    return Response(
+        content, media_type=record.media_type,
+        headers={**PUBLIC_CACHE, "Content-Disposition": disposition},
+    )

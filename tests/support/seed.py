@@ -1,0 +1,85 @@
+"""Create accounts and applications straight in the server's database (the CLI's own code path)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+
+from openplate.accounts import applications
+from openplate.accounts.service import prepare_account
+from openplate.oauth.tokens import Digester
+from openplate.settings import Settings
+from openplate.store.engine import create_engine
+from openplate.store.unit import Database
+from tests.support.server import LiveServer
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    email: str
+    password: str = PASSWORD
+
+
+@dataclass(frozen=True)
+class App:
+    client_id: str
+    client_secret: str | None
+    redirect_uris: tuple[str, ...]
+    name: str
+
+
+class Seeder:
+    def __init__(self, server: LiveServer) -> None:
+        self.settings = Settings(
+            database_url=server.database_url, secret_key=server.env["OPENPLATE_SECRET_KEY"]
+        )
+        self.digester = Digester(server.env["OPENPLATE_SECRET_KEY"].encode())
+
+    def _run(self, work):  # type: ignore[no-untyped-def]
+        async def main():  # type: ignore[no-untyped-def]
+            db = Database(create_engine(self.settings))
+            try:
+                return await work(db)
+            finally:
+                await db.dispose()
+
+        return asyncio.run(main())
+
+    def user(self, prefix: str = "user") -> Account:
+        n = next(_counter)
+        username = f"{prefix}{n}x{int(time.time() * 1000) % 100000}"
+        email = f"{username}@example.org"
+
+        async def work(db: Database) -> Account:
+            account = await prepare_account(username=username, email=email, password=PASSWORD)
+            async with db.transaction() as store:
+                user = await store.users.create(
+                    username=account.username, email=account.email,
+                    password_hash=account.password_hash, now=int(time.time()),
+                )
+            return Account(user.id, user.username, user.email)
+
+        result: Account = self._run(work)
+        return result
+
+    def app(
+        self, owner: Account, *, redirect_uris: tuple[str, ...] = ("http://localhost:13524/",),
+        public: bool = False, name: str = "Mind Mapper",
+    ) -> App:
+        async def work(db: Database) -> App:
+            async with db.transaction() as store:
+                client, secret = await applications.register(
+                    store, self.digester, owner_id=owner.id, name=name,
+                    redirect_uris=list(redirect_uris), public=public, now=int(time.time()),
+                )
+            return App(client.client_id, secret, client.redirect_uris, client.name)
+
+        result: App = self._run(work)
+        return result

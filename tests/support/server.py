@@ -1,0 +1,69 @@
+"""Start ``openplate serve`` as a real process on a free loopback port, and stop it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    folder: Path
+    database_url: str
+    process: subprocess.Popen[bytes]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return (self.folder / "server.log").read_text(errors="replace")
+
+
+def start_server(folder: Path, *, extra_env: dict[str, str] | None = None) -> LiveServer:
+    port = free_port()
+    database_url = f"sqlite:///{folder / 'openplate.db'}"
+    env = {
+        **os.environ,
+        "OPENPLATE_DATABASE_URL": database_url,
+        "OPENPLATE_SECRET_KEY": "test-secret-key-" + "x" * 40,
+        **(extra_env or {}),
+    }
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openplate.cli", "serve", "--port", str(port),
+         "--log-level", "warning"],
+        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/openapi.json", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("server did not start:\n" + (folder / "server.log").read_text())
+        time.sleep(0.05)
+    return LiveServer(url=url, folder=folder, database_url=database_url, process=process, env=env)
