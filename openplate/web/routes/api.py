@@ -22,6 +22,7 @@ from openplate.oauth.errors import OAuthError
 from openplate.oauth.models import AccessPrincipal
 from openplate.web.context import context_of, now
 from openplate.web.errors import bearer_error_response, error_json
+from openplate.web.middleware import BodyTooLarge
 
 router = APIRouter(tags=["api"])
 
@@ -148,9 +149,11 @@ async def upload_map(
         return error_json(415, "invalid_request", "Send the map as multipart/form-data.")
     try:
         form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
+    except BodyTooLarge:
+        raise
     except Exception:  # noqa: BLE001 - any parse failure of the multipart body is the client's
         return error_json(400, "invalid_request", "The multipart body could not be read.")
-    async with form:
+    try:
         for name in ("title", "description", "map"):
             if len(form.getlist(name)) > 1:
                 return error_json(400, "invalid_request", f"'{name}' was sent more than once.")
@@ -164,6 +167,8 @@ async def upload_map(
         limits = UploadLimits(max_bytes=ctx.settings.max_upload_bytes)
         data = await upload.read(limits.max_bytes + 1)
         filename = upload.filename
+    finally:
+        await form.close()
     try:
         parsed = await asyncio.to_thread(parse_upload, filename, data, limits)
     except MapRejected as rejected:
