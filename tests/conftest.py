@@ -30,3 +30,16 @@ def seeder(server: LiveServer) -> Seeder:
 def http(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, follow_redirects=False, timeout=20) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test sends, the server must never crash into a traceback or a 500."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    live: LiveServer = request.getfixturevalue("server")
+    before = len(live.log())
+    yield
+    fresh = live.log()[before:]
+    assert "Traceback" not in fresh and "unhandled error" not in fresh, fresh[-3000:]

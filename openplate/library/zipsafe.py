@@ -14,8 +14,9 @@ Nothing is ever extracted to disk. Checks, in order:
 * encrypted entries or compression methods other than stored/deflate -> ``invalid_map``
   (bzip2/lzma are refused because :mod:`zipfile` cannot bound their decompression).
 
-Reads are bounded (``read(limit + 1)``) and every byte actually read is charged against the
-same ``max_uncompressed_bytes`` budget, so a lying header cannot exhaust memory.
+Reads are bounded (at most ``limit + 1`` bytes, inflated in 256 KiB steps) and every byte
+actually read is charged against the same ``max_uncompressed_bytes`` budget, so a lying
+header cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _EOCD = struct.Struct("<4s4H2LH")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _CENTRAL_HEADER_SIZE = 46
+_READ_CHUNK = 256 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _READ_ERRORS = (
     zipfile.BadZipFile,
@@ -179,6 +181,19 @@ class SafeZip:
     def declared_size(self, name: str) -> int:
         return self._infos[name].file_size
 
+    def _bounded_read(self, info: zipfile.ZipInfo, most: int) -> bytes:
+        """Read at most ``most`` bytes, inflating in small steps so memory tracks real data."""
+        chunks: list[bytes] = []
+        total = 0
+        with self._zip.open(info) as handle:
+            while total < most:
+                chunk = handle.read(min(_READ_CHUNK, most - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        return b"".join(chunks)
+
     def read(self, name: str, max_size: int) -> bytes:
         """Read one entry fully, refusing more than ``max_size`` bytes (``map_too_large``)."""
         info = self._infos[name]
@@ -188,8 +203,7 @@ class SafeZip:
             )
         limit = min(max_size, self._remaining)
         try:
-            with self._zip.open(info) as handle:
-                content = handle.read(limit + 1)
+            content = self._bounded_read(info, limit + 1)
         except _READ_ERRORS as exc:
             raise MapRejected.invalid("A file inside the archive is corrupt.") from exc
         if len(content) > limit:

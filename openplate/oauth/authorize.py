@@ -53,7 +53,8 @@ def redirect_location(redirect_uri: str, params: dict[str, str], state: str | No
 
 
 async def _client(params: Params, clients: ClientStore) -> Client:
-    params.reject_duplicates(["client_id"])
+    if "client_id" in params.duplicated:
+        raise InvalidClientId("client_id must not be sent more than once.")
     client_id = params.get("client_id")
     if client_id is None:
         raise InvalidClientId("The request has no client_id.")

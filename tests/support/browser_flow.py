@@ -47,3 +47,15 @@ def redirect_params(response: httpx.Response) -> dict[str, str]:
     assert response.status_code in (302, 303), (response.status_code, response.text[:500])
     query = urlsplit(response.headers["location"]).query
     return {key: values[0] for key, values in parse_qs(query).items()}
+
+
+def obtain_code(
+    base_url: str, account: Account, app_client_id: str, redirect_uri: str, **extra: str
+) -> str:
+    """Run the browser half of the flow for ``account`` and return the authorisation code."""
+    params = {"client_id": app_client_id, "redirect_uri": redirect_uri, "response_type": "code",
+              "state": "xyz", **extra}
+    with httpx.Client(base_url=base_url, timeout=20) as browser:
+        got = redirect_params(authorize(browser, account, params))
+    assert got["state"] == "xyz", got
+    return got["code"]

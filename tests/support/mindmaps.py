@@ -9,7 +9,7 @@ import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
-from xml.etree import ElementTree as ET  # noqa: N817 - building (not parsing) trusted XML
+from xml.etree import ElementTree as ET  # only used to *build* trusted test XML
 
 from PIL import Image
 
@@ -52,7 +52,9 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:26]
 
 
-def xmind_json_topic(title: str, children: list[dict[str, object]] | None = None) -> dict[str, object]:
+def xmind_json_topic(
+    title: str, children: list[dict[str, object]] | None = None
+) -> dict[str, object]:
     """One XMind Zen topic object, with the noise real files carry."""
     topic: dict[str, object] = {
         "id": _new_id(),
@@ -78,7 +80,7 @@ def xmind_json_content(roots: list[dict[str, object]]) -> bytes:
         }
         for index, root in enumerate(roots)
     ]
-    return json.dumps(sheets, ensure_ascii=False).encode("utf-8")
+    return json.dumps(sheets, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 ZEN_CONTENT_XML_STUB = (
@@ -132,7 +134,7 @@ def xmind_xml_content(title: str, children: list[str] | None = None) -> bytes:
         '<sheet id="s1" timestamp="1"><topic id="root" structure-class="org.xmind.ui.logic.right"'
         f' timestamp="1"><title>{_escape(title)}</title>{children_xml}</topic>'
         "<title>Sheet 1</title></sheet></xmap-content>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _escape(text: str) -> str:
@@ -167,9 +169,8 @@ def make_freemind(title: str = "Root", children: list[str] | None = None) -> byt
     for index, child in enumerate(children or []):
         node = ET.SubElement(root, "node", ID=f"ID_{index + 2}", POSITION="right", TEXT=child)
         ET.SubElement(node, "icon", BUILTIN="idea")
-    return b"<!-- To view this file, download free mind mapping software FreeMind -->\n" + (
-        ET.tostring(document, encoding="utf-8", xml_declaration=False)
-    )
+    body: bytes = ET.tostring(document, encoding="utf-8", xml_declaration=False)
+    return b"<!-- To view this file, download free mind mapping software FreeMind -->\n" + body
 
 
 @dataclass(frozen=True)

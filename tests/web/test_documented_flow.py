@@ -11,7 +11,7 @@ import pytest
 import requests
 from requests_oauthlib import OAuth2Session
 
-from tests.support.browser_flow import authorize, redirect_params
+from tests.support.browser_flow import authorize, obtain_code
 from tests.support.mindmaps import make_xmind_json
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer
@@ -89,15 +89,8 @@ def test_deny_returns_access_denied_with_state(server: LiveServer, seeder: Seede
 
 
 def _code(server: LiveServer, seeder: Seeder, app, scope: str | None = None) -> str:  # type: ignore[no-untyped-def]
-    user = seeder.user("carol")
-    params = {"client_id": app.client_id, "redirect_uri": app.redirect_uris[0],
-              "response_type": "code", "state": "xyz"}
-    if scope:
-        params["scope"] = scope
-    with httpx.Client(base_url=server.url, timeout=20) as browser:
-        got = redirect_params(authorize(browser, user, params))
-    assert got["state"] == "xyz"
-    return got["code"]
+    extra = {"scope": scope} if scope else {}
+    return obtain_code(server.url, seeder.user("carol"), app.client_id, app.redirect_uris[0], **extra)
 
 
 def test_doc_literal_token_request_and_bare_token(server: LiveServer, seeder: Seeder) -> None:

@@ -1,0 +1,86 @@
+"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright's sync API.
+
+One browser per test module; a fresh context (cookies, storage) and page for every test.
+Never run ``playwright install``: the system Chromium is used through ``executable_path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.support.seed import Account, App, Seeder
+from tests.support.server import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT_MS = 10_000
+
+# Fail fast instead of waiting Playwright's default 5 s per assertion when something is off.
+expect.set_options(timeout=TIMEOUT_MS)
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture()
+def context(browser: Browser, server: LiveServer) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(base_url=server.url, accept_downloads=True)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(TIMEOUT_MS)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture()
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def _off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work`` in a fresh thread.
+
+    Playwright's sync API keeps an asyncio loop running on this thread, so ``asyncio.run`` (which
+    the Seeder uses to reach the database) would raise "cannot be called from a running event
+    loop" here. A worker thread has no running loop.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work, *args, **kwargs).result()
+
+
+class BrowserSeeder:
+    """The shared Seeder, callable while the browser is open."""
+
+    def __init__(self, seeder: Seeder) -> None:
+        self._seeder = seeder
+
+    def user(self, prefix: str = "user") -> Account:
+        return _off_loop(self._seeder.user, prefix)
+
+    def app(self, owner: Account, **kwargs: Any) -> App:
+        return _off_loop(self._seeder.app, owner, **kwargs)
+
+
+@pytest.fixture()
+def seed(seeder: Seeder) -> BrowserSeeder:
+    return BrowserSeeder(seeder)
