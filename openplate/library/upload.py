@@ -65,7 +65,7 @@ def parse_upload(
         raise MapRejected.unsafe("The map is nested too deeply to process.") from exc
     except MemoryError as exc:
         raise MapRejected.too_large("The map is too large to process.") from exc
-    except ZeroDivisionError as exc:  # noqa: BLE001 - last line of defence: never leak other errors
+    except Exception as exc:  # noqa: BLE001 - last line of defence: never leak other errors
         logger.warning(
             "Unexpected error while parsing an uploaded map (filename=%r)", filename, exc_info=True
         )

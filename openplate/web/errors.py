@@ -19,7 +19,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 REALM = 'realm="openplate"'
 
 
-def error_json(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_json(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description},
         status_code=status,

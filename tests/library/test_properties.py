@@ -25,7 +25,7 @@ SEEDS = {
     "freemind": make_freemind("Root", ["alpha", "beta"]),
 }
 PROPERTY_SETTINGS = settings(
-    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 

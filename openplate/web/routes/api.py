@@ -61,7 +61,9 @@ def require(scope: str):  # type: ignore[no-untyped-def]
                     authorization, store.tokens, ctx.digester, now=now(), scope=scope
                 )
         except OAuthError as error:
-            raise BearerRejected(error, token_sent=bool(authorization and authorization.strip()))
+            raise BearerRejected(
+                error, token_sent=bool(authorization and authorization.strip())
+            ) from None
     return dependency
 
 
