@@ -11,19 +11,16 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from openplate import __version__
-from openplate.accounts import applications
-from openplate.accounts.applications import InvalidApplication
-from openplate.accounts.service import prepare_account
-from openplate.accounts.validation import InvalidAccountInput
-from openplate.oauth.tokens import Digester
-from openplate.settings import Settings
-from openplate.store.account_repos import DuplicateUser
-from openplate.store.engine import create_engine
-from openplate.store.unit import Database
+
+if TYPE_CHECKING:
+    from openplate.settings import Settings
+    from openplate.store.unit import Database
+
+# Heavy modules are imported inside the commands that need them, so `serve` starts fast and
+# `--help` answers at once.
 
 
 class CommandError(Exception):
@@ -31,6 +28,10 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from pydantic import ValidationError
+
+    from openplate.settings import Settings
+
     overrides = {
         key: getattr(args, key)
         for key in ("host", "port", "database_url", "public_url")
@@ -43,14 +44,14 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise CommandError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
-def _migrate(settings: Settings) -> None:
-    from openplate.store.migrate import upgrade
+def _migrate(settings: Settings, *, always: bool = False) -> None:
+    from openplate.store.migrate import ensure_current, upgrade
 
     path = settings.sqlite_path
     if path is not None and path.parent and not path.parent.exists():
         raise CommandError(f"the database folder {path.parent} does not exist")
     try:
-        upgrade(settings)
+        upgrade(settings) if always else ensure_current(settings)
     except Exception as error:  # noqa: BLE001 - reported in one line
         raise CommandError(f"migration failed: {type(error).__name__}: {error}") from None
 
@@ -70,11 +71,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    _migrate(_settings(args))
+    _migrate(_settings(args), always=True)
     print("database schema is up to date")
 
 
 async def _with_db(settings: Settings, work):  # type: ignore[no-untyped-def]
+    from openplate.store.engine import create_engine
+    from openplate.store.unit import Database
+
     db = Database(create_engine(settings))
     try:
         return await work(db)
@@ -83,6 +87,10 @@ async def _with_db(settings: Settings, work):  # type: ignore[no-untyped-def]
 
 
 def cmd_user_create(args: argparse.Namespace) -> None:
+    from openplate.accounts.service import prepare_account
+    from openplate.accounts.validation import InvalidAccountInput
+    from openplate.store.account_repos import DuplicateUser
+
     settings = _settings(args)
     if not args.password_stdin:
         raise CommandError("give the password on standard input with --password-stdin")
@@ -107,6 +115,10 @@ def cmd_user_create(args: argparse.Namespace) -> None:
 
 
 def cmd_app_create(args: argparse.Namespace) -> None:
+    from openplate.accounts import applications
+    from openplate.accounts.applications import InvalidApplication
+    from openplate.oauth.tokens import Digester
+
     settings = _settings(args).with_secret_key()
     assert settings.secret_key is not None
     digester = Digester(settings.secret_key.encode("utf-8"))

@@ -149,7 +149,7 @@ class SafeZip:
                     "An archive entry is compressed more than "
                     f"{limits.max_compression_ratio}:1, which looks like a zip bomb."
                 )
-        if False:
+        if declared > limits.max_uncompressed_bytes:
             raise MapRejected.unsafe(
                 "The archive would expand to more than "
                 f"{describe_size(limits.max_uncompressed_bytes)}, which looks like a zip bomb."

@@ -73,3 +73,16 @@ def replayable(cookie: dict[str, Any]) -> dict[str, Any]:
 def at_path(path: str) -> re.Pattern[str]:
     """For ``expect(page).to_have_url``: the page is at ``path`` (any query string)."""
     return re.compile(r"^https?://[^/]+" + re.escape(path) + r"(\?.*)?$")
+
+
+def secret_accepted(server_url: str, client_id: str, secret: str) -> bool:
+    """Does /oauth/token accept these client credentials? (A made-up code: the client is
+    authenticated before the grant, so a good secret gets invalid_grant, a bad one invalid_client.)
+    """
+    response = httpx.post(server_url + "/oauth/token", timeout=20, data={
+        "grant_type": "authorization_code", "code": "opac_made-up", "redirect_uri": REDIRECT,
+        "client_id": client_id, "client_secret": secret,
+    })
+    error = response.json().get("error")
+    assert error in ("invalid_grant", "invalid_client"), response.text
+    return bool(error == "invalid_grant")

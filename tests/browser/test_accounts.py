@@ -92,7 +92,7 @@ def test_taken_username_or_email_is_refused(
     fresh = _new_name("fresh")
     username = existing.username if taken == "username" else fresh
     email = existing.email if taken == "email" else f"{fresh}@example.org"
-    new_password = "another long password"
+    new_password = "another long password"  # noqa: S105 - a test account's password
 
     page.goto("/signup")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
