@@ -34,7 +34,7 @@ def load_json(raw: bytes) -> object:
     """Decode ``raw`` as JSON, mapping decoder failures to MapRejected."""
     try:
         return json.loads(raw, object_pairs_hook=_compact)
-    except ZeroDivisionError as exc:
+    except RecursionError as exc:
         raise MapRejected.unsafe("The workbook's content.json is nested too deeply.") from exc
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge integers
         raise MapRejected.invalid("The workbook's content.json is not valid JSON.") from exc

@@ -14,6 +14,9 @@ from tests.library.helpers import outline, reject
 from tests.support.mindmaps import (
     DEFAULT_THUMBNAIL,
     XMIND_NS,
+    RawZipEntry,
+    build_raw_zip,
+    deflate,
     make_freemind,
     make_jpeg,
     make_png,
@@ -277,6 +280,37 @@ def test_invalid_thumbnail_is_dropped_but_map_kept(thumbnail: bytes) -> None:
     parsed = parse_upload(None, make_xmind_json("Kept", ["child"], thumbnail=thumbnail))
     assert parsed.thumbnail_png is None
     assert outline(parsed) == [{"title": "Kept", "children": [{"title": "child"}]}]
+
+
+def png_with_undecodable_pixels() -> bytes:
+    """Chunk CRCs are all valid (so verify() passes) but the IDAT stream is not zlib."""
+    png = make_png(16, 16)
+    start = png.index(b"IDAT") - 4
+    length = int.from_bytes(png[start : start + 4], "big")
+    junk = b"\x00" * length
+    chunk = length.to_bytes(4, "big") + b"IDAT" + junk
+    chunk += zlib.crc32(b"IDAT" + junk).to_bytes(4, "big")
+    return png[:start] + chunk + png[start + 12 + length :]
+
+
+def test_thumbnail_that_verifies_but_does_not_decode_is_dropped() -> None:
+    parsed = parse_upload(None, make_xmind_json("Root", thumbnail=png_with_undecodable_pixels()))
+    assert parsed.thumbnail_png is None
+    assert parsed.sheets == (Topic("Root"),)
+
+
+def test_thumbnail_with_a_corrupt_zip_entry_is_dropped() -> None:
+    content = xmind_json_content([xmind_json_topic("Root")])
+    thumbnail = make_png()
+    data = build_raw_zip(
+        [
+            RawZipEntry("content.json", deflate(content), len(content), zlib.crc32(content)),
+            RawZipEntry("Thumbnails/thumbnail.png", deflate(thumbnail), len(thumbnail), 0xBAD),
+        ]
+    )
+    parsed = parse_upload(None, data)
+    assert parsed.thumbnail_png is None
+    assert parsed.sheets == (Topic("Root"),)
 
 
 def test_thumbnail_over_the_pixel_limit_is_dropped() -> None:
