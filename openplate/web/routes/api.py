@@ -20,7 +20,8 @@ from openplate.library.slugs import new_public_id, slugify
 from openplate.oauth import bearer
 from openplate.oauth.errors import OAuthError
 from openplate.oauth.models import AccessPrincipal
-from openplate.web.context import context_of, now
+from openplate.store.unit import Store
+from openplate.web.context import AppContext, context_of, now
 from openplate.web.errors import bearer_error_response, error_json
 from openplate.web.middleware import BodyTooLarge
 
@@ -50,21 +51,20 @@ async def bearer_rejected(_request: Request, exc: Exception) -> Response:
     return bearer_error_response(exc.error, token_sent=exc.token_sent)
 
 
-def require(scope: str):  # type: ignore[no-untyped-def]
-    async def dependency(
-        request: Request, authorization: Annotated[str | None, Depends(authorization_header)]
-    ) -> AccessPrincipal:
-        ctx = context_of(request)
-        try:
-            async with ctx.db.transaction(readonly=True) as store:
-                return await bearer.authenticate(
-                    authorization, store.tokens, ctx.digester, now=now(), scope=scope
-                )
-        except OAuthError as error:
-            raise BearerRejected(
-                error, token_sent=bool(authorization and authorization.strip())
-            ) from None
-    return dependency
+Authorization = Annotated[str | None, Depends(authorization_header)]
+
+
+async def check_bearer(
+    ctx: AppContext, store: Store, authorization: str | None, *, scope: str
+) -> AccessPrincipal:
+    """The token's principal, inside the caller's transaction; BearerRejected otherwise."""
+    try:
+        return await bearer.authenticate(
+            authorization, store.tokens, ctx.digester, now=now(), scope=scope
+        )
+    except OAuthError as error:
+        sent = bool(authorization and authorization.strip())
+        raise BearerRejected(error, token_sent=sent) from None
 
 
 class Me(BaseModel):
@@ -76,11 +76,10 @@ class Me(BaseModel):
 
 
 @router.get("/users/me", response_model=Me, summary="The signed-in user (scope: account)")
-async def users_me(
-    request: Request, principal: Annotated[AccessPrincipal, Depends(require("account"))]
-) -> Response:
+async def users_me(request: Request, authorization: Authorization) -> Response:
     ctx = context_of(request)
     async with ctx.db.transaction(readonly=True) as store:
+        principal = await check_bearer(ctx, store, authorization, scope="account")
         user = await store.users.by_id(principal.user_id)
     if user is None:
         return error_json(404, "not_found", "The account no longer exists.")
@@ -142,10 +141,10 @@ def _clean_text(value: str, limit: int, *, multiline: bool) -> str:
     "/maps", status_code=201, response_model=MapCreated, summary="Share a mind map (scope: maps)",
     openapi_extra=MAPS_OPENAPI,
 )
-async def upload_map(
-    request: Request, principal: Annotated[AccessPrincipal, Depends(require("maps"))]
-) -> Response:
+async def upload_map(request: Request, authorization: Authorization) -> Response:
     ctx = context_of(request)
+    async with ctx.db.transaction(readonly=True) as store:
+        principal = await check_bearer(ctx, store, authorization, scope="maps")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "multipart/form-data":
         return error_json(415, "invalid_request", "Send the map as multipart/form-data.")
