@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     session_ttl: int = Field(default=14 * 86_400, ge=300)
     auth_request_ttl: int = Field(default=1800, ge=60)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # The map's content document (content.json, content.xml or the .mm file) once unpacked:
+    # parsing costs memory and CPU in proportion, so it is bounded well below the upload cap.
+    max_map_document_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # How many uploads are parsed at once per process; the rest wait their turn.
+    upload_parse_concurrency: int = Field(default=2, ge=1, le=64)
     sql_echo: bool = False
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
             code_ttl=settings.code_ttl,
         ),
         templates=make_templates(),
+        parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
     )
 
     @asynccontextmanager

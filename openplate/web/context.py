@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ class AppContext:
     digester: Digester
     policy: TokenPolicy
     templates: Environment
+    parse_slots: asyncio.Semaphore
 
     def token_context(self) -> TokenContext:
         return TokenContext(digester=self.digester, now=now(), policy=self.policy)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.browser.helpers import sign_in
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
 
@@ -42,14 +44,27 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture()
-def context(browser: Browser, server: LiveServer) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(base_url=server.url, accept_downloads=True)
-    ctx.set_default_timeout(TIMEOUT_MS)
-    ctx.set_default_navigation_timeout(TIMEOUT_MS)
+def open_context(browser: Browser, server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
+    """Open a fresh context on the server (options as for ``new_context``); closed afterwards."""
+    opened: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        ctx = browser.new_context(base_url=server.url, **options)
+        ctx.set_default_timeout(TIMEOUT_MS)
+        ctx.set_default_navigation_timeout(TIMEOUT_MS)
+        opened.append(ctx)
+        return ctx
+
     try:
-        yield ctx
+        yield make
     finally:
-        ctx.close()
+        for ctx in opened:
+            ctx.close()
+
+
+@pytest.fixture()
+def context(open_context: Callable[..., BrowserContext]) -> BrowserContext:
+    return open_context()
 
 
 @pytest.fixture()
@@ -69,18 +84,53 @@ def _off_loop(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 class BrowserSeeder:
-    """The shared Seeder, callable while the browser is open."""
+    """The shared Seeder, callable while the browser is open; plus one shared developer."""
 
     def __init__(self, seeder: Seeder) -> None:
         self._seeder = seeder
+        self._developer: Account | None = None
 
     def user(self, prefix: str = "user") -> Account:
         return _off_loop(self._seeder.user, prefix)
 
-    def app(self, owner: Account, **kwargs: Any) -> App:
-        return _off_loop(self._seeder.app, owner, **kwargs)
+    def app(self, owner: Account | None = None, **kwargs: Any) -> App:
+        """An application of ``owner``, by default of the shared developer."""
+        return _off_loop(self._seeder.app, owner or self.developer, **kwargs)
+
+    @property
+    def developer(self) -> Account:
+        """An account that owns applications where who owns them does not matter."""
+        if self._developer is None:
+            self._developer = self.user("dev")
+        return self._developer
+
+
+@pytest.fixture(scope="session")
+def seed(seeder: Seeder) -> BrowserSeeder:
+    return BrowserSeeder(seeder)
+
+
+@dataclass(frozen=True)
+class Member:
+    """An account signed in once per module; ``state`` (cookies) starts a signed-in context."""
+
+    account: Account
+    state: Any
+
+
+@pytest.fixture(scope="module")
+def member(browser: Browser, server: LiveServer, seed: BrowserSeeder) -> Member:
+    account = seed.user("member")
+    ctx = browser.new_context(base_url=server.url)
+    try:
+        ctx.set_default_timeout(TIMEOUT_MS)
+        sign_in(ctx.new_page(), account)
+        return Member(account, ctx.storage_state())
+    finally:
+        ctx.close()
 
 
 @pytest.fixture()
-def seed(seeder: Seeder) -> BrowserSeeder:
-    return BrowserSeeder(seeder)
+def member_page(open_context: Callable[..., BrowserContext], member: Member) -> Page:
+    """A page in a fresh context that already carries ``member``'s session cookie."""
+    return open_context(storage_state=member.state).new_page()

@@ -7,17 +7,18 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, Request, Route, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from openplate.oauth.scopes import SCOPES
-from tests.browser.conftest import BrowserSeeder
-from tests.browser.helpers import REDIRECT, at_path, fill_sign_in, sign_in
+from tests.browser.conftest import BrowserSeeder, Member
+from tests.browser.helpers import REDIRECT, at_path, fill_sign_in, fill_sign_up
 from tests.support.seed import App
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 
 CONSENT_SCREENSHOT = "/tmp/openplate-consent.png"  # noqa: S108 - a fixed path for a human
+NOT_REGISTERED = "The redirect_uri is not registered for this application."
 CALLBACK_PAGE = "<!doctype html><title>Callback</title><p id=callback>Back at the app</p>"
 
 
@@ -43,8 +44,7 @@ def test_sign_in_then_consent_then_allow(
     page: Page, seed: BrowserSeeder, server: LiveServer
 ) -> None:
     user = seed.user("alice")
-    app = seed.app(seed.user("dev"), redirect_uris=(REDIRECT,),
-                   name=f"Mind Mapper {time.time_ns() % 10**9}")
+    app = seed.app(redirect_uris=(REDIRECT,), name=f"Mind Mapper {time.time_ns() % 10**9}")
     _catch_callback(page)
 
     page.goto(_auth_path(app))
@@ -94,11 +94,30 @@ def test_sign_in_then_consent_then_allow(
     assert token.json()["access_token"].startswith("opat_")
 
 
-def test_deny_sends_access_denied_with_state(page: Page, seed: BrowserSeeder) -> None:
-    user = seed.user("bob")
-    app = seed.app(seed.user("dev"), redirect_uris=(REDIRECT,))
+def test_a_new_person_signs_up_on_the_way_to_consent(page: Page, seed: BrowserSeeder) -> None:
+    app = seed.app(redirect_uris=(REDIRECT,), name=f"Planner {time.time_ns() % 10**9}")
     _catch_callback(page)
-    sign_in(page, user)
+    page.goto(_auth_path(app))
+    expect(page).to_have_url(at_path("/signin"))
+
+    page.locator("main").get_by_role("link", name="Sign up").click()
+    expect(page).to_have_url(at_path("/signup"))
+    assert _query(page.url)["next"] == [_auth_path(app)]
+    username = f"arrival{time.time_ns() % 10**10}"
+    fill_sign_up(page, username, f"{username}@example.org", "a long enough password")
+
+    expect(page.locator("header .who")).to_have_text(f"Signed in as {username}")
+    expect(page.locator(".consent .app-name")).to_have_text(app.name)
+    page.get_by_role("button", name="Allow").click()
+    expect(page.locator("#callback")).to_be_visible()
+    query = _query(page.url)
+    assert query["state"] == ["s1"] and query["code"][0].startswith("opac_")
+
+
+def test_deny_sends_access_denied_with_state(member_page: Page, seed: BrowserSeeder) -> None:
+    page = member_page
+    app = seed.app(redirect_uris=(REDIRECT,))
+    _catch_callback(page)
 
     page.goto(_auth_path(app, scope="account"))
     expect(page.locator(".consent .scopes li")).to_have_text([f"account: {SCOPES['account']}"])
@@ -112,14 +131,13 @@ def test_deny_sends_access_denied_with_state(page: Page, seed: BrowserSeeder) ->
 
 
 def test_html_in_the_application_name_is_shown_as_text(
-    page: Page, seed: BrowserSeeder
+    member_page: Page, member: Member, seed: BrowserSeeder
 ) -> None:
+    page = member_page
     name = "<script>alert(1)</script><b>Bold</b> & co"
-    user = seed.user("xss")
-    app = seed.app(user, redirect_uris=(REDIRECT,), name=name)
+    app = seed.app(member.account, redirect_uris=(REDIRECT,), name=name)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    sign_in(page, user)
 
     page.goto(_auth_path(app))
     expect(page.locator(".consent .app-name")).to_have_text(name)
@@ -129,7 +147,8 @@ def test_html_in_the_application_name_is_shown_as_text(
 
     # The developer's own pages escape it as well.
     page.goto("/applications")
-    expect(page.locator("table.apps tbody td a")).to_have_text(name)
+    row = page.locator("table.apps tbody tr", has_text=app.client_id)
+    expect(row.get_by_role("link")).to_have_text(name)
     page.goto(f"/applications/{app.client_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
     expect(page.get_by_label("Client Name")).to_have_value(name)
@@ -140,20 +159,18 @@ def test_html_in_the_application_name_is_shown_as_text(
 @pytest.mark.parametrize(
     ("case", "message", "code"),
     [
-        ("unknown client_id", "No application is registered with this client_id.",
-         "invalid_client"),
-        ("unregistered host", "The redirect_uri is not registered for this application.",
-         "invalid_request"),
-        ("unregistered path", "The redirect_uri is not registered for this application.",
-         "invalid_request"),
+        pytest.param("unknown client_id", "No application is registered with this client_id.",
+                     "invalid_client", id="unknown-client"),
+        pytest.param("unregistered host", NOT_REGISTERED, "invalid_request", id="other-host"),
+        pytest.param("unregistered path", NOT_REGISTERED, "invalid_request", id="other-path"),
     ],
 )
 def test_bad_client_or_redirect_uri_stays_on_an_error_page(
-    page: Page, context: BrowserContext, seed: BrowserSeeder, server: LiveServer,
+    member_page: Page, seed: BrowserSeeder, server: LiveServer,
     case: str, message: str, code: str,
 ) -> None:
-    user = seed.user("err")
-    app = seed.app(seed.user("dev"), redirect_uris=(REDIRECT,))
+    page, context = member_page, member_page.context  # signed in: a good request gets consent
+    app = seed.app(redirect_uris=(REDIRECT,))
     elsewhere: list[str] = []
 
     def record(request: Request) -> None:
@@ -163,7 +180,6 @@ def test_bad_client_or_redirect_uri_stays_on_an_error_page(
     context.on("request", record)
     # Anything that tries to leave the server is recorded above and goes nowhere.
     context.route(lambda url: not url.startswith(server.url + "/"), lambda route: route.abort())
-    sign_in(page, user)  # signed in, so a valid request would show the consent page
 
     params = {"client_id": app.client_id, "redirect_uri": REDIRECT, "response_type": "code",
               "state": "s1"}

@@ -165,13 +165,17 @@ async def upload_map(request: Request, authorization: Authorization) -> Response
             return error_json(400, "invalid_request", "'title' must be a text field.")
         if description_raw is not None and not isinstance(description_raw, str):
             return error_json(400, "invalid_request", "'description' must be a text field.")
-        limits = UploadLimits(max_bytes=ctx.settings.max_upload_bytes)
+        limits = UploadLimits(
+            max_bytes=ctx.settings.max_upload_bytes,
+            max_xml_bytes=ctx.settings.max_map_document_bytes,
+        )
         data = await upload.read(limits.max_bytes + 1)
         filename = upload.filename
     finally:
         await form.close()
     try:
-        parsed = await asyncio.to_thread(parse_upload, filename, data, limits)
+        async with ctx.parse_slots:  # parsing is CPU- and memory-heavy: a few at a time
+            parsed = await asyncio.to_thread(parse_upload, filename, data, limits)
     except MapRejected as rejected:
         return error_json(rejected.status, rejected.error, rejected.description)
     title = _clean_text(title_raw or "", MAX_TITLE_CHARS, multiline=False)
