@@ -9,10 +9,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from openplate.oauth.params import Params
 from openplate.store.account_repos import SessionRecord, UserRecord
 from openplate.store.unit import Store
 from openplate.web import sessions
 from openplate.web.context import AppContext
+from openplate.web.forms import BadForm, read_form
 
 
 @dataclass
@@ -84,3 +86,11 @@ def safe_next(target: str | None) -> str:
 
 def signin_url(next_path: str) -> str:
     return "/signin?next=" + quote(next_path, safe="")
+
+
+async def posted_form(request: Request, ctx: AppContext, *, title: str) -> Params | Response:
+    """The posted form, or the error page saying why it could not be read."""
+    try:
+        return await read_form(request)
+    except BadForm as error:
+        return error_page(ctx, None, status=400, title=title, message=str(error))

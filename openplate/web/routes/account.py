@@ -11,8 +11,7 @@ from openplate.accounts.validation import InvalidAccountInput
 from openplate.store.account_repos import DuplicateUser
 from openplate.web import sessions
 from openplate.web.context import context_of, now
-from openplate.web.forms import BadForm, read_form
-from openplate.web.pages import error_page, redirect, render, safe_next, visitor
+from openplate.web.pages import error_page, posted_form, redirect, render, safe_next, visitor
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,10 +33,9 @@ async def signin_page(request: Request) -> Response:
 @router.post("/signin")
 async def signin(request: Request) -> Response:
     ctx = context_of(request)
-    try:
-        form = await read_form(request)
-    except BadForm as error:
-        return error_page(ctx, None, status=400, title=BAD_FORM_TITLE, message=str(error))
+    form = await posted_form(request, ctx, title=BAD_FORM_TITLE)
+    if isinstance(form, Response):
+        return form
     target = safe_next(form.get("next"))
     login, password = (form.get("login") or "").strip(), form.get("password") or ""
     async with ctx.db.transaction(readonly=True) as store:
@@ -69,10 +67,9 @@ async def signup_page(request: Request) -> Response:
 @router.post("/signup")
 async def signup(request: Request) -> Response:
     ctx = context_of(request)
-    try:
-        form = await read_form(request)
-    except BadForm as error:
-        return error_page(ctx, None, status=400, title=BAD_FORM_TITLE, message=str(error))
+    form = await posted_form(request, ctx, title=BAD_FORM_TITLE)
+    if isinstance(form, Response):
+        return form
     target = safe_next(form.get("next"))
     username, email = (form.get("username") or "").strip(), (form.get("email") or "").strip()
     async with ctx.db.transaction(readonly=True) as store:
@@ -112,10 +109,9 @@ async def signup(request: Request) -> Response:
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     ctx = context_of(request)
-    try:
-        form = await read_form(request)
-    except BadForm as error:
-        return error_page(ctx, None, status=400, title=BAD_FORM_TITLE, message=str(error))
+    form = await posted_form(request, ctx, title=BAD_FORM_TITLE)
+    if isinstance(form, Response):
+        return form
     async with ctx.db.transaction() as store:
         who = await visitor(request, ctx, store, create=False)
         if not sessions.csrf_ok(who.session, form.get("csrf_token")):

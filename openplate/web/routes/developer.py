@@ -13,8 +13,15 @@ from openplate.oauth.params import Params
 from openplate.store.unit import Store
 from openplate.web import sessions
 from openplate.web.context import AppContext, context_of, now
-from openplate.web.forms import BadForm, read_form
-from openplate.web.pages import Visitor, error_page, redirect, render, signin_url, visitor
+from openplate.web.pages import (
+    Visitor,
+    error_page,
+    posted_form,
+    redirect,
+    render,
+    signin_url,
+    visitor,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,10 +54,9 @@ async def _posted(
     request: Request, ctx: AppContext, store: Store
 ) -> tuple[Visitor, Params] | Response:
     """Read a developer form post: a signed-in user, a valid CSRF token, a readable form."""
-    try:
-        form = await read_form(request)
-    except BadForm as error:
-        return error_page(ctx, None, status=400, title="Bad form", message=str(error))
+    form = await posted_form(request, ctx, title="Bad form")
+    if isinstance(form, Response):
+        return form
     who = await visitor(request, ctx, store, create=False)
     if not sessions.csrf_ok(who.session, form.get("csrf_token")):
         return error_page(ctx, who, status=403, title="Bad form",
@@ -58,6 +64,21 @@ async def _posted(
     if who.user is None:
         return redirect(ctx, signin_url("/applications"), who)
     return who, form
+
+
+async def _posted_to_app(
+    request: Request, ctx: AppContext, store: Store, client_id: str
+) -> tuple[Visitor, Params, Client] | Response:
+    """A developer form post about one of the poster's own applications (404 for anyone else's)."""
+    posted = await _posted(request, ctx, store)
+    if isinstance(posted, Response):
+        return posted
+    who, form = posted
+    assert who.user is not None
+    app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
+    if app is None:
+        return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+    return who, form, app
 
 
 @router.post("/applications/new")
@@ -98,14 +119,10 @@ async def show_app(request: Request, client_id: str) -> Response:
 async def update_app(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
     async with ctx.db.transaction() as store:
-        posted = await _posted(request, ctx, store)
+        posted = await _posted_to_app(request, ctx, store, client_id)
         if isinstance(posted, Response):
             return posted
-        who, form = posted
-        assert who.user is not None
-        app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
-        if app is None:
-            return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+        who, form, app = posted
         name_text, uris_text = form.get("name") or "", form.get("redirect_uris") or ""
         try:
             name = applications.check_name(name_text)
@@ -126,14 +143,10 @@ async def update_app(request: Request, client_id: str) -> Response:
 async def rotate(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
     async with ctx.db.transaction() as store:
-        posted = await _posted(request, ctx, store)
+        posted = await _posted_to_app(request, ctx, store, client_id)
         if isinstance(posted, Response):
             return posted
-        who, _form = posted
-        assert who.user is not None
-        app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
-        if app is None:
-            return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+        who, _form, app = posted
         try:
             secret = await applications.rotate_secret(store, ctx.digester, app, now=now())
         except InvalidApplication as error:
@@ -145,13 +158,9 @@ async def rotate(request: Request, client_id: str) -> Response:
 async def delete_app(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
     async with ctx.db.transaction() as store:
-        posted = await _posted(request, ctx, store)
+        posted = await _posted_to_app(request, ctx, store, client_id)
         if isinstance(posted, Response):
             return posted
-        who, _form = posted
-        assert who.user is not None
-        app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
-        if app is None:
-            return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
+        who, _form, app = posted
         await store.applications.delete(pk=app.pk)
     return redirect(ctx, "/applications")

@@ -21,8 +21,7 @@ from openplate.oauth.token_endpoint import token_request
 from openplate.web import sessions
 from openplate.web.context import context_of, now
 from openplate.web.errors import NO_STORE, oauth_error_response
-from openplate.web.forms import BadForm, read_form
-from openplate.web.pages import error_page, redirect, render, signin_url, visitor
+from openplate.web.pages import error_page, posted_form, redirect, render, signin_url, visitor
 
 router = APIRouter()
 
@@ -75,10 +74,9 @@ async def authorization_endpoint(request: Request) -> Response:
 async def decision_endpoint(request: Request) -> Response:
     ctx = context_of(request)
     title = "This authorisation request cannot continue"
-    try:
-        form = await read_form(request)
-    except BadForm as error:
-        return error_page(ctx, None, status=400, title=title, message=str(error))
+    form = await posted_form(request, ctx, title=title)
+    if isinstance(form, Response):
+        return form
     async with ctx.db.transaction() as store:
         who = await visitor(request, ctx, store, create=False)
         if not sessions.csrf_ok(who.session, form.get("csrf_token")) or who.session is None:
