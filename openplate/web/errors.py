@@ -11,7 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from openplate.oauth.errors import InsufficientScope, OAuthError
+from openplate.web.context import context_of
 from openplate.web.middleware import BodyTooLarge
+from openplate.web.pages import error_page
 
 log = logging.getLogger("openplate.web")
 
@@ -47,12 +49,23 @@ def bearer_error_response(error: OAuthError, *, token_sent: bool) -> JSONRespons
     return error_json(error.status, error.error, error.description, {"WWW-Authenticate": challenge})
 
 
+def wants_html(request: Request) -> bool:
+    """A browser navigating (Accept names text/html) gets a page; API clients get JSON."""
+    return "text/html" in request.headers.get("accept", "")
+
+
 async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     names = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
     error = names.get(exc.status_code, "invalid_request")
-    response = error_json(exc.status_code, error, str(exc.detail), dict(exc.headers or {}))
-    return response
+    if wants_html(request) and request.method in ("GET", "HEAD"):
+        title = "Page not found" if exc.status_code == 404 else "This request cannot be served"
+        message = (
+            "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
+        )
+        return error_page(context_of(request), None, status=exc.status_code, title=title,
+                          message=message, error_code=error)
+    return error_json(exc.status_code, error, str(exc.detail), dict(exc.headers or {}))
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

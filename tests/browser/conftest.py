@@ -23,7 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 10_000
 
-# Fail fast instead of waiting Playwright's default 5 s per assertion when something is off.
+# Web-first assertions retry up to 10 s (Playwright's default 5 s is tight on a busy machine).
 expect.set_options(timeout=TIMEOUT_MS)
 
 T = TypeVar("T")

@@ -116,11 +116,6 @@ def _filename(title: str) -> str:
     return "-".join(title.lower().split()) + ".xmind"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the API keeps line breaks in a map's description (_clean_text(multiline=True) in "
-    "openplate/web/routes/api.py), but map.html prints it in one <p> with no line-break "
-    "handling (no white-space: pre-line, no <br>), so a multi-line description shows as one line"
-))
 def test_multi_line_description_keeps_its_line_breaks(page: Page, shared: Shared) -> None:
     page.goto(shared.created["url"])
     assert "\n" in shared.description
