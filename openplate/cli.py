@@ -76,10 +76,13 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 async def _with_db(settings: Settings, work):  # type: ignore[no-untyped-def]
+    from openplate.oauth.tokens import Digester
     from openplate.store.engine import create_engine
     from openplate.store.unit import Database
 
-    db = Database(create_engine(settings))
+    settings = settings.with_secret_key()
+    assert settings.secret_key is not None
+    db = Database(create_engine(settings), Digester(settings.secret_key.encode("utf-8")))
     try:
         return await work(db)
     finally:

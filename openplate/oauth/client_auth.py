@@ -55,6 +55,14 @@ def read_credentials(params: Params, authorization: str | None) -> ClientCredent
     return ClientCredentials(body_id, body_secret, "client_secret_post")
 
 
+def claimed_client_id(params: Params, authorization: str | None) -> str | None:
+    """The client_id a request claims (body or Basic), unverified: a key for throttling only."""
+    try:
+        return read_credentials(params, authorization).client_id
+    except (InvalidClient, InvalidRequest):
+        return params.get("client_id")
+
+
 _DUMMY_DIGEST = "0" * 64
 
 

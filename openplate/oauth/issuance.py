@@ -19,6 +19,9 @@ class TokenPolicy:
     access_ttl: int = 3600
     refresh_ttl: int = 60 * 86_400
     code_ttl: int = 60
+    #: A refresh token presented again this soon after its rotation gets the same successor
+    #: (a client retrying after a lost answer, or two racing requests) instead of revoking.
+    refresh_grace: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,14 @@ async def mint(
     user_id: int,
     scope: str,
     with_refresh: bool = True,
+    access_token: str | None = None,
+    refresh_token: str | None = None,
 ) -> IssuedTokens:
-    access = new_secret(ACCESS_TOKEN_PREFIX)
+    """Store the digests of new tokens for the grant and return the tokens themselves.
+
+    ``access_token``/``refresh_token`` supply derived values instead of fresh random ones.
+    """
+    access = access_token or new_secret(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
     await store.tokens.create_access(
         digest=ctx.digester.digest(access), grant_id=grant_id, client_pk=client_pk,
@@ -48,11 +57,12 @@ async def mint(
     )
     refresh: str | None = None
     if with_refresh:
-        refresh = new_secret(REFRESH_TOKEN_PREFIX)
+        refresh = refresh_token or new_secret(REFRESH_TOKEN_PREFIX)
         await store.tokens.create_refresh(
             digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client_pk,
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,
         )
+    await store.grants.touch(grant_id=grant_id, now=ctx.now)
     return IssuedTokens(
         access_token=access,
         expires=expires,

@@ -59,9 +59,13 @@ class RefreshRecord:
     user_id: int
     scope: str
     expires_at: int
-    used: bool
+    used_at: int | None  # when it was rotated; None while it is the live refresh token
     revoked: bool
     grant_revoked: bool
+
+    @property
+    def used(self) -> bool:
+        return self.used_at is not None
 
 
 @dataclass(frozen=True, slots=True)

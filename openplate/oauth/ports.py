@@ -17,6 +17,8 @@ class ClientStore(Protocol):
 class GrantStore(Protocol):
     async def create(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int: ...
 
+    async def touch(self, *, grant_id: int, now: int) -> None: ...
+
     async def revoke(self, *, grant_id: int, now: int) -> None: ...
 
 
@@ -64,6 +66,15 @@ class TokenStore(Protocol):
         ...
 
 
+class EventLog(Protocol):
+    """The append-only security log; never given a secret."""
+
+    async def append(
+        self, *, kind: str, now: int, user_id: int | None = None, client_id: str | None = None,
+        ip: str | None = None, detail: dict[str, object] | None = None,
+    ) -> None: ...
+
+
 class OAuthStore(Protocol):
     """The repositories of one unit of work."""
 
@@ -78,3 +89,6 @@ class OAuthStore(Protocol):
 
     @property
     def tokens(self) -> TokenStore: ...
+
+    @property
+    def events(self) -> EventLog: ...

@@ -24,7 +24,7 @@ def async_url(url: str) -> str:
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN is ours (see _on_begin).
@@ -32,7 +32,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
@@ -44,11 +44,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AsyncEngine:
+    """The async engine for ``settings.database_url``.
+
+    ``foreign_keys=False`` is for migrations only: SQLite rebuilds a table to alter it, and with
+    foreign keys on, dropping the old copy would cascade into every table that refers to it.
+    """
     url = async_url(settings.database_url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=settings.sql_echo, pool_size=8, max_overflow=8)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
     return create_async_engine(
         url, echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True

@@ -54,6 +54,12 @@ class SqlGrants:
         )
         return int(result.scalar_one())
 
+    async def touch(self, *, grant_id: int, now: int) -> None:
+        """Record that the grant just got tokens (shown as "last used" on /account/apps)."""
+        await self._conn.execute(
+            update(grants).where(grants.c.id == grant_id).values(last_used_at=now)
+        )
+
     async def revoke(self, *, grant_id: int, now: int) -> None:
         await self._conn.execute(
             update(grants)
@@ -162,7 +168,7 @@ class SqlTokens:
             return None
         return RefreshRecord(
             id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
-            scope=row.scope, expires_at=row.expires_at, used=row.used_at is not None,
+            scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
             revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
         )
 

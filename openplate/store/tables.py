@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -69,6 +70,7 @@ grants = Table(
     Column("scope", String(200), nullable=False),
     Column("created_at", Time, nullable=False),
     Column("revoked_at", Time, nullable=True),
+    Column("last_used_at", Time, nullable=True),
 )
 
 authorization_codes = Table(
@@ -168,4 +170,38 @@ map_files = Table(
     Column("map_id", Id, ForeignKey("maps.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(16), primary_key=True),  # "map" or "thumbnail"
     Column("content", LargeBinary, nullable=False),
+)
+
+# What a user has allowed an application, remembered so the same request skips the consent page.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("scope", String(200), nullable=False),
+    Column("granted_at", Time, nullable=False),
+    UniqueConstraint("user_id", "client_pk"),
+)
+
+# Append-only: triggers (migration 0002) refuse UPDATE and DELETE.
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", Time, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("user_id", Id, nullable=True, index=True),
+    Column("client_id", String(64), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("detail", Text, nullable=False, default="{}"),
+)
+
+# Failure counters for brute-force throttling; keys are digests (no logins or addresses at rest).
+throttle = Table(
+    "throttle",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("window_start", Time, nullable=False),
+    Column("failures", Integer, nullable=False),
 )

@@ -8,18 +8,24 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.app_repos import SqlApplications
+from openplate.store.consent_repos import SqlConsents
 from openplate.store.engine import unit_of_work
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
+from openplate.store.security_log import SqlSecurityLog
+from openplate.store.throttle_repo import SqlCounters
 
 
 class Store:
     """Implements ``openplate.oauth.ports.OAuthStore`` and the site's other repositories."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, digester: Digester, ip: str | None = None) -> None:
         self.conn = conn
+        self.digester = digester
+        self.ip = ip
 
     @cached_property
     def clients(self) -> SqlClients:
@@ -57,18 +63,36 @@ class Store:
     def maps(self) -> SqlMaps:
         return SqlMaps(self.conn)
 
+    @cached_property
+    def consents(self) -> SqlConsents:
+        return SqlConsents(self.conn)
+
+    @cached_property
+    def events(self) -> SqlSecurityLog:
+        return SqlSecurityLog(self.conn, ip=self.ip)
+
+    @cached_property
+    def counters(self) -> SqlCounters:
+        return SqlCounters(self.conn, self.digester)
+
 
 class Database:
     """The engine, and the one way to open a unit of work on it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, digester: Digester) -> None:
         self.engine = engine
+        self.digester = digester
 
     @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[Store]:
-        """Commit when the block ends normally; roll back if it raises."""
+    async def transaction(
+        self, *, readonly: bool = False, ip: str | None = None
+    ) -> AsyncIterator[Store]:
+        """Commit when the block ends normally; roll back if it raises.
+
+        ``ip`` is the client address that security-log entries of this unit of work record.
+        """
         async with unit_of_work(self.engine, readonly=readonly) as conn:
-            yield Store(conn)
+            yield Store(conn, digester=self.digester, ip=ip)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -19,10 +19,12 @@ from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.engine import create_engine
 from openplate.store.unit import Database
+from openplate.throttling import ThrottlePolicy
 from openplate.web import errors
 from openplate.web.context import TEMPLATES, AppContext, make_templates
 from openplate.web.middleware import BodyLimit, SecurityHeaders
 from openplate.web.routes import account, api, developer, library, oauth
+from openplate.web.routes import settings as account_settings
 
 STATIC = TEMPLATES.with_name("static")
 FORM_LIMIT = 256 * 1024
@@ -31,10 +33,11 @@ FORM_LIMIT = 256 * 1024
 def create_app(settings: Settings) -> FastAPI:
     settings = settings.with_secret_key()
     assert settings.secret_key is not None
+    digester = Digester(settings.secret_key.encode("utf-8"))
     ctx = AppContext(
         settings=settings,
-        db=Database(create_engine(settings)),
-        digester=Digester(settings.secret_key.encode("utf-8")),
+        db=Database(create_engine(settings), digester),
+        digester=digester,
         policy=TokenPolicy(
             access_ttl=settings.access_token_ttl,
             refresh_ttl=settings.refresh_token_ttl,
@@ -42,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         templates=make_templates(),
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
+        throttle=ThrottlePolicy(),
     )
 
     @asynccontextmanager
@@ -65,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(library.router)
     app.include_router(account.router)
     app.include_router(developer.router)
+    app.include_router(account_settings.router)
     app.include_router(oauth.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

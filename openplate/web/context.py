@@ -14,6 +14,7 @@ from openplate.oauth.issuance import TokenContext, TokenPolicy
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.unit import Database
+from openplate.throttling import ThrottlePolicy
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -39,6 +40,7 @@ class AppContext:
     policy: TokenPolicy
     templates: Environment
     parse_slots: asyncio.Semaphore
+    throttle: ThrottlePolicy
 
     def token_context(self) -> TokenContext:
         return TokenContext(digester=self.digester, now=now(), policy=self.policy)
@@ -46,6 +48,11 @@ class AppContext:
     def url(self, path: str) -> str:
         """An absolute URL under the public base URL."""
         return self.settings.base_url + path
+
+
+def client_ip(request: Request) -> str:
+    """The peer's address (behind a trusted proxy, uvicorn's proxy headers set it)."""
+    return request.client.host if request.client else "unknown"
 
 
 def context_of(request: Request) -> AppContext:

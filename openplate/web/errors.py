@@ -31,6 +31,14 @@ def error_json(
     )
 
 
+def too_many_requests(retry_after: int) -> JSONResponse:
+    """429 for a throttled key: when to try again, and nothing about why (no account oracle)."""
+    return error_json(
+        429, "too_many_requests", "Too many failed attempts; try again later.",
+        {"Retry-After": str(retry_after)},
+    )
+
+
 def oauth_error_response(error: OAuthError) -> JSONResponse:
     """RFC 6749 §5.2 for the token endpoint; 401 invalid_client carries a Basic challenge."""
     headers = {"WWW-Authenticate": f"Basic {REALM}"} if error.status == 401 else None

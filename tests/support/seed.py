@@ -44,7 +44,7 @@ class Seeder:
 
     def _run(self, work):  # type: ignore[no-untyped-def]
         async def main():  # type: ignore[no-untyped-def]
-            db = Database(create_engine(self.settings))
+            db = Database(create_engine(self.settings), self.digester)
             try:
                 return await work(db)
             finally:

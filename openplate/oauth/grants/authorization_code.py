@@ -28,6 +28,10 @@ async def redeem_code(
             # authorization server MUST deny the request and SHOULD revoke (when possible) all
             # tokens previously issued based on that authorization code."
             await store.grants.revoke(grant_id=earlier.grant_id, now=ctx.now)
+            await store.events.append(
+                kind="code.replayed", now=ctx.now, user_id=earlier.user_id,
+                client_id=client.client_id, detail={"grant_id": earlier.grant_id},
+            )
             raise InvalidGrant("The authorization code was already used.", detail="code replay")
         raise InvalidGrant("The authorization code is invalid.")
     if record.client_pk != client.pk:
@@ -42,7 +46,12 @@ async def redeem_code(
     if redirect_uri != record.redirect_uri:
         raise InvalidGrant("redirect_uri does not match the authorization request.")
     pkce.verify(params.get("code_verifier"), record.code_challenge)
-    return await mint(
+    issued = await mint(
         store, ctx, grant_id=record.grant_id, client_pk=client.pk, user_id=record.user_id,
         scope=record.scope,
     )
+    await store.events.append(
+        kind="token.issued", now=ctx.now, user_id=record.user_id, client_id=client.client_id,
+        detail={"grant_id": record.grant_id, "scope": record.scope},
+    )
+    return issued

@@ -1,14 +1,20 @@
-"""RFC 6749 §6 and RFC 9700 §4.14.2: refreshing, with rotation and reuse detection."""
+"""RFC 6749 §6 and RFC 9700 §4.14.2: refreshing, with rotation, reuse detection and a grace window.
+
+Each refresh retires the presented token and issues a successor. The successors are derived from
+the presented token with the server's key, so a retry inside the grace window (a lost answer, or
+two racing requests) gets the very same tokens: never two live token families, never an error for
+the honest client. Outside the window, a retired token presented again revokes the whole grant.
+"""
 
 from __future__ import annotations
 
 from openplate.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
 from openplate.oauth.issuance import TokenContext, mint
-from openplate.oauth.models import Client, IssuedTokens
+from openplate.oauth.models import Client, IssuedTokens, RefreshRecord
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.scopes import format_scope, parse_scope
-from openplate.oauth.tokens import REFRESH_TOKEN_PREFIX, plausible
+from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, plausible
 
 
 def _narrowed(requested: str | None, granted: str) -> str:
@@ -22,6 +28,41 @@ def _narrowed(requested: str | None, granted: str) -> str:
     return format_scope([s for s in allowed if s in scopes])
 
 
+def _successors(token: str, ctx: TokenContext) -> tuple[str, str]:
+    access = ctx.digester.derive(token, purpose="refresh-access", prefix=ACCESS_TOKEN_PREFIX)
+    refresh = ctx.digester.derive(token, purpose="refresh-refresh", prefix=REFRESH_TOKEN_PREFIX)
+    return access, refresh
+
+
+async def _replay_successors(
+    record: RefreshRecord, token: str, store: OAuthStore, ctx: TokenContext
+) -> IssuedTokens | None:
+    """The tokens this refresh already produced, if the retry is in time and they are untouched."""
+    if record.used_at is None or record.used_at < ctx.now - ctx.policy.refresh_grace:
+        return None
+    access, refresh = _successors(token, ctx)
+    successor = await store.tokens.find_refresh(digest=ctx.digester.digest(refresh))
+    if successor is None or successor.used or successor.revoked or successor.grant_revoked:
+        return None
+    live = await store.tokens.find_access(digest=ctx.digester.digest(access), now=ctx.now)
+    if live is None:
+        return None
+    return IssuedTokens(
+        access_token=access, expires=live.expires_at, expires_in=live.expires_at - ctx.now,
+        refresh_token=refresh, scope=successor.scope,
+    )
+
+
+async def _reuse(record: RefreshRecord, store: OAuthStore, ctx: TokenContext) -> InvalidGrant:
+    # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the whole grant.
+    await store.grants.revoke(grant_id=record.grant_id, now=ctx.now)
+    await store.events.append(
+        kind="refresh.reused", now=ctx.now, user_id=record.user_id,
+        detail={"grant_id": record.grant_id},
+    )
+    return InvalidGrant("The refresh token was already used.", detail="refresh token reuse")
+
+
 async def refresh(
     params: Params, client: Client, store: OAuthStore, ctx: TokenContext
 ) -> IssuedTokens:
@@ -30,7 +71,8 @@ async def refresh(
         raise InvalidRequest("refresh_token is required.")
     if not plausible(token, REFRESH_TOKEN_PREFIX):
         raise InvalidGrant("The refresh token is invalid.")
-    record = await store.tokens.find_refresh(digest=ctx.digester.digest(token))
+    digest = ctx.digester.digest(token)
+    record = await store.tokens.find_refresh(digest=digest)
     if record is None or record.client_pk != client.pk:
         raise InvalidGrant("The refresh token is invalid.")
     if record.revoked or record.grant_revoked:
@@ -38,13 +80,25 @@ async def refresh(
     if record.expires_at <= ctx.now:
         raise InvalidGrant("The refresh token has expired.")
     if record.used:
-        # RFC 9700 §4.14.2: a rotated token presented again means it leaked; end the whole grant.
-        await store.grants.revoke(grant_id=record.grant_id, now=ctx.now)
-        raise InvalidGrant("The refresh token was already used.", detail="refresh token reuse")
+        again = await _replay_successors(record, token, store, ctx)
+        if again is not None:
+            return again
+        raise await _reuse(record, store, ctx)
     scope = _narrowed(params.get("scope"), record.scope)
     if not await store.tokens.use_refresh(refresh_id=record.id, now=ctx.now):
+        # Another request rotated it between our read and our update (it has committed by now).
+        raced = await store.tokens.find_refresh(digest=digest)
+        again = await _replay_successors(raced, token, store, ctx) if raced else None
+        if again is not None:
+            return again
         raise InvalidGrant("The refresh token was already used.", detail="concurrent refresh")
-    return await mint(
+    access, successor = _successors(token, ctx)
+    issued = await mint(
         store, ctx, grant_id=record.grant_id, client_pk=client.pk, user_id=record.user_id,
-        scope=scope,
+        scope=scope, access_token=access, refresh_token=successor,
     )
+    await store.events.append(
+        kind="token.refreshed", now=ctx.now, user_id=record.user_id, client_id=client.client_id,
+        detail={"grant_id": record.grant_id, "scope": scope},
+    )
+    return issued

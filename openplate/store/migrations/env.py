@@ -20,7 +20,7 @@ def _run(connection: Any) -> None:
 
 async def _main() -> None:
     settings = context.config.attributes.get("settings") or Settings()
-    engine = create_engine(settings)
+    engine = create_engine(settings, foreign_keys=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

@@ -10,7 +10,7 @@ from openplate.accounts.service import password_matches, prepare_account
 from openplate.accounts.validation import InvalidAccountInput
 from openplate.store.account_repos import DuplicateUser
 from openplate.web import sessions
-from openplate.web.context import context_of, now
+from openplate.web.context import client_ip, context_of, now
 from openplate.web.pages import error_page, posted_form, redirect, render, safe_next, visitor
 
 router = APIRouter(include_in_schema=False)
@@ -38,18 +38,38 @@ async def signin(request: Request) -> Response:
         return form
     target = safe_next(form.get("next"))
     login, password = (form.get("login") or "").strip(), form.get("password") or ""
+    ip, t = client_ip(request), now()
+    # Throttled per address and per login name, whether or not such an account exists.
+    keys = {f"signin:ip:{ip}": ctx.throttle.signin_per_ip,
+            f"signin:account:{login.lower()[:254]}": ctx.throttle.signin_per_account}
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
         if not sessions.csrf_ok(who.session, form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
-        user = await store.users.by_login(login) if 0 < len(login) <= 254 else None
+        wait = await store.counters.retry_after(keys, now=t)
+        user = await store.users.by_login(login) if 0 < len(login) <= 254 and not wait else None
+    if wait is not None:
+        async with ctx.db.transaction(ip=ip) as store:
+            await store.events.append(kind="signin.throttled", now=t)
+        response = render(
+            ctx, "signin.html", who, status=429, next=target, login=login[:254],
+            error="Too many failed sign-ins. Wait a few minutes, then try again.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     if not await password_matches(user, password[:1024]) or user is None:
+        async with ctx.db.transaction(ip=ip) as store:
+            await store.counters.record_failure(keys, now=t)
+            await store.events.append(kind="signin.failure", now=t,
+                                      user_id=user.id if user else None)
         return render(
-            ctx, "signin.html", who, status=401, next=target, login=login,
+            ctx, "signin.html", who, status=401, next=target, login=login[:254],
             error="Wrong username, e-mail or password.",
         )
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(ip=ip) as store:
         _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session)
+        await store.counters.clear(f"signin:account:{login.lower()[:254]}")
+        await store.events.append(kind="signin.success", now=t, user_id=user.id)
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)
     return response
@@ -90,7 +110,7 @@ async def signup(request: Request) -> Response:
     except InvalidAccountInput as error:
         return again(400, str(error))
     try:
-        async with ctx.db.transaction() as store:
+        async with ctx.db.transaction(ip=client_ip(request)) as store:
             user = await store.users.create(
                 username=account.username, email=account.email,
                 password_hash=account.password_hash, now=now(),
@@ -98,6 +118,7 @@ async def signup(request: Request) -> Response:
             _session, token = await sessions.start(
                 ctx, store, user_id=user.id, replacing=who.session
             )
+            await store.events.append(kind="signup", now=now(), user_id=user.id)
     except DuplicateUser as error:
         what = "username" if error.field == "username" else "e-mail address"
         return again(409, f"That {what} is already taken.")
@@ -112,12 +133,14 @@ async def signout(request: Request) -> Response:
     form = await posted_form(request, ctx, title=BAD_FORM_TITLE)
     if isinstance(form, Response):
         return form
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
         who = await visitor(request, ctx, store, create=False)
         if not sessions.csrf_ok(who.session, form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
         assert who.session is not None
         await store.sessions.delete(session_id=who.session.id)
+        if who.user is not None:
+            await store.events.append(kind="signout", now=now(), user_id=who.user.id)
     response = redirect(ctx, "/")
     sessions.clear_cookie(response, ctx)
     return response

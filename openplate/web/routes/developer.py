@@ -12,7 +12,7 @@ from openplate.oauth.models import Client
 from openplate.oauth.params import Params
 from openplate.store.unit import Store
 from openplate.web import sessions
-from openplate.web.context import AppContext, context_of, now
+from openplate.web.context import AppContext, client_ip, context_of, now
 from openplate.web.pages import (
     Visitor,
     error_page,
@@ -142,7 +142,7 @@ async def update_app(request: Request, client_id: str) -> Response:
 @router.post("/applications/{client_id}/rotate-secret")
 async def rotate(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
         posted = await _posted_to_app(request, ctx, store, client_id)
         if isinstance(posted, Response):
             return posted
@@ -151,16 +151,20 @@ async def rotate(request: Request, client_id: str) -> Response:
             secret = await applications.rotate_secret(store, ctx.digester, app, now=now())
         except InvalidApplication as error:
             return _app_page(ctx, who, app, status=400, error=str(error))
+        await store.events.append(kind="client.secret_rotated", now=now(), user_id=app.owner_id,
+                                  client_id=app.client_id)
     return _app_page(ctx, who, app, new_secret=secret)
 
 
 @router.post("/applications/{client_id}/delete")
 async def delete_app(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
         posted = await _posted_to_app(request, ctx, store, client_id)
         if isinstance(posted, Response):
             return posted
         who, _form, app = posted
         await store.applications.delete(pk=app.pk)
+        await store.events.append(kind="client.deleted", now=now(), user_id=app.owner_id,
+                                  client_id=app.client_id)
     return redirect(ctx, "/applications")

@@ -12,15 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from openplate.oauth import authorize
+from openplate.oauth.client_auth import claimed_client_id
 from openplate.oauth.errors import FatalAuthorizationError, InvalidRequest, OAuthError
 from openplate.oauth.models import AuthorizationRequest
 from openplate.oauth.params import parse_params
 from openplate.oauth.redirect_uris import find_match
-from openplate.oauth.scopes import SCOPES
+from openplate.oauth.scopes import SCOPES, format_scope
 from openplate.oauth.token_endpoint import token_request
 from openplate.web import sessions
-from openplate.web.context import context_of, now
-from openplate.web.errors import NO_STORE, oauth_error_response
+from openplate.web.context import client_ip, context_of, now
+from openplate.web.errors import NO_STORE, oauth_error_response, too_many_requests
 from openplate.web.pages import error_page, posted_form, redirect, render, signin_url, visitor
 
 router = APIRouter()
@@ -56,8 +57,16 @@ async def authorization_endpoint(request: Request) -> Response:
             return redirect(ctx, signin_url(here), who)
         client = await store.clients.by_client_id(auth_request.client_id)
         assert client is not None
-        handle = secrets.token_urlsafe(24)
         t = now()
+        remembered = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
+        if remembered is not None and set(auth_request.scope) <= set(remembered.split()):
+            # The user already allowed this app these scopes: no page, straight back with a code.
+            location = await authorize.approve(
+                auth_request, user_id=who.user.id, store=store, digester=ctx.digester, now=t,
+                code_ttl=ctx.settings.code_ttl,
+            )
+            return redirect(ctx, location, who)
+        handle = secrets.token_urlsafe(24)
         await store.auth_requests.park(
             handle=handle, session_id=who.session.id, client_pk=client.pk,
             request=json.dumps(asdict(auth_request)), now=t,
@@ -77,7 +86,7 @@ async def decision_endpoint(request: Request) -> Response:
     form = await posted_form(request, ctx, title=title)
     if isinstance(form, Response):
         return form
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
         who = await visitor(request, ctx, store, create=False)
         if not sessions.csrf_ok(who.session, form.get("csrf_token")) or who.session is None:
             return error_page(ctx, who, status=403, title=title,
@@ -99,13 +108,24 @@ async def decision_endpoint(request: Request) -> Response:
         if client is None or find_match(auth_request.redirect_uri, client.redirect_uris) is None:
             return error_page(ctx, who, status=400, title=title,
                               message="The application changed or was deleted meanwhile.")
+        t = now()
+        scope = format_scope(auth_request.scope)
         if choice == "deny":
             location = authorize.deny(auth_request)
+            await store.events.append(kind="consent.denied", now=t, user_id=who.user.id,
+                                      client_id=client.client_id, detail={"scope": scope})
         else:
             location = await authorize.approve(
                 auth_request, user_id=who.user.id, store=store, digester=ctx.digester,
-                now=now(), code_ttl=ctx.settings.code_ttl,
+                now=t, code_ttl=ctx.settings.code_ttl,
             )
+            remembered = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
+            union = list(dict.fromkeys([*(remembered or "").split(), *auth_request.scope]))
+            await store.consents.remember(
+                user_id=who.user.id, client_pk=client.pk, scope=format_scope(union), now=t
+            )
+            await store.events.append(kind="consent.granted", now=t, user_id=who.user.id,
+                                      client_id=client.client_id, detail={"scope": scope})
     return redirect(ctx, location)
 
 
@@ -157,15 +177,28 @@ async def token_endpoint(request: Request) -> Response:
         params = parse_params(body)
     except OAuthError as error:
         return oauth_error_response(error)
+    ip, t = client_ip(request), now()
+    authorization = request.headers.get("authorization")
+    keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
+    claimed = claimed_client_id(params, authorization)
+    if claimed:
+        keys[f"token:client:{claimed[:100]}"] = ctx.throttle.token_per_client
     failure: OAuthError | None = None
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(ip=ip) as store:
+        wait = await store.counters.retry_after(keys, now=t)
+        if wait is not None:
+            await store.events.append(kind="token.throttled", now=t, client_id=claimed)
+            return too_many_requests(wait)
         try:
-            issued = await token_request(
-                params, request.headers.get("authorization"), store, ctx.token_context()
-            )
+            issued = await token_request(params, authorization, store, ctx.token_context())
         except OAuthError as error:
             # Protocol errors are results: what they did (a replay's revocation) is committed.
             failure = error
+            if error.error in ("invalid_client", "invalid_grant"):
+                await store.counters.record_failure(keys, now=t)
+                await store.events.append(
+                    kind="token.failure", now=t, client_id=claimed, detail={"error": error.error}
+                )
     if failure is not None:
         return oauth_error_response(failure)
     return JSONResponse(issued.to_json(), headers=NO_STORE)

@@ -1,0 +1,66 @@
+"""The append-only security log: who signed in, failed, consented, got or lost tokens, and when.
+
+Only ``append`` and reads exist here, and database triggers refuse UPDATE and DELETE. Nothing
+secret is ever written: no passwords, codes, tokens or client secrets, and no Authorization header.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openplate.store.tables import security_events
+
+KINDS = (
+    "signin.success", "signin.failure", "signin.throttled", "signup", "signout",
+    "password.changed", "consent.granted", "consent.denied", "app.revoked",
+    "token.issued", "token.refreshed", "token.failure", "token.throttled",
+    "code.replayed", "refresh.reused", "client.secret_rotated", "client.deleted",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    id: int
+    at: int
+    kind: str
+    user_id: int | None
+    client_id: str | None
+    ip: str | None
+    detail: dict[str, object]
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "at": self.at, "kind": self.kind, "user_id": self.user_id,
+                "client_id": self.client_id, "ip": self.ip, "detail": self.detail}
+
+
+class SqlSecurityLog:
+    def __init__(self, conn: AsyncConnection, *, ip: str | None = None) -> None:
+        self._conn = conn
+        self._ip = ip
+
+    async def append(
+        self, *, kind: str, now: int, user_id: int | None = None, client_id: str | None = None,
+        ip: str | None = None, detail: dict[str, object] | None = None,
+    ) -> None:
+        assert kind in KINDS, kind
+        ip = ip or self._ip
+        await self._conn.execute(
+            security_events.insert().values(
+                at=now, kind=kind, user_id=user_id, client_id=client_id,
+                ip=ip[:64] if ip else None, detail=json.dumps(detail or {}, sort_keys=True),
+            )
+        )
+
+    async def recent(self, *, user_id: int | None = None, limit: int = 100) -> list[SecurityEvent]:
+        query = select(security_events).order_by(security_events.c.id.desc()).limit(limit)
+        if user_id is not None:
+            query = query.where(security_events.c.user_id == user_id)
+        rows = await self._conn.execute(query)
+        return [
+            SecurityEvent(r.id, r.at, r.kind, r.user_id, r.client_id, r.ip, json.loads(r.detail))
+            for r in rows
+        ]

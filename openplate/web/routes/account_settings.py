@@ -1,0 +1,115 @@
+"""A signed-in user's own settings: authorised apps, password, and their security log."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openplate.accounts.passwords import hash_password
+from openplate.accounts.service import password_matches
+from openplate.accounts.validation import InvalidAccountInput, check_password
+from openplate.oauth.scopes import SCOPES
+from openplate.web import sessions
+from openplate.web.context import client_ip, context_of, now
+from openplate.web.pages import error_page, posted_form, redirect, render, signin_url, visitor
+
+router = APIRouter(include_in_schema=False)
+TITLE = "This form could not be used"
+EXPIRED = "Your form expired. Reload the page and try again."
+
+
+def when(timestamp: int | None) -> str:
+    if timestamp is None:
+        return "never"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y %H:%M UTC")
+
+
+@router.get("/account/apps")
+async def authorised_apps(request: Request) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True)
+        if who.user is None:
+            return redirect(ctx, signin_url("/account/apps"), who)
+        apps = await store.consents.authorised_apps(user_id=who.user.id)
+    return render(ctx, "account_apps.html", who, apps=apps, when=when, scopes=SCOPES)
+
+
+@router.post("/account/apps/{client_id}/revoke")
+async def revoke_app(request: Request, client_id: str) -> Response:
+    ctx = context_of(request)
+    form = await posted_form(request, ctx, title=TITLE)
+    if isinstance(form, Response):
+        return form
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
+        who = await visitor(request, ctx, store, create=False)
+        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+            return error_page(ctx, who, status=403, title=TITLE, message=EXPIRED)
+        if who.user is None:
+            return redirect(ctx, signin_url("/account/apps"), who)
+        client = await store.clients.by_client_id(client_id)
+        revoked = client is not None and await store.consents.revoke_app(
+            user_id=who.user.id, client_pk=client.pk, now=now()
+        )
+        if not revoked:
+            return error_page(ctx, who, status=404, title="Not found",
+                              message="You have not authorised such an application.")
+        await store.events.append(kind="app.revoked", now=now(), user_id=who.user.id,
+                                  client_id=client_id)
+    return redirect(ctx, "/account/apps")
+
+
+@router.get("/account/password")
+async def password_page(request: Request) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True)
+    if who.user is None:
+        return redirect(ctx, signin_url("/account/password"), who)
+    return render(ctx, "account_password.html", who, error=None, done=False)
+
+
+@router.post("/account/password")
+async def change_password(request: Request) -> Response:
+    ctx = context_of(request)
+    form = await posted_form(request, ctx, title=TITLE)
+    if isinstance(form, Response):
+        return form
+    async with ctx.db.transaction(readonly=True) as store:
+        who = await visitor(request, ctx, store, create=False)
+    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        return error_page(ctx, who, status=403, title=TITLE, message=EXPIRED)
+    if who.user is None or who.session is None:
+        return redirect(ctx, signin_url("/account/password"), who)
+    if not await password_matches(who.user, (form.get("current_password") or "")[:1024]):
+        return render(ctx, "account_password.html", who, status=401, done=False,
+                      error="Your current password is not right.")
+    try:
+        new = check_password(form.get("new_password") or "")
+    except InvalidAccountInput as error:
+        return render(ctx, "account_password.html", who, status=400, done=False, error=str(error))
+    new_hash = await asyncio.to_thread(hash_password, new)
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
+        # Every grant ends (so every app must ask again), and every other browser is signed out.
+        await store.users.set_password(user_id=who.user.id, password_hash=new_hash, now=now())
+        await store.sessions.delete_for_user(user_id=who.user.id)
+        _session, token = await sessions.start(ctx, store, user_id=who.user.id)
+        await store.events.append(kind="password.changed", now=now(), user_id=who.user.id)
+    response = render(ctx, "account_password.html", who, error=None, done=True)
+    sessions.set_cookie(response, ctx, token)
+    return response
+
+
+@router.get("/account/security")
+async def security_log(request: Request) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True)
+        if who.user is None:
+            return redirect(ctx, signin_url("/account/security"), who)
+        events = await store.events.recent(user_id=who.user.id, limit=200)
+    return render(ctx, "account_security.html", who, events=events, when=when)
