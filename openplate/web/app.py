@@ -23,8 +23,7 @@ from openplate.throttling import ThrottlePolicy
 from openplate.web import errors
 from openplate.web.context import TEMPLATES, AppContext, make_templates
 from openplate.web.middleware import BodyLimit, SecurityHeaders
-from openplate.web.routes import account, api, developer, library, oauth
-from openplate.web.routes import settings as account_settings
+from openplate.web.routes import account, account_settings, api, developer, library, oauth
 
 STATIC = TEMPLATES.with_name("static")
 FORM_LIMIT = 256 * 1024
