@@ -59,14 +59,16 @@ def _migrate(settings: Settings, *, always: bool = False) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from openplate.logs import configure
     from openplate.web.app import create_app
 
     settings = _settings(args)
     _migrate(settings)
     app = create_app(settings)
+    configure(args.log_level)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=args.log_level,
-        proxy_headers=False, server_header=False, timeout_graceful_shutdown=10,
+        app, host=settings.host, port=settings.port, log_level=args.log_level, log_config=None,
+        access_log=False, proxy_headers=False, server_header=False, timeout_graceful_shutdown=10,
     )
 
 

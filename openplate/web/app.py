@@ -21,6 +21,7 @@ from openplate.store.engine import create_engine
 from openplate.store.unit import Database
 from openplate.throttling import ThrottlePolicy
 from openplate.web import errors
+from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, make_templates
 from openplate.web.middleware import BodyLimit, SecurityHeaders
 from openplate.web.routes import account, account_settings, api, developer, library, oauth
@@ -93,4 +94,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(AccessLog)
     return app

@@ -51,7 +51,7 @@ def start_server(folder: Path, *, extra_env: dict[str, str] | None = None) -> Li
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "openplate.cli", "serve", "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", "info"],
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,70 @@
+"""Pure ASGI access log: one structured line a request, with a request id and no secrets.
+
+The query string is logged with the values of sensitive parameters replaced, and no header is
+ever logged (so no Authorization header, no cookie).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("openplate.access")
+
+SENSITIVE = frozenset({
+    "code", "client_secret", "refresh_token", "access_token", "token", "password",
+    "code_verifier", "id_token_hint", "assertion", "client_assertion", "state", "nonce",
+})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+
+
+def safe_query(raw: bytes) -> str:
+    if not raw:
+        return ""
+    try:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    except ValueError:
+        return "[unparsable]"
+    return urlencode([(k, "[redacted]" if k in SENSITIVE else v[:200]) for k, v in pairs])
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [
+                    *message.get("headers", []), (b"x-request-id", request_id.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            client = scope.get("client")
+            log.info(
+                "%s %s %s", scope["method"], scope["path"], status,
+                extra={"fields": {
+                    "request_id": request_id, "method": scope["method"], "path": scope["path"],
+                    "query": safe_query(scope.get("query_string", b"")), "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ip": client[0] if client else None,
+                }},
+            )
