@@ -159,6 +159,25 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             print(f"{key}: {value}")
 
 
+def cmd_security_log(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+
+    async def work(db: Database) -> list[dict[str, object]]:
+        async with db.transaction(readonly=True) as store:
+            user_id = None
+            if args.user:
+                user = await store.users.by_login(args.user)
+                if user is None:
+                    raise CommandError(f"no user with username or e-mail '{args.user}'")
+                user_id = user.id
+            events = await store.events.recent(user_id=user_id, limit=args.limit)
+        return [event.to_json() for event in events]
+
+    for event in asyncio.run(_with_db(settings, work)):
+        print(json.dumps(event))
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", dest="database_url",
                         help="database URL (env OPENPLATE_DATABASE_URL; default sqlite:///openplate.db)")
@@ -205,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
                             help="a public client: no secret, PKCE required")
     app_create.add_argument("--json", action="store_true", help="print JSON")
     app_create.set_defaults(func=cmd_app_create)
+
+    security = commands.add_parser(
+        "security-log", help="print the append-only security log, newest first, as JSON lines")
+    _common(security)
+    security.add_argument("--user", help="only this user's events (username or e-mail)")
+    security.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    security.set_defaults(func=cmd_security_log)
     return parser
 
 

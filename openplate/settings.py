@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     max_map_document_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # How many uploads are parsed at once per process; the rest wait their turn.
     upload_parse_concurrency: int = Field(default=2, ge=1, le=64)
+    # A rotated refresh token presented again within this many seconds gets the same successor.
+    refresh_grace: int = Field(default=10, ge=0, le=120)
+    # Brute-force throttling: failures allowed per key and window before answering 429.
+    signin_failures_per_account: int = Field(default=10, ge=1)  # per 15 minutes
+    signin_failures_per_ip: int = Field(default=30, ge=1)  # per 5 minutes
+    token_failures_per_client: int = Field(default=60, ge=1)  # per minute
+    token_failures_per_ip: int = Field(default=120, ge=1)  # per minute
+    # How long a SQLite writer waits for the lock before the request fails with 503.
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sql_echo: bool = False
 
     @property

@@ -26,6 +26,18 @@ class ThrottlePolicy:
     token_per_client: Limit = Limit(failures=60, window=60)
     token_per_ip: Limit = Limit(failures=120, window=60)
 
+    @classmethod
+    def of(
+        cls, *, signin_account: int, signin_ip: int, token_client: int, token_ip: int
+    ) -> ThrottlePolicy:
+        """The default windows with the given failure counts."""
+        return cls(
+            signin_per_account=Limit(signin_account, 900),
+            signin_per_ip=Limit(signin_ip, 300),
+            token_per_client=Limit(token_client, 60),
+            token_per_ip=Limit(token_ip, 60),
+        )
+
 
 class Counters(Protocol):
     """Where failure counts live: the database by default, Redis when several nodes share it."""

@@ -24,7 +24,7 @@ def async_url(url: str) -> str:
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN is ours (see _on_begin).
@@ -33,7 +33,7 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -53,7 +53,9 @@ def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AsyncEngi
     url = async_url(settings.database_url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=settings.sql_echo, pool_size=8, max_overflow=8)
-        _configure_sqlite(engine, foreign_keys=foreign_keys)
+        _configure_sqlite(
+            engine, foreign_keys=foreign_keys, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
         return engine
     return create_async_engine(
         url, echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True

@@ -42,10 +42,16 @@ def create_app(settings: Settings) -> FastAPI:
             access_ttl=settings.access_token_ttl,
             refresh_ttl=settings.refresh_token_ttl,
             code_ttl=settings.code_ttl,
+            refresh_grace=settings.refresh_grace,
         ),
         templates=make_templates(),
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
-        throttle=ThrottlePolicy(),
+        throttle=ThrottlePolicy.of(
+            signin_account=settings.signin_failures_per_account,
+            signin_ip=settings.signin_failures_per_ip,
+            token_client=settings.token_failures_per_client,
+            token_ip=settings.token_failures_per_ip,
+        ),
     )
 
     @asynccontextmanager

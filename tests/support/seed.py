@@ -83,3 +83,22 @@ class Seeder:
 
         result: App = self._run(work)
         return result
+
+    def execute(self, sql: str, **params: object) -> None:
+        """Run one SQL statement on the server's database (to age a record, say)."""
+        from sqlalchemy import text
+
+        async def work(db: Database) -> None:
+            async with db.transaction() as store:
+                await store.conn.execute(text(sql), params)
+
+        self._run(work)
+
+    def scalar(self, sql: str, **params: object) -> object:
+        from sqlalchemy import text
+
+        async def work(db: Database) -> object:
+            async with db.transaction(readonly=True) as store:
+                return (await store.conn.execute(text(sql), params)).scalar()
+
+        return self._run(work)

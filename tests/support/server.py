@@ -39,11 +39,23 @@ class LiveServer:
         return (self.folder / "server.log").read_text(errors="replace")
 
 
-def start_server(folder: Path, *, extra_env: dict[str, str] | None = None) -> LiveServer:
+# Test servers share one loopback address, so per-address throttling must not trip across tests;
+# the throttling tests start their own server with tight limits.
+RELAXED_LIMITS = {
+    "OPENPLATE_SIGNIN_FAILURES_PER_IP": "100000",
+    "OPENPLATE_TOKEN_FAILURES_PER_IP": "100000",
+    "OPENPLATE_TOKEN_FAILURES_PER_CLIENT": "100000",
+}
+
+
+def start_server(
+    folder: Path, *, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> LiveServer:
     port = free_port()
-    database_url = f"sqlite:///{folder / 'openplate.db'}"
+    database_url = database_url or f"sqlite:///{folder / 'openplate.db'}"
     env = {
         **os.environ,
+        **RELAXED_LIMITS,
         "OPENPLATE_DATABASE_URL": database_url,
         "OPENPLATE_SECRET_KEY": "test-secret-key-" + "x" * 40,
         **(extra_env or {}),
