@@ -1,0 +1,121 @@
+"""Remembered consent, and everything that ends tokens: revoking the app, a new password,
+deleting the app, rotating its secret."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support.browser_flow import authorize, hidden_fields, obtain_code, redirect_params, sign_in
+from tests.support.seed import Account, App, Seeder
+from tests.support.server import LiveServer
+from tests.support.tokens import exchange, me, refresh
+
+
+def _params(app: App, scope: str | None = None) -> dict[str, str]:
+    params = {"client_id": app.client_id, "redirect_uri": app.redirect_uris[0],
+              "response_type": "code", "state": "s"}
+    if scope:
+        params["scope"] = scope
+    return params
+
+
+def _tokens(server: LiveServer, app: App, account: Account) -> dict[str, str]:
+    code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0])
+    body: dict[str, str] = exchange(server.url, app, code).json()
+    return body
+
+
+def test_remembered_consent_skips_the_page_until_new_scopes(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        first = authorize(browser, account, _params(app, "account"))
+        assert "code" in redirect_params(first)
+        again = browser.get("/oauth/auth", params=_params(app, "account"))
+        assert again.status_code == 303 and "code=" in again.headers["location"]  # no page
+        wider = browser.get("/oauth/auth", params=_params(app, "account maps"))
+        assert wider.status_code == 200 and "Allow" in wider.text  # a new scope asks again
+
+
+def _revoke_on_account_page(browser: httpx.Client, app: App) -> httpx.Response:
+    page = browser.get("/account/apps")
+    assert page.status_code == 200 and app.name in page.text
+    return browser.post(f"/account/apps/{app.client_id}/revoke", data=hidden_fields(page.text))
+
+
+def test_revoking_the_app_ends_its_tokens_and_consent(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev"), name="Revocable"), seeder.user("u")
+    tokens = _tokens(server, app, account)
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        assert sign_in(browser, account).status_code == 303
+        assert _revoke_on_account_page(browser, app).status_code == 303
+        assert app.name not in browser.get("/account/apps").text
+        asked = browser.get("/oauth/auth", params=_params(app))
+        assert asked.status_code == 200 and "Allow" in asked.text
+        log = browser.get("/account/security").text
+        assert "app.revoked" in log and "consent.granted" in log and "signin.success" in log
+    assert me(server.url, tokens["access_token"]).status_code == 401
+    assert refresh(server.url, app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_new_password_ends_every_grant(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    tokens = _tokens(server, app, account)
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        assert sign_in(browser, account).status_code == 303
+        page = browser.get("/account/password")
+        wrong = browser.post("/account/password", data={**hidden_fields(page.text),
+                             "current_password": "nope-nope", "new_password": "another pass 123"})
+        assert wrong.status_code == 401
+        done = browser.post("/account/password", data={**hidden_fields(page.text),
+                            "current_password": account.password, "new_password": "another pass 123"})
+        assert done.status_code == 200 and "password was changed" in done.text
+        assert browser.get("/account/apps").status_code == 200  # this browser stays signed in
+    assert me(server.url, tokens["access_token"]).status_code == 401
+    assert refresh(server.url, app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_deleting_the_app_ends_access_tokens_at_once(server: LiveServer, seeder: Seeder) -> None:
+    developer = seeder.user("dev")
+    app, account = seeder.app(developer), seeder.user("u")
+    tokens = _tokens(server, app, account)
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        assert sign_in(browser, developer).status_code == 303
+        page = browser.get(f"/applications/{app.client_id}")
+        fields = hidden_fields(page.text)
+        assert browser.post(f"/applications/{app.client_id}/delete", data=fields).status_code == 303
+    assert me(server.url, tokens["access_token"]).status_code == 401
+    assert refresh(server.url, app, tokens["refresh_token"]).status_code == 401  # client is gone
+
+
+def test_rotating_the_secret_ends_refresh_tokens(server: LiveServer, seeder: Seeder) -> None:
+    developer = seeder.user("dev")
+    app, account = seeder.app(developer), seeder.user("u")
+    tokens = _tokens(server, app, account)
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        assert sign_in(browser, developer).status_code == 303
+        page = browser.get(f"/applications/{app.client_id}")
+        rotated = browser.post(f"/applications/{app.client_id}/rotate-secret",
+                               data=hidden_fields(page.text))
+        new_secret = rotated.text.split('id="client-secret">')[1].split("<")[0]
+    assert new_secret.startswith("opcs_") and new_secret != app.client_secret
+    old = refresh(server.url, app, tokens["refresh_token"])
+    assert old.status_code == 401  # the old secret no longer authenticates
+    renewed = App(app.client_id, new_secret, app.redirect_uris, app.name)
+    assert refresh(server.url, renewed, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_pkce_rules_over_http(server: LiveServer, seeder: Seeder) -> None:
+    from openplate.oauth.pkce import s256
+
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    verifier = "v" * 50
+    challenge = {"code_challenge": s256(verifier), "code_challenge_method": "S256"}
+    code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0], **challenge)
+    assert exchange(server.url, app, code).json()["error"] == "invalid_grant"  # missing verifier
+    code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0], **challenge)
+    assert exchange(server.url, app, code, code_verifier="w" * 50).json()["error"] == "invalid_grant"
+    code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0], **challenge)
+    assert exchange(server.url, app, code, code_verifier=verifier).status_code == 200
+    # Downgrade: a verifier for a code issued without a challenge is refused.
+    code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0])
+    assert exchange(server.url, app, code, code_verifier=verifier).json()["error"] == "invalid_grant"
