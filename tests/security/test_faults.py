@@ -1,0 +1,114 @@
+"""Faults lose nothing: a database that fails mid-request gives 503 and rolls back; a process killed
+mid-flight leaves no state that lets two token sets exist for one code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.browser_flow import obtain_code
+from tests.support.seed import Seeder
+from tests.support.server import LiveServer, start_server
+from tests.support.tokens import exchange, me
+
+
+@pytest.fixture()
+def impatient_server(tmp_path: Path) -> Iterator[LiveServer]:
+    live = start_server(tmp_path, extra_env={"OPENPLATE_SQLITE_BUSY_TIMEOUT_MS": "200"})
+    yield live
+    live.stop()
+
+
+def _lock(server: LiveServer) -> sqlite3.Connection:
+    conn = sqlite3.connect(server.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    return conn
+
+
+def test_database_failure_is_503_and_the_code_survives(impatient_server: LiveServer) -> None:
+    seeder = Seeder(impatient_server)
+    app = seeder.app(seeder.user("dev"))
+    code = obtain_code(impatient_server.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
+    lock = _lock(impatient_server)
+    try:
+        failed = exchange(impatient_server.url, app, code)
+        assert failed.status_code == 503
+        assert failed.json()["error"] == "temporarily_unavailable"
+        assert failed.headers["retry-after"] == "1"
+        assert "Traceback" not in failed.text
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    # After recovery the same code works: the failed attempt's transaction was rolled back.
+    recovered = exchange(impatient_server.url, app, code)
+    assert recovered.status_code == 200, recovered.text
+    assert me(impatient_server.url, recovered.json()["access_token"]).status_code == 200
+
+
+def test_refresh_token_survives_a_failed_refresh(impatient_server: LiveServer) -> None:
+    seeder = Seeder(impatient_server)
+    app = seeder.app(seeder.user("dev"))
+    code = obtain_code(impatient_server.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
+    tokens = exchange(impatient_server.url, app, code).json()
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": app.client_id, "client_secret": app.client_secret}
+    lock = _lock(impatient_server)
+    try:
+        assert httpx.post(impatient_server.url + "/oauth/token", data=form).status_code == 503
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert httpx.post(impatient_server.url + "/oauth/token", data=form).status_code == 200
+
+
+def test_killed_process_leaves_no_double_token_sets(tmp_path: Path) -> None:
+    live = start_server(tmp_path)
+    seeder = Seeder(live)
+    app = seeder.app(seeder.user("dev"))
+    account = seeder.user("u")
+    codes = [obtain_code(live.url, account, app.client_id, app.redirect_uris[0]) for _ in range(30)]
+    # Redeem every code (some twice) while the server is killed without warning mid-flight.
+    results: list[int] = []
+
+    def redeem(code: str) -> None:
+        try:
+            results.append(exchange(live.url, app, code).status_code)
+        except httpx.HTTPError:
+            results.append(-1)
+
+    threads = [threading.Thread(target=redeem, args=(c,)) for c in codes + codes[::3]]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    os.kill(live.process.pid, signal.SIGKILL)
+    for thread in threads:
+        thread.join()
+    live.process.wait()
+    # Whatever happened, the database holds at most one token set per code, and tokens only for
+    # codes that were marked used in the same transaction.
+    per_code = seeder.scalar(
+        "SELECT COUNT(*) FROM authorization_codes c WHERE "
+        "(SELECT COUNT(*) FROM access_tokens a WHERE a.grant_id = c.grant_id) > 1"
+    )
+    orphans = seeder.scalar(
+        "SELECT COUNT(*) FROM authorization_codes c WHERE c.used_at IS NULL AND "
+        "EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = c.grant_id)"
+    )
+    assert per_code == 0 and orphans == 0
+    # And a restarted server carries on: an unredeemed code (if any survived) still works once.
+    restarted = start_server(tmp_path)
+    try:
+        unused = seeder.scalar("SELECT COUNT(*) FROM authorization_codes WHERE used_at IS NULL")
+        assert isinstance(unused, int)
+        fresh = obtain_code(restarted.url, account, app.client_id, app.redirect_uris[0])
+        assert exchange(restarted.url, app, fresh).status_code == 200
+    finally:
+        restarted.stop()
