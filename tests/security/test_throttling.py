@@ -69,6 +69,7 @@ def test_token_endpoint_throttled_per_client(strict_server: LiveServer) -> None:
             "client_id": app.client_id, "client_secret": "opcs_wrong"}
     statuses = [httpx.post(strict_server.url + "/oauth/token", data=form).status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 401, 429]
-    blocked = httpx.post(strict_server.url + "/oauth/token", data={**form, "client_secret": app.client_secret})
+    right = {**form, "client_secret": app.client_secret or ""}
+    blocked = httpx.post(strict_server.url + "/oauth/token", data=right)
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
     assert blocked.json()["error"] == "too_many_requests"
