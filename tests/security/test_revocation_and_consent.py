@@ -119,3 +119,20 @@ def test_pkce_rules_over_http(server: LiveServer, seeder: Seeder) -> None:
     # Downgrade: a verifier for a code issued without a challenge is refused.
     code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0])
     assert exchange(server.url, app, code, code_verifier=verifier).json()["error"] == "invalid_grant"
+
+
+def test_require_pkce_switch_for_a_confidential_client(server: LiveServer, seeder: Seeder) -> None:
+    developer = seeder.user("dev")
+    app = seeder.app(developer)
+    params = _params(app)
+    assert httpx.get(server.url + "/oauth/auth", params=params).status_code == 303  # fine without
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        sign_in(browser, developer)
+        page = browser.get(f"/applications/{app.client_id}")
+        saved = browser.post(f"/applications/{app.client_id}", data={
+            **hidden_fields(page.text), "name": app.name, "redirect_uris": app.redirect_uris[0],
+            "require_pkce": "1"})
+        assert saved.status_code == 303
+    refused = httpx.get(server.url + "/oauth/auth", params=params)
+    assert refused.status_code == 302
+    assert "error=invalid_request" in refused.headers["location"]
