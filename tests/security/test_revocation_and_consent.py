@@ -136,3 +136,15 @@ def test_require_pkce_switch_for_a_confidential_client(server: LiveServer, seede
     refused = httpx.get(server.url + "/oauth/auth", params=params)
     assert refused.status_code == 302
     assert "error=invalid_request" in refused.headers["location"]
+
+
+def test_public_clients_always_ask(server: LiveServer, seeder: Seeder) -> None:
+    """RFC 6749 §10.2: no automatic approval for a client that cannot authenticate."""
+    from openplate.oauth.pkce import s256
+
+    app = seeder.app(seeder.user("dev"), redirect_uris=("http://127.0.0.1/cb",), public=True)
+    params = {**_params(app), "code_challenge": s256("x" * 43), "code_challenge_method": "S256"}
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        assert "code" in redirect_params(authorize(browser, seeder.user("u"), params))
+        again = browser.get("/oauth/auth", params=params)
+        assert again.status_code == 200 and "Allow" in again.text

@@ -59,8 +59,13 @@ async def authorization_endpoint(request: Request) -> Response:
         assert client is not None
         t = now()
         remembered = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
-        if remembered is not None and set(auth_request.scope) <= set(remembered.split()):
+        if (
+            not client.is_public
+            and remembered is not None
+            and set(auth_request.scope) <= set(remembered.split())
+        ):
             # The user already allowed this app these scopes: no page, straight back with a code.
+            # Never for a public client: any program can claim its client_id (RFC 6749 §10.2).
             location = await authorize.approve(
                 auth_request, user_id=who.user.id, store=store, digester=ctx.digester, now=t,
                 code_ttl=ctx.settings.code_ttl,
