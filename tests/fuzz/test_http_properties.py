@@ -311,7 +311,7 @@ def test_token_endpoint_any_body_content_type_and_authorization(
     with client(server) as http:
         response = http.post(url, content=body, headers=headers)
     watch.check((url, headers, body))
-    if _main_type(ctype) != FORM or response.request.url.query:
+    if _main_type(ctype) != FORM or any(query.split(b"&")):
         allowed = {(400, "invalid_request")}
     else:
         allowed = expected_token_errors(decode_form(body))
@@ -422,7 +422,11 @@ def test_unexpected_methods_are_405(
     watch.check((method, path))
     assert response.status_code == 405, describe(response)
     assert response.headers["allow"] and set(response.headers["allow"].split(", ")) <= allowed
-    assert response.json() == {"error": "method_not_allowed", "error_description": "Method Not Allowed"}
+    if method == "GET" and "text/html" in (accept or ""):
+        assert is_html(response), describe(response)  # a browser gets a page
+    else:
+        assert response.json() == {"error": "method_not_allowed",
+                                   "error_description": "Method Not Allowed"}, describe(response)
 
 
 @pytest.mark.parametrize("path,status", [("/", 200), ("/users/me", 401), ("/signin", 200),
@@ -470,7 +474,7 @@ def test_users_me_any_authorization_header(
     with client(server) as http:
         response = http.get("/users/me", headers={"Authorization": header})
     watch.check(header)
-    text = header.decode("latin-1")
+    text = header.decode("latin-1")  # how the server reads header bytes
     if response.status_code == 200:
         assert full_token in text and response.json()["UserName"], describe(response)
         return
@@ -479,7 +483,7 @@ def test_users_me_any_authorization_header(
     assert response.status_code == status, describe(response)
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith('Bearer realm="openplate"'), challenge
-    if header.strip():
+    if text.strip():  # a token was sent: RFC 6750 §3 names the error
         assert f'error="{body["error"]}"' in challenge, challenge
     else:
         assert challenge == 'Bearer realm="openplate"', challenge
@@ -588,10 +592,12 @@ def _clean(text: str) -> str:
 def test_maps_multipart_bodies(
     server: LiveServer, full_token: str, watch: LogWatch, parts: list[Part], boundary: bytes
 ) -> None:
+    inside = b"".join(b"\n" + p[2] + b"\n" + (p[1] or b"") + b"\n" + p[0] for p in parts)
+    for n in range(100):
+        if b"--" + boundary not in inside:  # the boundary must not occur inside the parts
+            break
+        boundary = b"fuzz-boundary-%d" % n
     body = encode_multipart(parts, boundary)
-    if boundary in b"".join(p[2] + (p[1] or b"") + p[0] for p in parts):
-        boundary = b"x" * 71  # the boundary must not occur inside the parts
-        body = encode_multipart(parts, boundary)
     with client(server) as http:
         response = http.post("/maps", content=body, headers={
             "Authorization": f"Bearer {full_token}",
@@ -600,8 +606,7 @@ def test_maps_multipart_bodies(
         files = [p for p in parts if p[1] is not None]
         fields = [p for p in parts if p[1] is None]
         maps = [p for p in parts if p[0] == b"map"]
-        unreadable = (len(files) > 1 or len(fields) > 8 or any(len(p[2]) > 64 * 1024 for p in fields)
-                      or any(p[0] == b"" for p in parts))
+        unreadable = len(files) > 1 or len(fields) > 8 or any(len(p[2]) > 64 * 1024 for p in fields)
         twice = any(len([p for p in parts if p[0] == n]) > 1 for n in (b"title", b"description"))
         if unreadable or twice or len(maps) != 1 or maps[0][1] is None:
             assert response.status_code == 400, describe(response)
