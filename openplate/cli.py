@@ -134,10 +134,14 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             owner = await store.users.by_login(args.owner)
             if owner is None:
                 raise CommandError(f"no user with username or e-mail '{args.owner}'")
-            uris = applications.check_redirect_uris(args.redirect_uri or [], require_one=True)
+            grant_types = applications.check_grant_types(
+                args.grant_type or list(applications.CONFIDENTIAL_GRANTS), public=args.public
+            )
+            needs_uri = "authorization_code" in grant_types
+            uris = applications.check_redirect_uris(args.redirect_uri or [], require_one=needs_uri)
             client, secret = await applications.register(
                 store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
-                public=args.public, now=int(time.time()),
+                public=args.public, now=int(time.time()), grant_types=grant_types,
             )
         return {
             "client_id": client.client_id,
@@ -145,6 +149,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             "name": client.name,
             "owner": owner.username,
             "redirect_uris": list(client.redirect_uris),
+            "grant_types": list(client.grant_types),
             "public": client.is_public,
         }
 
@@ -176,6 +181,49 @@ def cmd_security_log(args: argparse.Namespace) -> None:
 
     for event in asyncio.run(_with_db(settings, work)):
         print(json.dumps(event))
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> None:
+    from openplate import signing
+
+    settings = _settings(args).with_secret_key()
+    assert settings.secret_key is not None
+    instance_key = settings.secret_key.encode("utf-8")
+    _migrate(settings)
+
+    async def work(db: Database) -> signing.RotationResult:
+        async with db.transaction() as store:
+            result = await signing.rotate(
+                store.signing_keys, alg=settings.signing_alg, instance_key=instance_key,
+                now=int(time.time()), retention=settings.key_retention,
+                min_next_age=0 if args.force else args.min_age,
+            )
+            await store.events.append(kind="keys.rotated", now=int(time.time()),
+                                      detail={"current": result.current, "next": result.next})
+            return result
+
+    try:
+        result = asyncio.run(_with_db(settings, work))
+    except signing.RotationRefused as error:
+        raise CommandError(str(error)) from None
+    print(json.dumps({"retired": result.retired, "current": result.current, "next": result.next,
+                      "removed": list(result.removed)}))
+
+
+def cmd_keys_list(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+
+    async def work(db: Database) -> list[dict[str, object]]:
+        async with db.transaction(readonly=True) as store:
+            return [
+                {"kid": k.kid, "alg": k.alg, "status": k.status, "created_at": k.created_at,
+                 "activated_at": k.activated_at, "retired_at": k.retired_at}
+                for k in await store.signing_keys.all()
+            ]
+
+    for key in asyncio.run(_with_db(settings, work)):
+        print(json.dumps(key))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -222,8 +270,27 @@ def build_parser() -> argparse.ArgumentParser:
                             help="a redirect URI (repeat for several)")
     app_create.add_argument("--public", action="store_true",
                             help="a public client: no secret, PKCE required")
+    app_create.add_argument(
+        "--grant-type", action="append", dest="grant_type",
+        choices=["authorization_code", "refresh_token", "client_credentials"],
+        help="a grant the app may use (repeat for several; default: authorization_code and "
+             "refresh_token)")
     app_create.add_argument("--json", action="store_true", help="print JSON")
     app_create.set_defaults(func=cmd_app_create)
+
+    keys = commands.add_parser("keys", help="manage token-signing keys").add_subparsers(
+        dest="keys_command", required=True, metavar="ACTION")
+    rotate = keys.add_parser(
+        "rotate", help="retire the current key, sign with the published next one, publish a new next")
+    _common(rotate)
+    rotate.add_argument("--min-age", type=int, default=3600,
+                        help="refuse if the next key was published less than this many seconds "
+                             "ago (default 3600), so caching clients already know it")
+    rotate.add_argument("--force", action="store_true", help="rotate even if the next key is new")
+    rotate.set_defaults(func=cmd_keys_rotate)
+    keys_list = keys.add_parser("list", help="print the signing keys (never their private halves)")
+    _common(keys_list)
+    keys_list.set_defaults(func=cmd_keys_list)
 
     security = commands.add_parser(
         "security-log", help="print the append-only security log, newest first, as JSON lines")

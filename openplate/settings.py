@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     max_map_document_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # How many uploads are parsed at once per process; the rest wait their turn.
     upload_parse_concurrency: int = Field(default=2, ge=1, le=64)
+    # Signing algorithm of ID tokens and JWT access tokens: RS256, ES256 or EdDSA.
+    signing_alg: Literal["RS256", "ES256", "EdDSA"] = "RS256"
+    # "opaque" access tokens (the default), or RFC 9068 "jwt" for APIs that validate locally.
+    access_token_format: Literal["opaque", "jwt"] = "opaque"
+    # The "aud" of JWT access tokens and introspection answers; defaults to the public URL.
+    api_audience: str | None = None
     # A rotated refresh token presented again within this many seconds gets the same successor.
     refresh_grace: int = Field(default=10, ge=0, le=120)
     # Brute-force throttling: failures allowed per key and window before answering 429.
@@ -53,6 +60,15 @@ class Settings(BaseSettings):
         if self.public_url:
             return self.public_url.rstrip("/")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def audience(self) -> str:
+        return self.api_audience or self.base_url
+
+    @property
+    def key_retention(self) -> int:
+        """How long a retired signing key stays published: past every token it signed."""
+        return max(self.access_token_ttl, 3600) + 300
 
     @property
     def secure_cookies(self) -> bool:

@@ -12,6 +12,7 @@ from openplate.store.unit import Store
 MAX_REDIRECT_URIS = 20
 MAX_NAME_CHARS = 100
 CONFIDENTIAL_GRANTS = ("authorization_code", "refresh_token")
+ALL_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
 
 class InvalidApplication(ValueError):
@@ -44,13 +45,27 @@ def check_redirect_uris(uris: list[str], *, require_one: bool) -> list[str]:
     return list(seen)
 
 
+def check_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
+    """The grants an app may use, in a stable order; a public client cannot act for itself."""
+    unknown = [g for g in grant_types if g not in ALL_GRANTS]
+    if unknown:
+        raise InvalidApplication(f"Unknown grant type '{unknown[0][:40]}'.")
+    if not grant_types:
+        raise InvalidApplication("An application needs at least one grant type.")
+    if public and "client_credentials" in grant_types:
+        raise InvalidApplication("A public client cannot use client_credentials: it has no secret.")
+    if "refresh_token" in grant_types and "authorization_code" not in grant_types:
+        raise InvalidApplication("refresh_token only makes sense with authorization_code.")
+    return [g for g in ALL_GRANTS if g in grant_types]
+
+
 def split_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 async def register(
     store: Store, digester: Digester, *, owner_id: int, name: str, redirect_uris: list[str],
-    public: bool, now: int,
+    public: bool, now: int, grant_types: list[str] | None = None,
 ) -> tuple[Client, str | None]:
     """Create an application; return it with its client secret (None for a public client).
 
@@ -58,11 +73,12 @@ async def register(
     """
     name = check_name(name)
     uris = check_redirect_uris(redirect_uris, require_one=False)
+    grants = check_grant_types(grant_types or list(CONFIDENTIAL_GRANTS), public=public)
     secret = None if public else new_secret(CLIENT_SECRET_PREFIX)
     client = await store.applications.create(
         client_id=new_client_id(), owner_id=owner_id, name=name,
         secret_digest=digester.digest(secret) if secret else None, redirect_uris=uris,
-        grant_types=list(CONFIDENTIAL_GRANTS), require_pkce=public, now=now,
+        grant_types=grants, require_pkce=public, now=now,
     )
     return client, secret
 

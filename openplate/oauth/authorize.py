@@ -28,11 +28,14 @@ from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, Digester, new_secr
 class ErrorRedirect(Exception):
     """A redirectable error (RFC 6749 §4.1.2.1): sent back to the verified redirect URI."""
 
-    def __init__(self, error: OAuthError, redirect_uri: str, state: str | None) -> None:
+    def __init__(
+        self, error: OAuthError, redirect_uri: str, state: str | None, issuer: str
+    ) -> None:
         super().__init__(error.description)
         self.error = error
         self.redirect_uri = redirect_uri
         self.state = state
+        self.issuer = issuer
 
     @property
     def location(self) -> str:
@@ -40,14 +43,22 @@ class ErrorRedirect(Exception):
             self.redirect_uri,
             {"error": self.error.error, "error_description": self.error.description},
             self.state,
+            self.issuer,
         )
 
 
-def redirect_location(redirect_uri: str, params: dict[str, str], state: str | None) -> str:
-    """Add response parameters to the redirect URI's query, keeping any query it already has."""
+def redirect_location(
+    redirect_uri: str, params: dict[str, str], state: str | None, issuer: str
+) -> str:
+    """Add response parameters to the redirect URI's query, keeping any query it already has.
+
+    RFC 9207 §2: "the authorization server MUST ... include the iss parameter" in every
+    authorisation response, errors included, so a client can tell its servers apart (mix-up).
+    """
     values = dict(params)
     if state is not None:
         values["state"] = state
+    values["iss"] = issuer
     separator = "&" if "?" in redirect_uri else "?"
     return redirect_uri + separator + urlencode(values)
 
@@ -83,6 +94,37 @@ def _response_type(params: Params) -> None:
         raise UnsupportedResponseType("Only response_type=code is supported.")
 
 
+PROMPTS = ("none", "login", "consent")
+MAX_NONCE_CHARS = 512
+
+
+def _prompt(params: Params) -> tuple[str, ...]:
+    """OIDC Core §3.1.2.1: space-delimited prompt values; "none" stands alone."""
+    values = tuple(dict.fromkeys((params.get("prompt") or "").split()))
+    unknown = [v for v in values if v not in PROMPTS]
+    if unknown:
+        raise InvalidRequest(f"Unsupported prompt value '{unknown[0][:20]}'.")
+    if "none" in values and len(values) > 1:
+        raise InvalidRequest("prompt=none cannot be combined with other values.")
+    return values
+
+
+def _max_age(params: Params) -> int | None:
+    raw = params.get("max_age")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise InvalidRequest("max_age must be a whole number of seconds.")
+    return int(raw)
+
+
+def _nonce(params: Params) -> str | None:
+    nonce = params.get("nonce")
+    if nonce is not None and len(nonce) > MAX_NONCE_CHARS:
+        raise InvalidRequest(f"nonce must be at most {MAX_NONCE_CHARS} characters.")
+    return nonce
+
+
 def _pkce(params: Params, client: Client) -> tuple[str, str] | None:
     challenge = pkce.check_challenge(
         params.get("code_challenge"), params.get("code_challenge_method")
@@ -92,7 +134,9 @@ def _pkce(params: Params, client: Client) -> tuple[str, str] | None:
     return challenge
 
 
-async def validate_request(params: Params, clients: ClientStore) -> AuthorizationRequest:
+async def validate_request(
+    params: Params, clients: ClientStore, *, issuer: str
+) -> AuthorizationRequest:
     """Check an authorisation request; raise a fatal error (a page) or an ``ErrorRedirect``."""
     client = await _client(params, clients)
     redirect_uri = _redirect_uri(params, client)
@@ -102,8 +146,10 @@ async def validate_request(params: Params, clients: ClientStore) -> Authorizatio
         _response_type(params)
         scope = parse_scope(params.get("scope")) or DEFAULT_SCOPES
         challenge = _pkce(params, client)
+        prompt, max_age, nonce = _prompt(params), _max_age(params), _nonce(params)
     except OAuthError as error:
-        raise ErrorRedirect(error, redirect_uri, state) from None
+        raise ErrorRedirect(error, redirect_uri, state, issuer) from None
+    login_hint = params.get("login_hint")
     return AuthorizationRequest(
         client_pk=client.pk,
         client_id=client.client_id,
@@ -112,6 +158,10 @@ async def validate_request(params: Params, clients: ClientStore) -> Authorizatio
         state=state,
         code_challenge=challenge[0] if challenge else None,
         code_challenge_method=challenge[1] if challenge else None,
+        nonce=nonce,
+        prompt=prompt,
+        max_age=max_age,
+        login_hint=login_hint[:254] if login_hint else None,
     )
 
 
@@ -119,15 +169,17 @@ async def approve(
     request: AuthorizationRequest,
     *,
     user_id: int,
+    auth_time: int | None,
     store: OAuthStore,
     digester: Digester,
     now: int,
     code_ttl: int,
+    issuer: str,
 ) -> str:
     """Issue a one-time code for an approved request; return where to send the browser."""
     scope = format_scope(request.scope)
     grant_id = await store.grants.create(
-        user_id=user_id, client_pk=request.client_pk, scope=scope, now=now
+        user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time
     )
     code = new_secret(AUTHORIZATION_CODE_PREFIX)
     await store.codes.create(
@@ -138,13 +190,19 @@ async def approve(
         redirect_uri=request.redirect_uri,
         scope=scope,
         code_challenge=request.code_challenge,
+        nonce=request.nonce,
+        auth_time=auth_time,
         now=now,
         expires_at=now + code_ttl,
     )
-    return redirect_location(request.redirect_uri, {"code": code}, request.state)
+    return redirect_location(request.redirect_uri, {"code": code}, request.state, issuer)
 
 
-def deny(request: AuthorizationRequest) -> str:
+def refuse(request: AuthorizationRequest, error: OAuthError, *, issuer: str) -> str:
+    """Where to send the browser with an error for a validated request (Deny, prompt=none …)."""
+    return ErrorRedirect(error, request.redirect_uri, request.state, issuer).location
+
+
+def deny(request: AuthorizationRequest, *, issuer: str) -> str:
     """Where to send the browser when the user clicks Deny."""
-    error = AccessDenied("The user denied the request.")
-    return ErrorRedirect(error, request.redirect_uri, request.state).location
+    return refuse(request, AccessDenied("The user denied the request."), issuer=issuer)

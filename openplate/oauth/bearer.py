@@ -7,6 +7,7 @@ Biggerplate clients sent is accepted.
 from __future__ import annotations
 
 from openplate.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken
+from openplate.oauth.jwt_access import bearer_secret
 from openplate.oauth.models import AccessPrincipal
 from openplate.oauth.ports import TokenStore
 from openplate.oauth.scopes import covers
@@ -32,9 +33,10 @@ async def authenticate(
     authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str
 ) -> AccessPrincipal:
     token = token_from_header(authorization)
-    if not plausible(token, ACCESS_TOKEN_PREFIX):
+    secret = bearer_secret(token)  # the token itself, or a JWT access token's jti
+    if secret is None or not plausible(secret, ACCESS_TOKEN_PREFIX):
         raise InvalidToken("The access token is invalid.")
-    principal = await tokens.find_access(digest=digester.digest(token), now=now)
+    principal = await tokens.find_access(digest=digester.digest(secret), now=now)
     if principal is None:
         raise InvalidToken("The access token is invalid, expired or revoked.")
     if not covers(principal.scope, scope):

@@ -60,6 +60,24 @@ class AccessDenied(OAuthError):
     status = 403
 
 
+class LoginRequired(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none, and the user is not signed in."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none, and the user has not allowed this yet."""
+
+    error = "consent_required"
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1."""
+
+    error = "unsupported_token_type"
+
+
 class ServerError(OAuthError):
     error = "server_error"
     status = 500

@@ -1,10 +1,14 @@
-"""RFC 6749 §5.1: minting an access token (and a refresh token) for a grant."""
+"""RFC 6749 §5.1: minting an access token (opaque or RFC 9068 JWT), a refresh token and, for
+OpenID Connect, an ID token."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openplate.oauth.models import IssuedTokens
+from openplate.oauth.jwt_access import build_access_jwt
+from openplate.oauth.models import Client, IssuedTokens
+from openplate.oauth.oidc.claims import subject, user_claims
+from openplate.oauth.oidc.id_token import Signer, build_id_token
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.tokens import (
     ACCESS_TOKEN_PREFIX,
@@ -22,15 +26,34 @@ class TokenPolicy:
     #: A refresh token presented again this soon after its rotation gets the same successor
     #: (a client retrying after a lost answer, or two racing requests) instead of revoking.
     refresh_grace: int = 10
+    #: "opaque" (the default) or "jwt" (RFC 9068).
+    access_format: str = "opaque"
+    id_token_ttl: int = 3600
 
 
 @dataclass(frozen=True, slots=True)
 class TokenContext:
-    """What a grant handler needs besides the store: the digester, the clock and the policy."""
+    """What a grant handler needs besides the store: keys, the clock, the policy, who we are."""
 
     digester: Digester
     now: int
     policy: TokenPolicy
+    issuer: str = "http://localhost"
+    audience: str = "http://localhost"
+    signer: Signer | None = None
+
+
+def access_token_for(
+    ctx: TokenContext, *, secret: str, client: Client, user_id: int, scope: str, iat: int,
+    exp: int,
+) -> str:
+    """The access token handed out for a stored ``secret``: the secret itself, or a JWT."""
+    if ctx.policy.access_format != "jwt" or ctx.signer is None:
+        return secret
+    return build_access_jwt(
+        ctx.signer, issuer=ctx.issuer, audience=ctx.audience, jti=secret,
+        subject=subject(user_id), client_id=client.client_id, scope=scope, iat=iat, exp=exp,
+    )
 
 
 async def mint(
@@ -38,35 +61,60 @@ async def mint(
     ctx: TokenContext,
     *,
     grant_id: int,
-    client_pk: int,
+    client: Client,
     user_id: int,
     scope: str,
     with_refresh: bool = True,
-    access_token: str | None = None,
+    access_secret: str | None = None,
     refresh_token: str | None = None,
+    auth_time: int | None = None,
+    nonce: str | None = None,
 ) -> IssuedTokens:
     """Store the digests of new tokens for the grant and return the tokens themselves.
 
-    ``access_token``/``refresh_token`` supply derived values instead of fresh random ones.
+    ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones.
     """
-    access = access_token or new_secret(ACCESS_TOKEN_PREFIX)
+    secret = access_secret or new_secret(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
     await store.tokens.create_access(
-        digest=ctx.digester.digest(access), grant_id=grant_id, client_pk=client_pk,
+        digest=ctx.digester.digest(secret), grant_id=grant_id, client_pk=client.pk,
         user_id=user_id, scope=scope, now=ctx.now, expires_at=expires,
     )
     refresh: str | None = None
     if with_refresh:
         refresh = refresh_token or new_secret(REFRESH_TOKEN_PREFIX)
         await store.tokens.create_refresh(
-            digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client_pk,
+            digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client.pk,
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,
         )
     await store.grants.touch(grant_id=grant_id, now=ctx.now)
+    access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
+                              iat=ctx.now, exp=expires)
+    id_token = await id_token_for(ctx, store, client=client, user_id=user_id, scope=scope,
+                                  access_token=access, auth_time=auth_time, nonce=nonce)
     return IssuedTokens(
         access_token=access,
         expires=expires,
         expires_in=ctx.policy.access_ttl,
         refresh_token=refresh,
         scope=scope,
+        id_token=id_token,
+    )
+
+
+async def id_token_for(
+    ctx: TokenContext, store: OAuthStore, *, client: Client, user_id: int, scope: str,
+    access_token: str, auth_time: int | None, nonce: str | None,
+) -> str | None:
+    """An ID token when the grant has the openid scope (OIDC Core §3.1.3.3), else None."""
+    scopes = scope.split()
+    if "openid" not in scopes or ctx.signer is None:
+        return None
+    profile = await store.users.profile(user_id)
+    if profile is None:
+        return None
+    return build_id_token(
+        ctx.signer, issuer=ctx.issuer, client_id=client.client_id,
+        claims=user_claims(profile, scopes), now=ctx.now, ttl=ctx.policy.id_token_ttl,
+        auth_time=auth_time, nonce=nonce, access_token=access_token,
     )

@@ -34,6 +34,15 @@ class AuthorizationRequest:
     state: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    # OpenID Connect Core §3.1.2.1
+    nonce: str | None = None
+    prompt: tuple[str, ...] = ()
+    max_age: int | None = None
+    login_hint: str | None = None
+
+    @property
+    def is_openid(self) -> bool:
+        return "openid" in self.scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,8 @@ class CodeRecord:
     code_challenge: str | None
     expires_at: int
     used: bool
+    nonce: str | None = None
+    auth_time: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +73,7 @@ class RefreshRecord:
     used_at: int | None  # when it was rotated; None while it is the live refresh token
     revoked: bool
     grant_revoked: bool
+    auth_time: int | None = None
 
     @property
     def used(self) -> bool:
@@ -78,6 +90,7 @@ class AccessPrincipal:
     client_pk: int
     scope: str
     expires_at: int
+    issued_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,7 @@ class IssuedTokens:
     expires_in: int
     refresh_token: str | None
     scope: str
+    id_token: str | None = None
 
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -100,4 +114,15 @@ class IssuedTokens:
         if self.refresh_token is not None:
             body["refresh_token"] = self.refresh_token
         body["scope"] = self.scope
+        if self.id_token is not None:
+            body["id_token"] = self.id_token
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    """What the core may say about a user in claims (OIDC Core §5.1)."""
+
+    id: int
+    username: str
+    email: str

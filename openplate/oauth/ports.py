@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord
+from openplate.oauth.models import (
+    AccessPrincipal,
+    Client,
+    CodeRecord,
+    RefreshRecord,
+    UserProfile,
+)
 
 
 class ClientStore(Protocol):
@@ -15,7 +21,9 @@ class ClientStore(Protocol):
 
 
 class GrantStore(Protocol):
-    async def create(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int: ...
+    async def create(
+        self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None
+    ) -> int: ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...
 
@@ -33,6 +41,8 @@ class CodeStore(Protocol):
         redirect_uri: str,
         scope: str,
         code_challenge: str | None,
+        nonce: str | None,
+        auth_time: int | None,
         now: int,
         expires_at: int,
     ) -> None: ...
@@ -65,6 +75,12 @@ class TokenStore(Protocol):
         """A live access token: unexpired, unrevoked, of an unrevoked grant."""
         ...
 
+    async def revoke_access(self, *, token_id: int, now: int) -> None: ...
+
+
+class UserDirectory(Protocol):
+    async def profile(self, user_id: int) -> UserProfile | None: ...
+
 
 class EventLog(Protocol):
     """The append-only security log; never given a secret."""
@@ -92,3 +108,6 @@ class OAuthStore(Protocol):
 
     @property
     def events(self) -> EventLog: ...
+
+    @property
+    def users(self) -> UserDirectory: ...

@@ -8,7 +8,12 @@ from openplate.oauth.errors import InvalidScope
 SCOPES: dict[str, str] = {
     "account": "See your account details: your username and profile",
     "maps": "Upload mind maps to the library and share them under your name",
+    "openid": "Sign you in with your Openplate account",
+    "profile": "See your username",
+    "email": "See your e-mail address",
 }
+#: What a client acting for itself (client_credentials) may ask for: there is no user to speak for.
+CLIENT_SCOPES: tuple[str, ...] = ("maps",)
 #: Granted when a request names no scope (the Biggerplate documentation names none).
 DEFAULT_SCOPES: tuple[str, ...] = ("account", "maps")
 

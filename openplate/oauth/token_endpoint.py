@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from openplate.oauth.client_auth import authenticate, read_credentials
 from openplate.oauth.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from openplate.oauth.grants.authorization_code import redeem_code
+from openplate.oauth.grants.client_credentials import client_token
 from openplate.oauth.grants.refresh_token import refresh
 from openplate.oauth.issuance import TokenContext
 from openplate.oauth.models import Client, IssuedTokens
@@ -18,6 +19,7 @@ GrantHandler = Callable[[Params, Client, OAuthStore, TokenContext], Awaitable[Is
 GRANTS: dict[str, GrantHandler] = {
     "authorization_code": redeem_code,
     "refresh_token": refresh,
+    "client_credentials": client_token,
 }
 
 

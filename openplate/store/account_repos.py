@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openplate.oauth.models import UserProfile
 from openplate.store.tables import auth_requests, grants, sessions, users
 
 
@@ -68,6 +69,10 @@ class SqlUsers:
     async def by_id(self, user_id: int) -> UserRecord | None:
         row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
         return _user(row) if row is not None else None
+
+    async def profile(self, user_id: int) -> UserProfile | None:
+        user = await self.by_id(user_id)
+        return UserProfile(user.id, user.username, user.email) if user is not None else None
 
     async def by_login(self, login: str) -> UserRecord | None:
         """Find by username or e-mail address, case-insensitively."""

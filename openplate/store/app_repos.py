@@ -49,12 +49,14 @@ class SqlApplications:
         return client_from_row(row) if row is not None else None
 
     async def update(
-        self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool
+        self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool,
+        grant_types: list[str],
     ) -> None:
         await self._conn.execute(
             update(clients)
             .where(clients.c.id == pk)
-            .values(name=name, redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce)
+            .values(name=name, redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
+                    grant_types=" ".join(grant_types))
         )
 
     async def set_secret(self, *, pk: int, secret_digest: str, now: int) -> None:

@@ -46,10 +46,13 @@ class SqlGrants:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def create(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
+    async def create(
+        self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None
+    ) -> int:
         result = await self._conn.execute(
             grants.insert()
-            .values(user_id=user_id, client_pk=client_pk, scope=scope, created_at=now)
+            .values(user_id=user_id, client_pk=client_pk, scope=scope, created_at=now,
+                    auth_time=auth_time)
             .returning(grants.c.id)
         )
         return int(result.scalar_one())
@@ -77,6 +80,8 @@ _CODE_COLUMNS = (
     authorization_codes.c.scope,
     authorization_codes.c.code_challenge,
     authorization_codes.c.expires_at,
+    authorization_codes.c.nonce,
+    authorization_codes.c.auth_time,
 )
 
 
@@ -84,7 +89,7 @@ def _code(row: Any, *, used: bool) -> CodeRecord:
     return CodeRecord(
         id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
         redirect_uri=row.redirect_uri, scope=row.scope, code_challenge=row.code_challenge,
-        expires_at=row.expires_at, used=used,
+        expires_at=row.expires_at, used=used, nonce=row.nonce, auth_time=row.auth_time,
     )
 
 
@@ -94,13 +99,14 @@ class SqlCodes:
 
     async def create(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
-        scope: str, code_challenge: str | None, now: int, expires_at: int,
+        scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
+        now: int, expires_at: int,
     ) -> None:
         await self._conn.execute(
             authorization_codes.insert().values(
                 digest=digest, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
                 redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
-                created_at=now, expires_at=expires_at,
+                nonce=nonce, auth_time=auth_time, created_at=now, expires_at=expires_at,
             )
         )
 
@@ -159,7 +165,11 @@ class SqlTokens:
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
         row = (
             await self._conn.execute(
-                select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"))
+                select(
+                    refresh_tokens,
+                    grants.c.revoked_at.label("grant_revoked_at"),
+                    grants.c.auth_time.label("auth_time"),
+                )
                 .join(grants, grants.c.id == refresh_tokens.c.grant_id)
                 .where(refresh_tokens.c.digest == digest)
             )
@@ -170,6 +180,7 @@ class SqlTokens:
             id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
             scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
             revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
+            auth_time=row.auth_time,
         )
 
     async def use_refresh(self, *, refresh_id: int, now: int) -> bool:
@@ -185,7 +196,8 @@ class SqlTokens:
         t = access_tokens
         row = (
             await self._conn.execute(
-                select(t.c.id, t.c.grant_id, t.c.user_id, t.c.client_pk, t.c.scope, t.c.expires_at)
+                select(t.c.id, t.c.grant_id, t.c.user_id, t.c.client_pk, t.c.scope, t.c.expires_at,
+                       t.c.created_at)
                 .join(grants, grants.c.id == t.c.grant_id)
                 .where(
                     and_(
@@ -202,4 +214,12 @@ class SqlTokens:
         return AccessPrincipal(
             token_id=row.id, grant_id=row.grant_id, user_id=row.user_id,
             client_pk=row.client_pk, scope=row.scope, expires_at=row.expires_at,
+            issued_at=row.created_at,
+        )
+
+    async def revoke_access(self, *, token_id: int, now: int) -> None:
+        await self._conn.execute(
+            update(access_tokens)
+            .where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
         )

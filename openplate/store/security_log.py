@@ -19,6 +19,7 @@ KINDS = (
     "password.changed", "consent.granted", "consent.denied", "app.revoked",
     "token.issued", "token.refreshed", "token.failure", "token.throttled",
     "code.replayed", "refresh.reused", "client.secret_rotated", "client.deleted",
+    "token.revoked", "keys.rotated",
 )
 
 

@@ -71,6 +71,7 @@ grants = Table(
     Column("created_at", Time, nullable=False),
     Column("revoked_at", Time, nullable=True),
     Column("last_used_at", Time, nullable=True),
+    Column("auth_time", Time, nullable=True),  # when the user signed in (OIDC auth_time)
 )
 
 authorization_codes = Table(
@@ -84,6 +85,8 @@ authorization_codes = Table(
     Column("redirect_uri", Text, nullable=False),
     Column("scope", String(200), nullable=False),
     Column("code_challenge", String(64), nullable=True),
+    Column("nonce", String(512), nullable=True),
+    Column("auth_time", Time, nullable=True),
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
     Column("used_at", Time, nullable=True),
@@ -204,4 +207,20 @@ throttle = Table(
     Column("key", String(64), primary_key=True),
     Column("window_start", Time, nullable=False),
     Column("failures", Integer, nullable=False),
+)
+
+# Token-signing keys (JWKS). Private halves are encrypted with a key derived from the instance key.
+# A key is published as "next" before it signs, signs while "current", and stays published as
+# "retired" until every token it signed has expired.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("alg", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("private_encrypted", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("activated_at", Time, nullable=True),
+    Column("retired_at", Time, nullable=True),
 )

@@ -13,6 +13,7 @@ from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.app_repos import SqlApplications
 from openplate.store.consent_repos import SqlConsents
 from openplate.store.engine import unit_of_work
+from openplate.store.key_repos import SqlSigningKeys
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
 from openplate.store.security_log import SqlSecurityLog
@@ -70,6 +71,10 @@ class Store:
     @cached_property
     def events(self) -> SqlSecurityLog:
         return SqlSecurityLog(self.conn, ip=self.ip)
+
+    @cached_property
+    def signing_keys(self) -> SqlSigningKeys:
+        return SqlSigningKeys(self.conn)
 
     @cached_property
     def counters(self) -> SqlCounters:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from openplate import __version__
+from openplate import __version__, signing
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
@@ -22,12 +23,49 @@ from openplate.store.unit import Database
 from openplate.throttling import ThrottlePolicy
 from openplate.web import errors
 from openplate.web.access_log import AccessLog
-from openplate.web.context import TEMPLATES, AppContext, make_templates
+from openplate.web.context import TEMPLATES, AppContext, LiveKeys, make_templates, now
 from openplate.web.middleware import BodyLimit, SecurityHeaders
-from openplate.web.routes import account, account_settings, api, developer, library, oauth
+from openplate.web.routes import (
+    account,
+    account_settings,
+    api,
+    client_endpoints,
+    developer,
+    library,
+    oauth,
+    oidc,
+)
 
 STATIC = TEMPLATES.with_name("static")
+log = logging.getLogger("openplate.web")
 FORM_LIMIT = 256 * 1024
+
+
+KEY_RELOAD_SECONDS = 60
+
+
+async def load_keys(ctx: AppContext, *, create: bool = False) -> None:
+    """Load the signing key ring into memory (creating the first keys on a new database)."""
+    instance_key = ctx.digester.key
+    if create:
+        async with ctx.db.transaction() as store:
+            await signing.ensure_keys(store.signing_keys, alg=ctx.settings.signing_alg,
+                                      instance_key=instance_key, now=now())
+    async with ctx.db.transaction(readonly=True) as store:
+        ctx.keys.ring = await signing.load_ring(
+            store.signing_keys, instance_key=instance_key, now=now(),
+            retention=ctx.settings.key_retention,
+        )
+
+
+async def reload_keys_forever(ctx: AppContext) -> None:
+    """Pick up a rotation made by `openplate keys rotate` or another node."""
+    while True:
+        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        try:
+            await load_keys(ctx)
+        except Exception:  # noqa: BLE001 - keep serving with the ring we have; try again later
+            log.warning("could not reload signing keys", exc_info=True)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -43,9 +81,13 @@ def create_app(settings: Settings) -> FastAPI:
             refresh_ttl=settings.refresh_token_ttl,
             code_ttl=settings.code_ttl,
             refresh_grace=settings.refresh_grace,
+            access_format=settings.access_token_format,
+            id_token_ttl=settings.access_token_ttl,
         ),
         templates=make_templates(),
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
+        keys=LiveKeys(),
+        metadata_json=oidc.metadata_json(settings),
         throttle=ThrottlePolicy.of(
             signin_account=settings.signin_failures_per_account,
             signin_ip=settings.signin_failures_per_ip,
@@ -56,8 +98,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await ctx.db.dispose()
+        await load_keys(ctx, create=True)
+        reloader = asyncio.create_task(reload_keys_forever(ctx))
+        try:
+            yield
+        finally:
+            reloader.cancel()
+            await ctx.db.dispose()
 
     app = FastAPI(
         title="Openplate API",
@@ -77,6 +124,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(developer.router)
     app.include_router(account_settings.router)
     app.include_router(oauth.router)
+    app.include_router(client_endpoints.router)
+    app.include_router(oidc.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")

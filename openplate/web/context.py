@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 
 from openplate.oauth.issuance import TokenContext, TokenPolicy
+from openplate.oauth.oidc.keys import KeyRing
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.unit import Database
@@ -32,6 +33,13 @@ def make_templates() -> Environment:
     return env
 
 
+@dataclass
+class LiveKeys:
+    """The signing key ring, reloaded in the background so a rotation on any node is picked up."""
+
+    ring: KeyRing | None = None
+
+
 @dataclass(frozen=True)
 class AppContext:
     settings: Settings
@@ -41,9 +49,14 @@ class AppContext:
     templates: Environment
     parse_slots: asyncio.Semaphore
     throttle: ThrottlePolicy
+    keys: LiveKeys
+    metadata_json: bytes  # RFC 8414 / OIDC Discovery document, built once
 
     def token_context(self) -> TokenContext:
-        return TokenContext(digester=self.digester, now=now(), policy=self.policy)
+        return TokenContext(
+            digester=self.digester, now=now(), policy=self.policy,
+            issuer=self.settings.base_url, audience=self.settings.audience, signer=self.keys.ring,
+        )
 
     def url(self, path: str) -> str:
         """An absolute URL under the public base URL."""

@@ -46,7 +46,20 @@ def fresh_address() -> str:
     return f"127.77.{n // 250 % 250 + 1}.{n % 250 + 1}"
 
 
-def client(server: LiveServer, *, address: str | None = None, **kwargs: Any) -> httpx.Client:
+class Live:
+    """The session's server with a short repr: Hypothesis prints every argument of a failing test,
+    and LiveServer's repr holds the server's whole process environment."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        self.url = server.url
+        self.folder = server.folder
+
+    def __repr__(self) -> str:
+        return f"<openplate at {self.url}>"
+
+
+def client(server: LiveServer | Live, *, address: str | None = None, **kwargs: Any) -> httpx.Client:
     transport = httpx.HTTPTransport(local_address=address or fresh_address())
     return httpx.Client(base_url=server.url, transport=transport, follow_redirects=False,
                         timeout=20, **kwargs)
@@ -55,20 +68,23 @@ def client(server: LiveServer, *, address: str | None = None, **kwargs: Any) -> 
 # --- the server log ---------------------------------------------------------------------------
 
 class LogWatch:
-    """Fail the current example (so Hypothesis shrinks it) the moment the server logs a crash."""
+    """Fail the current example (so Hypothesis shrinks it) the moment the server logs a crash.
 
-    def __init__(self, server: LiveServer) -> None:
-        self.server = server
-        self.mark = len(server.log())
+    Reads only what the log gained since the last look: it grows by a line per request.
+    """
 
-    def reset(self) -> None:
-        self.mark = len(self.server.log())
+    def __init__(self, server: LiveServer | Live) -> None:
+        self.path = server.folder / "server.log"
+        self.mark = self.path.stat().st_size
 
     def check(self, what: object) -> None:
-        fresh = self.server.log()[self.mark:]
+        with self.path.open("rb") as log:
+            log.seek(self.mark)
+            fresh = log.read()
         self.mark += len(fresh)
-        assert "Traceback" not in fresh and "unhandled error" not in fresh, (
-            f"the server crashed on {what!r}:\n{fresh[-3000:]}"
+        text = fresh.decode("utf-8", "replace")
+        assert "Traceback" not in text and "unhandled error" not in text, (
+            f"the server crashed on {what!r:.2000}:\n{text[-3000:]}"
         )
 
 
@@ -84,7 +100,7 @@ class RawResponse:
         return json.loads(self.body)
 
 
-def raw_request(server: LiveServer, request: bytes, *, address: str | None = None) -> RawResponse:
+def raw_request(server: LiveServer | Live, request: bytes, *, address: str | None = None) -> RawResponse:
     """Send ``request`` byte for byte on a fresh connection; read the answer until close."""
     parts = urlsplit(server.url)
     assert parts.hostname and parts.port

@@ -13,18 +13,20 @@ import base64
 import re
 import unicodedata
 from collections.abc import Iterator
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote_to_bytes, urlsplit
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, reject
 from hypothesis import strategies as st
 
+from openplate.oauth.scopes import SCOPES
 from tests.fuzz.helpers import (
     CONTENT_TYPES,
     FUZZ,
     PRINTABLE,
     FormData,
+    Live,
     LogWatch,
     client,
     content_type,
@@ -175,7 +177,7 @@ def expected_authorization(query: bytes, client_id: str) -> tuple[int, str | Non
     if response_type != "code":
         return 302, "unsupported_response_type"
     scope = values.get("scope")
-    if scope is not None and any(s not in ("account", "maps") for s in scope.split(" ") if s):
+    if scope is not None and any(s not in SCOPES for s in scope.split(" ") if s):
         return 302, "invalid_scope"
     challenge, method = values.get("code_challenge"), values.get("code_challenge_method")
     if challenge is None:
@@ -187,7 +189,7 @@ def expected_authorization(query: bytes, client_id: str) -> tuple[int, str | Non
 
 
 def check_authorization_answer(response: httpx.Response, query: bytes, client_id: str,
-                               *, signed_in: bool) -> None:
+                               *, signed_in: bool, issuer: str) -> None:
     status, error = expected_authorization(query, client_id)
     if status == 303 and signed_in:
         status = 200
@@ -207,6 +209,7 @@ def check_authorization_answer(response: httpx.Response, query: bytes, client_id
         assert got["error"] == [error], (error, location)
         state = form.values.get("state") if "state" not in form.duplicated else None
         assert got.get("state") == ([state] if state is not None else None), (state, location)
+        assert got.get("iss", [issuer]) == [issuer], location  # RFC 9207, once it is sent
     else:
         location = urlsplit(response.headers["location"])
         assert location.path == "/signin" and not location.netloc, location
@@ -216,25 +219,27 @@ def check_authorization_answer(response: httpx.Response, query: bytes, client_id
 @FUZZ
 @given(data=st.data())
 def test_authorization_endpoint_follows_the_documented_rules(
-    server: LiveServer, app: App, watch: LogWatch, data: st.DataObject
+    live: Live, app: App, watch: LogWatch, data: st.DataObject
 ) -> None:
     query = data.draw(authorize_query(app.client_id), label="query")
-    with client(server) as browser:
+    assume(len(query) < 60_000)  # httpx refuses longer URLs (the raw-socket tests go further)
+    with client(live) as browser:
         response = browser.get("/oauth/auth?" + query.decode("ascii"))
     watch.check(query)
     assert response.request.url.query == query  # what we meant is what went on the wire
-    check_authorization_answer(response, query, app.client_id, signed_in=False)
+    check_authorization_answer(response, query, app.client_id, signed_in=False, issuer=live.url)
 
 
 @FUZZ
 @given(data=st.data())
 def test_authorization_endpoint_signed_in(
-    server: LiveServer, app: App, signed_in: httpx.Client, watch: LogWatch, data: st.DataObject
+    live: Live, app: App, signed_in: httpx.Client, watch: LogWatch, data: st.DataObject
 ) -> None:
     query = data.draw(authorize_query(app.client_id), label="query")
+    assume(len(query) < 60_000)
     response = signed_in.get("/oauth/auth?" + query.decode("ascii"))
     watch.check(query)
-    check_authorization_answer(response, query, app.client_id, signed_in=True)
+    check_authorization_answer(response, query, app.client_id, signed_in=True, issuer=live.url)
 
 
 # --- /oauth/token -----------------------------------------------------------------------------
@@ -245,7 +250,7 @@ def _basic(user: bytes, password: bytes) -> bytes:
 
 def authorization_headers(app: App) -> st.SearchStrategy[bytes | None]:
     good = _basic(app.client_id.encode(), (app.client_secret or "").encode())
-    return st.one_of(
+    values = st.one_of(
         st.none(),
         st.just(good),
         st.tuples(st.binary(max_size=30), st.binary(max_size=30)).map(lambda t: _basic(*t)),
@@ -258,6 +263,7 @@ def authorization_headers(app: App) -> st.SearchStrategy[bytes | None]:
                          b"Basic " + b"A" * 6000, b"Basic " + good[6:] + b"=", b"Basic  " + good[6:],
                          good + b" extra"]),
     )
+    return values.map(lambda v: v.strip(b" \t") if v is not None else None)  # as h11 requires
 
 
 def _main_type(ctype: bytes | None) -> str:
@@ -298,7 +304,7 @@ def check_token_answer(response: httpx.Response, allowed: set[tuple[int, str]]) 
 @given(body=raw_body_bytes(), ctype=content_type(), query=st.one_of(st.just(b""), junk_component()),
        data=st.data())
 def test_token_endpoint_any_body_content_type_and_authorization(
-    server: LiveServer, app: App, watch: LogWatch, body: bytes, ctype: bytes | None, query: bytes,
+    live: Live, app: App, watch: LogWatch, body: bytes, ctype: bytes | None, query: bytes,
     data: st.DataObject,
 ) -> None:
     authorization = data.draw(authorization_headers(app), label="authorization")
@@ -308,7 +314,7 @@ def test_token_endpoint_any_body_content_type_and_authorization(
     if authorization is not None:
         headers["Authorization"] = authorization
     url = "/oauth/token" + ("?" + query.decode("ascii") if query else "")
-    with client(server) as http:
+    with client(live) as http:
         response = http.post(url, content=body, headers=headers)
     watch.check((url, headers, body))
     if _main_type(ctype) != FORM or any(query.split(b"&")):
@@ -354,14 +360,14 @@ def token_form(draw: st.DrawFn, app: App) -> bytes:
 @FUZZ
 @given(data=st.data())
 def test_token_endpoint_parameters(
-    server: LiveServer, app: App, watch: LogWatch, data: st.DataObject
+    live: Live, app: App, watch: LogWatch, data: st.DataObject
 ) -> None:
     body = data.draw(token_form(app), label="body")
     authorization = data.draw(st.one_of(st.none(), authorization_headers(app)), label="authorization")
     headers = {"Content-Type": FORM}
     if authorization is not None:
         headers["Authorization"] = authorization  # type: ignore[assignment]
-    with client(server) as http:
+    with client(live) as http:
         response = http.post("/oauth/token", content=body, headers=headers)
     watch.check((headers, body))
     check_token_answer(response, expected_token_errors(decode_form(body)))
@@ -372,9 +378,9 @@ def test_token_endpoint_parameters(
     "BUG: POST /oauth/token with a form body between 64 KiB and the 256 KiB middleware cap is "
     "answered 400 invalid_request 'The request body is too large.' (TOKEN_BODY_LIMIT in "
     "web/routes/oauth.py); docs/api.md says an oversized body is 413 request_too_large"))
-def test_token_endpoint_oversized_body_is_413(server: LiveServer, watch: LogWatch, size: int) -> None:
+def test_token_endpoint_oversized_body_is_413(live: Live, watch: LogWatch, size: int) -> None:
     body = b"grant_type=authorization_code&code=" + b"x" * (size - 35)
-    with client(server) as http:
+    with client(live) as http:
         response = http.post("/oauth/token", content=body, headers={"Content-Type": FORM})
     watch.check(size)
     assert response.status_code == 413, describe(response)
@@ -384,9 +390,9 @@ def test_token_endpoint_oversized_body_is_413(server: LiveServer, watch: LogWatc
 
 @pytest.mark.parametrize("size", [256 * 1024 + 1, 400_000, 3_000_000])
 def test_token_endpoint_body_over_the_cap_is_413(
-    server: LiveServer, watch: LogWatch, size: int
+    live: Live, watch: LogWatch, size: int
 ) -> None:
-    with client(server) as http:
+    with client(live) as http:
         response = http.post("/oauth/token", content=b"a=" + b"x" * size, headers={"Content-Type": FORM})
     watch.check(size)
     assert response.status_code == 413, describe(response)
@@ -400,7 +406,7 @@ ALLOWED_METHODS = {
     "/oauth/token": {"POST"}, "/oauth/auth": {"GET"}, "/oauth/auth/decision": {"POST"},
     "/users/me": {"GET"}, "/maps": {"POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
-    "/openapi.json": {"GET"}, "/mindmaps/abcdefg/x": {"GET"},
+    "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "SEARCH", "PURGE",
            "LOCK", "MKCOL"]
@@ -411,32 +417,47 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIN
        accept=st.sampled_from([None, "text/html", "application/json", "*/*", "text/html;q=0.1"]),
        body=st.binary(max_size=64))
 def test_unexpected_methods_are_405(
-    server: LiveServer, watch: LogWatch, path: str, method: str, accept: str | None, body: bytes
+    live: Live, watch: LogWatch, path: str, method: str, accept: str | None, body: bytes
 ) -> None:
     allowed = ALLOWED_METHODS[path]
     if method in allowed:
         return
     headers = {"Accept": accept} if accept else {}
-    with client(server) as http:
+    with client(live) as http:
         response = http.request(method, path, headers=headers, content=body)
     watch.check((method, path))
     assert response.status_code == 405, describe(response)
-    assert response.headers["allow"] and set(response.headers["allow"].split(", ")) <= allowed
     if method == "GET" and "text/html" in (accept or ""):
-        assert is_html(response), describe(response)  # a browser gets a page
-    else:
-        assert response.json() == {"error": "method_not_allowed",
-                                   "error_description": "Method Not Allowed"}, describe(response)
+        assert is_html(response), describe(response)  # a browser gets a page (Allow: see below)
+        return
+    assert response.json() == {"error": "method_not_allowed",
+                               "error_description": "Method Not Allowed"}, describe(response)
+    assert response.headers["allow"] and set(response.headers["allow"].split(", ")) <= allowed
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/signout", "/maps"])
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: the HTML 405 page (GET on a POST-only route with Accept: text/html, e.g. GET /oauth/token) "
+    "has no Allow header: web/errors.py http_exception drops exc.headers on its error_page branch; "
+    "RFC 9110 §15.5.6: the origin server MUST generate an Allow header field in a 405 response"))
+def test_405_page_for_browsers_names_the_allowed_methods(
+    live: Live, watch: LogWatch, path: str
+) -> None:
+    with client(live) as browser:
+        response = browser.get(path, headers={"Accept": "text/html"})
+    watch.check(path)
+    assert response.status_code == 405 and is_html(response), describe(response)
+    assert response.headers.get("allow") == "POST", dict(response.headers)
 
 
 @pytest.mark.parametrize("path,status", [("/", 200), ("/users/me", 401), ("/signin", 200),
-                                         ("/openapi.json", 200)])
+                                         ("/mindmaps/abcdefg", 404), ("/docs", 200)])
 @pytest.mark.xfail(strict=True, reason=(
     "BUG: HEAD is answered 405 (Allow: GET) on every GET route, e.g. HEAD / and HEAD /users/me; "
     "RFC 9110 §9.1 says a general-purpose server MUST support HEAD wherever it supports GET "
     "(FastAPI's @router.get does not add HEAD the way Starlette's Route does)"))
-def test_head_is_answered_like_get(server: LiveServer, watch: LogWatch, path: str, status: int) -> None:
-    with client(server) as http:
+def test_head_is_answered_like_get(live: Live, watch: LogWatch, path: str, status: int) -> None:
+    with client(live) as http:
         response = http.head(path)
     watch.check(path)
     assert response.status_code == status, describe(response)
@@ -468,10 +489,10 @@ def bearer_headers(draw: st.DrawFn, tokens: list[str]) -> bytes:
 @FUZZ
 @given(data=st.data())
 def test_users_me_any_authorization_header(
-    server: LiveServer, full_token: str, maps_only_token: str, watch: LogWatch, data: st.DataObject
+    live: Live, full_token: str, maps_only_token: str, watch: LogWatch, data: st.DataObject
 ) -> None:
     header = data.draw(bearer_headers([full_token, maps_only_token]), label="authorization")
-    with client(server) as http:
+    with client(live) as http:
         response = http.get("/users/me", headers={"Authorization": header})
     watch.check(header)
     text = header.decode("latin-1")  # how the server reads header bytes
@@ -504,12 +525,12 @@ def check_map_rejection(response: httpx.Response) -> None:
 @FUZZ
 @given(body=st.one_of(st.binary(max_size=2000), raw_body_bytes()), ctype=content_type())
 def test_maps_any_body_and_content_type(
-    server: LiveServer, full_token: str, watch: LogWatch, body: bytes, ctype: bytes | None
+    live: Live, full_token: str, watch: LogWatch, body: bytes, ctype: bytes | None
 ) -> None:
     headers: dict[str, str | bytes] = {"Authorization": f"Bearer {full_token}"}
     if ctype is not None:
         headers["Content-Type"] = ctype
-    with client(server) as http:
+    with client(live) as http:
         response = http.post("/maps", content=body, headers=headers)
     watch.check((ctype, body))
     assert response.status_code != 201, describe(response)  # no mind map in these bytes
@@ -524,9 +545,9 @@ def test_maps_any_body_and_content_type(
     "error=invalid_request; docs/api.md documents 415 unsupported_map_format "
     "('not a mind map, or not multipart') and lists invalid_request only under 400"))
 def test_maps_not_multipart_is_unsupported_map_format(
-    server: LiveServer, full_token: str, watch: LogWatch, ctype: str
+    live: Live, full_token: str, watch: LogWatch, ctype: str
 ) -> None:
-    with client(server) as http:
+    with client(live) as http:
         response = http.post("/maps", content=make_freemind(), headers={
             "Authorization": f"Bearer {full_token}", "Content-Type": ctype})
     watch.check(ctype)
@@ -590,7 +611,7 @@ def _clean(text: str) -> str:
 @given(parts=multipart_parts(),
        boundary=st.text(PRINTABLE + "'()+_,-./:=?", min_size=1, max_size=70).map(str.encode))
 def test_maps_multipart_bodies(
-    server: LiveServer, full_token: str, watch: LogWatch, parts: list[Part], boundary: bytes
+    live: Live, full_token: str, watch: LogWatch, parts: list[Part], boundary: bytes
 ) -> None:
     inside = b"".join(b"\n" + p[2] + b"\n" + (p[1] or b"") + b"\n" + p[0] for p in parts)
     for n in range(100):
@@ -598,7 +619,7 @@ def test_maps_multipart_bodies(
             break
         boundary = b"fuzz-boundary-%d" % n
     body = encode_multipart(parts, boundary)
-    with client(server) as http:
+    with client(live) as http:
         response = http.post("/maps", content=body, headers={
             "Authorization": f"Bearer {full_token}",
             "Content-Type": b'multipart/form-data; boundary="' + boundary + b'"'})
@@ -654,10 +675,10 @@ def sized_bodies() -> st.SearchStrategy[bytes]:
 @given(path=st.sampled_from(FORM_POSTS), body=st.one_of(raw_body_bytes(), raw_body_bytes(), sized_bodies()),
        ctype=st.one_of(st.just(FORM.encode()), content_type()))
 def test_form_posts_without_a_session(
-    server: LiveServer, watch: LogWatch, path: str, body: bytes, ctype: bytes | None
+    live: Live, watch: LogWatch, path: str, body: bytes, ctype: bytes | None
 ) -> None:
     headers = {"Content-Type": ctype} if ctype is not None else {}
-    with client(server) as browser:
+    with client(live) as browser:
         response = browser.post(path, content=body, headers=headers)
     watch.check((path, ctype, body))
     if len(body) > 256 * 1024:
@@ -706,9 +727,9 @@ def expected_with_csrf(path: str, form: FormData | None) -> set[int]:
 @FUZZ
 @given(path=st.sampled_from(FORM_POSTS), data=st.data())
 def test_form_posts_with_a_valid_csrf_token(
-    server: LiveServer, watch: LogWatch, path: str, data: st.DataObject
+    live: Live, watch: LogWatch, path: str, data: st.DataObject
 ) -> None:
-    with client(server) as browser:
+    with client(live) as browser:
         page = browser.get("/signup")
         csrf = hidden_fields(page.text)["csrf_token"]
         body = data.draw(form_with_csrf(csrf), label="body")
@@ -732,7 +753,7 @@ def test_form_posts_with_a_valid_csrf_token(
                              "/account/apps/opc_nope/revoke"]),
        data=st.data())
 def test_form_posts_signed_in(
-    server: LiveServer, signed_in: httpx.Client, watch: LogWatch, path: str, data: st.DataObject
+    live: Live, signed_in: httpx.Client, watch: LogWatch, path: str, data: st.DataObject
 ) -> None:
     csrf = hidden_fields(signed_in.get("/applications").text)["csrf_token"]
     body = data.draw(form_with_csrf(csrf), label="body")
@@ -771,30 +792,38 @@ def odd_target(draw: st.DrawFn) -> bytes:
     return target
 
 
-def check_raw_answer(status: int, headers: dict[str, str], body: bytes) -> None:
-    assert 400 <= status < 500 or (status == 303 and headers["location"].startswith("/signin?next=")), (
-        status, headers, body[:300])
+def check_raw_answer(target: bytes, status: int, headers: dict[str, str], body: bytes) -> None:
+    """A 4xx; or Starlette's redirect from a trailing slash to the same path without it."""
+    path = unquote_to_bytes(target.split(b"?", 1)[0])
+    if status == 307 and path.endswith(b"/"):
+        location = urlsplit(headers["location"])
+        assert location.path and not location.path.endswith("/"), (target, headers)
+        return
+    assert 400 <= status < 500, (target, status, headers, body[:300])
 
 
 @FUZZ
 @given(target=odd_target())
-def test_odd_paths_are_4xx(server: LiveServer, watch: LogWatch, target: bytes) -> None:
-    response = raw_request(server, b"GET " + target + b" HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n")
+def test_odd_paths_are_4xx(live: Live, watch: LogWatch, target: bytes) -> None:
+    response = raw_request(live, b"GET " + target + b" HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n")
     watch.check(target)
-    check_raw_answer(response.status, response.headers, response.body)
+    check_raw_answer(target, response.status, response.headers, response.body)
 
 
 @FUZZ
-@given(target=odd_target().filter(lambda t: not any(c in t for c in b" \r\n\x00\x7f"))
-       .filter(lambda t: all(c < 0x80 for c in t)).filter(lambda t: len(t) < 60_000))
-def test_odd_paths_over_httpx_are_4xx(server: LiveServer, watch: LogWatch, target: bytes) -> None:
+@given(target=odd_target().filter(lambda t: all(0x21 <= c < 0x7F for c in t) and len(t) < 60_000))
+def test_odd_paths_over_httpx_are_4xx(live: Live, watch: LogWatch, target: bytes) -> None:
     """The same, through an ordinary client: the app (not uvicorn's parser) has to answer."""
-    with client(server) as http:
-        request = http.build_request("GET", server.url)
-        request.url = request.url.copy_with(raw_path=target)
+    with client(live) as http:
+        request = http.build_request("GET", live.url)
+        try:
+            request.url = request.url.copy_with(raw_path=target)
+        except httpx.InvalidURL:
+            reject()  # not a URL httpx will send ('#', ...); the raw-socket test sends those
+        assert request.url.raw_path == target
         response = http.send(request)
     watch.check(target)
-    check_raw_answer(response.status_code, dict(response.headers), response.content)
+    check_raw_answer(target, response.status_code, dict(response.headers), response.content)
     if response.status_code == 404:
         assert is_html(response) or response.json()["error"] == "not_found", describe(response)
 
@@ -808,15 +837,15 @@ RAW_HEADER_VALUES = st.one_of(st.binary(max_size=40), header_value(), st.sampled
        name=st.sampled_from([b"Authorization", b"Content-Type", b"Cookie", b"Accept", b"X-Fuzz"]),
        value=RAW_HEADER_VALUES, body=st.binary(max_size=64))
 def test_raw_header_bytes_are_4xx(
-    server: LiveServer, watch: LogWatch, path: bytes, name: bytes, value: bytes, body: bytes
+    live: Live, watch: LogWatch, path: bytes, name: bytes, value: bytes, body: bytes
 ) -> None:
     value = value.replace(b"\r\n", b"").replace(b"\n", b"")  # one header, no smuggled lines
     method = b"GET" if path in (b"/users/me", b"/oauth/auth") else b"POST"
     request = (method + b" " + path + b" HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n" + name + b": "
                + value + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    response = raw_request(server, request)
+    response = raw_request(live, request)
     watch.check(request)
-    check_raw_answer(response.status, response.headers, response.body)
+    check_raw_answer(path, response.status, response.headers, response.body)
 
 
 # --- sanity: the strategies above send what they say ----------------------------------------

@@ -125,7 +125,7 @@ def test_token_wrong_method_and_content_type(http: httpx.Client, app: App) -> No
 @pytest.mark.parametrize("body,status,error", [
     (b"client_id=x", 400, "invalid_request"),  # no grant_type
     (b"grant_type=password&username=a&password=b", 400, "unsupported_grant_type"),
-    (b"grant_type=client_credentials", 400, "unsupported_grant_type"),
+    (b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code", 400, "unsupported_grant_type"),
     (b"grant_type=authorization_code&code=%ff", 400, "invalid_request"),
     (b"grant_type=authorization_code&code=a%00", 400, "invalid_request"),
     (b"grant_type=authorization_code&grant_type=refresh_token", 400, "invalid_request"),

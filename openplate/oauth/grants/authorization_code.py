@@ -47,8 +47,8 @@ async def redeem_code(
         raise InvalidGrant("redirect_uri does not match the authorization request.")
     pkce.verify(params.get("code_verifier"), record.code_challenge)
     issued = await mint(
-        store, ctx, grant_id=record.grant_id, client_pk=client.pk, user_id=record.user_id,
-        scope=record.scope,
+        store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
+        scope=record.scope, auth_time=record.auth_time, nonce=record.nonce,
     )
     await store.events.append(
         kind="token.issued", now=ctx.now, user_id=record.user_id, client_id=client.client_id,

@@ -9,7 +9,7 @@ the honest client. Outside the window, a retired token presented again revokes t
 from __future__ import annotations
 
 from openplate.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
-from openplate.oauth.issuance import TokenContext, mint
+from openplate.oauth.issuance import TokenContext, access_token_for, id_token_for, mint
 from openplate.oauth.models import Client, IssuedTokens, RefreshRecord
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
@@ -35,7 +35,7 @@ def _successors(token: str, ctx: TokenContext) -> tuple[str, str]:
 
 
 async def _replay_successors(
-    record: RefreshRecord, token: str, store: OAuthStore, ctx: TokenContext
+    record: RefreshRecord, token: str, client: Client, store: OAuthStore, ctx: TokenContext
 ) -> IssuedTokens | None:
     """The tokens this refresh already produced, if the retry is in time and they are untouched."""
     if record.used_at is None or record.used_at < ctx.now - ctx.policy.refresh_grace:
@@ -47,9 +47,15 @@ async def _replay_successors(
     live = await store.tokens.find_access(digest=ctx.digester.digest(access), now=ctx.now)
     if live is None:
         return None
+    issued_at = live.expires_at - ctx.policy.access_ttl
+    token_value = access_token_for(ctx, secret=access, client=client, user_id=live.user_id,
+                                   scope=live.scope, iat=issued_at, exp=live.expires_at)
+    id_token = await id_token_for(ctx, store, client=client, user_id=live.user_id,
+                                  scope=live.scope, access_token=token_value,
+                                  auth_time=record.auth_time, nonce=None)
     return IssuedTokens(
-        access_token=access, expires=live.expires_at, expires_in=live.expires_at - ctx.now,
-        refresh_token=refresh, scope=successor.scope,
+        access_token=token_value, expires=live.expires_at, expires_in=live.expires_at - ctx.now,
+        refresh_token=refresh, scope=successor.scope, id_token=id_token,
     )
 
 
@@ -80,7 +86,7 @@ async def refresh(
     if record.expires_at <= ctx.now:
         raise InvalidGrant("The refresh token has expired.")
     if record.used:
-        again = await _replay_successors(record, token, store, ctx)
+        again = await _replay_successors(record, token, client, store, ctx)
         if again is not None:
             return again
         raise await _reuse(record, store, ctx)
@@ -88,14 +94,14 @@ async def refresh(
     if not await store.tokens.use_refresh(refresh_id=record.id, now=ctx.now):
         # Another request rotated it between our read and our update (it has committed by now).
         raced = await store.tokens.find_refresh(digest=digest)
-        again = await _replay_successors(raced, token, store, ctx) if raced else None
+        again = await _replay_successors(raced, token, client, store, ctx) if raced else None
         if again is not None:
             return again
         raise InvalidGrant("The refresh token was already used.", detail="concurrent refresh")
     access, successor = _successors(token, ctx)
     issued = await mint(
-        store, ctx, grant_id=record.grant_id, client_pk=client.pk, user_id=record.user_id,
-        scope=scope, access_token=access, refresh_token=successor,
+        store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
+        scope=scope, access_secret=access, refresh_token=successor, auth_time=record.auth_time,
     )
     await store.events.append(
         kind="token.refreshed", now=ctx.now, user_id=record.user_id, client_id=client.client_id,

@@ -23,11 +23,13 @@ EXPIRED = "Your form expired. Go back, reload the page and try again."
 async def signin_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
+    force = request.query_params.get("force") == "1"  # prompt=login / max_age: sign in again
+    hint = (request.query_params.get("login_hint") or "")[:254]
     async with ctx.db.transaction() as store:
         who = await visitor(request, ctx, store, create=True)
-    if who.user is not None:
+    if who.user is not None and not force:
         return redirect(ctx, target, who)
-    return render(ctx, "signin.html", who, next=target, login="", error=None)
+    return render(ctx, "signin.html", who, next=target, login=hint, error=None)
 
 
 @router.post("/signin")

@@ -133,8 +133,12 @@ async def update_app(request: Request, client_id: str) -> Response:
             return _app_page(ctx, who, app, status=400, error=str(error),
                              form_name=name_text[:100], form_uris=uris_text[:50_000])
         require_pkce = app.is_public or form.get("require_pkce") == "1"
+        grants = [g for g in app.grant_types if g != "client_credentials"]
+        if form.get("client_credentials") == "1" and not app.is_public:
+            grants.append("client_credentials")
         await store.applications.update(
-            pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce
+            pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce,
+            grant_types=applications.check_grant_types(grants, public=app.is_public),
         )
     return redirect(ctx, f"/applications/{client_id}")
 

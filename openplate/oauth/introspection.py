@@ -1,0 +1,55 @@
+"""RFC 7662: token introspection, for the client the token was issued to and no other.
+
+§2.2: a token that is unknown, expired, revoked, or another client's is reported as
+``{"active": false}`` and nothing more.
+"""
+
+from __future__ import annotations
+
+from openplate.oauth.client_auth import authenticate, read_credentials
+from openplate.oauth.errors import InvalidRequest
+from openplate.oauth.issuance import TokenContext
+from openplate.oauth.jwt_access import bearer_secret
+from openplate.oauth.oidc.claims import subject
+from openplate.oauth.params import Params
+from openplate.oauth.ports import OAuthStore
+from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, plausible
+
+INACTIVE: dict[str, object] = {"active": False}
+
+
+async def introspect(
+    params: Params, authorization: str | None, store: OAuthStore, ctx: TokenContext
+) -> dict[str, object]:
+    params.reject_duplicates()
+    client = await authenticate(read_credentials(params, authorization), store.clients, ctx.digester)
+    token = params.get("token")
+    if token is None:
+        raise InvalidRequest("token is required.")
+    if plausible(token, REFRESH_TOKEN_PREFIX):
+        record = await store.tokens.find_refresh(digest=ctx.digester.digest(token))
+        if (record is None or record.client_pk != client.pk or record.used or record.revoked
+                or record.grant_revoked or record.expires_at <= ctx.now):
+            return INACTIVE
+        user_id, scope, exp, iat, kind = (record.user_id, record.scope, record.expires_at, None,
+                                          "refresh_token")
+    else:
+        secret = bearer_secret(token)
+        if secret is None or not plausible(secret, ACCESS_TOKEN_PREFIX):
+            return INACTIVE
+        found = await store.tokens.find_access(digest=ctx.digester.digest(secret), now=ctx.now)
+        if found is None or found.client_pk != client.pk:
+            return INACTIVE
+        user_id, scope, exp, iat, kind = (found.user_id, found.scope, found.expires_at,
+                                          found.issued_at, "Bearer")
+    profile = await store.users.profile(user_id)
+    answer: dict[str, object] = {
+        "active": True, "scope": scope, "client_id": client.client_id,
+        "token_type": kind, "exp": exp, "sub": subject(user_id), "iss": ctx.issuer,
+        "aud": ctx.audience,
+    }
+    if iat is not None:
+        answer["iat"] = iat
+    if profile is not None:
+        answer["username"] = profile.username
+    return answer

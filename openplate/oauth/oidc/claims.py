@@ -1,0 +1,21 @@
+"""OpenID Connect Core §5.4: which claims each scope releases."""
+
+from __future__ import annotations
+
+from openplate.oauth.models import UserProfile
+
+
+def subject(user_id: int) -> str:
+    """§2 sub: "A locally unique and never reassigned identifier" (public subject type)."""
+    return str(user_id)
+
+
+def user_claims(profile: UserProfile, scopes: tuple[str, ...] | list[str]) -> dict[str, object]:
+    claims: dict[str, object] = {"sub": subject(profile.id)}
+    if "profile" in scopes:
+        claims["preferred_username"] = profile.username
+        claims["name"] = profile.username
+    if "email" in scopes:
+        claims["email"] = profile.email
+        claims["email_verified"] = False  # addresses are not verified yet
+    return claims

@@ -1,0 +1,35 @@
+"""OpenID Connect Core §2 and §3.1.3.6: the ID token of an authorisation-code grant."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from openplate.oauth.oidc.jws import half_hash
+
+
+class Signer(Protocol):
+    @property
+    def alg(self) -> str: ...
+
+    def sign(self, claims: dict[str, object], *, typ: str = "JWT") -> str: ...
+
+
+def build_id_token(
+    signer: Signer, *, issuer: str, client_id: str, claims: dict[str, object], now: int, ttl: int,
+    auth_time: int | None, nonce: str | None, access_token: str,
+) -> str:
+    body: dict[str, object] = {
+        "iss": issuer,
+        "aud": client_id,
+        "exp": now + ttl,
+        "iat": now,
+        **claims,
+        # §3.1.3.6: "at_hash ... its value is the base64url encoding of the left-most half of the
+        # hash of the octets of the ASCII representation of the access_token value".
+        "at_hash": half_hash(access_token, signer.alg),
+    }
+    if auth_time is not None:
+        body["auth_time"] = auth_time
+    if nonce is not None:
+        body["nonce"] = nonce
+    return signer.sign(body)

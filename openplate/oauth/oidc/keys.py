@@ -1,0 +1,96 @@
+"""RFC 7517 signing keys: generation, sealing at rest, and the in-memory key ring.
+
+Private keys are stored sealed with AES-256-GCM under a key derived (HKDF-SHA-256) from the
+instance key, so a copy of the database alone cannot sign tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+from openplate.oauth.oidc.jws import ALGORITHMS, SigningKey, sign_compact
+
+
+def _sealing_key(instance_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"openplate signing keys v1").derive(instance_key)
+
+
+def seal(private_pem: bytes, instance_key: bytes) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(_sealing_key(instance_key)).encrypt(nonce, private_pem, b"openplate-key")
+    return base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def unseal(sealed: str, instance_key: bytes) -> bytes:
+    raw = base64.b64decode(sealed)
+    return AESGCM(_sealing_key(instance_key)).decrypt(raw[:12], raw[12:], b"openplate-key")
+
+
+@dataclass(frozen=True)
+class NewKey:
+    kid: str
+    alg: str
+    public_jwk: dict[str, Any]
+    private_pem: bytes
+
+
+def generate(alg: str) -> NewKey:
+    """A fresh key pair for ``alg`` (RS256: RSA-2048; ES256: P-256; EdDSA: Ed25519)."""
+    if alg not in ALGORITHMS:
+        raise ValueError(f"unsupported signing algorithm {alg!r}; choose one of {ALGORITHMS}")
+    kid = secrets.token_urlsafe(12)
+    private: SigningKey
+    if alg == "RS256":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = RSAKey.import_key(private).as_dict(private=False)
+    elif alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+        jwk = ECKey.import_key(private).as_dict(private=False)
+    else:
+        private = ed25519.Ed25519PrivateKey.generate()
+        jwk = OKPKey.import_key(private).as_dict(private=False)
+    jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return NewKey(kid, alg, jwk, pem)
+
+
+def load_private(pem: bytes) -> SigningKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise ValueError("unsupported private key type")
+    return key
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """What the server signs with, and what it publishes: built once, served from memory."""
+
+    kid: str
+    alg: str
+    private: SigningKey = field(repr=False)
+    published: tuple[dict[str, Any], ...]
+    jwks_json: bytes = field(repr=False)
+
+    @classmethod
+    def build(cls, *, kid: str, alg: str, private: SigningKey,
+              published: list[dict[str, Any]]) -> KeyRing:
+        document = json.dumps({"keys": published}, separators=(",", ":")).encode()
+        return cls(kid, alg, private, tuple(published), document)
+
+    def sign(self, claims: dict[str, Any], *, typ: str = "JWT") -> str:
+        return sign_compact({"alg": self.alg, "kid": self.kid, "typ": typ}, claims, self.private)

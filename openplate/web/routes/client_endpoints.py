@@ -1,0 +1,124 @@
+"""The endpoints a client calls with its credentials: token (RFC 6749 §3.2), revocation
+(RFC 7009) and introspection (RFC 7662). One runner gives all three the same strict handling:
+form-encoded POST bodies only, no query string, throttling of failures, one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from openplate.oauth.client_auth import claimed_client_id
+from openplate.oauth.errors import InvalidRequest, OAuthError
+from openplate.oauth.introspection import introspect
+from openplate.oauth.issuance import TokenContext
+from openplate.oauth.params import Params, parse_params
+from openplate.oauth.revocation import revoke
+from openplate.oauth.token_endpoint import token_request
+from openplate.store.unit import Store
+from openplate.web.context import client_ip, context_of, now
+from openplate.web.errors import NO_STORE, oauth_error_response, too_many_requests
+
+router = APIRouter(tags=["oauth"])
+
+BODY_LIMIT = 64 * 1024
+ClientAction = Callable[[Params, str | None, Store, TokenContext], Awaitable[Any]]
+
+
+async def _read_params(request: Request) -> Params:
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidRequest("The body must be application/x-www-form-urlencoded.")
+    if request.query_params:
+        raise InvalidRequest("Send parameters in the request body, not the query string.")
+    body = await request.body()
+    if len(body) > BODY_LIMIT:
+        raise InvalidRequest("The request body is too large.")
+    return parse_params(body)
+
+
+async def run_client_request(request: Request, action: ClientAction) -> Any | Response:
+    """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC response."""
+    ctx = context_of(request)
+    try:
+        params = await _read_params(request)
+    except OAuthError as error:
+        return oauth_error_response(error)
+    ip, t = client_ip(request), now()
+    authorization = request.headers.get("authorization")
+    keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
+    claimed = claimed_client_id(params, authorization)
+    if claimed:
+        keys[f"token:client:{claimed[:100]}"] = ctx.throttle.token_per_client
+    failure: OAuthError | None = None
+    async with ctx.db.transaction(ip=ip) as store:
+        wait = await store.counters.retry_after(keys, now=t)
+        if wait is not None:
+            await store.events.append(kind="token.throttled", now=t, client_id=claimed)
+            return too_many_requests(wait)
+        try:
+            result = await action(params, authorization, store, ctx.token_context())
+        except OAuthError as error:
+            # Protocol errors are results: what they did (a replay's revocation) is committed.
+            failure = error
+            if error.error in ("invalid_client", "invalid_grant"):
+                await store.counters.record_failure(keys, now=t)
+                await store.events.append(
+                    kind="token.failure", now=t, client_id=claimed, detail={"error": error.error}
+                )
+    if failure is not None:
+        return oauth_error_response(failure)
+    return result
+
+
+def _form(*names: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "properties": {name: {"type": "string"} for name in names},
+            }}},
+        },
+        "responses": {"400": {"description": "RFC 6749 §5.2 error."},
+                      "401": {"description": "invalid_client."},
+                      "429": {"description": "Too many failures; see Retry-After."}},
+    }
+
+
+@router.post(
+    "/oauth/token", summary="Exchange a code, a refresh token or client credentials for tokens",
+    openapi_extra=_form("grant_type", "code", "redirect_uri", "client_id", "client_secret",
+                        "refresh_token", "scope", "code_verifier", "response_type"),
+    response_class=JSONResponse,
+)
+async def token_endpoint(request: Request) -> Response:
+    result = await run_client_request(request, token_request)
+    if isinstance(result, Response):
+        return result
+    return JSONResponse(result.to_json(), headers=NO_STORE)
+
+
+@router.post(
+    "/oauth/revoke", summary="Revoke an access or refresh token (RFC 7009)",
+    openapi_extra=_form("token", "token_type_hint", "client_id", "client_secret"),
+)
+async def revocation_endpoint(request: Request) -> Response:
+    result = await run_client_request(request, revoke)
+    if isinstance(result, Response):
+        return result
+    return Response(status_code=200, headers=NO_STORE)
+
+
+@router.post(
+    "/oauth/introspect", summary="Describe a token (RFC 7662)",
+    openapi_extra=_form("token", "token_type_hint", "client_id", "client_secret"),
+    response_class=JSONResponse,
+)
+async def introspection_endpoint(request: Request) -> Response:
+    result = await run_client_request(request, introspect)
+    if isinstance(result, Response):
+        return result
+    return JSONResponse(result, headers=NO_STORE)
