@@ -9,7 +9,7 @@ SCOPES: dict[str, str] = {
     "account": "See your account details: your username and profile",
     "maps": "Upload mind maps to the library and share them under your name",
     "openid": "Sign you in with your Openplate account",
-    "profile": "See your username",
+    "profile": "See your username, your public profile name",
     "email": "See your e-mail address",
 }
 #: What a client acting for itself (client_credentials) may ask for: there is no user to speak for.

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from openplate.oauth.scopes import SCOPES
+from openplate.oauth.scopes import DEFAULT_SCOPES, SCOPES
 from tests.browser.conftest import BrowserSeeder, Member
 from tests.browser.helpers import REDIRECT, at_path, fill_sign_in, fill_sign_up
 from tests.support.seed import App
@@ -67,7 +67,7 @@ def test_sign_in_then_consent_then_allow(
     expect(page.locator(".consent .app-name")).to_have_text(app.name)
     expect(page.locator(".consent .redirect-host")).to_have_text("localhost:13524")
     expect(page.locator(".consent .scopes li")).to_have_text(
-        [f"{scope}: {words}" for scope, words in SCOPES.items()]
+        [f"{scope}: {SCOPES[scope]}" for scope in DEFAULT_SCOPES]
     )
     for words in SCOPES.values():
         assert len(words.split()) >= 4, "scopes are explained in words, not just named"
