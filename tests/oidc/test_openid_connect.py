@@ -1,0 +1,147 @@
+"""OpenID Connect Core and discovery, RFC 8414 metadata and RFC 9207 iss, against a live server."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from openplate.oauth.pkce import s256
+from tests.support import jwt_check
+from tests.support.browser_flow import authorize, hidden_fields, obtain_code, redirect_params, sign_in
+from tests.support.seed import App, Seeder
+from tests.support.server import LiveServer
+from tests.support.tokens import exchange
+
+
+def _params(app: App, **extra: str) -> dict[str, str]:
+    return {"client_id": app.client_id, "redirect_uri": app.redirect_uris[0],
+            "response_type": "code", "state": "st", **extra}
+
+
+def test_metadata_is_true_to_the_server(server: LiveServer) -> None:
+    oauth = httpx.get(server.url + "/.well-known/oauth-authorization-server")
+    oidc = httpx.get(server.url + "/.well-known/openid-configuration")
+    assert oauth.status_code == oidc.status_code == 200
+    meta = oidc.json()
+    assert oauth.json() == meta
+    assert meta["issuer"] == server.url
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert meta["response_types_supported"] == ["code"]
+    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token",
+                                                  "client_credentials"}
+    assert "password" not in meta["grant_types_supported"]
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    assert meta["request_uri_parameter_supported"] is False
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256"]
+    for key in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+                "revocation_endpoint", "introspection_endpoint"):
+        assert meta[key].startswith(server.url + "/")
+    jwks = httpx.get(meta["jwks_uri"]).json()
+    assert len(jwks["keys"]) >= 2  # the current key and the published next one
+    assert all("d" not in key and "p" not in key for key in jwks["keys"])  # public halves only
+
+
+def test_iss_in_every_authorization_response(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        allowed = redirect_params(authorize(browser, account, _params(app, scope="account")))
+        assert allowed["iss"] == server.url and "code" in allowed
+        denied = redirect_params(authorize(browser, account, _params(app, scope="maps"),
+                                           decision="deny"))
+        assert denied["iss"] == server.url and denied["error"] == "access_denied"
+        error = browser.get("/oauth/auth", params=_params(app, scope="nope"))
+        assert parse_qs(urlsplit(error.headers["location"]).query)["iss"] == [server.url]
+
+
+def test_id_token_and_userinfo(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev")), seeder.user("oidc")
+    before = int(time.time())
+    code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0],
+                       scope="openid profile email", nonce="n-0S6_WzA2Mj")
+    tokens = exchange(server.url, app, code).json()
+    claims = jwt_check.verify(tokens["id_token"], server.url)
+    assert claims["iss"] == server.url and claims["aud"] == app.client_id
+    assert claims["sub"] == str(account.id)
+    assert claims["nonce"] == "n-0S6_WzA2Mj"
+    assert claims["at_hash"] == jwt_check.at_hash(tokens["access_token"])
+    assert before - 5 <= claims["auth_time"] <= claims["iat"] <= int(time.time()) + 5
+    assert claims["exp"] > claims["iat"]
+    assert claims["preferred_username"] == account.username and claims["email"] == account.email
+    info = httpx.get(server.url + "/oauth/userinfo",
+                     headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+    assert info == {"sub": str(account.id), "preferred_username": account.username,
+                    "name": account.username, "email": account.email, "email_verified": False}
+    # A refresh returns a fresh ID token for the same user, with the original auth_time.
+    refreshed = httpx.post(server.url + "/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+        "client_id": app.client_id, "client_secret": app.client_secret}).json()
+    again = jwt_check.verify(refreshed["id_token"], server.url)
+    assert again["sub"] == claims["sub"] and again["auth_time"] == claims["auth_time"]
+    assert "nonce" not in again
+
+
+def test_no_id_token_or_userinfo_without_openid(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    tokens = exchange(server.url, app, obtain_code(server.url, account, app.client_id,
+                                                   app.redirect_uris[0])).json()
+    assert "id_token" not in tokens
+    info = httpx.get(server.url + "/oauth/userinfo",
+                     headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert info.status_code == 403 and info.json()["error"] == "insufficient_scope"
+
+
+def test_prompt_none(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        signed_out = browser.get("/oauth/auth", params=_params(app, prompt="none"))
+        assert redirect_params(signed_out)["error"] == "login_required"
+        sign_in(browser, account)
+        no_consent = browser.get("/oauth/auth", params=_params(app, prompt="none"))
+        assert redirect_params(no_consent)["error"] == "consent_required"
+        authorize(browser, account, _params(app))
+        silent = browser.get("/oauth/auth", params=_params(app, prompt="none"))
+        assert "code" in redirect_params(silent)
+        mixed = browser.get("/oauth/auth", params=_params(app, prompt="none login"))
+        assert redirect_params(mixed)["error"] == "invalid_request"
+
+
+def test_prompt_login_and_max_age_force_a_new_sign_in(server: LiveServer, seeder: Seeder) -> None:
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        authorize(browser, account, _params(app))  # signed in, consent remembered
+        for extra in ({"prompt": "login"}, {"max_age": "0"}):
+            time.sleep(1.1)  # so the new sign-in is measurably later than the first
+            forced = browser.get("/oauth/auth", params=_params(app, scope="openid", **extra))
+            assert forced.status_code == 303 and forced.headers["location"].startswith("/signin")
+            page = browser.get(forced.headers["location"])
+            assert page.status_code == 200 and 'name="password"' in page.text  # asked again
+            fields = hidden_fields(page.text)
+            done = browser.post("/signin", data={**fields, "login": account.username,
+                                                 "password": account.password})
+            back = browser.get(done.headers["location"])
+            if back.status_code == 200:  # openid is a new scope for this app: consent once
+                back = browser.post("/oauth/auth/decision",
+                                    data={**hidden_fields(back.text), "decision": "allow"})
+            code = redirect_params(back)["code"]
+            tokens = exchange(server.url, app, code).json()
+            claims = jwt_check.verify(tokens["id_token"], server.url)
+            assert claims["auth_time"] >= int(time.time()) - 3
+
+
+def test_login_hint_prefills_the_sign_in_form(server: LiveServer, seeder: Seeder) -> None:
+    app = seeder.app(seeder.user("dev"))
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        first = browser.get("/oauth/auth", params=_params(app, login_hint="ann@example.org"))
+        page = browser.get(first.headers["location"])
+        assert 'value="ann@example.org"' in page.text
+
+
+def test_public_client_pkce_flow_issues_id_token(server: LiveServer, seeder: Seeder) -> None:
+    app = seeder.app(seeder.user("dev"), redirect_uris=("http://127.0.0.1/cb",), public=True)
+    verifier = "p" * 60
+    code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0],
+                       scope="openid", code_challenge=s256(verifier), code_challenge_method="S256")
+    tokens = exchange(server.url, app, code, code_verifier=verifier).json()
+    assert jwt_check.verify(tokens["id_token"], server.url)["aud"] == app.client_id
