@@ -80,6 +80,14 @@ def watch(server: LiveServer) -> LogWatch:
     return LogWatch(server)
 
 
+@pytest.fixture(autouse=True)
+def _nodeid_for_schemathesis(request: pytest.FixtureRequest) -> None:
+    """Schemathesis 4.32's lazy loader reads and rewrites ``request.node._nodeid``, an attribute
+    pytest 9.2 no longer has (a node's id is ``_id`` now): give it one to work on."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 ERRORS = {

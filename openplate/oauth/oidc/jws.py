@@ -32,7 +32,10 @@ def sign_compact(header: dict[str, Any], claims: dict[str, Any], key: SigningKey
     if alg == "RS256" and isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
     elif alg == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
-        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        # RFC 6979 deterministic ECDSA: the same claims always give the same token, so a refresh
+        # retried inside the grace window gets byte-for-byte the same JWT access token.
+        ecdsa = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+        r, s = decode_dss_signature(key.sign(signing_input, ecdsa))
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4: R || S
     elif alg == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
         signature = key.sign(signing_input)

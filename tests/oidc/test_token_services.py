@@ -1,0 +1,174 @@
+"""RFC 7009 revocation, RFC 7662 introspection, RFC 6749 §4.4 client credentials, RFC 9068 JWT
+access tokens and key rotation, each against a live server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import jwt_check
+from tests.support.browser_flow import obtain_code
+from tests.support.mindmaps import make_xmind_json
+from tests.support.seed import Account, App, Seeder
+from tests.support.server import LiveServer, start_server
+from tests.support.tokens import exchange, me, refresh
+
+
+def _tokens(server: LiveServer, seeder: Seeder, app: App, scope: str = "account maps") -> dict[str, str]:
+    code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0], scope=scope)
+    body: dict[str, str] = exchange(server.url, app, code).json()
+    return body
+
+
+def _client_post(server: LiveServer, path: str, app: App, **form: str) -> httpx.Response:
+    return httpx.post(server.url + path, auth=(app.client_id, app.client_secret or ""), data=form)
+
+
+def test_introspection_only_for_the_owning_client(server: LiveServer, seeder: Seeder) -> None:
+    app, other = seeder.app(seeder.user("dev")), seeder.app(seeder.user("dev"))
+    tokens = _tokens(server, seeder, app)
+    active = _client_post(server, "/oauth/introspect", app, token=tokens["access_token"]).json()
+    assert active["active"] is True and active["client_id"] == app.client_id
+    assert active["scope"] == "account maps" and active["token_type"] == "Bearer"
+    assert active["iss"] == server.url and active["exp"] > active["iat"]
+    refresh_info = _client_post(server, "/oauth/introspect", app, token=tokens["refresh_token"]).json()
+    assert refresh_info["active"] is True and refresh_info["token_type"] == "refresh_token"
+    for token in (tokens["access_token"], tokens["refresh_token"], "opat_garbage", "x"):
+        assert _client_post(server, "/oauth/introspect", other, token=token).json() == {"active": False}
+    unauthenticated = httpx.post(server.url + "/oauth/introspect", data={"token": tokens["access_token"]})
+    assert unauthenticated.status_code == 401
+    assert _client_post(server, "/oauth/introspect", app).json()["error"] == "invalid_request"
+
+
+def test_revocation_only_of_own_tokens(server: LiveServer, seeder: Seeder) -> None:
+    app, other = seeder.app(seeder.user("dev")), seeder.app(seeder.user("dev"))
+    tokens = _tokens(server, seeder, app)
+    foreign = _client_post(server, "/oauth/revoke", other, token=tokens["access_token"])
+    assert foreign.status_code == 200  # RFC 7009 §2.2: no oracle ...
+    assert me(server.url, tokens["access_token"]).status_code == 200  # ... and no effect
+    assert _client_post(server, "/oauth/revoke", other, token=tokens["refresh_token"]).status_code == 200
+    assert _client_post(server, "/oauth/revoke", app, token=tokens["access_token"]).status_code == 200
+    assert me(server.url, tokens["access_token"]).status_code == 401
+    # Revoking the refresh token ends the grant: the refresh token and any access token.
+    assert refresh(server.url, app, tokens["refresh_token"]).status_code == 200
+    fresh = _tokens(server, seeder, app)
+    assert _client_post(server, "/oauth/revoke", app, token=fresh["refresh_token"],
+                        token_type_hint="refresh_token").status_code == 200
+    assert me(server.url, fresh["access_token"]).status_code == 401
+    assert refresh(server.url, app, fresh["refresh_token"]).json()["error"] == "invalid_grant"
+    assert _client_post(server, "/oauth/revoke", app, token="nonsense").status_code == 200
+
+
+def _cli(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "openplate.cli", *args], env=server.env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def _machine_app(server: LiveServer, owner: Account) -> App:
+    made = _cli(server, "app", "create", "--owner", owner.username, "--name", "Robot",
+                "--grant-type", "client_credentials", "--json")
+    assert made.returncode == 0, made.stderr
+    data = json.loads(made.stdout)
+    assert data["grant_types"] == ["client_credentials"] and data["redirect_uris"] == []
+    return App(data["client_id"], data["client_secret"], (), "Robot")
+
+
+def test_client_credentials(server: LiveServer, seeder: Seeder) -> None:
+    owner = seeder.user("bot")
+    robot = _machine_app(server, owner)
+    token = _client_post(server, "/oauth/token", robot, grant_type="client_credentials")
+    assert token.status_code == 200, token.text
+    body = token.json()
+    assert "refresh_token" not in body and body["scope"] == "maps" and body["expires_in"] == 3600
+    upload = httpx.post(server.url + "/maps", headers={"Authorization": f"Bearer {body['access_token']}"},
+                        files={"map": ("r.xmind", make_xmind_json("Robot map"))})
+    assert upload.status_code == 201
+    page = httpx.get(upload.json()["url"])
+    assert owner.username in page.text  # the app acts as its owner's account
+    assert me(server.url, body["access_token"]).status_code == 403  # no user, no account scope
+    wide = _client_post(server, "/oauth/token", robot, grant_type="client_credentials", scope="account")
+    assert wide.json()["error"] == "invalid_scope"
+    # An app without the grant is refused, and the robot cannot run the browser flow.
+    ordinary = seeder.app(seeder.user("dev"))
+    refused = _client_post(server, "/oauth/token", ordinary, grant_type="client_credentials")
+    assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"
+    robot_code = _client_post(server, "/oauth/token", robot, grant_type="authorization_code",
+                              code="opac_x", redirect_uri="https://a.example/cb")
+    assert robot_code.json()["error"] == "unauthorized_client"
+
+
+def test_client_credentials_refused_for_public_clients(server: LiveServer, seeder: Seeder) -> None:
+    owner = seeder.user("pub")
+    made = _cli(server, "app", "create", "--owner", owner.username, "--name", "X", "--public",
+                "--grant-type", "client_credentials", "--json")
+    assert made.returncode != 0 and "public client" in made.stderr
+
+
+@pytest.fixture(scope="module")
+def jwt_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    folder: Path = tmp_path_factory.mktemp("jwt")
+    live = start_server(folder, extra_env={"OPENPLATE_ACCESS_TOKEN_FORMAT": "jwt",
+                                           "OPENPLATE_SIGNING_ALG": "ES256"})
+    yield live
+    live.stop()
+
+
+def test_jwt_access_tokens(jwt_server: LiveServer) -> None:
+    seeder = Seeder(jwt_server)
+    app = seeder.app(seeder.user("dev"))
+    tokens = _tokens(jwt_server, seeder, app, scope="openid account maps")
+    access = tokens["access_token"]
+    assert jwt_check.header(access)["typ"] == "at+jwt" and jwt_check.header(access)["alg"] == "ES256"
+    claims = jwt_check.verify(access, jwt_server.url)
+    assert claims["iss"] == jwt_server.url and claims["aud"] == jwt_server.url
+    assert claims["client_id"] == app.client_id and claims["scope"] == "openid account maps"
+    assert claims["jti"].startswith("opat_")
+    id_claims = jwt_check.verify(tokens["id_token"], jwt_server.url)
+    assert id_claims["at_hash"] == jwt_check.at_hash(access)
+    assert me(jwt_server.url, access).status_code == 200
+    assert _client_post(jwt_server, "/oauth/introspect", app, token=access).json()["active"] is True
+    # A successor from the grace window is the very same JWT.
+    first = refresh(jwt_server.url, app, tokens["refresh_token"]).json()
+    retry = refresh(jwt_server.url, app, tokens["refresh_token"]).json()
+    assert retry["access_token"] == first["access_token"]
+    assert _client_post(jwt_server, "/oauth/revoke", app, token=access).status_code == 200
+    assert me(jwt_server.url, access).status_code == 401  # the database stays the authority
+    forged = access.rsplit(".", 1)[0] + ".AAAA"
+    assert me(jwt_server.url, first["access_token"]).status_code == 200
+    assert me(jwt_server.url, forged).status_code == 401
+
+
+def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
+    live = start_server(tmp_path)
+    try:
+        seeder = Seeder(live)
+        app = seeder.app(seeder.user("dev"))
+        old = _tokens(live, seeder, app, scope="openid")["id_token"]
+        before = {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}
+        assert jwt_check.header(old)["kid"] in before
+        young = _cli(live, "keys", "rotate")
+        assert young.returncode != 0 and "--force" in young.stderr  # the next key is brand new
+        rotated = _cli(live, "keys", "rotate", "--force")
+        assert rotated.returncode == 0, rotated.stderr
+        result = json.loads(rotated.stdout)
+        assert result["current"] in before and result["retired"] == jwt_check.header(old)["kid"]
+    finally:
+        live.stop()
+    live = start_server(tmp_path)  # a restart loads the new ring at once (running nodes: within 60 s)
+    try:
+        after = {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}
+        assert before <= after and result["next"] in after  # old, current and next all published
+        new = _tokens(live, Seeder(live), app, scope="openid")["id_token"]
+        assert jwt_check.header(new)["kid"] == result["current"]
+        assert jwt_check.verify(old, live.url)["aud"] == app.client_id
+        assert jwt_check.verify(new, live.url)["aud"] == app.client_id
+        listed = [json.loads(line) for line in _cli(live, "keys", "list").stdout.splitlines()]
+        assert sorted(k["status"] for k in listed) == ["current", "next", "retired"]
+    finally:
+        live.stop()
