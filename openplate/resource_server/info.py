@@ -1,0 +1,46 @@
+"""What a resource server learns from a valid access token, and the scope check on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from openplate.resource_server.errors import InsufficientScopeError
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenInfo:
+    """A validated access token.
+
+    ``subject`` is the user's id as a string (for a ``client_credentials`` token Openplate puts the
+    application owner's id there). ``claims`` holds the verified JWT claims or the introspection
+    answer; for a JWT its ``jti`` is itself a usable bearer credential, so never log ``claims``.
+    """
+
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: int
+    username: str | None = None
+    issued_at: int | None = None
+    source: Literal["jwt", "introspection"] = "jwt"
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    def has_scopes(self, required: Iterable[str]) -> bool:
+        return all(scope in self.scopes for scope in required)
+
+
+def require_scopes(info: AccessTokenInfo, required: Iterable[str]) -> AccessTokenInfo:
+    """Return ``info`` if it carries every scope in ``required``, else raise InsufficientScopeError."""
+    needed = tuple(required)
+    if not info.has_scopes(needed):
+        raise InsufficientScopeError(needed, info.scopes)
+    return info
+
+
+def parse_scope(value: object) -> frozenset[str]:
+    """RFC 6749 §3.3: a space-delimited string of case-sensitive scopes; anything else is none."""
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(item for item in value.split(" ") if item)
