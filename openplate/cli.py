@@ -57,19 +57,38 @@ def _migrate(settings: Settings, *, always: bool = False) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import os
+
     import uvicorn
 
     from openplate.logs import configure
-    from openplate.web.app import create_app
 
-    settings = _settings(args)
+    settings = _settings(args).with_secret_key()
     _migrate(settings)
-    app = create_app(settings)
     configure(args.log_level)
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=args.log_level, log_config=None,
-        access_log=False, proxy_headers=False, server_header=False, timeout_graceful_shutdown=10,
-    )
+    options: dict[str, object] = {
+        "host": settings.host, "port": settings.port, "log_level": args.log_level,
+        "log_config": None, "access_log": False, "server_header": False,
+        "timeout_graceful_shutdown": 10, "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if args.workers <= 1:
+        from openplate.web.app import create_app
+
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return
+    # Several processes: each builds its app from the environment, which carries our settings.
+    for name in ("database_url", "public_url", "host", "port", "secret_key"):
+        value = getattr(settings, name)
+        if value is not None:
+            os.environ[f"OPENPLATE_{name.upper()}"] = str(value)
+    os.environ["OPENPLATE_LOG_LEVEL"] = args.log_level
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openplate-metrics-")
+    uvicorn.run("openplate.web.asgi:app_from_env", factory=True, workers=args.workers,
+                **options)  # type: ignore[arg-type]
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -242,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--public-url", dest="public_url",
                        help="externally visible base URL (env OPENPLATE_PUBLIC_URL)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (default 1; about one per core)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=cmd_serve)

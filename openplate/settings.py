@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     token_failures_per_ip: int = Field(default=120, ge=1)  # per minute
     # How long a SQLite writer waits for the lock before the request fails with 503.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    # Scale-out: shared rate-limit counters in Redis (falling back to the database if it fails).
+    redis_url: str | None = None
+    redis_prefix: str = "openplate:"
+    # Housekeeping: delete expired codes, tokens, sessions and parked requests every N seconds
+    # in each process (0 turns the periodic task off; `openplate purge` still works).
+    purge_interval: int = Field(default=3600, ge=0)
+    purge_batch: int = Field(default=1000, ge=10, le=100_000)
+    # Trust X-Forwarded-For/-Proto from these proxy addresses (comma-separated), e.g. "127.0.0.1".
+    forwarded_allow_ips: str | None = None
     sql_echo: bool = False
 
     @property

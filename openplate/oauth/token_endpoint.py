@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from openplate.oauth.client_auth import authenticate, read_credentials
 from openplate.oauth.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
@@ -48,4 +49,5 @@ async def token_request(
     client = await authenticate(read_credentials(params, authorization), store.clients, ctx.digester)
     if grant_type not in client.grant_types:
         raise UnauthorizedClient(f"This application may not use the {grant_type} grant.")
-    return await handler(params, client, store, ctx)
+    issued = await handler(params, client, store, ctx)
+    return replace(issued, grant_type=grant_type)

@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from openplate.web.metrics import Metrics
+
 log = logging.getLogger("openplate.access")
 
 SENSITIVE = frozenset({
@@ -34,8 +36,11 @@ def safe_query(raw: bytes) -> str:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    """Logs each request and feeds the request metrics (by route template, not raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,13 +63,18 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                self.metrics.observe_request(template, scope["method"], status, elapsed)
             client = scope.get("client")
             log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
                 extra={"fields": {
                     "request_id": request_id, "method": scope["method"], "path": scope["path"],
                     "query": safe_query(scope.get("query_string", b"")), "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ms": round(elapsed * 1000, 2),
                     "ip": client[0] if client else None,
                 }},
             )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
@@ -24,6 +25,7 @@ from openplate.throttling import ThrottlePolicy
 from openplate.web import errors
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, make_templates, now
+from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, SecurityHeaders
 from openplate.web.routes import (
     account,
@@ -34,6 +36,7 @@ from openplate.web.routes import (
     library,
     oauth,
     oidc,
+    operations,
 )
 
 STATIC = TEMPLATES.with_name("static")
@@ -72,9 +75,16 @@ def create_app(settings: Settings) -> FastAPI:
     settings = settings.with_secret_key()
     assert settings.secret_key is not None
     digester = Digester(settings.secret_key.encode("utf-8"))
+    engine = create_engine(settings)
+
+    def pool_stats() -> tuple[int, int]:
+        pool = engine.pool
+        return (int(getattr(pool, "checkedout", lambda: 0)()),
+                int(getattr(pool, "checkedin", lambda: 0)()))
+
     ctx = AppContext(
         settings=settings,
-        db=Database(create_engine(settings), digester),
+        db=Database(engine, digester),
         digester=digester,
         policy=TokenPolicy(
             access_ttl=settings.access_token_ttl,
@@ -88,6 +98,11 @@ def create_app(settings: Settings) -> FastAPI:
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
         keys=LiveKeys(),
         metadata_json=oidc.metadata_json(settings),
+        metrics=Metrics(pool_stats),
+        redis=(
+            Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            if settings.redis_url else None
+        ),
         throttle=ThrottlePolicy.of(
             signin_account=settings.signin_failures_per_account,
             signin_ip=settings.signin_failures_per_ip,
@@ -104,6 +119,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             reloader.cancel()
+            if ctx.redis is not None:
+                await ctx.redis.aclose()
             await ctx.db.dispose()
 
     app = FastAPI(
@@ -126,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(client_endpoints.router)
     app.include_router(oidc.router)
+    app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs")
@@ -149,5 +167,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit_for=limit_for)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, metrics=ctx.metrics)
     return app

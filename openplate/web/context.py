@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from redis.asyncio import Redis
 from starlette.requests import Request
 
 from openplate.oauth.issuance import TokenContext, TokenPolicy
 from openplate.oauth.oidc.keys import KeyRing
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
-from openplate.store.unit import Database
-from openplate.throttling import ThrottlePolicy
+from openplate.store.redis_counters import FallbackCounters, RedisCounters
+from openplate.store.unit import Database, Store
+from openplate.throttling import Counters, ThrottlePolicy
+from openplate.web.metrics import Metrics
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -51,6 +54,15 @@ class AppContext:
     throttle: ThrottlePolicy
     keys: LiveKeys
     metadata_json: bytes  # RFC 8414 / OIDC Discovery document, built once
+    metrics: Metrics
+    redis: Redis | None = None
+
+    def counters(self, store: Store) -> Counters:
+        """Throttle counters: Redis when configured (database if it fails), else the database."""
+        if self.redis is None:
+            return store.counters
+        primary = RedisCounters(self.redis, self.digester, self.settings.redis_prefix)
+        return FallbackCounters(primary, store.counters)
 
     def token_context(self) -> TokenContext:
         return TokenContext(

@@ -48,7 +48,7 @@ async def signin(request: Request) -> Response:
         who = await visitor(request, ctx, store, create=False)
         if not sessions.csrf_ok(who.session, form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
-        wait = await store.counters.retry_after(keys, now=t)
+        wait = await ctx.counters(store).retry_after(keys, now=t)
         user = await store.users.by_login(login) if 0 < len(login) <= 254 and not wait else None
     if wait is not None:
         async with ctx.db.transaction(ip=ip) as store:
@@ -60,8 +60,9 @@ async def signin(request: Request) -> Response:
         response.headers["Retry-After"] = str(wait)
         return response
     if not await password_matches(user, password[:1024]) or user is None:
+        ctx.metrics.signin_failures.inc()
         async with ctx.db.transaction(ip=ip) as store:
-            await store.counters.record_failure(keys, now=t)
+            await ctx.counters(store).record_failure(keys, now=t)
             await store.events.append(kind="signin.failure", now=t,
                                       user_id=user.id if user else None)
         return render(
@@ -70,7 +71,7 @@ async def signin(request: Request) -> Response:
         )
     async with ctx.db.transaction(ip=ip) as store:
         _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session)
-        await store.counters.clear(f"signin:account:{login.lower()[:254]}")
+        await ctx.counters(store).clear(f"signin:account:{login.lower()[:254]}")
         await store.events.append(kind="signin.success", now=t, user_id=user.id)
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)

@@ -55,7 +55,7 @@ async def run_client_request(request: Request, action: ClientAction) -> Any | Re
         keys[f"token:client:{claimed[:100]}"] = ctx.throttle.token_per_client
     failure: OAuthError | None = None
     async with ctx.db.transaction(ip=ip) as store:
-        wait = await store.counters.retry_after(keys, now=t)
+        wait = await ctx.counters(store).retry_after(keys, now=t)
         if wait is not None:
             await store.events.append(kind="token.throttled", now=t, client_id=claimed)
             return too_many_requests(wait)
@@ -65,11 +65,12 @@ async def run_client_request(request: Request, action: ClientAction) -> Any | Re
             # Protocol errors are results: what they did (a replay's revocation) is committed.
             failure = error
             if error.error in ("invalid_client", "invalid_grant"):
-                await store.counters.record_failure(keys, now=t)
+                await ctx.counters(store).record_failure(keys, now=t)
                 await store.events.append(
                     kind="token.failure", now=t, client_id=claimed, detail={"error": error.error}
                 )
     if failure is not None:
+        ctx.metrics.grant_errors.labels(failure.error).inc()
         return oauth_error_response(failure)
     return result
 
@@ -98,6 +99,7 @@ async def token_endpoint(request: Request) -> Response:
     result = await run_client_request(request, token_request)
     if isinstance(result, Response):
         return result
+    context_of(request).metrics.tokens.labels(result.grant_type).inc()
     return JSONResponse(result.to_json(), headers=NO_STORE)
 
 

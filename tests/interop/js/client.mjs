@@ -100,8 +100,8 @@ const ops = {
       expectedState: input.state,
       idTokenExpected: input.id_token_expected ?? true,
     }
-    if (input.nonce !== undefined) checks.expectedNonce = input.nonce
-    if (input.max_age !== undefined) checks.maxAge = input.max_age
+    if (input.nonce != null) checks.expectedNonce = input.nonce
+    if (input.max_age != null) checks.maxAge = input.max_age
     const tokens = await client.authorizationCodeGrant(config, new URL(input.callback_url), checks)
     return tokenReport(tokens)
   },
@@ -113,7 +113,7 @@ const ops = {
 
   async refresh(input) {
     const config = await configure(input)
-    const tokens = await client.refreshTokenGrant(config, input.refresh_token, input.parameters)
+    const tokens = await client.refreshTokenGrant(config, input.refresh_token, input.parameters ?? {})
     return tokenReport(tokens)
   },
 
