@@ -245,6 +245,18 @@ def cmd_keys_list(args: argparse.Namespace) -> None:
         print(json.dumps(key))
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    from openplate.housekeeping import purge
+
+    settings = _settings(args)
+    _migrate(settings)
+
+    async def work(db: Database) -> dict[str, int]:
+        return await purge(db, batch=args.batch)
+
+    print(json.dumps(asyncio.run(_with_db(settings, work))))
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", dest="database_url",
                         help="database URL (env OPENPLATE_DATABASE_URL; default sqlite:///openplate.db)")
@@ -312,6 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
     keys_list = keys.add_parser("list", help="print the signing keys (never their private halves)")
     _common(keys_list)
     keys_list.set_defaults(func=cmd_keys_list)
+
+    purge_cmd = commands.add_parser(
+        "purge", help="delete expired codes, tokens, sessions and parked requests; prints counts")
+    _common(purge_cmd)
+    purge_cmd.add_argument("--batch", type=int, default=1000,
+                           help="rows per delete statement (default 1000)")
+    purge_cmd.set_defaults(func=cmd_purge)
 
     security = commands.add_parser(
         "security-log", help="print the append-only security log, newest first, as JSON lines")

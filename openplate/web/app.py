@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from openplate import __version__, signing
+from openplate.housekeeping import purge_forever
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
@@ -114,11 +115,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await load_keys(ctx, create=True)
-        reloader = asyncio.create_task(reload_keys_forever(ctx))
+        tasks = [asyncio.create_task(reload_keys_forever(ctx))]
+        if settings.purge_interval:
+            tasks.append(asyncio.create_task(purge_forever(
+                ctx.db, interval=settings.purge_interval, batch=settings.purge_batch)))
         try:
             yield
         finally:
-            reloader.cancel()
+            for task in tasks:
+                task.cancel()
             if ctx.redis is not None:
                 await ctx.redis.aclose()
             await ctx.db.dispose()

@@ -1,0 +1,43 @@
+"""Housekeeping: `openplate purge` and the periodic in-process task share this one routine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+from openplate.store.purge_repo import purge_batch, rules
+from openplate.store.unit import Database
+
+log = logging.getLogger("openplate.housekeeping")
+
+
+async def purge(db: Database, *, batch: int = 1000, now: int | None = None) -> dict[str, int]:
+    """Delete everything expired; each batch is its own short transaction."""
+    moment = int(time.time()) if now is None else now
+    counts: dict[str, int] = {}
+    for name, table, condition in rules(moment):
+        total = 0
+        while True:
+            async with db.transaction() as store:
+                deleted = await purge_batch(store.conn, table, condition, batch)
+            total += deleted
+            if deleted < batch:
+                break
+            await asyncio.sleep(0)  # let requests in between batches
+        counts[name] = total
+    return counts
+
+
+async def purge_forever(db: Database, *, interval: int, batch: int) -> None:
+    """Purge every ``interval`` seconds (with jitter, so several nodes spread out)."""
+    await asyncio.sleep(random.uniform(0.1, 1.0) * min(interval, 60))  # noqa: S311 - jitter only
+    while True:
+        try:
+            counts = await purge(db, batch=batch)
+            if any(counts.values()):
+                log.info("purged expired rows", extra={"fields": {"purged": counts}})
+        except Exception:  # noqa: BLE001 - try again next time; the server keeps serving
+            log.warning("purge failed", exc_info=True)
+        await asyncio.sleep(interval)
