@@ -1,7 +1,9 @@
-"""Shared fixtures: a real Openplate server on a loopback port over a real SQLite file."""
+"""Shared fixtures: real Openplate servers on loopback ports, over a real SQLite file or over
+PostgreSQL and Redis (the scale-out path)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import httpx
@@ -11,15 +13,53 @@ from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("openplate")
-    live = start_server(folder)
+
+def _backend_server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp(f"openplate-{kind}")
+    if kind == "sqlite":
+        live = start_server(folder)
+        try:
+            yield live
+        finally:
+            live.stop()
+        return
+    database_url = create_database()
+    prefix = f"openplate-test-{secrets.token_hex(4)}:"
+    live = start_server(folder, database_url=database_url, extra_env={
+        "OPENPLATE_REDIS_URL": REDIS_URL, "OPENPLATE_REDIS_PREFIX": prefix})
     try:
         yield live
     finally:
         live.stop()
+        drop_database(database_url)
+        _forget_redis_keys(prefix)
+
+
+def _forget_redis_keys(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The default deployment: one process on SQLite."""
+    yield from _backend_server("sqlite", tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql+redis"])
+def flow_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The same server on each engine; the flow suites (web, security, oidc) run on both."""
+    yield from _backend_server(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +76,7 @@ def http(server: LiveServer) -> Iterator[httpx.Client]:
 @pytest.fixture(autouse=True)
 def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     """Whatever a test sends, the server must never crash into a traceback or a 500."""
-    name = next((n for n in ("server", "any_server") if n in request.fixturenames), None)
+    name = next((n for n in ("server", "flow_server") if n in request.fixturenames), None)
     if name is None:
         yield
         return
@@ -45,24 +85,3 @@ def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     fresh = live.log()[before:]
     assert "Traceback" not in fresh and "unhandled error" not in fresh, fresh[-3000:]
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def any_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """The same server on each database engine: SQLite (the default) and PostgreSQL."""
-    folder = tmp_path_factory.mktemp(f"openplate-{request.param}")
-    database_url = create_database() if request.param == "postgresql" else None
-    live = start_server(folder, database_url=database_url)
-    try:
-        yield live
-    finally:
-        live.stop()
-        if database_url:
-            drop_database(database_url)
-
-
-@pytest.fixture(scope="session")
-def any_seeder(any_server: LiveServer) -> Seeder:
-    return Seeder(any_server)

@@ -13,12 +13,16 @@ SIGNING_ALGS = ("RS256", "ES256", "EdDSA")
 
 
 @pytest.fixture(scope="session")
-def js() -> NodeClient:
+def js(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeClient]:
     """openid-client / oauth4webapi / jose, installed from the lock file on first use."""
     ensure_node_project()
     node = shutil.which("node")
     assert node is not None
-    return NodeClient(node)
+    runner = NodeClient(node, tmp_path_factory.mktemp("node") / "stderr.log")
+    try:
+        yield runner
+    finally:
+        runner.close()
 
 
 @pytest.fixture(scope="session")

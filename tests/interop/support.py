@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import select
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -24,6 +27,7 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 SCRIPT = JS_DIR / "client.mjs"
 NPM_FLAGS = ("--no-audit", "--no-fund", "--loglevel=error")
 REDIRECT_URI = "http://localhost:13524/"
+CALL_TIMEOUT = 90  # seconds for one library operation (openid-client times out HTTP at 30)
 
 
 # --- Node: openid-client, oauth4webapi, jose -------------------------------------------------
@@ -59,20 +63,35 @@ def ensure_node_project() -> None:
 
 
 class NodeClient:
-    """Runs one operation of ``js/client.mjs``: a JSON object in on stdin, one JSON answer out."""
+    """``js/client.mjs --serve``: one long-lived Node process, a JSON request per line in, a JSON
+    answer per line out (no Node start-up and module loading per call)."""
 
-    def __init__(self, node: str) -> None:
-        self.node = node
+    def __init__(self, node: str, stderr_path: Path) -> None:
+        self.stderr_path = stderr_path
+        self._stderr = stderr_path.open("wb")
+        self.process = subprocess.Popen(
+            [node, str(SCRIPT), "--serve"], cwd=JS_DIR, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8",
+        )
+
+    def _died(self, why: str) -> NoReturn:
+        self.close()
+        pytest.fail(f"node client.mjs {why}:\n{self.stderr_path.read_text(errors='replace')[-3000:]}")
 
     def run(self, op: str, **payload: Any) -> dict[str, Any]:
-        result = subprocess.run(
-            [self.node, str(SCRIPT)], input=json.dumps({"op": op, **payload}), cwd=JS_DIR,
-            capture_output=True, text=True, timeout=60,
-        )
-        lines = result.stdout.strip().splitlines()
-        if result.returncode != 0 or not lines:
-            pytest.fail(f"node client.mjs {op} exited {result.returncode}:\n{result.stderr[-3000:]}")
-        answer: dict[str, Any] = json.loads(lines[-1])
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        if self.process.poll() is not None:
+            self._died(f"is not running (exit {self.process.returncode})")
+        stdin.write(json.dumps({"op": op, **payload}) + "\n")
+        stdin.flush()
+        ready, _, _ = select.select([stdout], [], [], CALL_TIMEOUT)
+        if not ready:
+            self._died(f"gave no answer to {op} within {CALL_TIMEOUT}s")
+        line = stdout.readline()
+        if not line:
+            self._died(f"exited during {op} (exit {self.process.wait(5)})")
+        answer: dict[str, Any] = json.loads(line)
         return answer
 
     def ok(self, op: str, **payload: Any) -> Any:
@@ -87,6 +106,20 @@ class NodeClient:
         assert not answer["ok"], f"{op} unexpectedly succeeded: {answer['result']}"
         error: dict[str, Any] = answer["error"]
         return error
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout, self.process.stdin):
+            if stream is not None and not stream.closed:
+                stream.close()
+        self._stderr.close()
 
 
 # --- Live servers ----------------------------------------------------------------------------
@@ -135,20 +168,39 @@ class Site:
         return created
 
 
+#: Every configuration the tests use: (signing algorithm, access-token format).
+CONFIGURATIONS = (("RS256", "opaque"), ("ES256", "opaque"), ("EdDSA", "opaque"), ("RS256", "jwt"),
+                  ("EdDSA", "jwt"))
+
+
 @dataclass
 class Sites:
-    """Servers started on demand, one per (signing algorithm, access-token format), kept for the session."""
+    """One server per (signing algorithm, access-token format), kept for the session.
+
+    The first request starts every configuration at once, in parallel: starting is the slow part.
+    """
 
     factory: pytest.TempPathFactory
     started: dict[tuple[str, str], Site] = field(default_factory=dict)
 
+    def _start(self, alg: str, access_format: str) -> Site:
+        folder = self.factory.mktemp(f"interop-{alg}-{access_format}")
+        live = start_server(folder, extra_env={"OPENPLATE_SIGNING_ALG": alg,
+                                               "OPENPLATE_ACCESS_TOKEN_FORMAT": access_format})
+        return Site(live, Seeder(live), alg, access_format)
+
     def get(self, alg: str = "RS256", access_format: str = "opaque") -> Site:
+        if not self.started:
+            with ThreadPoolExecutor(len(CONFIGURATIONS)) as pool:
+                futures = {key: pool.submit(self._start, *key) for key in CONFIGURATIONS}
+                for key, future in futures.items():
+                    with contextlib.suppress(Exception):
+                        self.started[key] = future.result()
+            for future in futures.values():
+                future.result()  # re-raise the first failure, after keeping what started
         key = (alg, access_format)
         if key not in self.started:
-            folder = self.factory.mktemp(f"interop-{alg}-{access_format}")
-            live = start_server(folder, extra_env={"OPENPLATE_SIGNING_ALG": alg,
-                                                   "OPENPLATE_ACCESS_TOKEN_FORMAT": access_format})
-            self.started[key] = Site(live, Seeder(live), alg, access_format)
+            self.started[key] = self._start(alg, access_format)
         return self.started[key]
 
     def stop_all(self) -> None:

@@ -177,5 +177,4 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
 def test_private_keys_are_sealed_at_rest(server: LiveServer, seeder: Seeder) -> None:
     sealed = seeder.scalar("SELECT private_encrypted FROM signing_keys LIMIT 1")
     assert isinstance(sealed, str) and "PRIVATE KEY" not in sealed and len(sealed) > 100
-    raw = b"".join(p.read_bytes() for p in server.folder.glob("openplate.db*"))
-    assert b"PRIVATE KEY" not in raw
+    assert b"PRIVATE KEY" not in seeder.at_rest(server)

@@ -102,3 +102,30 @@ class Seeder:
                 return (await store.conn.execute(text(sql), params)).scalar()
 
         return self._run(work)
+
+    def dump(self) -> bytes:
+        """Every row of every table, as text: what rests in the database, whatever the engine."""
+        from sqlalchemy import select
+
+        from openplate.store.tables import metadata
+
+        async def work(db: Database) -> bytes:
+            parts: list[str] = []
+            async with db.transaction(readonly=True) as store:
+                for table in metadata.sorted_tables:
+                    for row in await store.conn.execute(select(table)):
+                        parts.append(repr(tuple(row)))
+            return "\n".join(parts).encode()
+
+        result: bytes = self._run(work)
+        return result
+
+    def at_rest(self, server: LiveServer) -> bytes:
+        """The database's bytes at rest: the SQLite files themselves (main file and WAL), or a
+        dump of every row."""
+        if server.database_url.startswith("sqlite"):
+            folder = server.database_url.removeprefix("sqlite:///").rsplit("/", 1)[0]
+            from pathlib import Path
+
+            return b"".join(p.read_bytes() for p in Path(folder).glob("openplate.db*"))
+        return self.dump()

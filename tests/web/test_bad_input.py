@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,9 +23,7 @@ def app(seeder: Seeder) -> App:
 
 
 def _count(server: LiveServer, table: str) -> int:
-    path = server.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608
+    return int(str(Seeder(server).scalar(f"select count(*) from {table}")))
 
 
 # --- /oauth/auth: errors that must never redirect -------------------------------------------

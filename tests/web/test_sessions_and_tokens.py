@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import httpx
@@ -12,10 +11,6 @@ from authlib.integrations.httpx_client import OAuth2Client
 from tests.support.browser_flow import authorize, obtain_code, sign_in
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer
-
-
-def _db(server: LiveServer) -> sqlite3.Connection:
-    return sqlite3.connect(server.database_url.removeprefix("sqlite:///"))
 
 
 def _exchange(server: LiveServer, app, code: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -53,9 +48,8 @@ def test_expired_access_token_is_refused(server: LiveServer, seeder: Seeder) -> 
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert httpx.get(server.url + "/users/me", headers=headers).status_code == 200
     digest = seeder.digester.digest(str(tokens["access_token"]))
-    with _db(server) as conn:
-        conn.execute("update access_tokens set expires_at = ? where digest = ?",
-                     (int(time.time()) - 1, digest))
+    seeder.execute("update access_tokens set expires_at = :t where digest = :d",
+                   t=int(time.time()) - 1, d=digest)
     expired = httpx.get(server.url + "/users/me", headers=headers)
     assert expired.status_code == 401 and expired.json()["error"] == "invalid_token"
     # The refresh token still gets a new one.
@@ -70,9 +64,8 @@ def test_expired_access_token_is_refused(server: LiveServer, seeder: Seeder) -> 
 def test_expired_code_is_refused(server: LiveServer, seeder: Seeder) -> None:
     app = seeder.app(seeder.user("dev"))
     code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
-    with _db(server) as conn:
-        conn.execute("update authorization_codes set expires_at = ? where digest = ?",
-                     (int(time.time()) - 1, seeder.digester.digest(code)))
+    seeder.execute("update authorization_codes set expires_at = :t where digest = :d",
+                   t=int(time.time()) - 1, d=seeder.digester.digest(code))
     response = httpx.post(server.url + "/oauth/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": app.redirect_uris[0],
         "client_id": app.client_id, "client_secret": app.client_secret or ""})
@@ -83,9 +76,7 @@ def test_secrets_rest_only_as_digests(server: LiveServer, seeder: Seeder) -> Non
     app = seeder.app(seeder.user("dev"))
     code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
     tokens = _exchange(server, app, code)
-    with _db(server) as conn:
-        conn.execute("PRAGMA wal_checkpoint(FULL)")
-    raw = b"".join(p.read_bytes() for p in server.folder.glob("openplate.db*"))
+    raw = seeder.at_rest(server)
     for secret in (code, tokens["access_token"], tokens["refresh_token"], app.client_secret):
         assert str(secret).encode() not in raw
     # ... and never in the server's log.

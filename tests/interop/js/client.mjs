@@ -1,14 +1,17 @@
 // Drive Openplate with strict third-party clients: openid-client v6, oauth4webapi and jose.
 //
-// Input: one JSON object on stdin, {"op": "...", ...}. Output: one JSON object on stdout,
-// {"ok": true, "result": ...} or {"ok": false, "error": {...}} when the library refused (a
-// refusal is a result the Python test asserts on). Anything else (bad input, a crash) exits 2.
+// Input: a JSON object {"op": "...", ...}; output: one JSON line, {"ok": true, "result": ...} or
+// {"ok": false, "error": {...}} when the library refused (a refusal is a result the Python test
+// asserts on). `node client.mjs < request.json` answers one request; `node client.mjs --serve`
+// answers one request per stdin line until stdin closes (what the tests use: no start-up per call).
+// Anything else (bad JSON, an unknown op) is a crash: non-zero exit.
 //
 // The server runs over plain http on 127.0.0.1, so every library is told to allow that.
 
 import * as client from 'openid-client'
 import * as oauth from 'oauth4webapi'
 import * as jose from 'jose'
+import { createInterface } from 'node:readline'
 
 async function readStdin() {
   const chunks = []
@@ -174,10 +177,19 @@ const ops = {
   },
 }
 
-function describe(error) {
+async function describe(error) {
   const out = { name: error?.name, message: error?.message, code: error?.code }
   for (const key of ['error', 'error_description', 'status']) {
     if (error?.[key] !== undefined) out[key] = error[key]
+  }
+  // A WWW-Authenticate challenge error keeps the HTTP response; its JSON body has the error code.
+  if (error?.response instanceof Response && !error.response.bodyUsed) {
+    const text = await error.response.text()
+    try {
+      out.response_body = JSON.parse(text)
+    } catch {
+      out.response_body = text
+    }
   }
   if (error?.cause !== undefined) {
     try {
@@ -185,21 +197,29 @@ function describe(error) {
     } catch {
       out.cause = String(error.cause)
     }
-    if (error.cause instanceof Error) out.cause = describe(error.cause)
+    if (error.cause instanceof Error) out.cause = await describe(error.cause)
   }
   return out
 }
 
-const input = await readStdin()
-const op = ops[input.op]
-if (!op) {
-  process.stderr.write(`unknown op ${input.op}\n`)
-  process.exit(2)
+async function answer(input) {
+  const op = ops[input.op]
+  if (!op) throw new Error(`unknown op ${input.op}`)
+  try {
+    return { ok: true, result: await op(input) }
+  } catch (error) {
+    return { ok: false, error: await describe(error) }
+  }
 }
-let answer
-try {
-  answer = { ok: true, result: await op(input) }
-} catch (error) {
-  answer = { ok: false, error: describe(error) }
+
+if (process.argv[2] === '--serve') {
+  // Session mode: one JSON request per stdin line, one JSON answer per stdout line, in order.
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })
+  for await (const line of lines) {
+    if (!line.trim()) continue
+    process.stdout.write(JSON.stringify(await answer(JSON.parse(line))) + '\n')
+  }
+} else {
+  // One-shot mode: node client.mjs < request.json
+  process.stdout.write(JSON.stringify(await answer(await readStdin())) + '\n')
 }
-process.stdout.write(JSON.stringify(answer) + '\n')
