@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import select
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -168,39 +166,21 @@ class Site:
         return created
 
 
-#: Every configuration the tests use: (signing algorithm, access-token format).
-CONFIGURATIONS = (("RS256", "opaque"), ("ES256", "opaque"), ("EdDSA", "opaque"), ("RS256", "jwt"),
-                  ("EdDSA", "jwt"))
-
-
 @dataclass
 class Sites:
-    """One server per (signing algorithm, access-token format), kept for the session.
-
-    The first request starts every configuration at once, in parallel: starting is the slow part.
-    """
+    """Servers started on demand, one per (signing algorithm, access-token format), kept for the
+    session (each costs seconds to start, so tests share them and make their own accounts)."""
 
     factory: pytest.TempPathFactory
     started: dict[tuple[str, str], Site] = field(default_factory=dict)
 
-    def _start(self, alg: str, access_format: str) -> Site:
-        folder = self.factory.mktemp(f"interop-{alg}-{access_format}")
-        live = start_server(folder, extra_env={"OPENPLATE_SIGNING_ALG": alg,
-                                               "OPENPLATE_ACCESS_TOKEN_FORMAT": access_format})
-        return Site(live, Seeder(live), alg, access_format)
-
     def get(self, alg: str = "RS256", access_format: str = "opaque") -> Site:
-        if not self.started:
-            with ThreadPoolExecutor(len(CONFIGURATIONS)) as pool:
-                futures = {key: pool.submit(self._start, *key) for key in CONFIGURATIONS}
-                for key, future in futures.items():
-                    with contextlib.suppress(Exception):
-                        self.started[key] = future.result()
-            for future in futures.values():
-                future.result()  # re-raise the first failure, after keeping what started
         key = (alg, access_format)
         if key not in self.started:
-            self.started[key] = self._start(alg, access_format)
+            folder = self.factory.mktemp(f"interop-{alg}-{access_format}")
+            live = start_server(folder, extra_env={"OPENPLATE_SIGNING_ALG": alg,
+                                                   "OPENPLATE_ACCESS_TOKEN_FORMAT": access_format})
+            self.started[key] = Site(live, Seeder(live), alg, access_format)
         return self.started[key]
 
     def stop_all(self) -> None:
