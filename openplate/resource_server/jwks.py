@@ -120,6 +120,8 @@ class JwksCache:
         self._fetched_at: float | None = None
         self._last_attempt: float | None = None
         self._lock: asyncio.Lock | None = None
+        self._attempts = 0  # finished download attempts: lets waiters skip a duplicate fetch
+        self._last_ok = False
         #: How many times the key set was downloaded (for tests and metrics).
         self.fetches = 0
 
@@ -132,13 +134,13 @@ class JwksCache:
         refreshed = False
         if self._fetched_at is None or self._clock() - self._fetched_at >= self._ttl:
             if self._fetched_at is None or self._may_retry():
-                await self._refresh(self.fetches)
+                await self._refresh(self._attempts)
                 refreshed = True
             if self._fetched_at is None or self._clock() - self._fetched_at >= self._ttl + self._max_stale:
                 raise ValidationUnavailableError("The issuer's keys could not be fetched.")
         found = self._match(kid, alg)
         if found is None and not refreshed and self._may_retry():
-            if not await self._refresh(self.fetches):
+            if not await self._refresh(self._attempts):
                 raise ValidationUnavailableError("The issuer's keys could not be refreshed.")
             found = self._match(kid, alg)
         if found is None:
@@ -160,23 +162,27 @@ class JwksCache:
             raise InvalidTokenError("The token's algorithm does not match its key.")
         return usable or None
 
-    async def _refresh(self, seen_fetches: int) -> bool:
+    async def _refresh(self, seen_attempts: int) -> bool:
         """Download the key set; False if that failed but the keys held may still serve."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self.fetches != seen_fetches:
-                return True  # another task tried while this one waited: no second download
+            if self._attempts != seen_attempts:
+                return self._last_ok  # another task tried while this one waited: no second fetch
             self._last_attempt = self._clock()
             try:
                 keys = await self._download()
             except ValidationUnavailableError:
+                self._attempts += 1
+                self._last_ok = False
                 age = None if self._fetched_at is None else self._clock() - self._fetched_at
                 if age is not None and age < self._ttl + self._max_stale:
                     log.warning("JWKS refresh from %s failed; using keys fetched %.0fs ago",
                                 self._uri, age)
                     return False
                 raise
+            self._attempts += 1
+            self._last_ok = True
             self._keys = keys
             self._fetched_at = self._clock()
             log.debug("fetched %d key(s) from %s", len(keys), self._uri)

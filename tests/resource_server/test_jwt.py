@@ -254,7 +254,8 @@ def test_jwt_mode_refuses_opaque_tokens(jwt_env: Env) -> None:
 
 def test_introspection_mode_sees_a_revoked_jwt(jwt_env: Env) -> None:
     token = jwt_env.access_token()
-    credentials = {"client_id": jwt_env.app.client_id, "client_secret": jwt_env.app.client_secret}
+    credentials: dict[str, Any] = {"client_id": jwt_env.app.client_id,
+                                   "client_secret": jwt_env.app.client_secret}
     assert run(_validate(jwt_env, token, mode="introspection", **credentials)).username
     jwt_env.revoke(token)
     # Local validation cannot know (the token stays valid until exp): the documented trade-off.

@@ -1,0 +1,175 @@
+"""Operations: health and readiness, metrics, structured logs, Redis outages, graceful shutdown,
+housekeeping and several worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.browser_flow import obtain_code, sign_in
+from tests.support.mindmaps import make_xmind_json
+from tests.support.seed import Seeder
+from tests.support.server import LiveServer, free_port, start_server
+from tests.support.tokens import exchange, me
+
+
+def test_health_readiness_and_request_ids(server: LiveServer) -> None:
+    assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(server.url + "/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "keys": "ok"}}
+    echoed = httpx.get(server.url + "/healthz", headers={"X-Request-ID": "trace-123"})
+    assert echoed.headers["x-request-id"] == "trace-123"
+    minted = httpx.get(server.url + "/healthz", headers={"X-Request-ID": "x" * 100})
+    assert len(minted.headers["x-request-id"]) == 16
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert any(e.get("request_id") == "trace-123" and e.get("path") == "/healthz" for e in lines)
+
+
+def test_metrics(server: LiveServer, seeder: Seeder) -> None:
+    app = seeder.app(seeder.user("dev"))
+    exchange(server.url, app, obtain_code(server.url, seeder.user("u"), app.client_id,
+                                          app.redirect_uris[0]))
+    httpx.post(server.url + "/oauth/token", data={"grant_type": "refresh_token",
+               "refresh_token": "oprt_x", "client_id": app.client_id, "client_secret": "wrong"})
+    with httpx.Client(base_url=server.url) as browser:
+        page = browser.get("/signin")
+        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        browser.post("/signin", data={"csrf_token": csrf, "login": "nobody", "password": "x" * 9})
+    text = httpx.get(server.url + "/metrics").text
+    assert 'openplate_tokens_issued_total{grant_type="authorization_code"}' in text
+    assert 'openplate_grant_errors_total{error="invalid_client"}' in text
+    assert "openplate_signin_failures_total" in text
+    assert 'openplate_http_requests_total{method="POST",route="/oauth/token",status="200"}' in text
+    assert 'openplate_http_request_duration_seconds_bucket{le="0.005",route="/oauth/token"}' in text
+    assert 'openplate_db_pool_connections{state="idle"}' in text
+    assert "opat_" not in text and "oprt_" not in text
+
+
+@pytest.fixture()
+def redis_down_server(tmp_path: Path) -> Iterator[LiveServer]:
+    live = start_server(tmp_path, extra_env={
+        "OPENPLATE_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "OPENPLATE_SIGNIN_FAILURES_PER_ACCOUNT": "2",
+    })
+    yield live
+    live.stop()
+
+
+def test_redis_down_stays_correct_and_limited(redis_down_server: LiveServer) -> None:
+    live = redis_down_server
+    seeder = Seeder(live)
+    account = seeder.user("u")
+    ready = httpx.get(live.url + "/readyz").json()
+    assert ready["status"] == "ready" and ready["checks"]["redis"].startswith("degraded")
+    with httpx.Client(base_url=live.url, timeout=20) as browser:
+        assert sign_in(browser, account).status_code == 303  # sign-in works without Redis
+    app = seeder.app(seeder.user("dev"))
+    tokens = exchange(live.url, app, obtain_code(live.url, account, app.client_id,
+                                                 app.redirect_uris[0]))
+    assert tokens.status_code == 200 and me(live.url, tokens.json()["access_token"]).status_code == 200
+    wrong = type(account)(account.id, account.username, account.email, "wrong password")
+    statuses = []
+    for _ in range(3):
+        with httpx.Client(base_url=live.url, timeout=20) as browser:
+            statuses.append(sign_in(browser, wrong).status_code)
+    assert statuses == [401, 401, 429]  # limits still hold: counted in the database
+    assert "throttling on the database" in live.log()
+
+
+def test_graceful_shutdown_finishes_in_flight_requests(tmp_path: Path) -> None:
+    live = start_server(tmp_path)
+    seeder = Seeder(live)
+    app = seeder.app(seeder.user("dev"))
+    token = exchange(live.url, app, obtain_code(live.url, seeder.user("u"), app.client_id,
+                                                app.redirect_uris[0])).json()["access_token"]
+    prepared = httpx.Request("POST", live.url + "/maps", files={"map": ("m.xmind", make_xmind_json())},
+                             headers={"Authorization": f"Bearer {token}"})
+    body = prepared.read()
+    halfway = threading.Event()
+    result: dict[str, int] = {}
+
+    def slow_body() -> Iterator[bytes]:
+        yield body[: len(body) // 2]
+        halfway.set()
+        time.sleep(1.5)  # the server gets SIGTERM while this request is half received
+        yield body[len(body) // 2:]
+
+    def upload() -> None:
+        response = httpx.post(prepared.url, content=slow_body(), timeout=60,
+                              headers={k: v for k, v in prepared.headers.items()
+                                       if k.lower() != "content-length"})
+        result["status"] = response.status_code
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    assert halfway.wait(timeout=20)
+    os.kill(live.process.pid, signal.SIGTERM)
+    thread.join(timeout=60)
+    assert result.get("status") == 201
+    # uvicorn finishes the request, shuts the app down, then re-raises SIGTERM as its exit status.
+    assert live.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in live.log()
+
+
+def test_purge_deletes_only_what_expired(tmp_path: Path) -> None:
+    live = start_server(tmp_path)
+    try:
+        seeder = Seeder(live)
+        app = seeder.app(seeder.user("dev"))
+        account = seeder.user("u")
+        old = exchange(live.url, app, obtain_code(live.url, account, app.client_id,
+                                                  app.redirect_uris[0])).json()
+        fresh = exchange(live.url, app, obtain_code(live.url, account, app.client_id,
+                                                    app.redirect_uris[0])).json()
+        past = int(time.time()) - 10 * 86_400
+        seeder.execute("UPDATE access_tokens SET expires_at = :t WHERE digest = :d", t=past,
+                       d=seeder.digester.digest(old["access_token"]))
+        seeder.execute("UPDATE authorization_codes SET expires_at = :t", t=past)
+        seeder.execute("UPDATE sessions SET expires_at = :t", t=past)
+        purged = subprocess.run([sys.executable, "-m", "openplate.cli", "purge", "--batch", "1"],
+                                env=live.env, capture_output=True, text=True, timeout=60, check=True)
+        counts = json.loads(purged.stdout)
+        assert counts["access_tokens"] == 1 and counts["authorization_codes"] == 2
+        assert counts["sessions"] >= 2
+        assert me(live.url, fresh["access_token"]).status_code == 200  # live tokens untouched
+        events = seeder.scalar("SELECT COUNT(*) FROM security_events")
+        assert isinstance(events, int) and events > 0  # the security log is never purged
+    finally:
+        live.stop()
+
+
+def test_several_workers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "OPENPLATE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+           "OPENPLATE_SECRET_KEY": "k" * 48}
+    log = (tmp_path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openplate.cli", "serve", "--port", str(port), "--workers", "2",
+         "--log-level", "warning"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        pids = {httpx.get(url + "/healthz").status_code for _ in range(10)}
+        assert pids == {200}
+        metrics = httpx.get(url + "/metrics").text
+        assert "openplate_http_requests_total" in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
