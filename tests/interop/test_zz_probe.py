@@ -1,19 +1,19 @@
 import httpx
-from urllib.parse import parse_qsl, urlsplit
-from tests.interop.support import REDIRECT_URI
-from tests.support.browser_flow import sign_in
+from tests.interop.support import openid_client_login, jwt_parts
 
-def test_probe(js, site):
+def test_probe(js, sites):
+    site = sites.get("RS256", "jwt")
     account, app = site.account_and_app("probe")
+    login = openid_client_login(js, site, account, app, scope="openid profile account")
+    at = login.tokens["access_token"]
+    _, claims = jwt_parts(at)
+    jti = claims["jti"]
+    for tok in (at, jti):
+        r = httpx.get(site.url + "/oauth/userinfo", headers={"Authorization": f"Bearer {tok}"})
+        print(tok[:20], r.status_code, r.text)
+        r = httpx.get(site.url + "/users/me", headers={"Authorization": f"Bearer {tok}"})
+        print(tok[:20], r.status_code, r.text)
     creds = site.creds(app)
-    req = js.ok("authorization_url", **creds, redirect_uri=REDIRECT_URI, scope="openid",
-                extra={"prompt": "login"})
-    params = dict(parse_qsl(urlsplit(req["url"]).query))
-    with httpx.Client(base_url=site.url, timeout=20) as b:
-        r = b.get("/oauth/auth", params=params)
-        print(r.status_code, r.headers.get("location"))
-        nxt = dict(parse_qsl(urlsplit(r.headers["location"]).query))["next"]
-        s = sign_in(b, account, next_path=nxt)
-        print("signin", s.status_code, s.headers.get("location"))
-        r2 = b.get(s.headers["location"])
-        print("back", r2.status_code, r2.headers.get("location"))
+    # code replay
+    print(js.run("code_grant", **creds, callback_url=login.callback, state=login.request["state"], nonce=login.request["nonce"], code_verifier=login.request["code_verifier"]))
+    print(js.run("introspect", **creds, token=at))
