@@ -62,8 +62,10 @@ def flow_server(
     yield from _backend_server(request.param, tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def seeder(server: LiveServer) -> Seeder:
+    # Module scope: folders override `server` (flow suites run on every engine), and a session-wide
+    # seeder would keep writing to whichever server the first module used.
     return Seeder(server)
 
 

@@ -7,11 +7,11 @@ Biggerplate clients sent is accepted.
 from __future__ import annotations
 
 from openplate.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken
-from openplate.oauth.jwt_access import bearer_secret
+from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.models import AccessPrincipal
 from openplate.oauth.ports import TokenStore
 from openplate.oauth.scopes import covers
-from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, Digester, plausible
+from openplate.oauth.tokens import Digester
 
 
 def token_from_header(authorization: str | None) -> str:
@@ -33,10 +33,9 @@ async def authenticate(
     authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str
 ) -> AccessPrincipal:
     token = token_from_header(authorization)
-    secret = bearer_secret(token)  # the token itself, or a JWT access token's jti
-    if secret is None or not plausible(secret, ACCESS_TOKEN_PREFIX):
+    if not looks_like_access_token(token):
         raise InvalidToken("The access token is invalid.")
-    principal = await tokens.find_access(digest=digester.digest(secret), now=now)
+    principal = await tokens.find_access(digest=digester.digest(token), now=now)
     if principal is None:
         raise InvalidToken("The access token is invalid, expired or revoked.")
     if not covers(principal.scope, scope):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from openplate.oauth.client_auth import authenticate, read_credentials
 from openplate.oauth.errors import InvalidRequest
 from openplate.oauth.issuance import TokenContext
-from openplate.oauth.jwt_access import bearer_secret
+from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.oidc.claims import subject
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
-from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, plausible
+from openplate.oauth.tokens import REFRESH_TOKEN_PREFIX, plausible
 
 INACTIVE: dict[str, object] = {"active": False}
 
@@ -34,10 +34,9 @@ async def introspect(
         user_id, scope, exp, iat, kind = (record.user_id, record.scope, record.expires_at, None,
                                           "refresh_token")
     else:
-        secret = bearer_secret(token)
-        if secret is None or not plausible(secret, ACCESS_TOKEN_PREFIX):
+        if not looks_like_access_token(token):
             return INACTIVE
-        found = await store.tokens.find_access(digest=ctx.digester.digest(secret), now=ctx.now)
+        found = await store.tokens.find_access(digest=ctx.digester.digest(token), now=ctx.now)
         if found is None or found.client_pk != client.pk:
             return INACTIVE
         user_id, scope, exp, iat, kind = (found.user_id, found.scope, found.expires_at,

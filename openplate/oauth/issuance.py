@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openplate.oauth.jwt_access import build_access_jwt
+from openplate.oauth.jwt_access import build_access_jwt, jti_for
 from openplate.oauth.models import Client, IssuedTokens
 from openplate.oauth.oidc.claims import subject, user_claims
 from openplate.oauth.oidc.id_token import Signer, build_id_token
@@ -51,7 +51,7 @@ def access_token_for(
     if ctx.policy.access_format != "jwt" or ctx.signer is None:
         return secret
     return build_access_jwt(
-        ctx.signer, issuer=ctx.issuer, audience=ctx.audience, jti=secret,
+        ctx.signer, issuer=ctx.issuer, audience=ctx.audience, jti=jti_for(secret),
         subject=subject(user_id), client_id=client.client_id, scope=scope, iat=iat, exp=exp,
     )
 
@@ -76,8 +76,10 @@ async def mint(
     """
     secret = access_secret or new_secret(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
+    access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
+                              iat=ctx.now, exp=expires)
     await store.tokens.create_access(
-        digest=ctx.digester.digest(secret), grant_id=grant_id, client_pk=client.pk,
+        digest=ctx.digester.digest(access), grant_id=grant_id, client_pk=client.pk,
         user_id=user_id, scope=scope, now=ctx.now, expires_at=expires,
     )
     refresh: str | None = None
@@ -88,8 +90,6 @@ async def mint(
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,
         )
     await store.grants.touch(grant_id=grant_id, now=ctx.now)
-    access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
-                              iat=ctx.now, exp=expires)
     id_token = await id_token_for(ctx, store, client=client, user_id=user_id, scope=scope,
                                   access_token=access, auth_time=auth_time, nonce=nonce)
     return IssuedTokens(

@@ -1,16 +1,26 @@
 """RFC 9068: JWT access tokens, for resource servers that validate tokens locally.
 
-The token's ``jti`` is itself a prefixed 256-bit secret, and only its digest is stored: the
-database stays the authority for revocation, exactly as for opaque tokens.
+The database stays the authority, exactly as for opaque tokens: only the digest of the whole
+token is stored, and Openplate's own API looks that digest up (so a revoked JWT is refused at
+once, and a token whose bytes were altered matches nothing). The ``jti`` is a plain identifier
+derived from the token's random secret, safe to log.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import hashlib
+import re
 
 from openplate.oauth.oidc.id_token import Signer
+from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, plausible
+
+_JWT = re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+", re.ASCII)
+MAX_JWT_CHARS = 4096
+
+
+def jti_for(secret: str) -> str:
+    """A stable, non-secret identifier for the token made from ``secret``."""
+    return hashlib.sha256(b"openplate-jti\x00" + secret.encode()).hexdigest()[:32]
 
 
 def build_access_jwt(
@@ -24,16 +34,8 @@ def build_access_jwt(
     )
 
 
-def bearer_secret(token: str) -> str | None:
-    """The stored secret behind an access token: the token itself, or a JWT's ``jti``."""
-    if token.count(".") != 2:
-        return token
-    if len(token) > 8192:
-        return None
-    payload = token.split(".")[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-    jti = claims.get("jti") if isinstance(claims, dict) else None
-    return jti if isinstance(jti, str) else None
+def looks_like_access_token(token: str) -> bool:
+    """Cheap shape check before a lookup: an ``opat_`` secret, or a compact JWS."""
+    if plausible(token, ACCESS_TOKEN_PREFIX):
+        return True
+    return len(token) <= MAX_JWT_CHARS and _JWT.fullmatch(token) is not None

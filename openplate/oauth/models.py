@@ -74,6 +74,7 @@ class RefreshRecord:
     revoked: bool
     grant_revoked: bool
     auth_time: int | None = None
+    issued_at: int = 0
 
     @property
     def used(self) -> bool:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from openplate.oauth.client_auth import authenticate, read_credentials
 from openplate.oauth.errors import InvalidRequest
 from openplate.oauth.issuance import TokenContext
-from openplate.oauth.jwt_access import bearer_secret
+from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
-from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, plausible
+from openplate.oauth.tokens import REFRESH_TOKEN_PREFIX, plausible
 
 
 async def revoke(
@@ -33,10 +33,9 @@ async def revoke(
             await store.events.append(kind="token.revoked", now=ctx.now, user_id=record.user_id,
                                       client_id=client.client_id, detail={"type": "refresh_token"})
         return
-    secret = bearer_secret(token)
-    if secret is None or not plausible(secret, ACCESS_TOKEN_PREFIX):
+    if not looks_like_access_token(token):
         return
-    principal = await store.tokens.find_access(digest=ctx.digester.digest(secret), now=ctx.now)
+    principal = await store.tokens.find_access(digest=ctx.digester.digest(token), now=ctx.now)
     if principal is not None and principal.client_pk == client.pk:
         await store.tokens.revoke_access(token_id=principal.token_id, now=ctx.now)
         await store.events.append(kind="token.revoked", now=ctx.now, user_id=principal.user_id,

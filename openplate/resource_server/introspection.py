@@ -17,7 +17,7 @@ from urllib.parse import quote_plus
 import httpx
 
 from openplate.resource_server.errors import InvalidTokenError, ValidationUnavailableError
-from openplate.resource_server.http import fetch_json
+from openplate.resource_server.fetch import fetch_json
 from openplate.resource_server.info import AccessTokenInfo, parse_scope
 
 ClientAuth = Literal["client_secret_basic", "client_secret_post"]

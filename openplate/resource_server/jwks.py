@@ -20,7 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from openplate.resource_server.errors import InvalidTokenError, ValidationUnavailableError
-from openplate.resource_server.http import fetch_json
+from openplate.resource_server.fetch import fetch_json
 
 log = logging.getLogger("openplate.resource_server")
 

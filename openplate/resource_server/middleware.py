@@ -80,8 +80,9 @@ class BearerAuthMiddleware:
         self.app = app
         self.validator = validator
         self.required_scopes = tuple(required_scopes)
-        self.exclude_exact = frozenset(p for p in exclude_paths if not p.endswith("/"))
-        self.exclude_prefixes = tuple(p for p in exclude_paths if p.endswith("/"))
+        excluded = tuple(exclude_paths)
+        self.exclude_exact = frozenset(p for p in excluded if not p.endswith("/"))
+        self.exclude_prefixes = tuple(p for p in excluded if p.endswith("/"))
         self.realm = realm
 
     def _excluded(self, path: str) -> bool:

@@ -14,7 +14,7 @@ import httpx
 
 from openplate.resource_server import access_jwt
 from openplate.resource_server.errors import InvalidTokenError, ValidationUnavailableError
-from openplate.resource_server.http import fetch_json
+from openplate.resource_server.fetch import fetch_json
 from openplate.resource_server.info import AccessTokenInfo, require_scopes
 from openplate.resource_server.introspection import ClientAuth, Introspector, token_info
 from openplate.resource_server.jwks import JwksCache
@@ -54,8 +54,9 @@ class TokenValidator:
 
     ``issuer`` is the server's public URL exactly as its discovery document's ``issuer`` gives
     it; ``audience`` defaults to the issuer, which is what Openplate puts in ``aud`` unless its
-    ``OPENPLATE_API_AUDIENCE`` is set. Use one validator for the life of the process (it holds the
-    key set, the cache and pooled connections) and close it with ``aclose()`` or ``async with``.
+    ``OPENPLATE_API_AUDIENCE`` is set. Use one validator for the life of the process and its event
+    loop (it holds the key set, the cache and pooled connections) and close it with ``aclose()``
+    or ``async with``.
     """
 
     def __init__(

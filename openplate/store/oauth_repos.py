@@ -180,7 +180,7 @@ class SqlTokens:
             id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
             scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
             revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
-            auth_time=row.auth_time,
+            auth_time=row.auth_time, issued_at=row.created_at,
         )
 
     async def use_refresh(self, *, refresh_id: int, now: int) -> bool:

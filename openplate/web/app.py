@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from fastapi.openapi.docs import get_swagger_ui_html
+from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles

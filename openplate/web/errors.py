@@ -47,11 +47,17 @@ def oauth_error_response(error: OAuthError) -> JSONResponse:
     return error_json(error.status, error.error, error.description, headers)
 
 
+def _quoted(text: str) -> str:
+    """RFC 9110 §5.6.4 quoted-string content: escape backslash and double quote, drop controls."""
+    clean = "".join(c for c in text if c >= " " and c != "\x7f")
+    return clean.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def bearer_error_response(error: OAuthError, *, token_sent: bool) -> JSONResponse:
     """RFC 6750 §3: a challenge that names the error only when a token was actually sent."""
     challenge = f"Bearer {REALM}"
     if token_sent:
-        challenge += f', error="{error.error}", error_description="{error.description}"'
+        challenge += f', error="{error.error}", error_description="{_quoted(error.description)}"'
         if isinstance(error, InsufficientScope):
             challenge += f', scope="{error.scope}"'
     return error_json(error.status, error.error, error.description, {"WWW-Authenticate": challenge})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
 import string
 from collections.abc import Iterable
@@ -25,9 +26,11 @@ from hypothesis import strategies as st
 from tests.support.server import LiveServer
 
 # Bounded: each property test sends at most this many examples (one to three requests each), so
-# the whole module stays well under a minute on a busy two-core machine.
+# the whole module stays well under a minute on a busy two-core machine. For a deeper hunt, scale
+# every budget up: OPENPLATE_FUZZ_SCALE=20 pytest tests/fuzz
+SCALE = float(os.environ.get("OPENPLATE_FUZZ_SCALE", "1"))
 FUZZ = settings(
-    max_examples=40,
+    max_examples=max(1, int(40 * SCALE)),
     deadline=None,
     database=None,  # write nothing outside tests/fuzz (no .hypothesis/ in the project root)
     suppress_health_check=[
@@ -38,9 +41,9 @@ FUZZ = settings(
     ],
 )
 #: Where an independent oracle knows the exact answer, more examples are worth their time.
-FUZZ_ORACLE = settings(FUZZ, max_examples=60)
+FUZZ_ORACLE = settings(FUZZ, max_examples=max(1, int(60 * SCALE)))
 #: Examples that hash passwords (argon2id, tens of milliseconds each).
-FUZZ_SLOW = settings(FUZZ, max_examples=25)
+FUZZ_SLOW = settings(FUZZ, max_examples=max(1, int(25 * SCALE)))
 
 _addresses = itertools.count(1)
 

@@ -25,6 +25,8 @@ from openplate.oauth.token_endpoint import GRANTS
 from tests.fuzz.helpers import (
     CONTENT_TYPES,
     FUZZ,
+    FUZZ_ORACLE,
+    FUZZ_SLOW,
     PRINTABLE,
     QUERY_SAFE,
     FormData,
@@ -219,7 +221,7 @@ def check_authorization_answer(response: httpx.Response, query: bytes, client_id
         assert parse_qs(location.query)["next"] == ["/oauth/auth?" + query.decode("ascii")]
 
 
-@FUZZ
+@FUZZ_ORACLE
 @given(data=st.data())
 def test_authorization_endpoint_follows_the_documented_rules(
     live: Live, app: App, watch: LogWatch, data: st.DataObject
@@ -233,7 +235,7 @@ def test_authorization_endpoint_follows_the_documented_rules(
     check_authorization_answer(response, query, app.client_id, signed_in=False, issuer=live.url)
 
 
-@FUZZ
+@FUZZ_SLOW
 @given(data=st.data())
 def test_authorization_endpoint_signed_in(
     live: Live, app: App, signed_in: httpx.Client, watch: LogWatch, data: st.DataObject
@@ -373,7 +375,7 @@ def token_form(draw: st.DrawFn, app: App) -> bytes:
     return encode_pairs(draw(st.permutations(pairs)))
 
 
-@FUZZ
+@FUZZ_ORACLE
 @given(data=st.data())
 def test_token_endpoint_parameters(
     live: Live, app: App, watch: LogWatch, data: st.DataObject
@@ -623,7 +625,7 @@ def _clean(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs")).strip()
 
 
-@FUZZ
+@FUZZ_ORACLE
 @given(parts=multipart_parts(),
        boundary=st.text(PRINTABLE + "'()+_,-./:=?", min_size=1, max_size=70).map(str.encode))
 def test_maps_multipart_bodies(
@@ -740,7 +742,7 @@ def expected_with_csrf(path: str, form: FormData | None) -> set[int]:
     }.get(path, {303, 403})  # everything else wants a signed-in user: to /signin, or refused
 
 
-@FUZZ
+@FUZZ_SLOW
 @given(path=st.sampled_from(FORM_POSTS), data=st.data())
 def test_form_posts_with_a_valid_csrf_token(
     live: Live, watch: LogWatch, path: str, data: st.DataObject
@@ -764,7 +766,7 @@ def test_form_posts_with_a_valid_csrf_token(
             assert int(response.headers["retry-after"]) > 0
 
 
-@FUZZ
+@FUZZ_SLOW
 @given(path=st.sampled_from(["/oauth/auth/decision", "/applications/new", "/applications/opc_nope",
                              "/account/apps/opc_nope/revoke"]),
        data=st.data())
@@ -882,3 +884,11 @@ def test_content_types_cover_the_form_type() -> None:
     assert decode_form(b"a=%ff") is None and decode_form(b"a=1&a=2") == FormData({"a": "1"},
                                                                                frozenset({"a"}))
     assert fresh_address() != fresh_address()
+
+
+def test_hypothesis_reports_name_the_failing_example() -> None:
+    """Schemathesis blanks Hypothesis' failure reports process-wide; conftest.py undoes that."""
+    from hypothesis import core
+    from hypothesis.vendor import pretty
+
+    assert core.RepresentationPrinter is pretty.RepresentationPrinter

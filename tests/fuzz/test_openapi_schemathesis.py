@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from requests.adapters import HTTPAdapter
 from schemathesis.checks import not_a_server_error
 
-from tests.fuzz.helpers import LogWatch, client, fresh_address
+from tests.fuzz.helpers import SCALE, LogWatch, client, fresh_address
 from tests.support.browser_flow import obtain_code
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer
@@ -27,7 +27,7 @@ from tests.support.server import LiveServer
 REDIRECT = "https://app.example.com/cb"
 
 SCHEMATHESIS_SETTINGS = settings(
-    max_examples=30,
+    max_examples=max(1, int(30 * SCALE)),
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),

@@ -25,6 +25,7 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 SCRIPT = JS_DIR / "client.mjs"
 NPM_FLAGS = ("--no-audit", "--no-fund", "--loglevel=error")
 REDIRECT_URI = "http://localhost:13524/"
+MIN_NODE = 20  # openid-client 6 needs Web Crypto Ed25519 and global fetch
 CALL_TIMEOUT = 90  # seconds for one library operation (openid-client times out HTTP at 30)
 
 
@@ -50,6 +51,11 @@ def ensure_node_project() -> None:
             f"found node={node!r}, npm={npm!r}. Install Node.js 20+ and re-run.",
             pytrace=False,
         )
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
+    major = int(version.strip().lstrip("v").split(".")[0] or 0)
+    if major < MIN_NODE:
+        pytest.fail(f"The interoperability tests need Node.js >= {MIN_NODE}; {node} is {version.strip()}.",
+                    pytrace=False)
     if _installed_matches_pins():
         return
     command = "ci" if (JS_DIR / "package-lock.json").is_file() else "install"
@@ -266,6 +272,9 @@ def expected_at_hash(access_token: str, alg: str) -> str:
 
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and payload of a compact JWS, unverified (the libraries verify)."""
+    def decode(part: str) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        return value
+
     header, payload, _ = token.split(".")
-    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # noqa: E731
     return decode(header), decode(payload)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.interop.support import NodeClient, Site, expected_at_hash, openid_client_login
+import httpx
+
+from tests.interop.support import NodeClient, Site, expected_at_hash, jwt_parts, openid_client_login
 
 
 def _validated(js: NodeClient, site: Site, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -70,4 +72,14 @@ def test_client_credentials_access_token_is_a_jwt(js: NodeClient, jwt_site: Site
     assert claims["client_id"] == machine["client_id"]
     assert claims["scope"] == "maps"
     assert claims["aud"] == site.url and claims["iss"] == site.url
-    assert claims["sub"] == str(owner.id)  # acts as the application's owner (see the report)
+    assert claims["sub"] == str(owner.id)  # the token acts as the application's owner
+
+
+def test_jti_claim_alone_is_not_a_bearer_credential(js: NodeClient, jwt_site: Site) -> None:
+    site = jwt_site
+    account, app = site.account_and_app("jti")
+    login = openid_client_login(js, site, account, app, scope="openid account")
+    _, claims = jwt_parts(login.tokens["access_token"])
+    for url in (site.url + "/oauth/userinfo", site.url + "/users/me"):
+        answer = httpx.get(url, headers={"Authorization": f"Bearer {claims['jti']}"}, timeout=20)
+        assert answer.status_code == 401, (url, answer.status_code, answer.text)

@@ -265,3 +265,25 @@ def test_wrong_client_secret_is_invalid_client(js: NodeClient, site: Site) -> No
         assert refused["status"] == 401
         assert refused["cause"] == [{"scheme": "basic", "parameters": {"realm": "openplate"}}]
         assert refused["response_body"]["error"] == "invalid_client"
+
+
+def test_replayed_code_is_refused_and_revokes_its_tokens(js: NodeClient, site: Site) -> None:
+    """RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued for it are revoked."""
+    account, app = site.account_and_app("replay")
+    creds = site.creds(app)
+    login = openid_client_login(js, site, account, app, scope="openid")
+    refused = js.refused("code_grant", **creds, callback_url=login.callback,
+                         state=login.request["state"], nonce=login.request["nonce"],
+                         code_verifier=login.request["code_verifier"])
+    assert refused["name"] == "ResponseBodyError"
+    assert (refused["status"], refused["error"]) == (400, "invalid_grant")
+    for token in (login.tokens["access_token"], login.tokens["refresh_token"]):
+        assert js.ok("introspect", **creds, token=token) == {"active": False}
+
+
+def test_prompt_login_for_a_signed_out_user_needs_one_sign_in(js: NodeClient, site: Site) -> None:
+    account, app = site.account_and_app("plogin")
+    started = int(time.time())
+    login = openid_client_login(js, site, account, app, scope="openid", extra={"prompt": "login"})
+    assert login.claims["sub"] == str(account.id)
+    assert login.claims["auth_time"] >= started

@@ -128,7 +128,10 @@ def test_jwt_access_tokens(jwt_server: LiveServer) -> None:
     claims = jwt_check.verify(access, jwt_server.url)
     assert claims["iss"] == jwt_server.url and claims["aud"] == jwt_server.url
     assert claims["client_id"] == app.client_id and claims["scope"] == "openid account maps"
-    assert claims["jti"].startswith("opat_")
+    assert len(claims["jti"]) == 32 and not claims["jti"].startswith("opat_")  # an id, not a secret
+    assert me(jwt_server.url, claims["jti"]).status_code == 401
+    unsigned = access.rsplit(".", 1)[0] + "."
+    assert me(jwt_server.url, unsigned).status_code == 401
     id_claims = jwt_check.verify(tokens["id_token"], jwt_server.url)
     assert id_claims["at_hash"] == jwt_check.at_hash(access)
     assert me(jwt_server.url, access).status_code == 200

@@ -1,0 +1,1 @@
+"""Tests of openplate.resource_server against real Openplate servers."""

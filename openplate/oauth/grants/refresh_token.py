@@ -44,12 +44,16 @@ async def _replay_successors(
     successor = await store.tokens.find_refresh(digest=ctx.digester.digest(refresh))
     if successor is None or successor.used or successor.revoked or successor.grant_revoked:
         return None
-    live = await store.tokens.find_access(digest=ctx.digester.digest(access), now=ctx.now)
+    # The successors were minted together, so the access token was issued when the refresh
+    # token was; with deterministic signatures, rebuilding it gives the very same bytes.
+    issued_at = successor.issued_at
+    token_value = access_token_for(
+        ctx, secret=access, client=client, user_id=successor.user_id, scope=successor.scope,
+        iat=issued_at, exp=issued_at + ctx.policy.access_ttl,
+    )
+    live = await store.tokens.find_access(digest=ctx.digester.digest(token_value), now=ctx.now)
     if live is None:
         return None
-    issued_at = live.expires_at - ctx.policy.access_ttl
-    token_value = access_token_for(ctx, secret=access, client=client, user_id=live.user_id,
-                                   scope=live.scope, iat=issued_at, exp=live.expires_at)
     id_token = await id_token_for(ctx, store, client=client, user_id=live.user_id,
                                   scope=live.scope, access_token=token_value,
                                   auth_time=record.auth_time, nonce=None)

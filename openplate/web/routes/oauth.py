@@ -54,7 +54,9 @@ def _needs_sign_in(who: Visitor, request: AuthorizationRequest, login_after: int
 
 def _sign_in_location(raw_query: str, request: AuthorizationRequest, *, force: bool, t: int) -> str:
     back = "/oauth/auth?" + raw_query
-    if force and LOGIN_AFTER not in raw_query:
+    fresh_login_wanted = "login" in request.prompt or request.max_age is not None
+    if fresh_login_wanted and LOGIN_AFTER not in raw_query:
+        # Whoever signs in from here has signed in after t: coming back must not ask again.
         back += f"&{LOGIN_AFTER}={t}"
     query = {"next": back}
     if force:
