@@ -1,11 +1,7 @@
 """The browser side of the benchmark, over plain HTTP, for Openplate ("ours") and the peer.
 
-Used two ways:
-- imported by ``bench.py`` to prepare a run: sign in, consent, mint codes, create grants;
-- run as ``python flows.py drive …`` (pinned to the load-generator core): the asyncio + httpx
-  driver of scenario 7, a full browser flow per iteration (authorise with an existing session,
-  the consent page, Allow, then the code redeemed at the token endpoint). wrk's Lua cannot follow
-  this flow: the peer sets several cookies per response and wrk keeps one header of each name.
+Imported by ``bench.py`` to prepare the runs (never timed): sign in, consent, mint codes,
+create grants, hand signed-in session cookies to wrk.
 
 Each side is driven the way its own pages work:
 - ours, as ``tests/support/browser_flow.py`` does: GET /signin for the CSRF token, POST /signin;
@@ -19,14 +15,10 @@ Each side is driven the way its own pages work:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import html
-import json
 import re
-import sys
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -206,13 +198,6 @@ async def redeem(client: httpx.AsyncClient, target: Target, code: str) -> dict[s
     return body
 
 
-async def browser_flow(browser: httpx.AsyncClient, target: Target) -> None:
-    """Scenario 7, one iteration: authorise → consent page → Allow → code → token."""
-    tokens = await redeem(browser, target, await consent_code(browser, target))
-    if "access_token" not in tokens or "refresh_token" not in tokens:
-        raise FlowError(f"token answer without tokens: {sorted(tokens)}")
-
-
 async def gather_limited(count: int, parallel: int, work) -> list:  # type: ignore[no-untyped-def]
     """Run ``work(i)`` for i in range(count), at most ``parallel`` at once, results in order."""
     results: list = [None] * count
@@ -229,84 +214,23 @@ async def gather_limited(count: int, parallel: int, work) -> list:  # type: igno
     return results
 
 
-# --- scenario 7's driver --------------------------------------------------------------------
-
-def _percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return 0.0
-    k = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[k]
-
-
-async def _drive(target: Target, concurrency: int, warmup: float, duration: float) -> dict:
-    browsers = [new_browser(target) for _ in range(concurrency)]
+async def session_cookies(target: Target, count: int) -> list[str]:
+    """``count`` browsers signed in and consented once: their session cookies, as name=value."""
+    name = "openplate_session" if target.kind == "ours" else "_session"
+    browsers = [new_browser(target) for _ in range(count)]
     try:
-        # Each virtual browser signs in and consents once, before any timing.
-        await gather_limited(concurrency, 8, lambda i: establish(browsers[i], target))
-        state = {"phase": "warmup", "stop": False}
-        latencies: list[float] = []
-        errors: list[str] = []
-
-        async def user(browser: httpx.AsyncClient) -> None:
-            while not state["stop"]:
-                phase = state["phase"]
-                started = time.perf_counter()
-                try:
-                    await browser_flow(browser, target)
-                except (FlowError, httpx.HTTPError) as error:
-                    if phase == "measure" and not state["stop"]:
-                        errors.append(f"{type(error).__name__}: {error}")
-                    continue
-                if phase == "measure" and state["phase"] == "measure" and not state["stop"]:
-                    latencies.append(time.perf_counter() - started)
-
-        tasks = [asyncio.create_task(user(b)) for b in browsers]
-        await asyncio.sleep(warmup)
-        # Tell the harness to take its "before" readings, and wait for its go.
-        print("READY", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        latencies.clear()
-        state["phase"] = "measure"
-        t0 = time.perf_counter()
-        cpu0 = time.process_time()
-        await asyncio.sleep(duration)
-        state["stop"] = True
-        elapsed = time.perf_counter() - t0
-        driver_cpu = time.process_time() - cpu0
-        print("STOPPED", flush=True)
-        await asyncio.wait(tasks, timeout=60)
-        for task in tasks:
-            task.cancel()
-        latencies.sort()
-        requests_per_op = 3 if target.kind == "ours" else 5
-        return {
-            "ops": len(latencies), "requests": len(latencies) * requests_per_op,
-            "duration": elapsed, "p50_ms": _percentile(latencies, 50) * 1000,
-            "p99_ms": _percentile(latencies, 99) * 1000, "errors": len(errors),
-            "error_sample": errors[:3], "driver_cpu_s": driver_cpu,
-        }
+        await gather_limited(count, 8, lambda i: establish(browsers[i], target))
+        cookies = []
+        for browser in browsers:
+            value = browser.cookies.get(name)
+            if not value:
+                raise FlowError(f"no {name} cookie after signing in")
+            cookies.append(f"{name}={value}")
+        return cookies
     finally:
         for browser in browsers:
             await browser.aclose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    drive = sub.add_parser("drive", help="scenario 7's driver (prints READY, waits for a line)")
-    drive.add_argument("--target", required=True, help="the Target as JSON")
-    drive.add_argument("--concurrency", type=int, required=True)
-    drive.add_argument("--warmup", type=float, required=True)
-    drive.add_argument("--duration", type=float, required=True)
-    args = parser.parse_args()
-    target = Target(**json.loads(args.target))
-    result = asyncio.run(_drive(target, args.concurrency, args.warmup, args.duration))
-    print("RESULT " + json.dumps(result), flush=True)
-
-
-if __name__ == "__main__":
-    main()
-
-
-__all__ = ["Target", "asdict", "browser_flow", "consent_code", "establish", "gather_limited",
-           "new_browser", "redeem", "silent_code"]
+__all__ = ["Target", "consent_code", "establish", "gather_limited", "new_browser", "redeem",
+           "session_cookies", "silent_code"]

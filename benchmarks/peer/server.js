@@ -12,9 +12,9 @@
 //                     argon2id PHC string made with Openplate's own parameters (19 MiB, t=2, p=1)
 //
 // What differs from the library's quick start, and why:
-// - The library's own in-memory adapter (MemoryAdapter), but its storage is an LRU of 10 million
-//   entries instead of 1000: with 1000, the thousands of tokens a benchmark run issues would evict
-//   sessions, grants and refresh tokens, and the scenarios would fail.
+// - The library's own in-memory adapter (its MemoryAdapter class and LRU), but with room for 10
+//   million entries instead of the quick start's 1000: with 1000, the thousands of tokens a run
+//   issues would evict sessions, grants and refresh tokens, and the scenarios would fail.
 // - A minimal custom interaction instead of devInteractions (which accepts any password): the
 //   login POST verifies the password against the argon2id hash, the consent POST records a grant.
 // - Cookies are not signed (no cookies.keys): a cookie is an opaque random id looked up in the
@@ -25,7 +25,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as argon2 from 'argon2';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
-import { setStorage } from 'oidc-provider/lib/adapters/memory_adapter.js';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 async function generateKeys(file) {
@@ -61,9 +61,10 @@ const ACCOUNT = {
 };
 const SCOPES = 'openid account maps';
 
-setStorage(new LRU({ maxSize: 10_000_000 }));
+const storage = new LRU({ maxSize: 10_000_000 });
 
 const configuration = {
+  adapter: (model) => new MemoryAdapter(model, storage),
   clients: [{
     client_id: env('PEER_CLIENT_ID'),
     client_secret: env('PEER_CLIENT_SECRET'),
@@ -93,6 +94,9 @@ const configuration = {
   // it on every use; the library's defaults need offline_access and rotate only late in life.
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: () => true,
+  // Openplate's grants outlive the browser session that approved them; the library's default
+  // binds tokens without offline_access to the session and to its latest grant for the client.
+  expiresWithSession: async () => false,
   // Same lifetimes as Openplate in the benchmark (OPENPLATE_CODE_TTL=600, the other defaults).
   ttl: {
     AccessToken: 3600,

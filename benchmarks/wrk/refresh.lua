@@ -16,9 +16,18 @@ function thread_init()
 end
 
 function next_request()
+  if #grants == 0 then
+    wrk.thread:stop()
+    return wrk.format("GET", "/.well-known/openid-configuration")
+  end
   for _ = 1, #grants do
     i = i % #grants + 1
     if grants[i] ~= false then break end
+  end
+  if grants[i] == false then
+    -- Every grant of this connection is broken (each counted as an error already): stop it.
+    wrk.thread:stop()
+    return wrk.format("GET", "/.well-known/openid-configuration")
   end
   pending = i
   return wrk.format("POST", path, {
@@ -28,6 +37,7 @@ function next_request()
 end
 
 function check(status, headers, body)
+  if pending == 0 then return true, false end
   local index = pending
   pending = 0
   local newest = status == 200 and string.match(body, '"refresh_token"%s*:%s*"([^"]+)"')

@@ -78,6 +78,13 @@ class UnsupportedTokenType(OAuthError):
     error = "unsupported_token_type"
 
 
+class RequestTooLarge(OAuthError):
+    """A request body over the endpoint's limit (HTTP 413); not an RFC 6749 code."""
+
+    error = "request_too_large"
+    status = 413
+
+
 class ServerError(OAuthError):
     error = "server_error"
     status = 500

@@ -27,7 +27,7 @@ from openplate.web import errors
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, make_templates, now
 from openplate.web.metrics import Metrics
-from openplate.web.middleware import BodyLimit, SecurityHeaders
+from openplate.web.middleware import BodyLimit, HeadAsGet, SecurityHeaders
 from openplate.web.routes import (
     account,
     account_settings,
@@ -172,5 +172,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit_for=limit_for)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog, metrics=ctx.metrics)
     return app

@@ -77,8 +77,10 @@ async def http_exception(request: Request, exc: Exception) -> Response:
         message = (
             "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
         )
-        return error_page(context_of(request), None, status=exc.status_code, title=title,
+        page = error_page(context_of(request), None, status=exc.status_code, title=title,
                           message=message, error_code=error)
+        page.headers.update(dict(exc.headers or {}))  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
+        return page
     return error_json(exc.status_code, error, str(exc.detail), dict(exc.headers or {}))
 
 

@@ -115,3 +115,24 @@ class BodyLimit:
 
 class BodyTooLarge(Exception):
     """Raised inside the app when a streamed body passes its limit."""
+
+
+class HeadAsGet:
+    """RFC 9110 §9.3.2: answer HEAD wherever GET is answered, with the headers and no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

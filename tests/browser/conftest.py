@@ -105,7 +105,7 @@ class BrowserSeeder:
         return self._developer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def seed(seeder: Seeder) -> BrowserSeeder:
     return BrowserSeeder(seeder)
 

@@ -55,6 +55,7 @@ REDIRECT = "https://app.example.com/cb"
 LOOPBACK = "http://127.0.0.1:9000/cb"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 appendix B
 FORM = "application/x-www-form-urlencoded"
+TOKEN_BODY_LIMIT = 64 * 1024
 
 TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                 "unsupported_grant_type", "invalid_scope", "request_too_large",
@@ -318,6 +319,7 @@ def test_client_endpoints_any_body_content_type_and_authorization(
     """The token, revocation (RFC 7009) and introspection (RFC 7662) endpoints read their form
     the same strict way; with garbage they answer an RFC 6749 §5.2 error (revocation and
     introspection may answer 200 to an authenticated client about a token they do not know)."""
+    assume(len(body) <= TOKEN_BODY_LIMIT)  # larger: test_token_endpoint_oversized_body_is_413
     authorization = data.draw(authorization_headers(app), label="authorization")
     headers = {}
     if ctype is not None:
@@ -381,6 +383,7 @@ def test_token_endpoint_parameters(
     live: Live, app: App, watch: LogWatch, data: st.DataObject
 ) -> None:
     body = data.draw(token_form(app), label="body")
+    assume(len(body) <= TOKEN_BODY_LIMIT)  # larger: test_token_endpoint_oversized_body_is_413
     authorization = data.draw(st.one_of(st.none(), authorization_headers(app)), label="authorization")
     headers = {"Content-Type": FORM}
     if authorization is not None:
@@ -392,10 +395,6 @@ def test_token_endpoint_parameters(
 
 
 @pytest.mark.parametrize("size", [64 * 1024 + 1, 200_000], ids=["over-64KiB", "200KB"])
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: POST /oauth/token with a form body between 64 KiB and the 256 KiB middleware cap is "
-    "answered 400 invalid_request 'The request body is too large.' (TOKEN_BODY_LIMIT in "
-    "web/routes/oauth.py); docs/api.md says an oversized body is 413 request_too_large"))
 def test_token_endpoint_oversized_body_is_413(live: Live, watch: LogWatch, size: int) -> None:
     body = b"grant_type=authorization_code&code=" + b"x" * (size - 35)
     with client(live) as http:
@@ -454,10 +453,6 @@ def test_unexpected_methods_are_405(
 
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/signout", "/maps"])
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the HTML 405 page (GET on a POST-only route with Accept: text/html, e.g. GET /oauth/token) "
-    "has no Allow header: web/errors.py http_exception drops exc.headers on its error_page branch; "
-    "RFC 9110 §15.5.6: the origin server MUST generate an Allow header field in a 405 response"))
 def test_405_page_for_browsers_names_the_allowed_methods(
     live: Live, watch: LogWatch, path: str
 ) -> None:
@@ -470,10 +465,6 @@ def test_405_page_for_browsers_names_the_allowed_methods(
 
 @pytest.mark.parametrize("path,status", [("/", 200), ("/users/me", 401), ("/signin", 200),
                                          ("/mindmaps/abcdefg", 404), ("/docs", 200)])
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: HEAD is answered 405 (Allow: GET) on every GET route, e.g. HEAD / and HEAD /users/me; "
-    "RFC 9110 §9.1 says a general-purpose server MUST support HEAD wherever it supports GET "
-    "(FastAPI's @router.get does not add HEAD the way Starlette's Route does)"))
 def test_head_is_answered_like_get(live: Live, watch: LogWatch, path: str, status: int) -> None:
     with client(live) as http:
         response = http.head(path)
@@ -558,10 +549,6 @@ def test_maps_any_body_and_content_type(
 
 
 @pytest.mark.parametrize("ctype", ["application/json", "text/plain", FORM, "multipart/mixed; boundary=x"])
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: POST /maps with a body that is not multipart/form-data answers 415 with "
-    "error=invalid_request; docs/api.md documents 415 unsupported_map_format "
-    "('not a mind map, or not multipart') and lists invalid_request only under 400"))
 def test_maps_not_multipart_is_unsupported_map_format(
     live: Live, full_token: str, watch: LogWatch, ctype: str
 ) -> None:

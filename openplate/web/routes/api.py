@@ -147,7 +147,7 @@ async def upload_map(request: Request, authorization: Authorization) -> Response
         principal = await check_bearer(ctx, store, authorization, scope="maps")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "multipart/form-data":
-        return error_json(415, "invalid_request", "Send the map as multipart/form-data.")
+        return error_json(415, "unsupported_map_format", "Send the map as multipart/form-data.")
     try:
         form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
     except BodyTooLarge:

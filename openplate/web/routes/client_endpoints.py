@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from openplate.oauth.client_auth import claimed_client_id
-from openplate.oauth.errors import InvalidRequest, OAuthError
+from openplate.oauth.errors import InvalidRequest, OAuthError, RequestTooLarge
 from openplate.oauth.introspection import introspect
 from openplate.oauth.issuance import TokenContext
 from openplate.oauth.params import Params, parse_params
@@ -36,7 +36,7 @@ async def _read_params(request: Request) -> Params:
         raise InvalidRequest("Send parameters in the request body, not the query string.")
     body = await request.body()
     if len(body) > BODY_LIMIT:
-        raise InvalidRequest("The request body is too large.")
+        raise RequestTooLarge("The request body is too large.")
     return parse_params(body)
 
 
