@@ -17,6 +17,9 @@ Environment knobs (all optional):
   BENCH_SCENARIOS="cc introspect refresh codes me metadata flow signin"
   BENCH_PROFILE=1                    py-spy record Openplate during each measured run at the
                                      highest concurrency (needs py-spy in .venv)
+  BENCH_MAX_NOISE=10 BENCH_RETRIES=2 a measured run during which other processes took more than
+                                     this % of the server's core is run again (at most this many
+                                     times); the quietest attempt is kept
   BENCH_RESULTS=benchmarks/results   where latest.md and latest.json go
 """
 
@@ -97,6 +100,8 @@ class Config:
     scenarios: list[str] = field(default_factory=lambda: (
         os.environ.get("BENCH_SCENARIOS") or " ".join(RUN_ORDER)).split())
     profile: bool = os.environ.get("BENCH_PROFILE") == "1"
+    max_noise: float = float(os.environ.get("BENCH_MAX_NOISE") or 10)
+    retries: int = env_int("BENCH_RETRIES", 2)
     results: Path = Path(os.environ.get("BENCH_RESULTS") or HERE / "results")
 
 
@@ -585,15 +590,41 @@ def profiled_wrk(server: Server, name: str, script: str, c: int, extra: dict[str
         profiler.finish()
 
 
+def noise(data: dict[str, Any]) -> float:
+    """Percent of the server's core that other processes took during a measured run."""
+    return 100 * data["core0_others_s"] / max(data["duration"], 1e-9)
+
+
+def quietest(attempt: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a measurement; while other processes disturbed it, run it again; keep the quietest."""
+    best: dict[str, Any] | None = None
+    for tries in range(CONFIG.retries + 1):
+        data = attempt()
+        data["attempts"] = tries + 1
+        if best is None or noise(data) < noise(best):
+            best = data
+        if noise(data) <= CONFIG.max_noise:
+            break
+        log(f"  other processes took {noise(data):.0f}% of core 0 during the run; "
+            + ("running it again" if tries < CONFIG.retries else "keeping the quietest attempt"))
+    assert best is not None
+    best["attempts"] = data["attempts"]
+    return best
+
+
 def warm_then_measure(server: Server, name: str, script: str, c: int, extra: dict[str, str],
                       profile: bool, prepare: Callable[[], None] | None = None) -> dict[str, Any]:
     if CONFIG.warmup:
         if prepare is not None:
             prepare()
         run_wrk(server, script, c, CONFIG.warmup, extra)
-    if prepare is not None:
-        prepare()
-    return measured(server, lambda: profiled_wrk(server, name, script, c, extra, profile))
+
+    def attempt() -> dict[str, Any]:
+        if prepare is not None:
+            prepare()
+        return measured(server, lambda: profiled_wrk(server, name, script, c, extra, profile))
+
+    return quietest(attempt)
 
 
 def run_codes(server: Server, c: int, rates: dict[tuple[str, int], float],
@@ -613,17 +644,20 @@ def run_codes(server: Server, c: int, rates: dict[tuple[str, int], float],
     if CONFIG.warmup:
         mint(min(budget, math.ceil(estimate * CONFIG.warmup * 1.2) + 4 * c))
         run_wrk(server, "codes.lua", c, CONFIG.warmup, extra)
-    for attempt in range(3):
-        mint(budget)
+    def attempt() -> dict[str, Any]:
+        nonlocal budget
+        for _ in range(3):
+            mint(budget)
+            data = measured(server, lambda: profiled_wrk(server, "codes", "codes.lua", c, extra,
+                                                         profile))
+            data["codes_minted"] = budget
+            if data["connections_out_of_codes"] == 0 or budget >= CONFIG.max_codes:
+                break
+            log(f"  ran out of codes after {data['duration']:.1f} s; again with twice as many")
+            budget = min(CONFIG.max_codes, budget * 2)
+        return data
 
-        data = measured(server, lambda: profiled_wrk(server, "codes", "codes.lua", c, extra,
-                                                     profile))
-        data["codes_minted"] = budget
-        if data["connections_out_of_codes"] == 0 or budget >= CONFIG.max_codes or attempt == 2:
-            return data
-        log(f"  ran out of codes after {data['duration']:.1f} s; again with twice as many")
-        budget = min(CONFIG.max_codes, budget * 2)
-    raise AssertionError("unreachable")
+    return quietest(attempt)
 
 
 # --- one side ------------------------------------------------------------------------------
@@ -819,7 +853,7 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
     if peer is not None and not any(s["kind"] == "ours" for s in sides):
         parts += ["## oidc-provider alone", "", table({**peer, "label": "peer"}, None), ""]
     notes = ["| side | scenario | conc. | wrk CPU s (core 1) | core 1 busy s | others on core 0 s |"
-             " duration s | note |", "|---|---|---|---|---|---|---|---|"]
+             " duration s | attempts | note |", "|---|---|---|---|---|---|---|---|---|"]
     for side in sides:
         for name, by_c in side["scenarios"].items():
             for c, data in by_c.items():
@@ -834,7 +868,7 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
                             f"p99 {data['request_p99_ms']:.1f} ms")
                 notes.append(f"| {side['label']} | {name} | {c} | {data['loadgen_cpu_s']:.1f} | "
                              f"{data['core1_busy_s']:.1f} | {data['core0_others_s']:.1f} | "
-                             f"{data['duration']:.1f} | {note} |")
+                             f"{data['duration']:.1f} | {data.get('attempts', 1)} | {note} |")
     parts += ["## Run conditions", "",
               "wrk's own CPU, how busy the load core was in all, and the CPU other processes "
               "(anything not the server) took on the server's core during each measured run.", "",

@@ -65,6 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args).with_secret_key()
     _migrate(settings)
+    _check_keys(settings)
     configure(args.log_level)
     options: dict[str, object] = {
         "host": settings.host, "port": settings.port, "log_level": args.log_level,
@@ -89,6 +90,25 @@ def cmd_serve(args: argparse.Namespace) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="openplate-metrics-")
     uvicorn.run("openplate.web.asgi:app_from_env", factory=True, workers=args.workers,
                 **options)  # type: ignore[arg-type]
+
+
+def _check_keys(settings: Settings) -> None:
+    """Fail in one line, before serving, if the signing keys cannot be unsealed."""
+    from openplate import signing
+
+    assert settings.secret_key is not None
+    instance_key = settings.secret_key.encode("utf-8")
+
+    async def work(db: Database) -> None:
+        async with db.transaction(readonly=True) as store:
+            if await store.signing_keys.all():
+                await signing.load_ring(store.signing_keys, instance_key=instance_key, now=0,
+                                        retention=settings.key_retention)
+
+    try:
+        asyncio.run(_with_db(settings, work))
+    except signing.KeysUnreadable as error:
+        raise CommandError(str(error)) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
+
 from openplate.oauth.oidc import keys
 from openplate.store.key_repos import KeyRecord, SqlSigningKeys
+
+
+class KeysUnreadable(Exception):
+    """The signing keys were sealed under another instance key than the one configured."""
 
 
 class RotationRefused(Exception):
@@ -86,7 +92,13 @@ async def load_ring(repo: SqlSigningKeys, *, instance_key: bytes, now: int,
                     retention: int) -> keys.KeyRing:
     records = await repo.all()
     current = next(r for r in reversed(records) if r.status == "current")
-    private = keys.load_private(keys.unseal(current.private_encrypted, instance_key))
+    try:
+        private = keys.load_private(keys.unseal(current.private_encrypted, instance_key))
+    except InvalidTag:
+        raise KeysUnreadable(
+            "the signing keys in the database were sealed with another secret key: set "
+            "OPENPLATE_SECRET_KEY (or openplate-secret.key) to the one this database was made with"
+        ) from None
     return keys.KeyRing.build(
         kid=current.kid, alg=current.alg, private=private,
         published=[r.public_jwk for r in published(records, now=now, retention=retention)],

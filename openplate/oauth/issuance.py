@@ -69,6 +69,7 @@ async def mint(
     refresh_token: str | None = None,
     auth_time: int | None = None,
     nonce: str | None = None,
+    touch: bool = True,
 ) -> IssuedTokens:
     """Store the digests of new tokens for the grant and return the tokens themselves.
 
@@ -89,7 +90,8 @@ async def mint(
             digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client.pk,
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,
         )
-    await store.grants.touch(grant_id=grant_id, now=ctx.now)
+    if touch:  # "last used" on /account/apps; a grant created just now already says so
+        await store.grants.touch(grant_id=grant_id, now=ctx.now)
     id_token = await id_token_for(ctx, store, client=client, user_id=user_id, scope=scope,
                                   access_token=access, auth_time=auth_time, nonce=nonce)
     return IssuedTokens(

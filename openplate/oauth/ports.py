@@ -22,8 +22,11 @@ class ClientStore(Protocol):
 
 class GrantStore(Protocol):
     async def create(
-        self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None
-    ) -> int: ...
+        self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
+        used: bool = False,
+    ) -> int:
+        """A new grant; ``used`` when tokens are minted for it at once (no separate touch)."""
+        ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...
 

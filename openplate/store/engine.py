@@ -1,31 +1,44 @@
-"""Database engines: SQLite (embedded default) and PostgreSQL through one SQLAlchemy code path."""
+"""Database engines: SQLite (embedded default) and PostgreSQL through one SQLAlchemy code path.
+
+PostgreSQL runs on asyncpg. SQLite runs on the standard library's driver *on the event loop's own
+thread*: an indexed SQLite statement takes microseconds, while handing each one to a driver
+thread (aiosqlite) cost about a quarter of a millisecond a hop, four or more hops a request —
+measured, see docs/performance.md. Transactions on SQLite are serialised by an asyncio lock in
+the process, so they never interleave; `BEGIN IMMEDIATE` serialises them across processes.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openplate.settings import Settings
 
+AnyEngine = AsyncEngine | Engine
+
 
 def async_url(url: str) -> str:
-    """Map a plain database URL to its async driver (aiosqlite or asyncpg)."""
-    for plain, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("postgres://", "postgresql+asyncpg://"),
-    ):
+    """Map a plain PostgreSQL URL to its async driver (asyncpg)."""
+    for plain, driver in (("postgresql://", "postgresql+asyncpg://"),
+                          ("postgres://", "postgresql+asyncpg://")):
         if url.startswith(plain):
             return driver + url[len(plain):]
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def sqlite_url(url: str) -> str:
+    return url.replace("sqlite+aiosqlite://", "sqlite://", 1)
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN is ours (see _on_begin).
         dbapi_connection.isolation_level = None
@@ -36,7 +49,7 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, busy_timeout_m
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front, so two writers never deadlock upgrading a
         # read lock; readers stay deferred and, under WAL, never wait for a writer.
@@ -44,31 +57,63 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, busy_timeout_m
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AsyncEngine:
-    """The async engine for ``settings.database_url``.
+def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AnyEngine:
+    """The engine for ``settings.database_url``: a sync one for SQLite, async for PostgreSQL.
 
     ``foreign_keys=False`` is for migrations only: SQLite rebuilds a table to alter it, and with
     foreign keys on, dropping the old copy would cascade into every table that refers to it.
     """
-    url = async_url(settings.database_url)
+    url = settings.database_url
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=settings.sql_echo, pool_size=8, max_overflow=8)
-        _configure_sqlite(
-            engine, foreign_keys=foreign_keys, busy_timeout_ms=settings.sqlite_busy_timeout_ms
-        )
+        engine = create_sync_engine(sqlite_url(url), echo=settings.sql_echo, pool_size=2,
+                                    max_overflow=4, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine, foreign_keys=foreign_keys,
+                          busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(
-        url, echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        async_url(url), echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True
     )
+
+
+class InlineConnection:
+    """The async face of a sync SQLite connection: each ``execute`` runs right here, no thread."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._conn.execute(statement, parameters)
 
 
 @asynccontextmanager
 async def unit_of_work(
-    engine: AsyncEngine, *, readonly: bool = False
+    engine: AnyEngine, *, readonly: bool = False, lock: asyncio.Lock | None = None
 ) -> AsyncIterator[AsyncConnection]:
     """One transaction: committed when the block ends normally, rolled back on an exception."""
+    if isinstance(engine, Engine):
+        assert lock is not None
+        async with lock:
+            with engine.connect() as sync_conn:
+                if readonly:
+                    sync_conn = sync_conn.execution_options(openplate_readonly=True)
+                with sync_conn.begin():
+                    # Repositories are written against AsyncConnection's execute/dialect, which
+                    # InlineConnection provides.
+                    yield cast(AsyncConnection, InlineConnection(sync_conn))
+        return
     async with engine.connect() as conn:
         if readonly:
             conn = await conn.execution_options(openplate_readonly=True)
         async with conn.begin():
             yield conn
+
+
+async def dispose(engine: AnyEngine) -> None:
+    if isinstance(engine, Engine):
+        engine.dispose()
+    else:
+        await engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from openplate.settings import Settings
-from openplate.store.engine import create_engine
+from openplate.store.engine import create_engine, dispose, unit_of_work
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -39,14 +39,13 @@ def alembic_config(settings: Settings) -> Config:
 async def _current_revision(settings: Settings) -> str | None:
     engine = create_engine(settings)
     try:
-        async with engine.connect() as conn:
-            result = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            row = result.first()
+        async with unit_of_work(engine, readonly=True, lock=asyncio.Lock()) as conn:
+            row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
             return str(row[0]) if row else None
     except DBAPIError:
         return None  # no alembic_version table yet
     finally:
-        await engine.dispose()
+        await dispose(engine)
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord
@@ -15,6 +15,63 @@ from openplate.store.tables import (
     clients,
     grants,
     refresh_tokens,
+)
+
+# Hot statements are built once, with bind parameters, so each call only binds values: no
+# statement construction or cache-key generation per request.
+_CLIENT_BY_ID = select(clients).where(clients.c.client_id == bindparam("cid"))
+_GRANT_INSERT = grants.insert().returning(grants.c.id)
+_GRANT_TOUCH = (
+    update(grants).where(grants.c.id == bindparam("gid")).values(last_used_at=bindparam("at"))
+)
+_ACCESS_INSERT = access_tokens.insert()
+_REFRESH_INSERT = refresh_tokens.insert()
+_CODE_INSERT = authorization_codes.insert()
+
+
+_CODE_COLUMNS = (
+    authorization_codes.c.id,
+    authorization_codes.c.grant_id,
+    authorization_codes.c.client_pk,
+    authorization_codes.c.user_id,
+    authorization_codes.c.redirect_uri,
+    authorization_codes.c.scope,
+    authorization_codes.c.code_challenge,
+    authorization_codes.c.expires_at,
+    authorization_codes.c.nonce,
+    authorization_codes.c.auth_time,
+)
+_CODE_CONSUME = (
+    update(authorization_codes)
+    .where(authorization_codes.c.digest == bindparam("d"), authorization_codes.c.used_at.is_(None))
+    .values(used_at=bindparam("at"))
+    .returning(*_CODE_COLUMNS)
+)
+_REFRESH_BY_DIGEST = (
+    select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"),
+           grants.c.auth_time.label("auth_time"))
+    .join(grants, grants.c.id == refresh_tokens.c.grant_id)
+    .where(refresh_tokens.c.digest == bindparam("d"))
+)
+_REFRESH_USE = (
+    update(refresh_tokens)
+    .where(refresh_tokens.c.id == bindparam("rid"), refresh_tokens.c.used_at.is_(None))
+    .values(used_at=bindparam("at"))
+    .returning(refresh_tokens.c.id)
+)
+_LIVE_ACCESS = (
+    select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
+           access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
+           access_tokens.c.created_at)
+    .join(grants, grants.c.id == access_tokens.c.grant_id)
+    .where(
+        and_(
+            access_tokens.c.digest == bindparam("d"),
+            access_tokens.c.revoked_at.is_(None),
+            access_tokens.c.expires_at > bindparam("now"),
+            grants.c.revoked_at.is_(None),
+        )
+    )
 )
 
 
@@ -36,9 +93,7 @@ class SqlClients:
         self._conn = conn
 
     async def by_client_id(self, client_id: str) -> Client | None:
-        row = (
-            await self._conn.execute(select(clients).where(clients.c.client_id == client_id))
-        ).first()
+        row = (await self._conn.execute(_CLIENT_BY_ID, {"cid": client_id})).first()
         return client_from_row(row) if row is not None else None
 
 
@@ -47,21 +102,18 @@ class SqlGrants:
         self._conn = conn
 
     async def create(
-        self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None
+        self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
+        used: bool = False,
     ) -> int:
-        result = await self._conn.execute(
-            grants.insert()
-            .values(user_id=user_id, client_pk=client_pk, scope=scope, created_at=now,
-                    auth_time=auth_time)
-            .returning(grants.c.id)
-        )
+        result = await self._conn.execute(_GRANT_INSERT, {
+            "user_id": user_id, "client_pk": client_pk, "scope": scope, "created_at": now,
+            "auth_time": auth_time, "last_used_at": now if used else None,
+        })
         return int(result.scalar_one())
 
     async def touch(self, *, grant_id: int, now: int) -> None:
         """Record that the grant just got tokens (shown as "last used" on /account/apps)."""
-        await self._conn.execute(
-            update(grants).where(grants.c.id == grant_id).values(last_used_at=now)
-        )
+        await self._conn.execute(_GRANT_TOUCH, {"gid": grant_id, "at": now})
 
     async def revoke(self, *, grant_id: int, now: int) -> None:
         await self._conn.execute(
@@ -71,18 +123,6 @@ class SqlGrants:
         )
 
 
-_CODE_COLUMNS = (
-    authorization_codes.c.id,
-    authorization_codes.c.grant_id,
-    authorization_codes.c.client_pk,
-    authorization_codes.c.user_id,
-    authorization_codes.c.redirect_uri,
-    authorization_codes.c.scope,
-    authorization_codes.c.code_challenge,
-    authorization_codes.c.expires_at,
-    authorization_codes.c.nonce,
-    authorization_codes.c.auth_time,
-)
 
 
 def _code(row: Any, *, used: bool) -> CodeRecord:
@@ -102,27 +142,16 @@ class SqlCodes:
         scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
         now: int, expires_at: int,
     ) -> None:
-        await self._conn.execute(
-            authorization_codes.insert().values(
-                digest=digest, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
-                redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
-                nonce=nonce, auth_time=auth_time, created_at=now, expires_at=expires_at,
-            )
-        )
+        await self._conn.execute(_CODE_INSERT, {
+            "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
+            "redirect_uri": redirect_uri, "scope": scope, "code_challenge": code_challenge,
+            "nonce": nonce, "auth_time": auth_time, "created_at": now, "expires_at": expires_at,
+            "used_at": None,
+        })
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
         # One statement: of any number of concurrent redemptions, exactly one sees a row.
-        row = (
-            await self._conn.execute(
-                update(authorization_codes)
-                .where(
-                    authorization_codes.c.digest == digest,
-                    authorization_codes.c.used_at.is_(None),
-                )
-                .values(used_at=now)
-                .returning(*_CODE_COLUMNS)
-            )
-        ).first()
+        row = (await self._conn.execute(_CODE_CONSUME, {"d": digest, "at": now})).first()
         return _code(row, used=False) if row is not None else None
 
     async def find(self, *, digest: str) -> CodeRecord | None:
@@ -144,36 +173,23 @@ class SqlTokens:
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
         now: int, expires_at: int,
     ) -> None:
-        await self._conn.execute(
-            access_tokens.insert().values(
-                digest=digest, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
-                scope=scope, created_at=now, expires_at=expires_at,
-            )
-        )
+        await self._conn.execute(_ACCESS_INSERT, {
+            "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
+            "scope": scope, "created_at": now, "expires_at": expires_at, "revoked_at": None,
+        })
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
         now: int, expires_at: int,
     ) -> None:
-        await self._conn.execute(
-            refresh_tokens.insert().values(
-                digest=digest, grant_id=grant_id, client_pk=client_pk, user_id=user_id,
-                scope=scope, created_at=now, expires_at=expires_at,
-            )
-        )
+        await self._conn.execute(_REFRESH_INSERT, {
+            "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
+            "scope": scope, "created_at": now, "expires_at": expires_at, "used_at": None,
+            "revoked_at": None,
+        })
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
-        row = (
-            await self._conn.execute(
-                select(
-                    refresh_tokens,
-                    grants.c.revoked_at.label("grant_revoked_at"),
-                    grants.c.auth_time.label("auth_time"),
-                )
-                .join(grants, grants.c.id == refresh_tokens.c.grant_id)
-                .where(refresh_tokens.c.digest == digest)
-            )
-        ).first()
+        row = (await self._conn.execute(_REFRESH_BY_DIGEST, {"d": digest})).first()
         if row is None:
             return None
         return RefreshRecord(
@@ -184,31 +200,11 @@ class SqlTokens:
         )
 
     async def use_refresh(self, *, refresh_id: int, now: int) -> bool:
-        result = await self._conn.execute(
-            update(refresh_tokens)
-            .where(refresh_tokens.c.id == refresh_id, refresh_tokens.c.used_at.is_(None))
-            .values(used_at=now)
-            .returning(refresh_tokens.c.id)
-        )
+        result = await self._conn.execute(_REFRESH_USE, {"rid": refresh_id, "at": now})
         return result.first() is not None
 
     async def find_access(self, *, digest: str, now: int) -> AccessPrincipal | None:
-        t = access_tokens
-        row = (
-            await self._conn.execute(
-                select(t.c.id, t.c.grant_id, t.c.user_id, t.c.client_pk, t.c.scope, t.c.expires_at,
-                       t.c.created_at)
-                .join(grants, grants.c.id == t.c.grant_id)
-                .where(
-                    and_(
-                        t.c.digest == digest,
-                        t.c.revoked_at.is_(None),
-                        t.c.expires_at > now,
-                        grants.c.revoked_at.is_(None),
-                    )
-                )
-            )
-        ).first()
+        row = (await self._conn.execute(_LIVE_ACCESS, {"d": digest, "now": now})).first()
         if row is None:
             return None
         return AccessPrincipal(

@@ -27,7 +27,7 @@ async def client_token(
                            + format_scope(list(CLIENT_SCOPES)) + ".")
     scope = format_scope(scopes)
     grant_id = await store.grants.create(
-        user_id=client.owner_id, client_pk=client.pk, scope=scope, now=ctx.now
+        user_id=client.owner_id, client_pk=client.pk, scope=scope, now=ctx.now, used=True
     )
     return await mint(store, ctx, grant_id=grant_id, client=client, user_id=client.owner_id,
-                      scope=scope, with_refresh=False)
+                      scope=scope, with_refresh=False, touch=False)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openplate.settings import Settings
 from openplate.store.engine import create_engine
@@ -18,9 +19,7 @@ def _run(connection: Any) -> None:
         context.run_migrations()
 
 
-async def _main() -> None:
-    settings = context.config.attributes.get("settings") or Settings()
-    engine = create_engine(settings, foreign_keys=False)
+async def _main_async(engine: AsyncEngine) -> None:
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
@@ -29,4 +28,18 @@ async def _main() -> None:
         await engine.dispose()
 
 
-asyncio.run(_main())
+def _main() -> None:
+    settings = context.config.attributes.get("settings") or Settings()
+    engine = create_engine(settings, foreign_keys=False)
+    if isinstance(engine, AsyncEngine):
+        asyncio.run(_main_async(engine))
+        return
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+_main()
