@@ -499,13 +499,19 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measured(server: Server, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run ``run`` and add the server's CPU seconds and peak RSS, the database's CPU, the load
-    generator's CPU, and how much of each core other processes took meanwhile."""
+    generator's CPU, and how much CPU other processes took meanwhile."""
     pids = server.pids()
     reset_peak_rss(pids)
     services = service_pids() if server.label == "ours-pg" else []
-    cpu0, db0, busy0, load0 = cpu_seconds(pids), cpu_seconds(services), core_busy(), children_cpu()
+    cpu0, db0, busy0 = cpu_seconds(pids), cpu_seconds(services), core_busy()
+    load0, self0 = children_cpu(), own_cpu()
     data = run()
     pids = server.pids()
     busy1 = core_busy()
@@ -513,9 +519,16 @@ def measured(server: Server, run: Callable[[], dict[str, Any]]) -> dict[str, Any
     data["db_cpu_s"] = cpu_seconds(services) - db0 if services else None
     data["rss_mib"] = peak_rss_mib(pids)
     data["loadgen_cpu_s"] = children_cpu() - load0
-    # Core 0 is the server's: whatever else ran there competed with it.
-    data["core0_others_s"] = max(0.0, busy1["cpu0"] - busy0["cpu0"] - data["cpu_s"])
+    data["core0_busy_s"] = busy1["cpu0"] - busy0["cpu0"]
     data["core1_busy_s"] = busy1["cpu1"] - busy0["cpu1"]
+    # The server's core: what else ran there competed with the server. (On PostgreSQL some of
+    # that is the database's own backends, which are not pinned: their CPU is counted apart.)
+    data["core0_others_s"] = max(0.0, data["core0_busy_s"] - data["cpu_s"]
+                                 - (data["db_cpu_s"] or 0.0))
+    # Everything on the machine that was not this benchmark (server, database, wrk, harness).
+    data["others_s"] = max(0.0, data["core0_busy_s"] + data["core1_busy_s"] - data["cpu_s"]
+                           - (data["db_cpu_s"] or 0.0) - data["loadgen_cpu_s"]
+                           - (own_cpu() - self0))
     return data
 
 
@@ -524,61 +537,107 @@ def write_lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def scenario_runs(server: Server, grants: list[dict[str, Any]],
-                  rates: dict[tuple[str, int], float]) -> dict[str, dict[int, dict[str, Any]]]:
-    """Every scenario at every concurrency against a started, seeded ``server``."""
-    target = server.target
-    assert target is not None
-    work = server.workdir
-    access_file = write_lines(work / "access.txt", [str(g["access_token"]) for g in grants])
-    grants_file = write_lines(work / "grants.txt", [str(g["refresh_token"]) for g in grants])
-    results: dict[str, dict[int, dict[str, Any]]] = {}
-    simple: dict[str, tuple[str, dict[str, str]]] = {
-        "cc": ("cc_token.lua", {}),
-        "introspect": ("introspect.lua", {"BENCH_INTROSPECT_PATH": target.introspect_path,
-                                          "BENCH_TOKENS": str(access_file)}),
-        "me": ("bearer_get.lua", {"BENCH_PATH": target.me_path, "BENCH_TOKENS": str(access_file)}),
-        "metadata": ("metadata.lua", {
-            "BENCH_PATHS": f"{target.jwks_path},/.well-known/openid-configuration"}),
-        "refresh": ("refresh.lua", {"BENCH_GRANTS": str(grants_file)}),
-        "signin": ("signin.lua", {"BENCH_LOGIN": target.username, "BENCH_PASSWORD": target.password,
-                                  "BENCH_AUTH_QUERY": target.auth_query()}),
-    }
-    sessions_file = work / "sessions.txt"
+class Side:
+    """A started, seeded server and what its runs need; paused (SIGSTOP) between its runs."""
 
-    def fresh_sessions(c: int) -> None:
+    def __init__(self, server: Server, grants: list[dict[str, Any]],
+                 cleanups: list[Callable[[], None]]) -> None:
+        self.server = server
+        self.label = server.label
+        self.cleanups = cleanups
+        self.results: dict[str, dict[int, dict[str, Any]]] = {}
+        target = server.target
+        assert target is not None
+        work = server.workdir
+        access = write_lines(work / "access.txt", [str(g["access_token"]) for g in grants])
+        refresh = write_lines(work / "grants.txt", [str(g["refresh_token"]) for g in grants])
+        self.sessions_file = work / "sessions.txt"
+        self.scripts: dict[str, tuple[str, dict[str, str]]] = {
+            "cc": ("cc_token.lua", {}),
+            "introspect": ("introspect.lua", {"BENCH_INTROSPECT_PATH": target.introspect_path,
+                                              "BENCH_TOKENS": str(access)}),
+            "me": ("bearer_get.lua", {"BENCH_PATH": target.me_path, "BENCH_TOKENS": str(access)}),
+            "metadata": ("metadata.lua", {
+                "BENCH_PATHS": f"{target.jwks_path},/.well-known/openid-configuration"}),
+            "refresh": ("refresh.lua", {"BENCH_GRANTS": str(refresh)}),
+            "signin": ("signin.lua", {"BENCH_LOGIN": target.username,
+                                      "BENCH_PASSWORD": target.password,
+                                      "BENCH_AUTH_QUERY": target.auth_query()}),
+            "flow": ("flow.lua", {"BENCH_SESSIONS": str(self.sessions_file),
+                                  "BENCH_AUTH_QUERY": target.auth_query(consent=True)}),
+        }
+
+    def signal(self, signum: int) -> None:
+        if self.server.proc is not None:
+            for pid in self.server.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+
+    def pause(self) -> None:
+        self.signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.signal(signal.SIGCONT)
+        time.sleep(0.2)  # let its timers catch up before anything is measured
+
+    def fresh_sessions(self, c: int) -> None:
         # Signed-in, consented browsers for the flow scenario, new for every run (the peer
         # replaces a session's id on every resume, and wrk keeps the newest only in memory).
-        write_lines(sessions_file, asyncio.run(flows.session_cookies(target, c)))
+        assert self.server.target is not None
+        cookies = asyncio.run(flows.session_cookies(self.server.target, c))
+        write_lines(self.sessions_file, cookies)
 
-    for name in [s for s in RUN_ORDER if s in CONFIG.scenarios]:
-        results[name] = {}
-        for c in CONFIG.concurrency:
-            log(f"{server.label}: {SCENARIOS[name]} at {c} connections")
-            profile = CONFIG.profile and c == max(CONFIG.concurrency)
-            if name == "codes":
-                data = run_codes(server, c, rates, profile)
-            elif name == "flow":
-                extra = {"BENCH_SESSIONS": str(sessions_file),
-                         "BENCH_AUTH_QUERY": target.auth_query(consent=True)}
-                data = warm_then_measure(server, name, "flow.lua", c, extra, profile,
-                                         prepare=lambda c=c: fresh_sessions(c))
-                # One operation is a whole flow: report its latency, not the requests'.
-                data["request_p50_ms"], data["request_p99_ms"] = data["p50_ms"], data["p99_ms"]
-                data["p50_ms"], data["p99_ms"] = data["flow_p50_ms"], data["flow_p99_ms"]
-            else:
-                script, extra = simple[name]
-                data = warm_then_measure(server, name, script, c, extra, profile)
-            if name == "refresh":
-                rates[(server.label, c)] = data["ops"] / data["duration"]
-            data["requests_per_op"] = REQUESTS_PER_OP.get(name, {}).get(server.kind, 1)
-            results[name][c] = data
-            log(f"  {data['ops'] / data['duration']:.0f} ops/s, p50 {data['p50_ms']:.1f} ms, "
-                f"p99 {data['p99_ms']:.1f} ms, errors {data['errors']}, cpu {data['cpu_s']:.1f} s, "
-                f"wrk cpu {data['loadgen_cpu_s']:.1f} s, others on core 0 "
-                f"{data['core0_others_s']:.1f} s"
-                + (f"  first bad answer: {data.get('bad_sample')}" if data["errors"] else ""))
-    return results
+    def run(self, name: str, c: int, rates: dict[tuple[str, int], float]) -> dict[str, Any]:
+        """One scenario at one concurrency: warm-up, then the measured run."""
+        server = self.server
+        log(f"{server.label}: {SCENARIOS[name]} at {c} connections")
+        profile = CONFIG.profile and c == max(CONFIG.concurrency)
+        speed = calibrate()
+        if name == "codes":
+            data = run_codes(server, c, rates, profile)
+        else:
+            script, extra = self.scripts[name]
+            prepare = (lambda: self.fresh_sessions(c)) if name == "flow" else None
+            data = warm_then_measure(server, name, script, c, extra, profile, prepare)
+        if name == "flow":
+            # One operation is a whole flow: report its latency, not the requests'.
+            data["request_p50_ms"], data["request_p99_ms"] = data["p50_ms"], data["p99_ms"]
+            data["p50_ms"], data["p99_ms"] = data["flow_p50_ms"], data["flow_p99_ms"]
+        if name == "refresh":
+            rates[(server.label, c)] = data["ops"] / data["duration"]
+        data["requests_per_op"] = REQUESTS_PER_OP.get(name, {}).get(server.kind, 1)
+        data["calibration_ms"] = speed
+        self.results.setdefault(name, {})[c] = data
+        log(f"  {data['ops'] / data['duration']:.0f} ops/s, p50 {data['p50_ms']:.1f} ms, "
+            f"p99 {data['p99_ms']:.1f} ms, errors {data['errors']}, cpu {data['cpu_s']:.1f} s, "
+            f"wrk cpu {data['loadgen_cpu_s']:.1f} s, others on core 0 "
+            f"{data['core0_others_s']:.1f} s, calibration {speed:.0f} ms"
+            + (f"  first bad answer: {data.get('bad_sample')}" if data["errors"] else ""))
+        return data
+
+    def summary(self) -> dict[str, Any]:
+        return {"label": self.label, "kind": self.server.kind, "startup": self.server.startup,
+                "scenarios": self.results}
+
+    def cleanup(self) -> None:
+        self.resume()
+        for cleanup in self.cleanups:
+            try:
+                cleanup()
+            except Exception as error:  # noqa: BLE001 - keep cleaning up
+                log(f"cleanup: {error}")
+
+
+CALIBRATION = "import time\nt = time.process_time()\ns = 0\nfor i in range(2_000_000):\n    s += i * i\n" \
+    "print(time.process_time() - t)\n"
+
+
+def calibrate() -> float:
+    """CPU milliseconds a fixed pure-Python loop takes on the server's core right now: the same
+    number means the same machine speed (this machine's speed varies with its neighbours)."""
+    result = subprocess.run(["taskset", "-c", SERVER_CORE, sys.executable, "-c", CALIBRATION],
+                            capture_output=True, text=True, timeout=60, check=True)
+    return float(result.stdout) * 1000
 
 
 def profiled_wrk(server: Server, name: str, script: str, c: int, extra: dict[str, str],
@@ -591,7 +650,7 @@ def profiled_wrk(server: Server, name: str, script: str, c: int, extra: dict[str
 
 
 def noise(data: dict[str, Any]) -> float:
-    """Percent of the server's core that other processes took during a measured run."""
+    """CPU that other processes took on the server's core during a run, in percent of it."""
     return 100 * data["core0_others_s"] / max(data["duration"], 1e-9)
 
 
@@ -605,7 +664,7 @@ def quietest(attempt: Callable[[], dict[str, Any]]) -> dict[str, Any]:
             best = data
         if noise(data) <= CONFIG.max_noise:
             break
-        log(f"  other processes took {noise(data):.0f}% of core 0 during the run; "
+        log(f"  other processes took {noise(data):.0f}% of the server's core during the run; "
             + ("running it again" if tries < CONFIG.retries else "keeping the quietest attempt"))
     assert best is not None
     best["attempts"] = data["attempts"]
@@ -689,7 +748,8 @@ def redis_cleanup(prefix: str) -> None:
                            capture_output=True, timeout=60, check=False)
 
 
-def run_side(label: str, rates: dict[tuple[str, int], float]) -> dict[str, Any] | None:
+def setup_side(label: str) -> Side | None:
+    """Start a side (measuring its start-up), seed it, pre-create its grants."""
     workdir = Path(tempfile.mkdtemp(prefix=f"openplate-bench-{label}-"))
     cleanups: list[Callable[[], None]] = [lambda: shutil.rmtree(workdir, ignore_errors=True)]
     server: Server
@@ -699,6 +759,7 @@ def run_side(label: str, rates: dict[tuple[str, int], float]) -> dict[str, Any] 
         elif label == "ours-pg":
             database = postgres_database()
             if database is None:
+                shutil.rmtree(workdir, ignore_errors=True)
                 return None
             url, drop = database
             cleanups.append(drop)
@@ -718,15 +779,12 @@ def run_side(label: str, rates: dict[tuple[str, int], float]) -> dict[str, Any] 
             started = time.perf_counter()
             grants = asyncio.run(make_grants(server.target, CONFIG.grants))
             log(f"{label}: {len(grants)} grants in {time.perf_counter() - started:.1f} s")
-        scenarios = scenario_runs(server, grants, rates)
-        return {"label": label, "kind": server.kind, "startup": server.startup,
-                "scenarios": scenarios}
-    finally:
+        return Side(server, grants, cleanups)
+    except BaseException:
         for cleanup in cleanups:
-            try:
+            with contextlib.suppress(Exception):
                 cleanup()
-            except Exception as error:  # noqa: BLE001 - keep cleaning up
-                log(f"cleanup: {error}")
+        raise
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -752,14 +810,14 @@ def _row_values(data: dict[str, Any]) -> dict[str, float | None]:
         "p99": data["p99_ms"], "errors": data["errors"], "cpu": data["cpu_s"],
         "cpu_op": data["cpu_s"] * 1000 / data["ops"] if data["ops"] else None,
         "rss": data["rss_mib"], "db": data.get("db_cpu_s"),
-        "noise": 100 * data["core0_others_s"] / data["duration"],
+        "noise": noise(data),
     }
 
 
 def table(ours: dict[str, Any], peer: dict[str, Any] | None) -> str:
     with_db = ours["label"] == "ours-pg"
     head = ["scenario", "conc.", "side", "ops/s", "req/s", "p50 ms", "p99 ms", "errors",
-            "server CPU s", "CPU ms/op", "peak RSS MiB", "core-0 noise %"]
+            "server CPU s", "CPU ms/op", "peak RSS MiB", "noise %"]
     if with_db:
         head.append("PG+Redis CPU s")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -833,12 +891,13 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
         f"{CONFIG.grants} pre-created grants.", "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), "",
         "Each server alone on core 0 (`taskset -c 0`), wrk on core 1 (one connection per "
-        "thread). ops/s counts finished operations (a token, a sign-in, a whole browser flow); "
+        "thread). The sides take turns scenario by scenario (the idle ones SIGSTOPped), so the "
+        "figures compared were measured minutes apart at most. ops/s counts finished operations (a token, a sign-in, a whole browser flow); "
         "req/s all HTTP requests. Latencies are per request, except scenario 7: per whole flow. "
         "errors = unexpected answers (wrong status or body) + socket errors. Server CPU = "
         "utime+stime of the server process (and children) during the measured run; peak RSS = "
-        "VmHWM during the measured run (reset just before it); core-0 noise = CPU that other "
-        "processes took on the server's core, as a share of the run.", "",
+        "VmHWM during the measured run (reset just before it); noise = CPU that other "
+        "processes took on the server's core during the run, in % of it.", "",
         "## Start-up time (to the first answered request)", "", startup_table(sides), "",
     ]
     for side in sides:
@@ -852,8 +911,9 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
                       "machine during the run (not pinned; not in Openplate's own figure).", ""]
     if peer is not None and not any(s["kind"] == "ours" for s in sides):
         parts += ["## oidc-provider alone", "", table({**peer, "label": "peer"}, None), ""]
-    notes = ["| side | scenario | conc. | wrk CPU s (core 1) | core 1 busy s | others on core 0 s |"
-             " duration s | attempts | note |", "|---|---|---|---|---|---|---|---|---|"]
+    notes = ["| side | scenario | conc. | calibration ms | wrk CPU s | core 0 busy s | core 1 busy s |"
+             " others on core 0 s | others in all s | duration s | attempts | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for side in sides:
         for name, by_c in side["scenarios"].items():
             for c, data in by_c.items():
@@ -866,12 +926,19 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
                 if name == "flow":
                     note = (f"per-request p50 {data['request_p50_ms']:.1f} ms, "
                             f"p99 {data['request_p99_ms']:.1f} ms")
-                notes.append(f"| {side['label']} | {name} | {c} | {data['loadgen_cpu_s']:.1f} | "
-                             f"{data['core1_busy_s']:.1f} | {data['core0_others_s']:.1f} | "
+                notes.append(f"| {side['label']} | {name} | {c} | {data['calibration_ms']:.0f} | "
+                             f"{data['loadgen_cpu_s']:.1f} | "
+                             f"{data['core0_busy_s']:.1f} | {data['core1_busy_s']:.1f} | "
+                             f"{data['core0_others_s']:.1f} | {data['others_s']:.1f} | "
                              f"{data['duration']:.1f} | {data.get('attempts', 1)} | {note} |")
     parts += ["## Run conditions", "",
-              "wrk's own CPU, how busy the load core was in all, and the CPU other processes "
-              "(anything not the server) took on the server's core during each measured run.", "",
+              "calibration = CPU ms of a fixed pure-Python loop on core 0 just before the scenario "
+              "(same number, same machine speed). During each measured run: wrk's CPU, how busy "
+              "each core was, the CPU other processes took on the server's core (core 0 busy time "
+              "less the server and, for ours-pg, less all of PostgreSQL's and Redis's CPU), and on "
+              "the whole machine (both cores less the server, its database, wrk and the harness). "
+              f"A run with more than {CONFIG.max_noise:g}% of core 0 taken by others was run again "
+              f"(at most {CONFIG.retries} times) and the quietest attempt kept.", "",
               *notes, ""]
     return "\n".join(parts)
 
@@ -892,16 +959,32 @@ def main() -> int:
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     info = machine()
     log(f"config: {CONFIG}")
-    sides, rates = [], {}
+    # Each side is set up in turn (the others paused), then the scenarios run interleaved: for
+    # each scenario and concurrency, every side in turn, the others paused (SIGSTOP), so that
+    # the figures compared were taken minutes apart at most, on a machine whose speed drifts.
+    live: list[Side] = []
+    rates: dict[tuple[str, int], float] = {}
     try:
         for label in CONFIG.sides:
-            side = run_side(label, rates)
+            side = setup_side(label)
             if side is not None:
-                sides.append(side)
+                side.pause()
+                live.append(side)
+        for name in [s for s in RUN_ORDER if s in CONFIG.scenarios]:
+            for c in CONFIG.concurrency:
+                for side in live:
+                    side.resume()
+                    try:
+                        side.run(name, c, rates)
+                    finally:
+                        side.pause()
     finally:
+        for side in live:
+            side.cleanup()
         stop_all()
         with contextlib.suppress(OSError):
             PIDFILE.unlink()
+    sides = [side.summary() for side in live]
     text = report(sides, info, started)
     (CONFIG.results / "latest.md").write_text(text + "\n")
     (CONFIG.results / "latest.json").write_text(json.dumps(

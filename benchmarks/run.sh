@@ -62,7 +62,7 @@ cleanup() {
   # Anything bench.py started and could not stop itself (it keeps this list up to date).
   if [ -f "$results/.pids" ]; then
     while read -r pid; do
-      [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null || true
+      [ -n "$pid" ] && { kill -CONT -- "-$pid"; kill -TERM -- "-$pid"; } 2>/dev/null || true
     done < "$results/.pids"
     sleep 1
     while read -r pid; do

@@ -262,9 +262,10 @@ def content_type() -> st.SearchStrategy[bytes | None]:
 
 def error_body(response: httpx.Response | RawResponse, errors: Iterable[str]) -> dict[str, Any]:
     """A JSON error in the RFC 6749 §5.2 shape whose ``error`` is one of ``errors``."""
+    status = response.status if isinstance(response, RawResponse) else response.status_code
+    content = response.body if isinstance(response, RawResponse) else response.content
     assert response.headers.get("content-type", "").startswith("application/json"), (
-        response.status, response.headers, response.body[:300]) if isinstance(
-        response, RawResponse) else (response.status_code, response.headers, response.text[:300])
+        status, dict(response.headers), content[:300])
     body = response.json()
     assert isinstance(body, dict), body
     assert body.get("error") in set(errors), body

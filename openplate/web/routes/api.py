@@ -6,7 +6,7 @@ import asyncio
 import json
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.security import APIKeyHeader
@@ -75,7 +75,15 @@ class Me(BaseModel):
     MemberSince: str = Field(description="When the account was created (ISO 8601, UTC).")
 
 
-@router.get("/users/me", response_model=Me, summary="The signed-in user (scope: account)")
+BEARER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed Authorization header (RFC 6750 invalid_request)."},
+    401: {"description": "Missing, invalid, expired or revoked access token."},
+    403: {"description": "The token lacks the needed scope (insufficient_scope)."},
+}
+
+
+@router.get("/users/me", response_model=Me, summary="The signed-in user (scope: account)",
+            responses=BEARER_RESPONSES)
 async def users_me(request: Request, authorization: Authorization) -> Response:
     ctx = context_of(request)
     async with ctx.db.transaction(readonly=True) as store:

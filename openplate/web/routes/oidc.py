@@ -14,7 +14,7 @@ from openplate.oauth.scopes import SCOPES
 from openplate.settings import Settings
 from openplate.web.context import context_of
 from openplate.web.errors import error_json
-from openplate.web.routes.api import Authorization, check_bearer
+from openplate.web.routes.api import BEARER_RESPONSES, Authorization, check_bearer
 
 router = APIRouter(tags=["oidc"])
 
@@ -73,7 +73,9 @@ async def openid_configuration(request: Request) -> Response:
     return _cached_json(context_of(request).metadata_json)
 
 
-@router.get("/oauth/jwks", summary="The public signing keys (RFC 7517)")
+@router.get("/oauth/jwks", summary="The public signing keys (RFC 7517)", response_class=Response,
+            responses={200: {"content": {"application/jwk-set+json": {}},
+                             "description": "The JWK set."}})
 async def jwks(request: Request) -> Response:
     ring = context_of(request).keys.ring
     if ring is None:
@@ -92,11 +94,13 @@ async def _userinfo(request: Request, authorization: str | None) -> Response:
                         headers={"Cache-Control": "no-store"})
 
 
-@router.get("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)")
+@router.get("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
+            responses=BEARER_RESPONSES)
 async def userinfo_get(request: Request, authorization: Authorization) -> Response:
     return await _userinfo(request, authorization)
 
 
-@router.post("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)")
+@router.post("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
+             responses=BEARER_RESPONSES)
 async def userinfo_post(request: Request, authorization: Authorization) -> Response:
     return await _userinfo(request, authorization)
