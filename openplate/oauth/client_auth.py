@@ -83,3 +83,15 @@ async def authenticate(
     if not digester.matches(credentials.client_secret, client.secret_digest):
         raise InvalidClient("Client authentication failed.", detail="wrong client_secret")
     return client
+
+
+async def client_and_token(
+    params: Params, authorization: str | None, clients: ClientStore, digester: Digester
+) -> tuple[Client, str]:
+    """RFC 7009 §2.1 / RFC 7662 §2.1: an authenticated client and the ``token`` it asks about."""
+    params.reject_duplicates()
+    client = await authenticate(read_credentials(params, authorization), clients, digester)
+    token = params.get("token")
+    if token is None:
+        raise InvalidRequest("token is required.")
+    return client, token

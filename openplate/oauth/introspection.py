@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-from openplate.oauth.client_auth import authenticate, read_credentials
-from openplate.oauth.errors import InvalidRequest
+from openplate.oauth.client_auth import client_and_token
 from openplate.oauth.issuance import TokenContext
 from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.oidc.claims import subject
@@ -21,11 +20,7 @@ INACTIVE: dict[str, object] = {"active": False}
 async def introspect(
     params: Params, authorization: str | None, store: OAuthStore, ctx: TokenContext
 ) -> dict[str, object]:
-    params.reject_duplicates()
-    client = await authenticate(read_credentials(params, authorization), store.clients, ctx.digester)
-    token = params.get("token")
-    if token is None:
-        raise InvalidRequest("token is required.")
+    client, token = await client_and_token(params, authorization, store.clients, ctx.digester)
     if plausible(token, REFRESH_TOKEN_PREFIX):
         record = await store.tokens.find_refresh(digest=ctx.digester.digest(token))
         if (record is None or record.client_pk != client.pk or record.used or record.revoked

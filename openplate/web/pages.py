@@ -94,3 +94,18 @@ async def posted_form(request: Request, ctx: AppContext, *, title: str) -> Param
         return await read_form(request)
     except BadForm as error:
         return error_page(ctx, None, status=400, title=title, message=str(error))
+
+
+async def signed_in_post(
+    request: Request, ctx: AppContext, store: Store, form: Params, *, back: str
+) -> Visitor | Response:
+    """The signed-in visitor behind a form post with a valid CSRF token, or the page saying why
+    not. Read the form (``posted_form``) before opening the transaction: a slow client must never
+    hold a unit of work open."""
+    who = await visitor(request, ctx, store, create=False)
+    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        return error_page(ctx, who, status=403, title="This form could not be used",
+                          message="Your form expired. Reload the page and try again.")
+    if who.user is None:
+        return redirect(ctx, signin_url(back), who)
+    return who

@@ -15,7 +15,15 @@ from openplate.accounts.validation import InvalidAccountInput, check_password
 from openplate.oauth.scopes import SCOPES
 from openplate.web import sessions
 from openplate.web.context import client_ip, context_of, now
-from openplate.web.pages import error_page, posted_form, redirect, render, signin_url, visitor
+from openplate.web.pages import (
+    error_page,
+    posted_form,
+    redirect,
+    render,
+    signed_in_post,
+    signin_url,
+    visitor,
+)
 
 router = APIRouter(include_in_schema=False)
 TITLE = "This form could not be used"
@@ -46,11 +54,10 @@ async def revoke_app(request: Request, client_id: str) -> Response:
     if isinstance(form, Response):
         return form
     async with ctx.db.transaction(ip=client_ip(request)) as store:
-        who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
-            return error_page(ctx, who, status=403, title=TITLE, message=EXPIRED)
-        if who.user is None:
-            return redirect(ctx, signin_url("/account/apps"), who)
+        who = await signed_in_post(request, ctx, store, form, back="/account/apps")
+        if isinstance(who, Response):
+            return who
+        assert who.user is not None
         client = await store.clients.by_client_id(client_id)
         revoked = client is not None and await store.consents.revoke_app(
             user_id=who.user.id, client_pk=client.pk, now=now()

@@ -11,7 +11,6 @@ from openplate.accounts.applications import InvalidApplication
 from openplate.oauth.models import Client
 from openplate.oauth.params import Params
 from openplate.store.unit import Store
-from openplate.web import sessions
 from openplate.web.context import AppContext, client_ip, context_of, now
 from openplate.web.pages import (
     Visitor,
@@ -19,6 +18,7 @@ from openplate.web.pages import (
     posted_form,
     redirect,
     render,
+    signed_in_post,
     signin_url,
     visitor,
 )
@@ -50,45 +50,34 @@ async def list_apps(request: Request) -> Response:
     return render(ctx, "applications.html", who, apps=apps, error=None, name="")
 
 
-async def _posted(
-    request: Request, ctx: AppContext, store: Store
-) -> tuple[Visitor, Params] | Response:
-    """Read a developer form post: a signed-in user, a valid CSRF token, a readable form."""
-    form = await posted_form(request, ctx, title="Bad form")
-    if isinstance(form, Response):
-        return form
-    who = await visitor(request, ctx, store, create=False)
-    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
-        return error_page(ctx, who, status=403, title="Bad form",
-                          message="Your form expired. Reload the page and try again.")
-    if who.user is None:
-        return redirect(ctx, signin_url("/applications"), who)
-    return who, form
-
-
-async def _posted_to_app(
-    request: Request, ctx: AppContext, store: Store, client_id: str
-) -> tuple[Visitor, Params, Client] | Response:
-    """A developer form post about one of the poster's own applications (404 for anyone else's)."""
-    posted = await _posted(request, ctx, store)
-    if isinstance(posted, Response):
-        return posted
-    who, form = posted
+async def _own_app(
+    request: Request, ctx: AppContext, store: Store, form: Params, client_id: str
+) -> tuple[Visitor, Client] | Response:
+    """A developer's post about one of their own applications (404 for anyone else's)."""
+    who = await signed_in_post(request, ctx, store, form, back="/applications")
+    if isinstance(who, Response):
+        return who
     assert who.user is not None
     app = await store.applications.owned(owner_id=who.user.id, client_id=client_id)
     if app is None:
         return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
-    return who, form, app
+    return who, app
+
+
+async def _form(request: Request, ctx: AppContext) -> Params | Response:
+    return await posted_form(request, ctx, title="Bad form")
 
 
 @router.post("/applications/new")
 async def create_app(request: Request) -> Response:
     ctx = context_of(request)
+    form = await _form(request, ctx)
+    if isinstance(form, Response):
+        return form
     async with ctx.db.transaction() as store:
-        posted = await _posted(request, ctx, store)
-        if isinstance(posted, Response):
-            return posted
-        who, form = posted
+        who = await signed_in_post(request, ctx, store, form, back="/applications")
+        if isinstance(who, Response):
+            return who
         assert who.user is not None
         try:
             app, secret = await applications.register(
@@ -118,11 +107,14 @@ async def show_app(request: Request, client_id: str) -> Response:
 @router.post("/applications/{client_id}")
 async def update_app(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
+    form = await _form(request, ctx)
+    if isinstance(form, Response):
+        return form
     async with ctx.db.transaction() as store:
-        posted = await _posted_to_app(request, ctx, store, client_id)
-        if isinstance(posted, Response):
-            return posted
-        who, form, app = posted
+        owned = await _own_app(request, ctx, store, form, client_id)
+        if isinstance(owned, Response):
+            return owned
+        who, app = owned
         name_text, uris_text = form.get("name") or "", form.get("redirect_uris") or ""
         try:
             name = applications.check_name(name_text)
@@ -146,11 +138,14 @@ async def update_app(request: Request, client_id: str) -> Response:
 @router.post("/applications/{client_id}/rotate-secret")
 async def rotate(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
+    form = await _form(request, ctx)
+    if isinstance(form, Response):
+        return form
     async with ctx.db.transaction(ip=client_ip(request)) as store:
-        posted = await _posted_to_app(request, ctx, store, client_id)
-        if isinstance(posted, Response):
-            return posted
-        who, _form, app = posted
+        owned = await _own_app(request, ctx, store, form, client_id)
+        if isinstance(owned, Response):
+            return owned
+        who, app = owned
         try:
             secret = await applications.rotate_secret(store, ctx.digester, app, now=now())
         except InvalidApplication as error:
@@ -163,11 +158,14 @@ async def rotate(request: Request, client_id: str) -> Response:
 @router.post("/applications/{client_id}/delete")
 async def delete_app(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
+    form = await _form(request, ctx)
+    if isinstance(form, Response):
+        return form
     async with ctx.db.transaction(ip=client_ip(request)) as store:
-        posted = await _posted_to_app(request, ctx, store, client_id)
-        if isinstance(posted, Response):
-            return posted
-        who, _form, app = posted
+        owned = await _own_app(request, ctx, store, form, client_id)
+        if isinstance(owned, Response):
+            return owned
+        who, app = owned
         await store.applications.delete(pk=app.pk)
         await store.events.append(kind="client.deleted", now=now(), user_id=app.owner_id,
                                   client_id=app.client_id)
