@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -113,11 +114,28 @@ def log(message: str) -> None:
 
 STARTED: list[subprocess.Popen[bytes]] = []
 PIDFILE: Path | None = None
+# What run.sh must undo if this harness is killed before its own clean-up: "pgdb NAME",
+# "redis PREFIX", "dir PATH" lines in results/.leftovers.
+LEFTOVERS: list[str] = []
 
 
 def _record_pids() -> None:
     if PIDFILE is not None:
         PIDFILE.write_text("".join(f"{p.pid}\n" for p in STARTED if p.poll() is None))
+        (PIDFILE.parent / ".leftovers").write_text("".join(line + "\n" for line in LEFTOVERS))
+
+
+def leftover(line: str) -> Callable[[], None]:
+    """Note ``line`` for run.sh; return the function that un-notes it once cleaned up."""
+    LEFTOVERS.append(line)
+    _record_pids()
+
+    def done() -> None:
+        if line in LEFTOVERS:
+            LEFTOVERS.remove(line)
+        _record_pids()
+
+    return done
 
 
 def spawn(cmd: list[str], *, env: dict[str, str], cwd: Path, log_path: Path) -> subprocess.Popen[bytes]:
@@ -202,15 +220,36 @@ def rss_mib(pids: list[int]) -> float:
     return sum(_status_kib(pid, "VmRSS") for pid in pids) / 1024
 
 
-def service_pids() -> list[int]:
-    """PostgreSQL's and Redis's processes (their CPU is not in Openplate's own figure)."""
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu_seconds([pid]) for pid in pids}
+
+
+def service_pids(database: str) -> list[int]:
+    """The PostgreSQL processes that work for ``database`` (its backends, and the shared WAL
+    writer, checkpointer and so on) and Redis: their CPU is not in Openplate's own figure."""
     pids = []
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        result = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-Atc",
+             "SELECT pid FROM pg_stat_activity WHERE datname = '" + database.replace("'", "")
+             + "' OR backend_type NOT IN ('client backend', 'parallel worker')"],
+            capture_output=True, text=True, timeout=30, check=False)
+        pids = [int(line) for line in result.stdout.split() if line.isdigit()]
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             with contextlib.suppress(OSError):
-                if Path(f"/proc/{entry}/comm").read_text().strip() in ("postgres", "redis-server"):
+                comm = Path(f"/proc/{entry}/comm").read_text().strip()
+                if comm == "redis-server" or (comm == "postgres" and not pids):
                     pids.append(int(entry))
     return pids
+
+
+def services_cpu_delta(before: dict[int, float], database: str) -> float:
+    """CPU the database's processes used since ``before`` (new ones count from zero; processes
+    that ended meanwhile are left out rather than counted negative)."""
+    after = cpu_by_pid(sorted(set(before) | set(service_pids(database))))
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items()
+               if Path(f"/proc/{pid}").exists())
 
 
 def wait_answering(url: str, proc: subprocess.Popen[bytes], started: float, limit: float = 60) -> float:
@@ -294,6 +333,9 @@ class Ours(Server):
         super().__init__(workdir)
         self.label = label
         self.database_url = database_url
+        # The PostgreSQL database, whose backends' CPU is reported apart (None on SQLite).
+        self.database_name = (database_url.rsplit("/", 1)[1]
+                              if database_url.startswith("postgresql") else None)
         self.redis = redis
         self.secret_key = secrets.token_urlsafe(48)
 
@@ -509,14 +551,15 @@ def measured(server: Server, run: Callable[[], dict[str, Any]]) -> dict[str, Any
     generator's CPU, and how much CPU other processes took meanwhile."""
     pids = server.pids()
     reset_peak_rss(pids)
-    services = service_pids() if server.label == "ours-pg" else []
-    cpu0, db0, busy0 = cpu_seconds(pids), cpu_seconds(services), core_busy()
+    database = server.database_name if isinstance(server, Ours) else None
+    services = cpu_by_pid(service_pids(database)) if database else {}
+    cpu0, busy0 = cpu_seconds(pids), core_busy()
     load0, self0 = children_cpu(), own_cpu()
     data = run()
     pids = server.pids()
     busy1 = core_busy()
     data["cpu_s"] = cpu_seconds(pids) - cpu0
-    data["db_cpu_s"] = cpu_seconds(services) - db0 if services else None
+    data["db_cpu_s"] = services_cpu_delta(services, database) if database else None
     data["rss_mib"] = peak_rss_mib(pids)
     data["loadgen_cpu_s"] = children_cpu() - load0
     data["core0_busy_s"] = busy1["cpu0"] - busy0["cpu0"]
@@ -751,7 +794,8 @@ def redis_cleanup(prefix: str) -> None:
 def setup_side(label: str) -> Side | None:
     """Start a side (measuring its start-up), seed it, pre-create its grants."""
     workdir = Path(tempfile.mkdtemp(prefix=f"openplate-bench-{label}-"))
-    cleanups: list[Callable[[], None]] = [lambda: shutil.rmtree(workdir, ignore_errors=True)]
+    cleanups: list[Callable[[], None]] = [lambda: shutil.rmtree(workdir, ignore_errors=True),
+                                          leftover(f"dir {workdir}")]
     server: Server
     try:
         if label == "ours-sqlite":
@@ -759,12 +803,13 @@ def setup_side(label: str) -> Side | None:
         elif label == "ours-pg":
             database = postgres_database()
             if database is None:
-                shutil.rmtree(workdir, ignore_errors=True)
+                for cleanup in cleanups:
+                    cleanup()
                 return None
             url, drop = database
-            cleanups.append(drop)
+            cleanups += [drop, leftover(f"pgdb {url.rsplit('/', 1)[1]}")]
             prefix = f"openplate-bench-{secrets.token_hex(4)}:"
-            cleanups.append(lambda: redis_cleanup(prefix))
+            cleanups += [lambda: redis_cleanup(prefix), leftover(f"redis {prefix}")]
             server = Ours(workdir, label, url, redis=("redis://127.0.0.1:6379/0", prefix))
         elif label == "peer":
             server = Peer(workdir)
@@ -867,6 +912,15 @@ def _version(cmd: list[str]) -> str:
         return "?"
 
 
+def source_fingerprint() -> str:
+    """A digest of Openplate's source (the work tree changes under a long run: compare)."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "openplate").rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".html", ".ini") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def machine() -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"model name\s*:\s*(.*)", cpuinfo)
@@ -876,9 +930,11 @@ def machine() -> dict[str, str]:
         "nproc": str(os.cpu_count()), "cpu": model.group(1) if model else "?",
         "memory": f"{int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else "?",
         "kernel": platform.release(), "python": platform.python_version(),
-        "openplate": _version([str(OPENPLATE), "--version"]),
+        "openplate": _version([str(OPENPLATE), "--version"]).removeprefix("openplate ")
+        + f" (source {source_fingerprint()})",
         "node": _version(["node", "--version"]),
-        "oidc-provider": peer_pkg["version"], "wrk": _version(["wrk", "--version"]),
+        "oidc-provider": peer_pkg["version"],
+        "wrk": _version(["wrk", "--version"]).split(" [")[0].removeprefix("wrk "),
     }
 
 
@@ -890,10 +946,14 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
         f"{CONFIG.duration} s per run, concurrency {', '.join(map(str, CONFIG.concurrency))}, "
         f"{CONFIG.grants} pre-created grants.", "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), "",
+        "The tables list every scenario at every concurrency: ours, the peer, and the ratio "
+        "ours/peer of each figure (for ops/s, above 1× is better for ours; for latency, CPU per "
+        "operation and memory, below 1× is).", "",
         "Each server alone on core 0 (`taskset -c 0`), wrk on core 1 (one connection per "
         "thread). The sides take turns scenario by scenario (the idle ones SIGSTOPped), so the "
-        "figures compared were measured minutes apart at most. ops/s counts finished operations (a token, a sign-in, a whole browser flow); "
-        "req/s all HTTP requests. Latencies are per request, except scenario 7: per whole flow. "
+        "figures compared were measured minutes apart at most. ops/s counts finished operations "
+        "(a token, a sign-in, a whole browser flow); req/s all HTTP requests. Latencies are per "
+        "request, except scenario 7: per whole flow. "
         "errors = unexpected answers (wrong status or body) + socket errors. Server CPU = "
         "utime+stime of the server process (and children) during the measured run; peak RSS = "
         "VmHWM during the measured run (reset just before it); noise = CPU that other "
@@ -907,8 +967,9 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
         parts += [f"## Openplate on {backend} vs oidc-provider (in-memory)", "",
                   table(side, peer), ""]
         if side["label"] == "ours-pg":
-            parts += ["PG+Redis CPU s: CPU time of every PostgreSQL and Redis process on the "
-                      "machine during the run (not pinned; not in Openplate's own figure).", ""]
+            parts += ["PG+Redis CPU s: CPU time of the PostgreSQL backends serving the benchmark's "
+                      "database, PostgreSQL's shared background processes and Redis during the run "
+                      "(not pinned; not in Openplate's own figure).", ""]
     if peer is not None and not any(s["kind"] == "ours" for s in sides):
         parts += ["## oidc-provider alone", "", table({**peer, "label": "peer"}, None), ""]
     notes = ["| side | scenario | conc. | calibration ms | wrk CPU s | core 0 busy s | core 1 busy s |"
@@ -984,7 +1045,13 @@ def main() -> int:
         stop_all()
         with contextlib.suppress(OSError):
             PIDFILE.unlink()
+        with contextlib.suppress(OSError):
+            (PIDFILE.parent / ".leftovers").unlink()
     sides = [side.summary() for side in live]
+    if CONFIG.sides != ["peer"] and source_fingerprint() not in info["openplate"]:
+        info["openplate"] += f"; WARNING: the source changed during the run (now {source_fingerprint()})"
+        log("warning: Openplate's source changed during the run; servers started before it ran "
+            "the old code")
     text = report(sides, info, started)
     (CONFIG.results / "latest.md").write_text(text + "\n")
     (CONFIG.results / "latest.json").write_text(json.dumps(

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/profile_summary.py benchmarks/results/profiles/ours-sqlite-cc-c64.txt
 
-Prints the share of samples per thread, the top functions by self time, and the top Openplate,
+Prints the top functions by self time, and the top Openplate,
 SQLAlchemy, driver and framework functions by inclusive time (a function counts once per sample
 even when it recurses). BENCH_PROFILE=1 bash benchmarks/run.sh writes such profiles.
 """
@@ -19,7 +19,6 @@ _INTERESTING = re.compile(r"openplate/|sqlalchemy/|aiosqlite/|asyncpg/|starlette
 
 
 def summarise(path: Path, top: int) -> str:
-    threads: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
@@ -28,16 +27,17 @@ def summarise(path: Path, top: int) -> str:
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        frames = stack.split(";")
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
         total += n
-        threads[frames[0]] += n
         self_time[frames[-1]] += n
-        for frame in set(frames[1:]):
+        for frame in set(frames):
             inclusive[frame] += n
     if not total:
         return f"{path}: no samples"
-    out = [f"{path}: {total} samples"]
-    out += ["", "by thread:"] + [f"  {100 * n / total:5.1f}%  {t}" for t, n in threads.most_common(8)]
+    out = [f"{path}: {total} samples (threads holding the CPU; uvloop runs the event loop in C, "
+           "so a coroutine's stack starts at the outermost Python frame it resumed)"]
     out += ["", f"top {top} by self time:"]
     out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in self_time.most_common(top)]
     out += ["", f"top {top} by inclusive time (project, database and framework code):"]

@@ -49,6 +49,14 @@ fi
 # PostgreSQL and Redis for the second table (started if installed but stopped).
 bash scripts/services.sh || true
 
+# One benchmark at a time on this machine: two would share its two cores, and each would measure
+# the other.
+exec 9>/tmp/openplate-benchmark.lock
+if ! flock -n 9; then
+  echo "error: another benchmark run is in progress on this machine; wait for it to finish" >&2
+  exit 1
+fi
+
 results=${BENCH_RESULTS:-benchmarks/results}
 mkdir -p "$results"
 bench_pid=""
@@ -69,6 +77,19 @@ cleanup() {
       [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null || true
     done < "$results/.pids"
     rm -f "$results/.pids"
+  fi
+  # … and the database, Redis keys and folders it made (bench.py keeps this list up to date too).
+  if [ -f "$results/.leftovers" ]; then
+    while read -r kind what; do
+      case "$kind" in
+        pgdb) psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$what\" WITH (FORCE)" \
+                >/dev/null 2>&1 || true ;;
+        redis) redis-cli -h 127.0.0.1 --scan --pattern "$what*" 2>/dev/null \
+                 | xargs -r redis-cli -h 127.0.0.1 del >/dev/null 2>&1 || true ;;
+        dir) case "$what" in /tmp/openplate-bench-*) rm -rf "$what" ;; esac ;;
+      esac
+    done < "$results/.leftovers"
+    rm -f "$results/.leftovers"
   fi
 }
 trap cleanup EXIT

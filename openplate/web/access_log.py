@@ -1,4 +1,5 @@
-"""Pure ASGI access log: one structured line a request, with a request id and no secrets.
+"""Pure ASGI front middleware: request ids, security headers, the access log and request metrics,
+in one wrapper (each extra ASGI layer costs every request a coroutine and a send hop).
 
 The query string is logged with the values of sensitive parameters replaced, and no header is
 ever logged (so no Authorization header, no cookie).
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openplate.web.metrics import Metrics
+from openplate.web.middleware import DOCS_CSP, PAGE_CSP, security_headers
 
 log = logging.getLogger("openplate.access")
 
@@ -41,6 +43,8 @@ class AccessLog:
     def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.page_headers = security_headers(PAGE_CSP)
+        self.docs_headers = security_headers(DOCS_CSP)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,13 +55,17 @@ class AccessLog:
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        defaults = self.docs_headers if scope["path"].startswith("/docs") else self.page_headers
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [
-                    *message.get("headers", []), (b"x-request-id", request_id.encode())]}
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(item for item in defaults if item[0] not in present)
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -68,13 +76,18 @@ class AccessLog:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
                 self.metrics.observe_request(template, scope["method"], status, elapsed)
-            client = scope.get("client")
-            log.info(
-                "%s %s %s", scope["method"], scope["path"], status,
-                extra={"fields": {
-                    "request_id": request_id, "method": scope["method"], "path": scope["path"],
-                    "query": safe_query(scope.get("query_string", b"")), "status": status,
-                    "ms": round(elapsed * 1000, 2),
-                    "ip": client[0] if client else None,
-                }},
-            )
+            if log.isEnabledFor(logging.INFO):
+                self._log(scope, request_id, status, elapsed)
+
+    @staticmethod
+    def _log(scope: Scope, request_id: str, status: int, elapsed: float) -> None:
+        client = scope.get("client")
+        log.info(
+            "%s %s %s", scope["method"], scope["path"], status,
+            extra={"fields": {
+                "request_id": request_id, "method": scope["method"], "path": scope["path"],
+                "query": safe_query(scope.get("query_string", b"")), "status": status,
+                "ms": round(elapsed * 1000, 2),
+                "ip": client[0] if client else None,
+            }},
+        )

@@ -13,6 +13,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
+from starlette.routing import BaseRoute, Route
 from starlette.staticfiles import StaticFiles
 
 from openplate import __version__, signing
@@ -27,7 +28,7 @@ from openplate.web import errors
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, make_templates, now
 from openplate.web.metrics import Metrics
-from openplate.web.middleware import BodyLimit, HeadAsGet, SecurityHeaders
+from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.routes import (
     account,
     account_settings,
@@ -70,6 +71,25 @@ async def reload_keys_forever(ctx: AppContext) -> None:
             await load_keys(ctx)
         except Exception:  # noqa: BLE001 - keep serving with the ring we have; try again later
             log.warning("could not reload signing keys", exc_info=True)
+
+
+def fast_routes() -> list[BaseRoute]:
+    """The hot endpoints as plain Starlette routes, matched before FastAPI's.
+
+    FastAPI's request handling (dependency solving, response validation) costs more than the
+    work these endpoints do; they read the raw request anyway. The FastAPI routes of the same
+    paths stay registered behind them, so the OpenAPI document still describes them.
+    """
+    return [
+        Route("/oauth/token", client_endpoints.token_endpoint, methods=["POST"]),
+        Route("/oauth/introspect", client_endpoints.introspection_endpoint, methods=["POST"]),
+        Route("/oauth/revoke", client_endpoints.revocation_endpoint, methods=["POST"]),
+        Route("/oauth/jwks", oidc.jwks, methods=["GET"]),
+        Route("/.well-known/openid-configuration", oidc.openid_configuration, methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", oidc.oauth_metadata, methods=["GET"]),
+        Route("/users/me", api.users_me_direct, methods=["GET"]),
+        Route("/oauth/userinfo", oidc.userinfo_direct, methods=["GET", "POST"]),
+    ]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -141,6 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.router.routes.extend(fast_routes())
     app.include_router(library.router)
     app.include_router(account.router)
     app.include_router(developer.router)
@@ -170,7 +191,6 @@ def create_app(settings: Settings) -> FastAPI:
     def limit_for(method: str, path: str) -> int:
         return upload_limit if path == "/maps" else FORM_LIMIT
 
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog, metrics=ctx.metrics)

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: security headers on every response, and a cap on request bodies."""
+"""Pure ASGI middleware: a cap on request bodies, HEAD answered as GET; the security headers
+(added by the front middleware in access_log.py)."""
 
 from __future__ import annotations
 
@@ -18,35 +19,15 @@ DOCS_CSP = (
 )
 
 
-class SecurityHeaders:
+def security_headers(csp: str) -> tuple[tuple[bytes, bytes], ...]:
     """Anti-framing, no sniffing, no referrer, and no caching unless a route allows it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        csp = DOCS_CSP if scope["path"].startswith("/docs") else PAGE_CSP
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                for name, value in (
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-frame-options", b"DENY"),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"cache-control", b"no-store"),
-                ):
-                    if name not in present:
-                        headers.append((name, value))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    return (
+        (b"content-security-policy", csp.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cache-control", b"no-store"),
+    )
 
 
 async def _reject(send: Send, status: int, error: str, description: str) -> None:
