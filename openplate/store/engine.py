@@ -112,6 +112,38 @@ async def unit_of_work(
             yield conn
 
 
+class SqliteUnits:
+    """Units of work on SQLite over one long-lived connection, one at a time per process.
+
+    Transactions are serialised by the lock anyway, so a single connection serves them all and
+    no pool checkout, check-in or reset is paid per request.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.lock = asyncio.Lock()
+        self._conn: Connection | None = None
+
+    @asynccontextmanager
+    async def begin(self, *, readonly: bool) -> AsyncIterator[AsyncConnection]:
+        async with self.lock:
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            conn = self._conn.execution_options(openplate_readonly=readonly)
+            try:
+                with conn.begin():
+                    yield cast(AsyncConnection, InlineConnection(conn))
+            except BaseException:
+                if conn.invalidated or conn.closed:
+                    self.close()
+                raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 async def dispose(engine: AnyEngine) -> None:
     if isinstance(engine, Engine):
         engine.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, literal, select
+from sqlalchemy import bindparam, case, delete, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openplate.oauth.tokens import Digester
 from openplate.store.tables import throttle
 from openplate.throttling import Limit
+
+_TWO_KEYS = select(throttle).where(
+    or_(throttle.c.key == bindparam("a"), throttle.c.key == bindparam("b"))
+)
 
 
 class SqlCounters:
@@ -22,9 +26,11 @@ class SqlCounters:
 
     async def retry_after(self, keys: dict[str, Limit], *, now: int) -> int | None:
         digests = {self._key(key): limit for key, limit in keys.items()}
-        rows = await self._conn.execute(
-            select(throttle).where(throttle.c.key.in_(list(digests)))
-        )
+        names = list(digests)
+        if len(names) == 2:
+            rows = await self._conn.execute(_TWO_KEYS, {"a": names[0], "b": names[1]})
+        else:
+            rows = await self._conn.execute(select(throttle).where(throttle.c.key.in_(names)))
         wait = 0
         for row in rows:
             limit = digests[row.key]

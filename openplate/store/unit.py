@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.app_repos import SqlApplications
 from openplate.store.consent_repos import SqlConsents
-from openplate.store.engine import AnyEngine, dispose, unit_of_work
+from openplate.store.engine import AnyEngine, SqliteUnits, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
@@ -88,7 +88,7 @@ class Database:
     def __init__(self, engine: AnyEngine, digester: Digester) -> None:
         self.engine = engine
         self.digester = digester
-        self._lock = asyncio.Lock()  # serialises SQLite transactions within the process
+        self._sqlite = SqliteUnits(engine) if isinstance(engine, Engine) else None
 
     @asynccontextmanager
     async def transaction(
@@ -98,8 +98,14 @@ class Database:
 
         ``ip`` is the client address that security-log entries of this unit of work record.
         """
-        async with unit_of_work(self.engine, readonly=readonly, lock=self._lock) as conn:
+        if self._sqlite is not None:
+            async with self._sqlite.begin(readonly=readonly) as conn:
+                yield Store(conn, digester=self.digester, ip=ip)
+            return
+        async with unit_of_work(self.engine, readonly=readonly) as conn:
             yield Store(conn, digester=self.digester, ip=ip)
 
     async def dispose(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
         await dispose(self.engine)
