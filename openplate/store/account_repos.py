@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,6 +30,9 @@ def _user(row: Any) -> UserRecord:
         id=row.id, username=row.username, email=row.email,
         password_hash=row.password_hash, created_at=row.created_at,
     )
+
+
+_USER_BY_ID = select(users).where(users.c.id == bindparam("uid"))
 
 
 class DuplicateUser(Exception):
@@ -67,7 +70,7 @@ class SqlUsers:
         return UserRecord(int(result.scalar_one()), username, email, password_hash, now)
 
     async def by_id(self, user_id: int) -> UserRecord | None:
-        row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
+        row = (await self._conn.execute(_USER_BY_ID, {"uid": user_id})).first()
         return _user(row) if row is not None else None
 
     async def profile(self, user_id: int) -> UserProfile | None:

@@ -23,6 +23,9 @@ KINDS = (
 )
 
 
+_INSERT = security_events.insert()
+
+
 @dataclass(frozen=True, slots=True)
 class SecurityEvent:
     id: int
@@ -49,12 +52,10 @@ class SqlSecurityLog:
     ) -> None:
         assert kind in KINDS, kind
         ip = ip or self._ip
-        await self._conn.execute(
-            security_events.insert().values(
-                at=now, kind=kind, user_id=user_id, client_id=client_id,
-                ip=ip[:64] if ip else None, detail=json.dumps(detail or {}, sort_keys=True),
-            )
-        )
+        await self._conn.execute(_INSERT, {
+            "at": now, "kind": kind, "user_id": user_id, "client_id": client_id,
+            "ip": ip[:64] if ip else None, "detail": json.dumps(detail or {}, sort_keys=True),
+        })
 
     async def recent(self, *, user_id: int | None = None, limit: int = 100) -> list[SecurityEvent]:
         query = select(security_events).order_by(security_events.c.id.desc()).limit(limit)
