@@ -40,9 +40,13 @@ def safe_query(raw: bytes) -> str:
 class AccessLog:
     """Logs each request and feeds the request metrics (by route template, not raw path)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics | None = None, fixed_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        # Paths of plain routes, whose match FastAPI's router does not report back in the scope.
+        self.fixed_paths = fixed_paths
         self.page_headers = security_headers(PAGE_CSP)
         self.docs_headers = security_headers(DOCS_CSP)
 
@@ -74,7 +78,8 @@ class AccessLog:
             elapsed = time.perf_counter() - started
             if self.metrics is not None:
                 route = scope.get("route")
-                template = getattr(route, "path", None) or "unmatched"
+                template = getattr(route, "path", None) or (
+                    scope["path"] if scope["path"] in self.fixed_paths else "unmatched")
                 self.metrics.observe_request(template, scope["method"], status, elapsed)
             if log.isEnabledFor(logging.INFO):
                 self._log(scope, request_id, status, elapsed)

@@ -161,7 +161,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    app.router.routes.extend(fast_routes())
+    hot = fast_routes()
+    app.router.routes.extend(hot)
     app.include_router(library.router)
     app.include_router(account.router)
     app.include_router(developer.router)
@@ -193,5 +194,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(AccessLog, metrics=ctx.metrics)
+    app.add_middleware(AccessLog, metrics=ctx.metrics,
+                       fixed_paths=frozenset(r.path for r in hot if isinstance(r, Route)))
     return app

@@ -90,7 +90,11 @@ def test_one_code_redeemed_on_both_nodes_at_once(nodes: tuple[LiveServer, LiveSe
         return sorted(r.status_code for r in all_at_once(8, lambda: exchange(urls.pop(), app, code)))
 
     for _ in range(3):
-        assert race() == [200] + [400] * 7
+        statuses = race()
+        # Exactly one wins; the losers get invalid_grant, or 429 once this module's tight
+        # per-client failure limit (set for the throttling test) is reached.
+        assert statuses.count(200) == 1
+        assert all(status in (400, 429) for status in statuses if status != 200)
 
 
 def test_throttling_is_shared_between_nodes(nodes: tuple[LiveServer, LiveServer]) -> None:
