@@ -589,6 +589,7 @@ class Side:
         self.label = server.label
         self.cleanups = cleanups
         self.results: dict[str, dict[int, dict[str, Any]]] = {}
+        self.failure: str | None = None
         target = server.target
         assert target is not None
         work = server.workdir
@@ -658,12 +659,29 @@ class Side:
             + (f"  first bad answer: {data.get('bad_sample')}" if data["errors"] else ""))
         return data
 
+    def alive(self) -> bool:
+        return self.server.proc is not None and self.server.proc.poll() is None
+
+    def died(self, during: str) -> str:
+        """What to report when the server is gone: its exit status and the end of its log."""
+        assert self.server.proc is not None
+        tail = ""
+        with contextlib.suppress(OSError):
+            tail = (self.server.workdir / "server.log").read_text(errors="replace")[-3000:]
+        return (f"{self.label} exited with status {self.server.proc.poll()} during {during}; "
+                f"the end of its log:\n{tail}")
+
     def summary(self) -> dict[str, Any]:
         return {"label": self.label, "kind": self.server.kind, "startup": self.server.startup,
-                "scenarios": self.results}
+                "scenarios": self.results, "failure": self.failure}
 
     def cleanup(self) -> None:
         self.resume()
+        # Keep the server's log (its folder is about to go): results/logs/LABEL-server.log.
+        with contextlib.suppress(OSError):
+            logs = CONFIG.results / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.server.workdir / "server.log", logs / f"{self.label}-server.log")
         for cleanup in self.cleanups:
             try:
                 cleanup()
@@ -979,19 +997,25 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
         for name, by_c in side["scenarios"].items():
             for c, data in by_c.items():
                 note = ""
+                if "ops_most_connection" in data:
+                    note = (f"ops per connection {data['ops_fewest_connection']}–"
+                            f"{data['ops_most_connection']}; ")
                 if name == "codes":
-                    note = (f"{data['codes_minted']} codes minted; "
+                    note += (f"{data['codes_minted']} codes minted; "
                             f"{data['connections_out_of_codes']} connections ran dry")
                 if name == "refresh":
-                    note = f"{data['grants_left']} grants still live after the run"
+                    note += f"{data['grants_left']} grants still live after the run"
                 if name == "flow":
-                    note = (f"per-request p50 {data['request_p50_ms']:.1f} ms, "
+                    note += (f"per-request p50 {data['request_p50_ms']:.1f} ms, "
                             f"p99 {data['request_p99_ms']:.1f} ms")
                 notes.append(f"| {side['label']} | {name} | {c} | {data['calibration_ms']:.0f} | "
                              f"{data['loadgen_cpu_s']:.1f} | "
                              f"{data['core0_busy_s']:.1f} | {data['core1_busy_s']:.1f} | "
                              f"{data['core0_others_s']:.1f} | {data['others_s']:.1f} | "
                              f"{data['duration']:.1f} | {data.get('attempts', 1)} | {note} |")
+    for side in sides:
+        if side.get("failure"):
+            parts += [f"## {side['label']} stopped answering", "", "```", side["failure"], "```", ""]
     parts += ["## Run conditions", "",
               "calibration = CPU ms of a fixed pure-Python loop on core 0 just before the scenario "
               "(same number, same machine speed). During each measured run: wrk's CPU, how busy "
@@ -1034,9 +1058,18 @@ def main() -> int:
         for name in [s for s in RUN_ORDER if s in CONFIG.scenarios]:
             for c in CONFIG.concurrency:
                 for side in live:
+                    if side.failure is not None:
+                        continue
                     side.resume()
                     try:
                         side.run(name, c, rates)
+                    except Exception as error:
+                        # A server that died is a finding: report it and go on with the others.
+                        if side.alive():
+                            raise
+                        side.failure = side.died(f"{name} at {c} connections") + (
+                            f"\n(the harness saw: {type(error).__name__}: {error})")
+                        log(side.failure)
                     finally:
                         side.pause()
     finally:

@@ -118,8 +118,12 @@ end
 
 function done(summary, latency, requests)
   local total_ops, total_bad, t0, t1, sample = 0, 0, math.huge, 0, ""
+  local fewest, most = math.huge, 0
   for _, thread in ipairs(threads) do
-    total_ops = total_ops + thread:get("ops")
+    local n = thread:get("ops")
+    total_ops = total_ops + n
+    if n < fewest then fewest = n end
+    if n > most then most = n end
     total_bad = total_bad + thread:get("bad")
     local f, l = thread:get("first_t"), thread:get("last_t")
     if f > 0 and f < t0 then t0 = f end
@@ -141,6 +145,10 @@ function done(summary, latency, requests)
     string.format('"socket_errors": %d', e.connect + e.read + e.write + e.timeout),
     string.format('"status_errors": %d', e.status),
     '"bad_sample": ' .. json_string(sample),
+    -- How evenly the server served the connections: operations done by the least and the most
+    -- served connection.
+    string.format('"ops_fewest_connection": %d', fewest),
+    string.format('"ops_most_connection": %d', most),
   }
   if report_extra then report_extra(out) end
   local file = assert(io.open(env("BENCH_OUT"), "w"))
