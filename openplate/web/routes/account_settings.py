@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
@@ -10,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openplate.accounts.passwords import hash_password
-from openplate.accounts.service import password_matches
+from openplate.accounts.service import password_matches, run_hash
 from openplate.accounts.validation import InvalidAccountInput, check_password
 from openplate.oauth.scopes import SCOPES
 from openplate.web import sessions
@@ -99,7 +98,7 @@ async def change_password(request: Request) -> Response:
         new = check_password(form.get("new_password") or "")
     except InvalidAccountInput as error:
         return render(ctx, "account_password.html", who, status=400, done=False, error=str(error))
-    new_hash = await asyncio.to_thread(hash_password, new)
+    new_hash = await run_hash(hash_password, new)
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         # Every grant ends (so every app must ask again), and every other browser is signed out.
         await store.users.set_password(user_id=who.user.id, password_hash=new_hash, now=now())
