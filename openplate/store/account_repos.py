@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.models import UserProfile
+from openplate.store.prepared import Prepared
 from openplate.store.tables import auth_requests, grants, sessions, users
 
 
@@ -32,7 +33,7 @@ def _user(row: Any) -> UserRecord:
     )
 
 
-_USER_BY_ID = select(users).where(users.c.id == bindparam("uid"))
+_USER_BY_ID = Prepared(select(users).where(users.c.id == bindparam("uid")))
 
 
 class DuplicateUser(Exception):

@@ -10,6 +10,7 @@ the process, so they never interleave; `BEGIN IMMEDIATE` serialises them across 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -17,9 +18,11 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openplate.settings import Settings
+from openplate.store.prepared import Prepared, run_on_sqlite
 
 AnyEngine = AsyncEngine | Engine
 
@@ -53,6 +56,8 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: in
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front, so two writers never deadlock upgrading a
         # read lock; readers stay deferred and, under WAL, never wait for a writer.
+        if conn.connection.dbapi_connection.in_transaction:
+            return  # SqliteUnits began this unit on the driver itself
         readonly = conn.get_execution_options().get("openplate_readonly", False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
@@ -76,17 +81,40 @@ def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AnyEngine
 
 
 class InlineConnection:
-    """The async face of a sync SQLite connection: each ``execute`` runs right here, no thread."""
+    """The async face of a sync SQLite connection: each ``execute`` runs right here, no thread.
 
-    def __init__(self, conn: Connection) -> None:
+    ``Prepared`` statements go straight to the driver (see prepared.py); others through
+    SQLAlchemy, in the same transaction.
+    """
+
+    def __init__(self, conn: Connection, raw: sqlite3.Connection | None = None) -> None:
         self._conn = conn
-
-    @property
-    def dialect(self) -> Dialect:
-        return self._conn.dialect
+        self._raw = raw if raw is not None else _driver_connection(conn)
+        self.dialect: Dialect = conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if type(statement) is Prepared:
+            return run_on_sqlite(self._raw, self.dialect, statement, parameters)
         return self._conn.execute(statement, parameters)
+
+
+class AsyncFace:
+    """An ``AsyncConnection`` that also takes ``Prepared`` statements (run as plain Core)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.dialect: Dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if type(statement) is Prepared:
+            statement = statement.statement
+        return await self._conn.execute(statement, parameters)
+
+
+def _driver_connection(conn: Connection) -> sqlite3.Connection:
+    raw = conn.connection.dbapi_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
 
 
 @asynccontextmanager
@@ -109,39 +137,75 @@ async def unit_of_work(
         if readonly:
             conn = await conn.execution_options(openplate_readonly=True)
         async with conn.begin():
-            yield conn
+            yield cast(AsyncConnection, AsyncFace(conn))
 
 
 class SqliteUnits:
     """Units of work on SQLite over one long-lived connection, one at a time per process.
 
     Transactions are serialised by the lock anyway, so a single connection serves them all and
-    no pool checkout, check-in or reset is paid per request.
+    no pool checkout, check-in or reset is paid per request. The transaction is begun and ended
+    on the driver itself (``BEGIN IMMEDIATE`` for writers, ``BEGIN`` for readers); a statement
+    that goes through SQLAlchemy joins it, and then SQLAlchemy ends it.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.lock = asyncio.Lock()
         self._conn: Connection | None = None
+        self._raw: sqlite3.Connection | None = None
 
     @asynccontextmanager
     async def begin(self, *, readonly: bool) -> AsyncIterator[AsyncConnection]:
         async with self.lock:
-            if self._conn is None:
+            if self._conn is None or self._raw is None:
                 self._conn = self.engine.connect()
-            conn = self._conn.execution_options(openplate_readonly=readonly)
+                self._raw = _driver_connection(self._conn)
+            conn, raw = self._conn, self._raw
             try:
-                with conn.begin():
-                    yield cast(AsyncConnection, InlineConnection(conn))
+                raw.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
+            try:
+                yield cast(AsyncConnection, InlineConnection(conn, raw))
             except BaseException:
-                if conn.invalidated or conn.closed:
-                    self.close()
+                self._end(commit=False)
                 raise
+            self._end(commit=True)
+
+    def _end(self, *, commit: bool) -> None:
+        conn, raw = self._conn, self._raw
+        assert conn is not None and raw is not None
+        try:
+            if conn.in_transaction():
+                conn.commit() if commit else conn.rollback()
+            elif raw.in_transaction:
+                raw.commit() if commit else raw.rollback()
+        except BaseException as error:
+            # A failed COMMIT (the database locked or gone) leaves nothing half-done behind:
+            # roll back what is open, and start from a new connection if this one is broken.
+            try:
+                if conn.in_transaction():
+                    conn.rollback()
+                if raw.in_transaction:
+                    raw.rollback()
+            except Exception:  # noqa: BLE001 - the connection is unusable; replace it
+                self.close()
+            if conn.invalidated or conn.closed:
+                self.close()
+            if isinstance(error, sqlite3.Error):
+                raise DBAPIError.instance("COMMIT", (), error, sqlite3.Error) from error
+            raise
+        if conn.invalidated or conn.closed:
+            self.close()
 
     def close(self) -> None:
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+                self._raw = None
 
 
 async def dispose(engine: AnyEngine) -> None:

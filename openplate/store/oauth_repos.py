@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord
+from openplate.store.prepared import Prepared
 from openplate.store.tables import (
     access_tokens,
     authorization_codes,
@@ -17,16 +18,16 @@ from openplate.store.tables import (
     refresh_tokens,
 )
 
-# Hot statements are built once, with bind parameters, so each call only binds values: no
-# statement construction or cache-key generation per request.
-_CLIENT_BY_ID = select(clients).where(clients.c.client_id == bindparam("cid"))
-_GRANT_INSERT = grants.insert().returning(grants.c.id)
-_GRANT_TOUCH = (
+# Hot statements are built once, with bind parameters, so each call only binds values; as
+# ``Prepared`` they run on the SQLite driver directly (see prepared.py).
+_CLIENT_BY_ID = Prepared(select(clients).where(clients.c.client_id == bindparam("cid")))
+_GRANT_INSERT = Prepared(grants.insert().returning(grants.c.id))
+_GRANT_TOUCH = Prepared(
     update(grants).where(grants.c.id == bindparam("gid")).values(last_used_at=bindparam("at"))
 )
-_ACCESS_INSERT = access_tokens.insert()
-_REFRESH_INSERT = refresh_tokens.insert()
-_CODE_INSERT = authorization_codes.insert()
+_ACCESS_INSERT = Prepared(access_tokens.insert())
+_REFRESH_INSERT = Prepared(refresh_tokens.insert())
+_CODE_INSERT = Prepared(authorization_codes.insert())
 
 
 _CODE_COLUMNS = (
@@ -41,25 +42,25 @@ _CODE_COLUMNS = (
     authorization_codes.c.nonce,
     authorization_codes.c.auth_time,
 )
-_CODE_CONSUME = (
+_CODE_CONSUME = Prepared(
     update(authorization_codes)
     .where(authorization_codes.c.digest == bindparam("d"), authorization_codes.c.used_at.is_(None))
     .values(used_at=bindparam("at"))
     .returning(*_CODE_COLUMNS)
 )
-_REFRESH_BY_DIGEST = (
+_REFRESH_BY_DIGEST = Prepared(
     select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"),
            grants.c.auth_time.label("auth_time"))
     .join(grants, grants.c.id == refresh_tokens.c.grant_id)
     .where(refresh_tokens.c.digest == bindparam("d"))
 )
-_REFRESH_USE = (
+_REFRESH_USE = Prepared(
     update(refresh_tokens)
     .where(refresh_tokens.c.id == bindparam("rid"), refresh_tokens.c.used_at.is_(None))
     .values(used_at=bindparam("at"))
     .returning(refresh_tokens.c.id)
 )
-_LIVE_ACCESS = (
+_LIVE_ACCESS = Prepared(
     select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
            access_tokens.c.created_at)

@@ -8,12 +8,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.tokens import Digester
+from openplate.store.prepared import Prepared
 from openplate.store.tables import throttle
 from openplate.throttling import Limit
 
-_TWO_KEYS = select(throttle).where(
+_TWO_KEYS = Prepared(select(throttle).where(
     or_(throttle.c.key == bindparam("a"), throttle.c.key == bindparam("b"))
-)
+))
 
 
 class SqlCounters:
