@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.models import UserProfile
-from openplate.store.prepared import Prepared
+from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import auth_requests, grants, sessions, users
 
 
@@ -45,7 +44,7 @@ class DuplicateUser(Exception):
 
 
 class SqlUsers:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def create(self, *, username: str, email: str, password_hash: str, now: int) -> UserRecord:
@@ -110,7 +109,7 @@ class SessionRecord:
 
 
 class SqlSessions:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def create(
@@ -156,7 +155,7 @@ class SqlSessions:
 class SqlAuthRequests:
     """Parked authorisation requests, each bound to the browser session that started it."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def park(

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.models import Client
 from openplate.store.oauth_repos import client_from_row
+from openplate.store.prepared import DbConnection
 from openplate.store.tables import clients, refresh_tokens
 
 
 class SqlApplications:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def create(

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openplate.store.prepared import DbConnection
 from openplate.store.tables import clients, consents, grants
 
 
@@ -25,7 +25,7 @@ class AuthorisedApp:
 
 
 class SqlConsents:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def scope_for(self, *, user_id: int, client_pk: int) -> str | None:

@@ -13,7 +13,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openplate.settings import Settings
-from openplate.store.prepared import Prepared, run_on_sqlite
+from openplate.store.prepared import DbConnection, Prepared, run_on_sqlite
 
 AnyEngine = AsyncEngine | Engine
 
@@ -120,7 +120,7 @@ def _driver_connection(conn: Connection) -> sqlite3.Connection:
 @asynccontextmanager
 async def unit_of_work(
     engine: AnyEngine, *, readonly: bool = False, lock: asyncio.Lock | None = None
-) -> AsyncIterator[AsyncConnection]:
+) -> AsyncIterator[DbConnection]:
     """One transaction: committed when the block ends normally, rolled back on an exception."""
     if isinstance(engine, Engine):
         assert lock is not None
@@ -131,13 +131,13 @@ async def unit_of_work(
                 with sync_conn.begin():
                     # Repositories are written against AsyncConnection's execute/dialect, which
                     # InlineConnection provides.
-                    yield cast(AsyncConnection, InlineConnection(sync_conn))
+                    yield InlineConnection(sync_conn)
         return
     async with engine.connect() as conn:
         if readonly:
             conn = await conn.execution_options(openplate_readonly=True)
         async with conn.begin():
-            yield cast(AsyncConnection, AsyncFace(conn))
+            yield AsyncFace(conn)
 
 
 class SqliteUnits:
@@ -156,7 +156,7 @@ class SqliteUnits:
         self._raw: sqlite3.Connection | None = None
 
     @asynccontextmanager
-    async def begin(self, *, readonly: bool) -> AsyncIterator[AsyncConnection]:
+    async def begin(self, *, readonly: bool) -> AsyncIterator[DbConnection]:
         async with self.lock:
             if self._conn is None or self._raw is None:
                 self._conn = self.engine.connect()
@@ -167,7 +167,7 @@ class SqliteUnits:
             except sqlite3.Error as error:
                 raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
             try:
-                yield cast(AsyncConnection, InlineConnection(conn, raw))
+                yield InlineConnection(conn, raw)
             except BaseException:
                 self._end(commit=False)
                 raise

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openplate.store.prepared import DbConnection
 from openplate.store.tables import signing_keys
 
 
@@ -25,7 +25,7 @@ class KeyRecord:
 
 
 class SqlSigningKeys:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def lock(self) -> None:

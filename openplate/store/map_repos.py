@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openplate.store.prepared import DbConnection
 from openplate.store.tables import map_files, maps, users
 
 
@@ -41,7 +41,7 @@ def _map(row: Any) -> MapRecord:
 
 
 class SqlMaps:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def create(

@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord
-from openplate.store.prepared import Prepared
+from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import (
     access_tokens,
     authorization_codes,
@@ -90,7 +89,7 @@ def client_from_row(row: Any) -> Client:
 
 
 class SqlClients:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def by_client_id(self, client_id: str) -> Client | None:
@@ -99,7 +98,7 @@ class SqlClients:
 
 
 class SqlGrants:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def create(
@@ -135,7 +134,7 @@ def _code(row: Any, *, used: bool) -> CodeRecord:
 
 
 class SqlCodes:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def create(
@@ -167,7 +166,7 @@ class SqlCodes:
 
 
 class SqlTokens:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def create_access(

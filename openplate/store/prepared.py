@@ -19,12 +19,13 @@ import sqlite3
 from collections import namedtuple
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 
 @dataclass(slots=True)
@@ -39,7 +40,7 @@ class _Compiled:
 class Prepared:
     """A Core statement plus its SQLite compilations, keyed by the names of the parameters."""
 
-    statement: Executable
+    statement: ClauseElement
     _compiled: dict[tuple[str, ...], _Compiled] = field(default_factory=dict, repr=False)
 
     def compile_for(self, dialect: Dialect, names: tuple[str, ...]) -> _Compiled:
@@ -57,11 +58,26 @@ class Prepared:
                 if column.name not in names and (column.default is not None or column.onupdate)
             ]
             if missing:
-                raise ValueError(f"Prepared insert lacks values for defaulted columns {missing}")
+                raise ValueError(f"{table} has column defaults a Prepared insert skips: {missing}")
+        if not dialect.positional:
+            raise ValueError(f"Prepared statements need a positional paramstyle, not {dialect.paramstyle}")
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
-        order = tuple(compiled.positiontup or ())
+        order = tuple(getattr(compiled, "positiontup", None) or ())
         fixed = {name: value for name, value in compiled.params.items() if name not in names}
         return _Compiled(str(compiled), order, fixed)
+
+
+class DbConnection(Protocol):
+    """What repositories need of a connection: its dialect, and ``execute`` of Core statements
+    or ``Prepared`` ones (SQLite's ``InlineConnection``, PostgreSQL's ``AsyncFace``)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def execute(
+        self, statement: Executable | Prepared,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    ) -> Any: ...
 
 
 class Rows:
@@ -113,6 +129,6 @@ def run_on_sqlite(
     row_class = compiled.row_class
     if row_class is None:
         names = [column[0] for column in cursor.description]
-        row_class = compiled.row_class = namedtuple("Row", names)  # type: ignore[misc]
+        row_class = compiled.row_class = namedtuple("Row", names)
     make = row_class._make
     return Rows([make(row) for row in fetched], cursor.rowcount)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Table, delete, exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openplate.store.prepared import DbConnection
 from openplate.store.tables import (
     access_tokens,
     auth_requests,
@@ -41,7 +41,7 @@ def rules(now: int) -> list[tuple[str, Table, ColumnElement[bool]]]:
 
 
 async def purge_batch(
-    conn: AsyncConnection, table: Table, condition: ColumnElement[bool], batch: int
+    conn: DbConnection, table: Table, condition: ColumnElement[bool], batch: int
 ) -> int:
     """Delete at most ``batch`` rows of ``table`` matching ``condition``; return how many."""
     key = table.c.key if table is throttle else table.c.id

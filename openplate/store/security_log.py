@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openplate.store.prepared import DbConnection
 from openplate.store.tables import security_events
 
 KINDS = (
@@ -42,7 +42,7 @@ class SecurityEvent:
 
 
 class SqlSecurityLog:
-    def __init__(self, conn: AsyncConnection, *, ip: str | None = None) -> None:
+    def __init__(self, conn: DbConnection, *, ip: str | None = None) -> None:
         self._conn = conn
         self._ip = ip
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, case, delete, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.tokens import Digester
-from openplate.store.prepared import Prepared
+from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import throttle
 from openplate.throttling import Limit
 
@@ -18,7 +17,7 @@ _TWO_KEYS = Prepared(select(throttle).where(
 
 
 class SqlCounters:
-    def __init__(self, conn: AsyncConnection, digester: Digester) -> None:
+    def __init__(self, conn: DbConnection, digester: Digester) -> None:
         self._conn = conn
         self._digester = digester
 

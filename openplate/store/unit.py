@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from functools import cached_property
 
 from sqlalchemy import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
@@ -17,6 +16,7 @@ from openplate.store.engine import AnyEngine, SqliteUnits, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
+from openplate.store.prepared import DbConnection
 from openplate.store.security_log import SqlSecurityLog
 from openplate.store.throttle_repo import SqlCounters
 
@@ -24,7 +24,7 @@ from openplate.store.throttle_repo import SqlCounters
 class Store:
     """Implements ``openplate.oauth.ports.OAuthStore`` and the site's other repositories."""
 
-    def __init__(self, conn: AsyncConnection, *, digester: Digester, ip: str | None = None) -> None:
+    def __init__(self, conn: DbConnection, *, digester: Digester, ip: str | None = None) -> None:
         self.conn = conn
         self.digester = digester
         self.ip = ip

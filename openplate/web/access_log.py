@@ -37,52 +37,69 @@ def safe_query(raw: bytes) -> str:
     return urlencode([(k, "[redacted]" if k in SENSITIVE else v[:200]) for k, v in pairs])
 
 
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-ID if it is sane, else a new one; kept in the scope's state."""
+    incoming = b""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            incoming = value
+            break
+    text = incoming.decode("latin-1")
+    request_id = text if _REQUEST_ID.fullmatch(text) else secrets.token_hex(8)
+    scope.setdefault("state", {})["request_id"] = request_id
+    return request_id
+
+
 class AccessLog:
     """Logs each request and feeds the request metrics (by route template, not raw path)."""
 
-    def __init__(
-        self, app: ASGIApp, metrics: Metrics | None = None, fixed_paths: frozenset[str] = frozenset()
-    ) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
         self.metrics = metrics
-        # Paths of plain routes, whose match FastAPI's router does not report back in the scope.
-        self.fixed_paths = fixed_paths
         self.page_headers = security_headers(PAGE_CSP)
         self.docs_headers = security_headers(DOCS_CSP)
+
+    def finish_headers(
+        self, path: str, request_id: str, headers: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        """The response's headers plus the security defaults it did not set, and the request id."""
+        defaults = self.docs_headers if path.startswith("/docs") else self.page_headers
+        present = {name.lower() for name, _ in headers}
+        headers.extend(item for item in defaults if item[0] not in present)
+        headers.append((b"x-request-id", request_id.encode()))
+        return headers
+
+    def record(self, scope: Scope, route: str, request_id: str, status: int,
+               started: float) -> None:
+        """Metrics and the access-log line for one finished request."""
+        elapsed = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.observe_request(route, scope["method"], status, elapsed)
+        if log.isEnabledFor(logging.INFO):
+            self._log(scope, request_id, status, elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = request_id_of(scope)
         status = 500
-        defaults = self.docs_headers if scope["path"].startswith("/docs") else self.page_headers
+        path = scope["path"]
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(item for item in defaults if item[0] not in present)
-                headers.append((b"x-request-id", request_id.encode()))
+                headers = self.finish_headers(path, request_id, list(message.get("headers", [])))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            elapsed = time.perf_counter() - started
-            if self.metrics is not None:
-                route = scope.get("route")
-                template = getattr(route, "path", None) or (
-                    scope["path"] if scope["path"] in self.fixed_paths else "unmatched")
-                self.metrics.observe_request(template, scope["method"], status, elapsed)
-            if log.isEnabledFor(logging.INFO):
-                self._log(scope, request_id, status, elapsed)
+            template = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.record(scope, template, request_id, status, started)
 
     @staticmethod
     def _log(scope: Scope, request_id: str, status: int, elapsed: float) -> None:

@@ -13,8 +13,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
-from starlette.routing import BaseRoute, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from openplate import __version__, signing
 from openplate.housekeeping import purge_forever
@@ -27,6 +27,7 @@ from openplate.throttling import ThrottlePolicy
 from openplate.web import errors
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, make_templates, now
+from openplate.web.hot import HotHandler, HotRoutes
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.routes import (
@@ -73,26 +74,35 @@ async def reload_keys_forever(ctx: AppContext) -> None:
             log.warning("could not reload signing keys", exc_info=True)
 
 
-def fast_routes() -> list[BaseRoute]:
-    """The hot endpoints as plain Starlette routes, matched before FastAPI's.
-
-    FastAPI's request handling (dependency solving, response validation) costs more than the
-    work these endpoints do; they read the raw request anyway. The FastAPI routes of the same
-    paths stay registered behind them, so the OpenAPI document still describes them.
-    """
-    return [
-        Route("/oauth/token", client_endpoints.token_endpoint, methods=["POST"]),
-        Route("/oauth/introspect", client_endpoints.introspection_endpoint, methods=["POST"]),
-        Route("/oauth/revoke", client_endpoints.revocation_endpoint, methods=["POST"]),
-        Route("/oauth/jwks", oidc.jwks, methods=["GET"]),
-        Route("/.well-known/openid-configuration", oidc.openid_configuration, methods=["GET"]),
-        Route("/.well-known/oauth-authorization-server", oidc.oauth_metadata, methods=["GET"]),
-        Route("/users/me", api.users_me_direct, methods=["GET"]),
-        Route("/oauth/userinfo", oidc.userinfo_direct, methods=["GET", "POST"]),
-    ]
+def hot_routes() -> dict[str, dict[str, HotHandler]]:
+    """The endpoints hot.py serves ahead of FastAPI (HEAD is answered wherever GET is)."""
+    return {
+        "/oauth/token": {"POST": client_endpoints.token_reply},
+        "/oauth/introspect": {"POST": client_endpoints.introspection_reply},
+        "/oauth/revoke": {"POST": client_endpoints.revocation_reply},
+        "/oauth/jwks": {"GET": oidc.jwks_reply},
+        "/.well-known/openid-configuration": {"GET": oidc.metadata_reply},
+        "/.well-known/oauth-authorization-server": {"GET": oidc.metadata_reply},
+        "/users/me": {"GET": api.users_me_reply},
+        "/oauth/userinfo": {"GET": oidc.userinfo_reply, "POST": oidc.userinfo_reply},
+    }
 
 
-def create_app(settings: Settings) -> FastAPI:
+class OpenplateApp(FastAPI):
+    """FastAPI, with the hot endpoints answered before its middleware stack is entered."""
+
+    hot: HotRoutes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.hot is not None:
+            handler = self.hot.match(scope)
+            if handler is not None:
+                await self.hot.serve(scope, receive, send, handler)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings) -> OpenplateApp:
     settings = settings.with_secret_key()
     assert settings.secret_key is not None
     digester = Digester(settings.secret_key.encode("utf-8"))
@@ -148,7 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await ctx.redis.aclose()
             await ctx.db.dispose()
 
-    app = FastAPI(
+    app = OpenplateApp(
         title="Openplate API",
         version=__version__,
         description=(
@@ -161,8 +171,6 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    hot = fast_routes()
-    app.router.routes.extend(hot)
     app.include_router(library.router)
     app.include_router(account.router)
     app.include_router(developer.router)
@@ -194,6 +202,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(AccessLog, metrics=ctx.metrics,
-                       fixed_paths=frozenset(r.path for r in hot if isinstance(r, Route)))
+    app.add_middleware(AccessLog, metrics=ctx.metrics)
+    app.hot = HotRoutes(ctx, AccessLog(app, metrics=ctx.metrics), hot_routes())
     return app

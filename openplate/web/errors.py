@@ -8,12 +8,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from openplate.oauth.errors import InsufficientScope, OAuthError
+from openplate.web import replies
 from openplate.web.context import context_of
 from openplate.web.middleware import BodyTooLarge
 from openplate.web.pages import error_page
+from openplate.web.replies import Reply, json_reply, text_headers, to_response
 
 log = logging.getLogger("openplate.web")
 
@@ -21,30 +23,41 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 REALM = 'realm="openplate"'
 
 
+def error_reply(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Reply:
+    return json_reply({"error": error, "error_description": description}, status=status,
+                      headers=replies.NO_STORE + text_headers(headers))
+
+
 def error_json(
     status: int, error: str, description: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description},
-        status_code=status,
-        headers={**NO_STORE, **(headers or {})},
-    )
+) -> Response:
+    return to_response(error_reply(status, error, description, headers))
 
 
-def too_many_requests(retry_after: int) -> JSONResponse:
+def throttled_reply(retry_after: int) -> Reply:
     """429 for a throttled key: when to try again, and nothing about why (no account oracle)."""
-    return error_json(
+    return error_reply(
         429, "too_many_requests", "Too many failed attempts; try again later.",
         {"Retry-After": str(retry_after)},
     )
 
 
-def oauth_error_response(error: OAuthError) -> JSONResponse:
+def too_many_requests(retry_after: int) -> Response:
+    return to_response(throttled_reply(retry_after))
+
+
+def oauth_error_reply(error: OAuthError) -> Reply:
     """RFC 6749 §5.2 for the token endpoint; 401 invalid_client carries a Basic challenge."""
     headers = {"WWW-Authenticate": f"Basic {REALM}"} if error.status == 401 else None
     if error.detail:
         log.info("oauth error %s: %s", error.error, error.detail)
-    return error_json(error.status, error.error, error.description, headers)
+    return error_reply(error.status, error.error, error.description, headers)
+
+
+def oauth_error_response(error: OAuthError) -> Response:
+    return to_response(oauth_error_reply(error))
 
 
 def _quoted(text: str) -> str:
@@ -53,14 +66,19 @@ def _quoted(text: str) -> str:
     return clean.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def bearer_error_response(error: OAuthError, *, token_sent: bool) -> JSONResponse:
+def bearer_error_reply(error: OAuthError, *, token_sent: bool) -> Reply:
     """RFC 6750 §3: a challenge that names the error only when a token was actually sent."""
     challenge = f"Bearer {REALM}"
     if token_sent:
         challenge += f', error="{error.error}", error_description="{_quoted(error.description)}"'
         if isinstance(error, InsufficientScope):
             challenge += f', scope="{error.scope}"'
-    return error_json(error.status, error.error, error.description, {"WWW-Authenticate": challenge})
+    return error_reply(error.status, error.error, error.description,
+                       {"WWW-Authenticate": challenge})
+
+
+def bearer_error_response(error: OAuthError, *, token_sent: bool) -> Response:
+    return to_response(bearer_error_reply(error, token_sent=token_sent))
 
 
 def wants_html(request: Request) -> bool:
@@ -84,15 +102,19 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return error_json(exc.status_code, error, str(exc.detail), dict(exc.headers or {}))
 
 
-async def unexpected(request: Request, exc: Exception) -> Response:
+def failure_reply(exc: Exception, method: str, path: str) -> Reply:
+    """What an exception no handler caught becomes: 503 if the database failed, else 500."""
     if isinstance(exc, BodyTooLarge):
-        return error_json(413, "request_too_large", "The request body is too large.")
+        return error_reply(413, "request_too_large", "The request body is too large.")
     if isinstance(exc, OperationalError | PoolTimeout | DBAPIError | ConnectionError | OSError):
-        log.error("database unavailable on %s %s: %s", request.method, request.url.path,
-                  type(exc).__name__)
-        return error_json(
+        log.error("database unavailable on %s %s: %s", method, path, type(exc).__name__)
+        return error_reply(
             503, "temporarily_unavailable", "The service is briefly unavailable; try again.",
             {"Retry-After": "1"},
         )
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_json(500, "server_error", "An unexpected error occurred.")
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return error_reply(500, "server_error", "An unexpected error occurred.")
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    return to_response(failure_reply(exc, request.method, request.url.path))

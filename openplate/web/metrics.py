@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -52,13 +53,22 @@ class Metrics:
                                     registry=target)
         self.signin_failures = Counter("openplate_signin_failures", "Failed sign-ins",
                                        registry=target)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._pool = PoolCollector(pool_stats)
         if not self.multiprocess:
             self.registry.register(self._pool)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        # Label lookups take a lock and build a key; the children are looked up once instead.
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(route, method, str(status)),
+                        self.latency.labels(route))
+            if len(self._children) < 10_000:  # route templates, not raw paths: a small set
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         if not self.multiprocess:

@@ -22,8 +22,10 @@ from openplate.oauth.errors import OAuthError
 from openplate.oauth.models import AccessPrincipal
 from openplate.store.unit import Store
 from openplate.web.context import AppContext, context_of, now
-from openplate.web.errors import bearer_error_response, error_json
+from openplate.web.errors import bearer_error_reply, bearer_error_response, error_json, error_reply
+from openplate.web.hot import HotRequest, via_starlette
 from openplate.web.middleware import BodyTooLarge
+from openplate.web.replies import Reply, json_reply
 
 router = APIRouter(tags=["api"])
 
@@ -33,6 +35,7 @@ authorization_header = APIKeyHeader(
     description="`Bearer <access token>` (RFC 6750), or the bare token as the original clients sent.",
 )
 
+CACHE_NO_STORE = ((b"cache-control", b"no-store"),)
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 10_000
 
@@ -85,17 +88,26 @@ BEARER_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.get("/users/me", response_model=Me, summary="The signed-in user (scope: account)",
             responses=BEARER_RESPONSES)
 async def users_me(request: Request, authorization: Authorization) -> Response:
-    ctx = context_of(request)
+    return await via_starlette(request, users_me_reply)
+
+
+def member_since(created_at: int) -> str:
+    return datetime.fromtimestamp(created_at, UTC).isoformat()
+
+
+async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    """The body of ``Me``, built directly (served by hot.py)."""
+    authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="account")
+        try:
+            principal = await check_bearer(ctx, store, authorization, scope="account")
+        except BearerRejected as rejected:
+            return bearer_error_reply(rejected.error, token_sent=rejected.token_sent)
         user = await store.users.by_id(principal.user_id)
     if user is None:
-        return error_json(404, "not_found", "The account no longer exists.")
-    body = Me(
-        Id=user.id, UserName=user.username, Email=user.email,
-        MemberSince=datetime.fromtimestamp(user.created_at, UTC).isoformat(),
-    )
-    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
+        return error_reply(404, "not_found", "The account no longer exists.")
+    return json_reply({"Id": user.id, "UserName": user.username, "Email": user.email,
+                       "MemberSince": member_since(user.created_at)}, headers=CACHE_NO_STORE)
 
 
 class MapCreated(BaseModel):
@@ -210,8 +222,3 @@ async def upload_map(request: Request, authorization: Authorization) -> Response
         ),
     )
     return JSONResponse(body.model_dump(), status_code=201, headers={"Location": page})
-
-
-async def users_me_direct(request: Request) -> Response:
-    """/users/me without FastAPI's per-request dependency machinery (see app.fast_routes)."""
-    return await users_me(request, request.headers.get("authorization"))

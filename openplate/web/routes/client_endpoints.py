@@ -1,6 +1,8 @@
 """The endpoints a client calls with its credentials: token (RFC 6749 §3.2), revocation
 (RFC 7009) and introspection (RFC 7662). One runner gives all three the same strict handling:
-form-encoded POST bodies only, no query string, throttling of failures, one unit of work."""
+form-encoded POST bodies only, no query string, throttling of failures, one unit of work.
+They are served by hot.py ahead of FastAPI; the routes here describe them in the OpenAPI
+document."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from openplate.oauth.params import Params, parse_params
 from openplate.oauth.revocation import revoke
 from openplate.oauth.token_endpoint import token_request
 from openplate.store.unit import Store
-from openplate.web.context import client_ip, context_of, now
-from openplate.web.errors import NO_STORE, oauth_error_response, too_many_requests
+from openplate.web.context import AppContext, now
+from openplate.web.errors import oauth_error_reply, throttled_reply
+from openplate.web.hot import HotRequest, via_starlette
+from openplate.web.replies import NO_STORE, Reply, json_reply
 
 router = APIRouter(tags=["oauth"])
 
@@ -28,27 +32,25 @@ BODY_LIMIT = 64 * 1024
 ClientAction = Callable[[Params, str | None, Store, TokenContext], Awaitable[Any]]
 
 
-async def _read_params(request: Request) -> Params:
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
+def _read_params(request: HotRequest) -> Params:
+    content_type = request.header(b"content-type") or ""
+    if content_type.split(";", 1)[0].strip().lower() != "application/x-www-form-urlencoded":
         raise InvalidRequest("The body must be application/x-www-form-urlencoded.")
-    if request.query_params:
+    if request.query:
         raise InvalidRequest("Send parameters in the request body, not the query string.")
-    body = await request.body()
-    if len(body) > BODY_LIMIT:
+    if len(request.body) > BODY_LIMIT:
         raise RequestTooLarge("The request body is too large.")
-    return parse_params(body)
+    return parse_params(request.body)
 
 
-async def run_client_request(request: Request, action: ClientAction) -> Any | Response:
-    """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC response."""
-    ctx = context_of(request)
+async def run_client_request(ctx: AppContext, request: HotRequest, action: ClientAction) -> Any:
+    """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC reply."""
     try:
-        params = await _read_params(request)
+        params = _read_params(request)
     except OAuthError as error:
-        return oauth_error_response(error)
-    ip, t = client_ip(request), now()
-    authorization = request.headers.get("authorization")
+        return oauth_error_reply(error)
+    ip, t = request.ip, now()
+    authorization = request.header(b"authorization")
     keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
     claimed = claimed_client_id(params, authorization)
     if claimed:
@@ -58,7 +60,7 @@ async def run_client_request(request: Request, action: ClientAction) -> Any | Re
         wait = await ctx.counters(store).retry_after(keys, now=t)
         if wait is not None:
             await store.events.append(kind="token.throttled", now=t, client_id=claimed)
-            return too_many_requests(wait)
+            return throttled_reply(wait)
         try:
             result = await action(params, authorization, store, ctx.token_context())
         except OAuthError as error:
@@ -71,8 +73,30 @@ async def run_client_request(request: Request, action: ClientAction) -> Any | Re
                 )
     if failure is not None:
         ctx.metrics.grant_errors.labels(failure.error).inc()
-        return oauth_error_response(failure)
+        return oauth_error_reply(failure)
     return result
+
+
+async def token_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    result = await run_client_request(ctx, request, token_request)
+    if isinstance(result, Reply):
+        return result
+    ctx.metrics.tokens.labels(result.grant_type).inc()
+    return json_reply(result.to_json())
+
+
+async def revocation_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    result = await run_client_request(ctx, request, revoke)
+    if isinstance(result, Reply):
+        return result
+    return Reply(200, b"", NO_STORE)
+
+
+async def introspection_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    result = await run_client_request(ctx, request, introspect)
+    if isinstance(result, Reply):
+        return result
+    return json_reply(result)
 
 
 def _form(*names: str) -> dict[str, Any]:
@@ -96,11 +120,7 @@ def _form(*names: str) -> dict[str, Any]:
     response_class=JSONResponse,
 )
 async def token_endpoint(request: Request) -> Response:
-    result = await run_client_request(request, token_request)
-    if isinstance(result, Response):
-        return result
-    context_of(request).metrics.tokens.labels(result.grant_type).inc()
-    return JSONResponse(result.to_json(), headers=NO_STORE)
+    return await via_starlette(request, token_reply)
 
 
 @router.post(
@@ -108,10 +128,7 @@ async def token_endpoint(request: Request) -> Response:
     openapi_extra=_form("token", "token_type_hint", "client_id", "client_secret"),
 )
 async def revocation_endpoint(request: Request) -> Response:
-    result = await run_client_request(request, revoke)
-    if isinstance(result, Response):
-        return result
-    return Response(status_code=200, headers=NO_STORE)
+    return await via_starlette(request, revocation_reply)
 
 
 @router.post(
@@ -120,7 +137,4 @@ async def revocation_endpoint(request: Request) -> Response:
     response_class=JSONResponse,
 )
 async def introspection_endpoint(request: Request) -> Response:
-    result = await run_client_request(request, introspect)
-    if isinstance(result, Response):
-        return result
-    return JSONResponse(result, headers=NO_STORE)
+    return await via_starlette(request, introspection_reply)

@@ -7,18 +7,28 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from openplate.oauth.oidc.claims import user_claims
 from openplate.oauth.scopes import SCOPES
 from openplate.settings import Settings
-from openplate.web.context import context_of
-from openplate.web.errors import error_json
-from openplate.web.routes.api import BEARER_RESPONSES, Authorization, check_bearer
+from openplate.web.context import AppContext
+from openplate.web.errors import bearer_error_reply, error_reply
+from openplate.web.hot import HotRequest, via_starlette
+from openplate.web.replies import Reply, json_reply
+from openplate.web.routes.api import (
+    BEARER_RESPONSES,
+    CACHE_NO_STORE,
+    Authorization,
+    BearerRejected,
+    check_bearer,
+)
 
 router = APIRouter(tags=["oidc"])
 
-METADATA_CACHE = {"Cache-Control": "public, max-age=300"}
+METADATA_CACHE = ((b"cache-control", b"public, max-age=300"),)
+METADATA_HEADERS = ((b"content-type", b"application/json"), *METADATA_CACHE)
+JWKS_HEADERS = ((b"content-type", b"application/jwk-set+json"), *METADATA_CACHE)
 
 
 def metadata(settings: Settings) -> dict[str, Any]:
@@ -59,53 +69,54 @@ def metadata_json(settings: Settings) -> bytes:
     return json.dumps(metadata(settings), separators=(",", ":")).encode()
 
 
-def _cached_json(body: bytes) -> Response:
-    return Response(body, media_type="application/json", headers=METADATA_CACHE)
+async def metadata_reply(ctx: AppContext, _request: HotRequest) -> Reply:
+    return Reply(200, ctx.metadata_json, METADATA_HEADERS)
+
+
+async def jwks_reply(ctx: AppContext, _request: HotRequest) -> Reply:
+    ring = ctx.keys.ring
+    if ring is None:
+        return error_reply(503, "temporarily_unavailable", "Signing keys are not loaded yet.")
+    return Reply(200, ring.jwks_json, JWKS_HEADERS)
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 metadata")
 async def oauth_metadata(request: Request) -> Response:
-    return _cached_json(context_of(request).metadata_json)
+    return await via_starlette(request, metadata_reply)
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect Discovery")
 async def openid_configuration(request: Request) -> Response:
-    return _cached_json(context_of(request).metadata_json)
+    return await via_starlette(request, metadata_reply)
 
 
 @router.get("/oauth/jwks", summary="The public signing keys (RFC 7517)", response_class=Response,
             responses={200: {"content": {"application/jwk-set+json": {}},
                              "description": "The JWK set."}})
 async def jwks(request: Request) -> Response:
-    ring = context_of(request).keys.ring
-    if ring is None:
-        return error_json(503, "temporarily_unavailable", "Signing keys are not loaded yet.")
-    return Response(ring.jwks_json, media_type="application/jwk-set+json", headers=METADATA_CACHE)
+    return await via_starlette(request, jwks_reply)
 
 
-async def _userinfo(request: Request, authorization: str | None) -> Response:
-    ctx = context_of(request)
+async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="openid")
+        try:
+            principal = await check_bearer(ctx, store, authorization, scope="openid")
+        except BearerRejected as rejected:
+            return bearer_error_reply(rejected.error, token_sent=rejected.token_sent)
         profile = await store.users.profile(principal.user_id)
     if profile is None:
-        return error_json(401, "invalid_token", "The account no longer exists.")
-    return JSONResponse(user_claims(profile, principal.scope.split()),
-                        headers={"Cache-Control": "no-store"})
+        return error_reply(401, "invalid_token", "The account no longer exists.")
+    return json_reply(user_claims(profile, principal.scope.split()), headers=CACHE_NO_STORE)
 
 
 @router.get("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
             responses=BEARER_RESPONSES)
 async def userinfo_get(request: Request, authorization: Authorization) -> Response:
-    return await _userinfo(request, authorization)
+    return await via_starlette(request, userinfo_reply)
 
 
 @router.post("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
              responses=BEARER_RESPONSES)
 async def userinfo_post(request: Request, authorization: Authorization) -> Response:
-    return await _userinfo(request, authorization)
-
-
-async def userinfo_direct(request: Request) -> Response:
-    """/oauth/userinfo without FastAPI's per-request dependency machinery."""
-    return await _userinfo(request, request.headers.get("authorization"))
+    return await via_starlette(request, userinfo_reply)

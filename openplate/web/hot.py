@@ -1,0 +1,146 @@
+"""The hot endpoints, answered straight from ASGI ahead of FastAPI.
+
+The token, introspection and revocation endpoints, the bearer-protected ``/users/me`` and
+userinfo, JWKS and the two metadata documents do little work each: a form or a header in, one
+unit of work, JSON out. Through FastAPI they also paid for about ten ASGI layers (error and
+exception middleware, an exit stack, body limits, HEAD handling, routing), a ``Request`` and a
+``Response`` object; on our benchmark machine that was more than the work itself. Here one
+function reads the request, calls the handler and writes its ``Reply``, doing what those
+layers did for these paths: the access log, metrics, request id and security headers (shared
+with ``AccessLog``), a body limit, HEAD as GET, and a JSON 500/503 for anything unexpected.
+
+The same handlers stay reachable through FastAPI (``via_starlette``), whose routes for these
+paths remain registered so that the OpenAPI document describes them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from openplate.oauth.errors import RequestTooLarge
+from openplate.web.access_log import AccessLog, request_id_of
+from openplate.web.context import AppContext, context_of
+from openplate.web.errors import failure_reply, oauth_error_reply
+from openplate.web.replies import Reply, to_response
+
+#: Every hot POST carries a small form; anything bigger is refused before it is read in full
+#: (the same cap as the other form endpoints; the token endpoint's own is smaller).
+BODY_LIMIT = 256 * 1024
+
+
+@dataclass(slots=True)
+class HotRequest:
+    """What a hot handler may read of a request."""
+
+    method: str
+    path: str
+    query: bytes
+    headers: dict[bytes, bytes]  # lower-case names; the first of repeated headers
+    body: bytes
+    ip: str
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return value.decode("latin-1") if value is not None else None
+
+
+HotHandler = Callable[[AppContext, HotRequest], Awaitable[Reply]]
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name, value)
+    return headers
+
+
+def _ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > BODY_LIMIT:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > BODY_LIMIT:
+            raise _TooLarge
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+class HotRoutes:
+    """Path → method → handler, and the one function that serves a match."""
+
+    def __init__(self, ctx: AppContext, front: AccessLog,
+                 routes: dict[str, dict[str, HotHandler]]) -> None:
+        self.ctx = ctx
+        self.front = front
+        self.routes = routes
+
+    def match(self, scope: Scope) -> HotHandler | None:
+        methods = self.routes.get(scope["path"])
+        if methods is None:
+            return None
+        method = scope["method"]
+        return methods.get("GET" if method == "HEAD" else method)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, handler: HotHandler) -> None:
+        started = time.perf_counter()
+        request_id = request_id_of(scope)
+        method, path = scope["method"], scope["path"]
+        headers = _headers(scope)
+        try:
+            body = await _read_body(receive, headers) if method == "POST" else b""
+            request = HotRequest(method, path, scope["query_string"], headers, body, _ip(scope))
+            reply = await handler(self.ctx, request)
+        except _Disconnected:
+            self.front.record(scope, path, request_id, 499, started)
+            return
+        except _TooLarge:
+            # The rest of the body is never read, so the connection cannot carry another request.
+            refused = oauth_error_reply(RequestTooLarge("The request body is too large."))
+            reply = refused._replace(headers=(*refused.headers, (b"connection", b"close")))
+        except Exception as exc:  # noqa: BLE001 - answered as JSON, never a traceback
+            reply = failure_reply(exc, method, path)
+        out = [(b"content-length", str(len(reply.body)).encode()), *reply.headers]
+        await send({
+            "type": "http.response.start", "status": reply.status,
+            "headers": self.front.finish_headers(path, request_id, out),
+        })
+        await send({"type": "http.response.body",
+                    "body": b"" if method == "HEAD" else reply.body})
+        self.front.record(scope, path, request_id, reply.status, started)
+
+
+async def via_starlette(request: Request, handler: HotHandler) -> Response:
+    """Run a hot handler for a request that reached it through FastAPI."""
+    scope = request.scope
+    body = await request.body() if request.method == "POST" else b""
+    hot = HotRequest(request.method, scope["path"], scope.get("query_string", b""),
+                     _headers(scope), body, _ip(scope))
+    return to_response(await handler(context_of(request), hot))
