@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openplate.settings import Settings
@@ -89,7 +88,7 @@ class InlineConnection:
 
     def __init__(self, conn: Connection, raw: sqlite3.Connection | None = None) -> None:
         self._conn = conn
-        self._raw = raw if raw is not None else _driver_connection(conn)
+        self._raw = raw if raw is not None else driver_connection(conn)
         self.dialect: Dialect = conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
@@ -111,7 +110,7 @@ class AsyncFace:
         return await self._conn.execute(statement, parameters)
 
 
-def _driver_connection(conn: Connection) -> sqlite3.Connection:
+def driver_connection(conn: Connection) -> sqlite3.Connection:
     raw = conn.connection.dbapi_connection
     assert isinstance(raw, sqlite3.Connection)
     return raw
@@ -138,74 +137,6 @@ async def unit_of_work(
             conn = await conn.execution_options(openplate_readonly=True)
         async with conn.begin():
             yield AsyncFace(conn)
-
-
-class SqliteUnits:
-    """Units of work on SQLite over one long-lived connection, one at a time per process.
-
-    Transactions are serialised by the lock anyway, so a single connection serves them all and
-    no pool checkout, check-in or reset is paid per request. The transaction is begun and ended
-    on the driver itself (``BEGIN IMMEDIATE`` for writers, ``BEGIN`` for readers); a statement
-    that goes through SQLAlchemy joins it, and then SQLAlchemy ends it.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.lock = asyncio.Lock()
-        self._conn: Connection | None = None
-        self._raw: sqlite3.Connection | None = None
-
-    @asynccontextmanager
-    async def begin(self, *, readonly: bool) -> AsyncIterator[DbConnection]:
-        async with self.lock:
-            if self._conn is None or self._raw is None:
-                self._conn = self.engine.connect()
-                self._raw = _driver_connection(self._conn)
-            conn, raw = self._conn, self._raw
-            try:
-                raw.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
-            except sqlite3.Error as error:
-                raise DBAPIError.instance("BEGIN", (), error, sqlite3.Error) from error
-            try:
-                yield InlineConnection(conn, raw)
-            except BaseException:
-                self._end(commit=False)
-                raise
-            self._end(commit=True)
-
-    def _end(self, *, commit: bool) -> None:
-        conn, raw = self._conn, self._raw
-        assert conn is not None and raw is not None
-        try:
-            if conn.in_transaction():
-                conn.commit() if commit else conn.rollback()
-            elif raw.in_transaction:
-                raw.commit() if commit else raw.rollback()
-        except BaseException as error:
-            # A failed COMMIT (the database locked or gone) leaves nothing half-done behind:
-            # roll back what is open, and start from a new connection if this one is broken.
-            try:
-                if conn.in_transaction():
-                    conn.rollback()
-                if raw.in_transaction:
-                    raw.rollback()
-            except Exception:  # noqa: BLE001 - the connection is unusable; replace it
-                self.close()
-            if conn.invalidated or conn.closed:
-                self.close()
-            if isinstance(error, sqlite3.Error):
-                raise DBAPIError.instance("COMMIT", (), error, sqlite3.Error) from error
-            raise
-        if conn.invalidated or conn.closed:
-            self.close()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
-                self._raw = None
 
 
 async def dispose(engine: AnyEngine) -> None:

@@ -12,12 +12,13 @@ from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.app_repos import SqlApplications
 from openplate.store.consent_repos import SqlConsents
-from openplate.store.engine import AnyEngine, SqliteUnits, dispose, unit_of_work
+from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
 from openplate.store.prepared import DbConnection
 from openplate.store.security_log import SqlSecurityLog
+from openplate.store.sqlite_units import SqliteUnits
 from openplate.store.throttle_repo import SqlCounters
 
 
