@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ACCESS_TOKEN_PREFIX = "opat_"
 REFRESH_TOKEN_PREFIX = "oprt_"
@@ -44,9 +44,21 @@ class Digester:
     """Keyed digests of secrets, and their constant-time comparison."""
 
     key: bytes
+    _recent: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def digest(self, secret: str) -> str:
-        return hmac.new(self.key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.digest(self.key, secret.encode("utf-8"), "sha256").hex()
+
+    def digest_recurring(self, name: str) -> str:
+        """``digest`` for values that recur request after request (throttling keys: an address,
+        a client id), remembered in a bounded table. Never for secrets: they would stay in
+        memory."""
+        found = self._recent.get(name)
+        if found is None:
+            if len(self._recent) >= 4096:
+                self._recent.clear()
+            found = self._recent[name] = self.digest(name)
+        return found
 
     def matches(self, secret: str, stored_digest: str) -> bool:
         return hmac.compare_digest(self.digest(secret), stored_digest)

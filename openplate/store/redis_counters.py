@@ -25,7 +25,7 @@ class RedisCounters:
         self._prefix = prefix
 
     def _key(self, key: str) -> str:
-        return f"{self._prefix}throttle:{self._digester.digest('throttle:' + key)}"
+        return f"{self._prefix}throttle:{self._digester.digest_recurring('throttle:' + key)}"
 
     async def retry_after(self, keys: dict[str, Limit], *, now: int) -> int | None:
         names = [self._key(k) for k in keys]

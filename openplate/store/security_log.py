@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from openplate.store.prepared import DbConnection
+from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import security_events
 
 KINDS = (
@@ -23,7 +23,7 @@ KINDS = (
 )
 
 
-_INSERT = security_events.insert()
+_INSERT = Prepared(security_events.insert())
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ class SqlCounters:
         self._digester = digester
 
     def _key(self, key: str) -> str:
-        return self._digester.digest("throttle:" + key)
+        return self._digester.digest_recurring("throttle:" + key)
 
     async def retry_after(self, keys: dict[str, Limit], *, now: int) -> int | None:
         digests = {self._key(key): limit for key, limit in keys.items()}

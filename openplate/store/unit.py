@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import cached_property
+from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 
@@ -21,6 +21,22 @@ from openplate.store.security_log import SqlSecurityLog
 from openplate.store.sqlite_units import SqliteUnits
 from openplate.store.throttle_repo import SqlCounters
 
+T = TypeVar("T")
+
+
+class _repository(Generic[T]):  # noqa: N801 - used as a decorator, like cached_property
+    """A repository made on first use and kept on the instance (cached_property without its lock,
+    which Python 3.11 takes on every first access)."""
+
+    def __init__(self, make: Callable[[Store], T]) -> None:
+        self._make = make
+        self._name = make.__name__
+
+    def __get__(self, store: Store, owner: type | None = None) -> T:
+        value = self._make(store)
+        store.__dict__[self._name] = value
+        return value
+
 
 class Store:
     """Implements ``openplate.oauth.ports.OAuthStore`` and the site's other repositories."""
@@ -30,55 +46,55 @@ class Store:
         self.digester = digester
         self.ip = ip
 
-    @cached_property
+    @_repository
     def clients(self) -> SqlClients:
         return SqlClients(self.conn)
 
-    @cached_property
+    @_repository
     def grants(self) -> SqlGrants:
         return SqlGrants(self.conn)
 
-    @cached_property
+    @_repository
     def codes(self) -> SqlCodes:
         return SqlCodes(self.conn)
 
-    @cached_property
+    @_repository
     def tokens(self) -> SqlTokens:
         return SqlTokens(self.conn)
 
-    @cached_property
+    @_repository
     def users(self) -> SqlUsers:
         return SqlUsers(self.conn)
 
-    @cached_property
+    @_repository
     def sessions(self) -> SqlSessions:
         return SqlSessions(self.conn)
 
-    @cached_property
+    @_repository
     def auth_requests(self) -> SqlAuthRequests:
         return SqlAuthRequests(self.conn)
 
-    @cached_property
+    @_repository
     def applications(self) -> SqlApplications:
         return SqlApplications(self.conn)
 
-    @cached_property
+    @_repository
     def maps(self) -> SqlMaps:
         return SqlMaps(self.conn)
 
-    @cached_property
+    @_repository
     def consents(self) -> SqlConsents:
         return SqlConsents(self.conn)
 
-    @cached_property
+    @_repository
     def events(self) -> SqlSecurityLog:
         return SqlSecurityLog(self.conn, ip=self.ip)
 
-    @cached_property
+    @_repository
     def signing_keys(self) -> SqlSigningKeys:
         return SqlSigningKeys(self.conn)
 
-    @cached_property
+    @_repository
     def counters(self) -> SqlCounters:
         return SqlCounters(self.conn, self.digester)
 
