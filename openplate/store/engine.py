@@ -13,17 +13,19 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openplate.settings import Settings
 from openplate.store.prepared import DbConnection, Prepared, run_on_sqlite
 
-AnyEngine = AsyncEngine | Engine
+if TYPE_CHECKING:  # the asyncio extension (and the ORM it imports) loads only for PostgreSQL
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+AnyEngine: TypeAlias = "AsyncEngine | Engine"
 
 
 def async_url(url: str) -> str:
@@ -74,6 +76,8 @@ def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AnyEngine
         _configure_sqlite(engine, foreign_keys=foreign_keys,
                           busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     return create_async_engine(
         async_url(url), echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True
     )

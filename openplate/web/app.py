@@ -6,15 +6,18 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 from openplate import __version__, signing
 from openplate.housekeeping import purge_forever
@@ -26,7 +29,7 @@ from openplate.store.unit import Database
 from openplate.throttling import ThrottlePolicy
 from openplate.web import errors
 from openplate.web.access_log import AccessLog
-from openplate.web.context import TEMPLATES, AppContext, LiveKeys, make_templates, now
+from openplate.web.context import TEMPLATES, AppContext, LiveKeys, now
 from openplate.web.hot import HotHandler, HotRoutes
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, HeadAsGet
@@ -72,6 +75,14 @@ async def reload_keys_forever(ctx: AppContext) -> None:
             await load_keys(ctx)
         except Exception:  # noqa: BLE001 - keep serving with the ring we have; try again later
             log.warning("could not reload signing keys", exc_info=True)
+
+
+def _redis(url: str | None) -> Redis | None:
+    if not url:
+        return None
+    from redis.asyncio import Redis  # only when configured
+
+    return Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def hot_routes() -> dict[str, dict[str, HotHandler]]:
@@ -125,15 +136,11 @@ def create_app(settings: Settings) -> OpenplateApp:
             access_format=settings.access_token_format,
             id_token_ttl=settings.access_token_ttl,
         ),
-        templates=make_templates(),
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
         keys=LiveKeys(),
         metadata_json=oidc.metadata_json(settings),
         metrics=Metrics(pool_stats),
-        redis=(
-            Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            if settings.redis_url else None
-        ),
+        redis=_redis(settings.redis_url),
         throttle=ThrottlePolicy.of(
             signin_account=settings.signin_failures_per_account,
             signin_ip=settings.signin_failures_per_ip,

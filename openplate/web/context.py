@@ -5,20 +5,23 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from redis.asyncio import Redis
 from starlette.requests import Request
 
 from openplate.oauth.issuance import TokenContext, TokenPolicy
 from openplate.oauth.oidc.keys import KeyRing
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
-from openplate.store.redis_counters import FallbackCounters, RedisCounters
 from openplate.store.unit import Database, Store
 from openplate.throttling import Counters, ThrottlePolicy
 from openplate.web.metrics import Metrics
+
+if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at start-up
+    from jinja2 import Environment
+    from redis.asyncio import Redis
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -28,6 +31,8 @@ def now() -> int:
 
 
 def make_templates() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -49,7 +54,6 @@ class AppContext:
     db: Database
     digester: Digester
     policy: TokenPolicy
-    templates: Environment
     parse_slots: asyncio.Semaphore
     throttle: ThrottlePolicy
     keys: LiveKeys
@@ -57,10 +61,17 @@ class AppContext:
     metrics: Metrics
     redis: Redis | None = None
 
+    @cached_property
+    def templates(self) -> Environment:
+        """The page templates, loaded on the first page (the API never needs them)."""
+        return make_templates()
+
     def counters(self, store: Store) -> Counters:
         """Throttle counters: Redis when configured (database if it fails), else the database."""
         if self.redis is None:
             return store.counters
+        from openplate.store.redis_counters import FallbackCounters, RedisCounters
+
         primary = RedisCounters(self.redis, self.digester, self.settings.redis_prefix)
         return FallbackCounters(primary, store.counters)
 

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from openplate.library import MapRejected, UploadLimits, parse_upload
+from openplate.library import MapRejected, UploadLimits
 from openplate.library.slugs import new_public_id, slugify
 from openplate.oauth import bearer
 from openplate.oauth.errors import OAuthError
@@ -193,6 +193,8 @@ async def upload_map(request: Request, authorization: Authorization) -> Response
         filename = upload.filename
     finally:
         await form.close()
+    from openplate.library.upload import parse_upload  # the parsers load on the first upload
+
     try:
         async with ctx.parse_slots:  # parsing is CPU- and memory-heavy: a few at a time
             parsed = await asyncio.to_thread(parse_upload, filename, data, limits)
