@@ -51,6 +51,8 @@ class SqliteUnits:
         #: The open group: units that finished and wait for its commit. None: no group open.
         self._group: list[asyncio.Future[None]] | None = None
         self._flush_scheduled = False
+        #: Group commits made (a lone reader's transaction is not counted).
+        self.commits = 0
 
     def _connection(self) -> tuple[Connection, sqlite3.Connection]:
         if self._conn is None or self._raw is None:
@@ -131,6 +133,7 @@ class SqliteUnits:
     def _commit_group(self) -> Exception | None:
         """Commit the open group and wake its units; the error, if it failed, reaches each."""
         group, self._group = self._group or [], None
+        self.commits += 1
         try:
             self._finish(commit=True)
         except Exception as error:  # noqa: BLE001 - handed to every unit of the group

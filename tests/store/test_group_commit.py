@@ -1,0 +1,152 @@
+"""SQLite units of work: one transaction per group of concurrent units, each unit in its own
+savepoint, and no unit's block ending before its group is committed. A real SQLite file; a second,
+independent driver connection checks what is durable."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, bindparam, insert, select, text
+from sqlalchemy.exc import DBAPIError
+
+from openplate.settings import Settings
+from openplate.store.engine import create_engine
+from openplate.store.prepared import Prepared
+from openplate.store.sqlite_units import SqliteUnits
+
+metadata = MetaData()
+notes = Table("notes", metadata, Column("id", Integer, primary_key=True), Column("body", String))
+INSERT = Prepared(insert(notes))
+BY_BODY = Prepared(select(notes.c.id).where(notes.c.body == bindparam("b")))
+
+
+@pytest.fixture()
+def database(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "units.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+        # A deferred foreign key is checked at COMMIT: a real way to make a commit fail.
+        conn.execute("CREATE TABLE children (id INTEGER PRIMARY KEY, parent INTEGER "
+                     "REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)")
+    yield path
+
+
+def units_on(path: Path) -> SqliteUnits:
+    engine = create_engine(Settings(database_url=f"sqlite:///{path}", secret_key="k" * 48))
+    assert isinstance(engine, Engine)
+    return SqliteUnits(engine)
+
+
+def durable(path: Path) -> list[str]:
+    """What another connection sees: only committed rows."""
+    with sqlite3.connect(path) as conn:
+        return sorted(row[0] for row in conn.execute("SELECT body FROM notes"))
+
+
+def test_concurrent_units_commit_together_and_end_only_when_durable(database: Path) -> None:
+    units = units_on(database)
+    seen_at_exit: dict[str, bool] = {}
+
+    async def unit(name: str) -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": name})
+        seen_at_exit[name] = name in durable(database)
+
+    async def main() -> None:
+        await asyncio.gather(*(unit(f"n{i:02}") for i in range(20)))
+
+    asyncio.run(main())
+    assert durable(database) == [f"n{i:02}" for i in range(20)]
+    assert all(seen_at_exit.values()) and len(seen_at_exit) == 20
+    assert units.commits < 20, "concurrent units should share commits"
+    units.close()
+
+
+def test_a_failing_unit_is_undone_alone(database: Path) -> None:
+    units = units_on(database)
+
+    async def good(name: str) -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": name})
+
+    async def bad() -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": "bad"})
+            raise RuntimeError("refused after writing")
+
+    async def main() -> list[object]:
+        return await asyncio.gather(good("a"), bad(), good("c"), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], RuntimeError)
+    assert durable(database) == ["a", "c"]
+    units.close()
+
+
+def test_a_failed_commit_fails_every_unit_of_its_group_and_keeps_nothing(database: Path) -> None:
+    units = units_on(database)
+
+    async def orphan() -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(text("INSERT INTO children (id, parent) VALUES (1, 999)"))
+
+    async def note(name: str) -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": name})
+
+    async def group() -> list[object]:
+        # The note units run first and wait for the group's commit; the orphan joins the group
+        # through SQLAlchemy, which commits it at once: the deferred key fails that commit.
+        return await asyncio.gather(note("x"), note("y"), orphan(), return_exceptions=True)
+
+    results = asyncio.run(group())
+    assert all(isinstance(result, DBAPIError) for result in results), results
+    assert durable(database) == []
+
+    async def afterwards() -> None:
+        await note("z")
+
+    asyncio.run(afterwards())  # the connection recovered
+    assert durable(database) == ["z"]
+    units.close()
+
+
+def test_a_reader_in_a_group_answers_after_the_commit(database: Path) -> None:
+    units = units_on(database)
+    order: list[str] = []
+
+    async def writer() -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": "w"})
+        order.append("writer done")
+
+    async def reader() -> None:
+        async with units.begin(readonly=True) as conn:
+            found = (await conn.execute(BY_BODY, {"b": "w"})).first()
+        order.append(f"reader done, durable={'w' in durable(database)}, found={found is not None}")
+
+    async def main() -> None:
+        await asyncio.gather(writer(), reader())
+
+    asyncio.run(main())
+    assert order == ["writer done", "reader done, durable=True, found=True"]
+    units.close()
+
+
+def test_a_lone_reader_runs_in_its_own_transaction(database: Path) -> None:
+    units = units_on(database)
+
+    async def main() -> object:
+        async with units.begin(readonly=True) as conn:
+            return (await conn.execute(BY_BODY, {"b": "none"})).first()
+
+    assert asyncio.run(main()) is None
+    assert units.commits == 0
+    units.close()

@@ -1,0 +1,81 @@
+"""The endpoints served ahead of FastAPI (openplate/web/hot.py) keep every behaviour of the
+framework path: security headers, request ids, HEAD, body limits, 405 for other methods,
+metrics; on both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.server import LiveServer
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("path", ["/oauth/jwks", "/.well-known/openid-configuration",
+                                  "/.well-known/oauth-authorization-server"])
+def test_head_answers_like_get_without_a_body(server: LiveServer, path: str) -> None:
+    got = httpx.get(server.url + path)
+    head = httpx.head(server.url + path)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert got.headers["cache-control"] == "public, max-age=300"
+
+
+def test_security_headers_and_request_ids_on_hot_answers(server: LiveServer) -> None:
+    answer = httpx.post(server.url + "/oauth/token", content=b"grant_type=client_credentials",
+                        headers={**FORM, "X-Request-ID": "hot-trace-1"})
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "invalid_client"
+    assert answer.headers["x-request-id"] == "hot-trace-1"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["pragma"] == "no-cache"
+    assert answer.headers["www-authenticate"].startswith("Basic ")
+    minted = httpx.get(server.url + "/oauth/jwks", headers={"X-Request-ID": "bad id!"})
+    assert len(minted.headers["x-request-id"]) == 16
+
+
+def test_other_methods_are_405_from_the_framework(server: LiveServer) -> None:
+    answer = httpx.get(server.url + "/oauth/token")
+    assert answer.status_code == 405
+    assert "POST" in answer.headers["allow"]
+    assert httpx.post(server.url + "/oauth/jwks").status_code == 405
+
+
+def test_body_limits(server: LiveServer) -> None:
+    # Over the token endpoint's own limit: refused after the content type is checked.
+    mid = b"grant_type=client_credentials&pad=" + b"a" * (70 * 1024)
+    answer = httpx.post(server.url + "/oauth/token", content=mid, headers=FORM)
+    assert (answer.status_code, answer.json()["error"]) == (413, "request_too_large")
+    wrong_type = httpx.post(server.url + "/oauth/token", content=mid,
+                            headers={"Content-Type": "text/plain"})
+    assert (wrong_type.status_code, wrong_type.json()["error"]) == (400, "invalid_request")
+    # Over every form's limit: refused before it is read, and the connection is closed.
+    huge = b"a" * (300 * 1024)
+    for path in ("/oauth/token", "/oauth/introspect", "/oauth/userinfo"):
+        answer = httpx.post(server.url + path, content=huge, headers=FORM)
+        assert (answer.status_code, answer.json()["error"]) == (413, "request_too_large"), path
+        assert answer.headers["connection"] == "close"
+
+
+def test_a_streamed_body_is_cut_at_the_limit(server: LiveServer) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer
+        for _ in range(400):
+            yield b"a" * 1024
+
+    answer = httpx.post(server.url + "/oauth/token", content=chunks(), headers=FORM)
+    assert (answer.status_code, answer.json()["error"]) == (413, "request_too_large")
+
+
+def test_hot_routes_are_counted_by_path(server: LiveServer) -> None:
+    httpx.get(server.url + "/oauth/jwks")
+    httpx.post(server.url + "/oauth/token", content=b"grant_type=client_credentials", headers=FORM)
+    text = httpx.get(server.url + "/metrics").text
+    assert 'route="/oauth/jwks"' in text
+    assert 'route="/oauth/token"' in text
