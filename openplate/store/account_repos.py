@@ -33,6 +33,22 @@ def _user(row: Any) -> UserRecord:
 
 
 _USER_BY_ID = Prepared(select(users).where(users.c.id == bindparam("uid")))
+# The statements of every page view and authorisation, prepared (see prepared.py).
+_SESSION_INSERT = Prepared(sessions.insert().returning(sessions.c.id))
+_SESSION_BY_DIGEST = Prepared(select(sessions).where(
+    sessions.c.digest == bindparam("d"), sessions.c.expires_at > bindparam("now")))
+_SESSION_FLASH = Prepared(
+    update(sessions).where(sessions.c.id == bindparam("sid")).values(flash=bindparam("flash")))
+_PARK = Prepared(auth_requests.insert())
+_TAKE = Prepared(
+    delete(auth_requests)
+    .where(
+        auth_requests.c.handle == bindparam("handle"),
+        auth_requests.c.session_id == bindparam("sid"),
+        auth_requests.c.expires_at > bindparam("now"),
+    )
+    .returning(auth_requests.c.request)
+)
 
 
 class DuplicateUser(Exception):
@@ -115,25 +131,17 @@ class SqlSessions:
     async def create(
         self, *, digest: str, csrf_token: str, user_id: int | None, now: int, expires_at: int
     ) -> SessionRecord:
-        result = await self._conn.execute(
-            sessions.insert()
-            .values(
-                digest=digest, csrf_token=csrf_token, user_id=user_id, created_at=now,
-                auth_time=now if user_id is not None else None, expires_at=expires_at,
-            )
-            .returning(sessions.c.id)
-        )
+        result = await self._conn.execute(_SESSION_INSERT, {
+            "digest": digest, "csrf_token": csrf_token, "user_id": user_id, "created_at": now,
+            "auth_time": now if user_id is not None else None, "expires_at": expires_at,
+        })
         return SessionRecord(
             int(result.scalar_one()), user_id, csrf_token,
             now if user_id is not None else None, expires_at, None,
         )
 
     async def by_digest(self, *, digest: str, now: int) -> SessionRecord | None:
-        row = (
-            await self._conn.execute(
-                select(sessions).where(sessions.c.digest == digest, sessions.c.expires_at > now)
-            )
-        ).first()
+        row = (await self._conn.execute(_SESSION_BY_DIGEST, {"d": digest, "now": now})).first()
         if row is None:
             return None
         return SessionRecord(
@@ -147,9 +155,7 @@ class SqlSessions:
         await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
     async def set_flash(self, *, session_id: int, flash: str | None) -> None:
-        await self._conn.execute(
-            update(sessions).where(sessions.c.id == session_id).values(flash=flash)
-        )
+        await self._conn.execute(_SESSION_FLASH, {"sid": session_id, "flash": flash})
 
 
 class SqlAuthRequests:
@@ -162,24 +168,14 @@ class SqlAuthRequests:
         self, *, handle: str, session_id: int, client_pk: int, request: str, now: int,
         expires_at: int,
     ) -> None:
-        await self._conn.execute(
-            auth_requests.insert().values(
-                handle=handle, session_id=session_id, client_pk=client_pk, request=request,
-                created_at=now, expires_at=expires_at,
-            )
-        )
+        await self._conn.execute(_PARK, {
+            "handle": handle, "session_id": session_id, "client_pk": client_pk,
+            "request": request, "created_at": now, "expires_at": expires_at,
+        })
 
     async def take(self, *, handle: str, session_id: int, now: int) -> str | None:
         """Remove and return a parked request, atomically: a decision is taken once."""
-        row = (
-            await self._conn.execute(
-                delete(auth_requests)
-                .where(
-                    auth_requests.c.handle == handle,
-                    auth_requests.c.session_id == session_id,
-                    auth_requests.c.expires_at > now,
-                )
-                .returning(auth_requests.c.request)
-            )
-        ).first()
+        row = (await self._conn.execute(
+            _TAKE, {"handle": handle, "sid": session_id, "now": now}
+        )).first()
         return str(row.request) if row is not None else None

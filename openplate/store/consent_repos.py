@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from openplate.store.prepared import DbConnection
+from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import clients, consents, grants
+
+_SCOPE_FOR = Prepared(select(consents.c.scope).where(
+    consents.c.user_id == bindparam("uid"), consents.c.client_pk == bindparam("cpk")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +32,7 @@ class SqlConsents:
         self._conn = conn
 
     async def scope_for(self, *, user_id: int, client_pk: int) -> str | None:
-        row = (
-            await self._conn.execute(
-                select(consents.c.scope).where(
-                    consents.c.user_id == user_id, consents.c.client_pk == client_pk
-                )
-            )
-        ).first()
+        row = (await self._conn.execute(_SCOPE_FOR, {"uid": user_id, "cpk": client_pk})).first()
         return str(row.scope) if row is not None else None
 
     async def remember(self, *, user_id: int, client_pk: int, scope: str, now: int) -> None:

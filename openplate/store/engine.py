@@ -20,7 +20,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine.interfaces import Dialect
 
 from openplate.settings import Settings
-from openplate.store.prepared import DbConnection, Prepared, run_on_sqlite
+from openplate.store.prepared import DbConnection, Prepared, run_on_asyncpg, run_on_sqlite
 
 if TYPE_CHECKING:  # the asyncio extension (and the ORM it imports) loads only for PostgreSQL
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -101,15 +101,37 @@ class InlineConnection:
         return self._conn.execute(statement, parameters)
 
 
+_ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_handle_exception",
+                  "driver_connection")
+
+
 class AsyncFace:
-    """An ``AsyncConnection`` that also takes ``Prepared`` statements (run as plain Core)."""
+    """An ``AsyncConnection`` that also takes ``Prepared`` statements.
+
+    On asyncpg they run on the driver directly (see ``prepared.run_on_asyncpg``), in the same
+    transaction; if SQLAlchemy's adapter lacks what that needs (another version), they run as
+    the plain Core statements they are.
+    """
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self.dialect: Dialect = conn.dialect
+        self._adapter: Any = None
+
+    async def _driver_adapter(self) -> Any:
+        if self._adapter is None:
+            raw = await self._conn.get_raw_connection()
+            adapter = raw.dbapi_connection
+            usable = self.dialect.driver == "asyncpg" and all(
+                hasattr(adapter, part) for part in _ADAPTER_PARTS)
+            self._adapter = adapter if usable else False
+        return self._adapter
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         if type(statement) is Prepared:
+            adapter = await self._driver_adapter()
+            if adapter:
+                return await run_on_asyncpg(adapter, self.dialect, statement, parameters)
             statement = statement.statement
         return await self._conn.execute(statement, parameters)
 

@@ -19,12 +19,13 @@ import sqlite3
 from collections import namedtuple
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 
@@ -33,20 +34,23 @@ class _Compiled:
     sql: str
     order: tuple[str, ...]
     fixed: dict[str, Any]
+    returns_rows: bool
     row_class: Any = None
 
 
 @dataclass(eq=False)
 class Prepared:
-    """A Core statement plus its SQLite compilations, keyed by the names of the parameters."""
+    """A Core statement plus its compilations, by dialect and the names of the parameters."""
 
     statement: ClauseElement
-    _compiled: dict[tuple[str, ...], _Compiled] = field(default_factory=dict, repr=False)
+    _compiled: dict[tuple[str, str, tuple[str, ...]], _Compiled] = field(
+        default_factory=dict, repr=False)
 
     def compile_for(self, dialect: Dialect, names: tuple[str, ...]) -> _Compiled:
-        compiled = self._compiled.get(names)
+        key = (dialect.name, dialect.paramstyle, names)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[names] = self._compile(dialect, names)
+            compiled = self._compiled[key] = self._compile(dialect, names)
         return compiled
 
     def _compile(self, dialect: Dialect, names: tuple[str, ...]) -> _Compiled:
@@ -61,10 +65,20 @@ class Prepared:
                 raise ValueError(f"{table} has column defaults a Prepared insert skips: {missing}")
         if not dialect.positional:
             raise ValueError(f"Prepared statements need a positional paramstyle, not {dialect.paramstyle}")
-        compiled = statement.compile(dialect=dialect, column_keys=list(names))
-        order = tuple(getattr(compiled, "positiontup", None) or ())
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=list(names)))
+        order = tuple(compiled.positiontup or ())
         fixed = {name: value for name, value in compiled.params.items() if name not in names}
-        return _Compiled(str(compiled), order, fixed)
+        dml = compiled.isinsert or compiled.isupdate or compiled.isdelete
+        returns_rows = not dml or bool(compiled.effective_returning)
+        return _Compiled(str(compiled), order, fixed, returns_rows)
+
+    def bind(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[_Compiled, tuple[Any, ...]]:
+        """The compiled statement for these parameter names, and the values in its order."""
+        values = params or {}
+        compiled = self.compile_for(dialect, tuple(values))
+        fixed = compiled.fixed
+        return compiled, tuple(values[name] if name in values else fixed[name]
+                               for name in compiled.order)
 
 
 class DbConnection(Protocol):
@@ -114,10 +128,7 @@ def run_on_sqlite(
     params: Mapping[str, Any] | None,
 ) -> Rows:
     """Execute ``prepared`` on the driver connection; errors come out as SQLAlchemy's."""
-    values = params or {}
-    compiled = prepared.compile_for(dialect, tuple(values))
-    fixed = compiled.fixed
-    args = tuple(values[name] if name in values else fixed[name] for name in compiled.order)
+    compiled, args = prepared.bind(dialect, params)
     try:
         cursor = raw.execute(compiled.sql, args)
         if cursor.description is None:
@@ -132,3 +143,46 @@ def run_on_sqlite(
         row_class = compiled.row_class = namedtuple("Row", names)
     make = row_class._make
     return Rows([make(row) for row in fetched], cursor.rowcount)
+
+
+async def run_on_asyncpg(
+    adapted: Any, dialect: Dialect, prepared: Prepared, params: Mapping[str, Any] | None
+) -> Rows:
+    """Execute ``prepared`` on asyncpg, inside the transaction SQLAlchemy's adapter manages.
+
+    ``adapted`` is SQLAlchemy's asyncpg connection adapter: its mutex keeps our statement from
+    interleaving with one of SQLAlchemy's, and its transaction is started first, as SQLAlchemy
+    does before its own statements, so both run in one transaction that SQLAlchemy ends.
+    asyncpg keeps the server-side prepared statement per SQL text.
+    """
+    compiled, args = prepared.bind(dialect, params)
+    try:
+        async with adapted._execute_mutex:
+            if adapted._transaction is None:
+                await adapted._start_transaction()
+            driver = adapted.driver_connection
+            if not compiled.returns_rows:
+                status = await driver.execute(compiled.sql, *args)
+                count = status.rsplit(" ", 1)[-1]
+                return Rows((), int(count) if count.isdigit() else -1)
+            records = await driver.fetch(compiled.sql, *args)
+    except Exception as error:  # noqa: BLE001 - re-raised as SQLAlchemy's exception for it
+        raise _translated(adapted, compiled.sql, args, error) from error
+    row_class = compiled.row_class
+    if row_class is None:
+        if not records:
+            return Rows((), 0)
+        row_class = compiled.row_class = namedtuple("Row", list(records[0].keys()))
+    make = row_class._make
+    return Rows([make(record.values()) for record in records], len(records))
+
+
+def _translated(adapted: Any, sql: str, args: tuple[Any, ...], error: Exception) -> Exception:
+    """asyncpg's error as the DBAPI error SQLAlchemy would have raised (IntegrityError, ...)."""
+    if isinstance(error, DBAPIError):
+        return error
+    try:
+        adapted._handle_exception(error)
+    except Exception as dbapi_error:  # noqa: BLE001 - the adapter raises its translation
+        error = dbapi_error
+    return DBAPIError.instance(sql, args, error, Exception, hide_parameters=True)
