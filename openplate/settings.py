@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # How long a SQLite writer waits for the lock before the request fails with 503.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Scale-out: shared rate-limit counters in Redis (falling back to the database if it fails).
+    #: PostgreSQL connections kept open per process (as many again may open under bursts).
+    db_pool_size: int = Field(default=32, ge=1, le=1000)
     redis_url: str | None = None
     redis_prefix: str = "openplate:"
     # Housekeeping: delete expired codes, tokens, sessions and parked requests every N seconds

@@ -78,8 +78,11 @@ def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AnyEngine
         return engine
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    # Connections beyond pool_size are closed when given back, so a pool smaller than the
+    # requests in flight opens (TLS negotiation, authentication) a connection per request.
     return create_async_engine(
-        async_url(url), echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        async_url(url), echo=settings.sql_echo, pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size, pool_pre_ping=True,
     )
 
 

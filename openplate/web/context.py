@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at 
     from jinja2 import Environment
     from redis.asyncio import Redis
 
+    from openplate.store.redis_counters import RedisCounters
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -70,10 +72,16 @@ class AppContext:
         """Throttle counters: Redis when configured (database if it fails), else the database."""
         if self.redis is None:
             return store.counters
-        from openplate.store.redis_counters import FallbackCounters, RedisCounters
+        from openplate.store.redis_counters import FallbackCounters
 
-        primary = RedisCounters(self.redis, self.digester, self.settings.redis_prefix)
-        return FallbackCounters(primary, store.counters)
+        return FallbackCounters(self._redis_counters, store.counters)
+
+    @cached_property
+    def _redis_counters(self) -> RedisCounters:
+        from openplate.store.redis_counters import RedisCounters
+
+        assert self.redis is not None
+        return RedisCounters(self.redis, self.digester, self.settings.redis_prefix)
 
     def token_context(self) -> TokenContext:
         return TokenContext(
