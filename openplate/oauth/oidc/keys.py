@@ -70,7 +70,14 @@ def generate(alg: str) -> NewKey:
 
 
 def load_private(pem: bytes) -> SigningKey:
-    key = serialization.load_pem_private_key(pem, password=None)
+    """A private key this server generated, just unsealed.
+
+    OpenSSL's RSA key validation costs about 80 ms a key (two keys, loaded at every start and
+    every reload); it is skipped because the PEM comes out of AES-GCM sealing under the
+    instance key: it is, bit for bit, the key ``new_key`` generated with ``cryptography``.
+    """
+    key = serialization.load_pem_private_key(pem, password=None,
+                                             unsafe_skip_rsa_key_validation=True)
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         raise ValueError("unsupported private key type")
     return key
