@@ -7,7 +7,8 @@ are stored, so no login name or address rests in the counter table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -49,3 +50,57 @@ class Counters(Protocol):
     async def record_failure(self, keys: dict[str, Limit], *, now: int) -> None: ...
 
     async def clear(self, key: str) -> None: ...
+
+
+@dataclass
+class RecentlyClear:
+    """Keys found below their limits, taken as still below them for ``seconds``; per process.
+
+    Most requests fail nothing, yet each one read the counters of its keys (a statement or a
+    Redis round trip). A key found clear is remembered for a second; a failure recorded in this
+    process forgets it at once, so the next request with it reads the counters again. A key
+    blocked by failures in *another* process or node is noticed here within that second, after
+    at most one more attempt (which fails, and so re-reads).
+    """
+
+    seconds: float = 1.0
+    limit: int = 10_000
+    _until: dict[str, float] = field(default_factory=dict)
+
+    def all_clear(self, keys: dict[str, Limit]) -> bool:
+        moment = time.monotonic()
+        return all(self._until.get(key, 0.0) > moment for key in keys)
+
+    def remember(self, keys: dict[str, Limit]) -> None:
+        if len(self._until) >= self.limit:
+            self._until.clear()
+        until = time.monotonic() + self.seconds
+        for key in keys:
+            self._until[key] = until
+
+    def forget(self, keys: dict[str, Limit]) -> None:
+        for key in keys:
+            self._until.pop(key, None)
+
+
+class RememberingCounters:
+    """``Counters`` that skip reading keys a ``RecentlyClear`` vouches for."""
+
+    def __init__(self, counters: Counters, clear: RecentlyClear) -> None:
+        self._counters = counters
+        self._clear = clear
+
+    async def retry_after(self, keys: dict[str, Limit], *, now: int) -> int | None:
+        if self._clear.all_clear(keys):
+            return None
+        wait = await self._counters.retry_after(keys, now=now)
+        if wait is None:
+            self._clear.remember(keys)
+        return wait
+
+    async def record_failure(self, keys: dict[str, Limit], *, now: int) -> None:
+        self._clear.forget(keys)
+        await self._counters.record_failure(keys, now=now)
+
+    async def clear(self, key: str) -> None:
+        await self._counters.clear(key)

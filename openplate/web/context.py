@@ -16,7 +16,7 @@ from openplate.oauth.oidc.keys import KeyRing
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.unit import Database, Store
-from openplate.throttling import Counters, ThrottlePolicy
+from openplate.throttling import Counters, RecentlyClear, RememberingCounters, ThrottlePolicy
 from openplate.web.metrics import Metrics
 
 if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at start-up
@@ -71,10 +71,15 @@ class AppContext:
     def counters(self, store: Store) -> Counters:
         """Throttle counters: Redis when configured (database if it fails), else the database."""
         if self.redis is None:
-            return store.counters
+            return RememberingCounters(store.counters, self._recently_clear)
         from openplate.store.redis_counters import FallbackCounters
 
-        return FallbackCounters(self._redis_counters, store.counters)
+        counters = FallbackCounters(self._redis_counters, store.counters)
+        return RememberingCounters(counters, self._recently_clear)
+
+    @cached_property
+    def _recently_clear(self) -> RecentlyClear:
+        return RecentlyClear()
 
     @cached_property
     def _redis_counters(self) -> RedisCounters:
