@@ -150,3 +150,30 @@ def test_a_lone_reader_runs_in_its_own_transaction(database: Path) -> None:
     assert asyncio.run(main()) is None
     assert units.commits == 0
     units.close()
+
+
+def test_no_commit_while_a_unit_is_between_its_statements(database: Path) -> None:
+    """A unit that awaits inside its transaction (Redis, say) holds the group open: committing
+    then would commit half of it. The group commits when it ends."""
+    units = units_on(database)
+    inside: list[list[str]] = []
+
+    async def quick() -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": "quick"})
+
+    async def slow() -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": "slow-1"})
+            await asyncio.sleep(0.05)  # the flush scheduled by `quick` comes and goes
+            inside.append(durable(database))
+            await conn.execute(INSERT, {"body": "slow-2"})
+
+    async def main() -> None:
+        await asyncio.gather(quick(), slow())
+
+    asyncio.run(main())
+    assert inside == [[]]  # nothing committed while `slow` was half done
+    assert durable(database) == ["quick", "slow-1", "slow-2"]
+    assert units.commits == 1
+    units.close()
