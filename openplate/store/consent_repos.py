@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -13,6 +15,18 @@ from openplate.store.tables import clients, consents, grants
 
 _SCOPE_FOR = Prepared(select(consents.c.scope).where(
     consents.c.user_id == bindparam("uid"), consents.c.client_pk == bindparam("cpk")))
+
+
+def _upsert(insert: Callable[[Table], Any]) -> Prepared:
+    statement = insert(consents)
+    return Prepared(statement.on_conflict_do_update(
+        index_elements=[consents.c.user_id, consents.c.client_pk],
+        set_={"scope": statement.excluded.scope, "granted_at": statement.excluded.granted_at},
+    ))
+
+
+# The upsert is spelt per dialect (ON CONFLICT has the same shape in both).
+_REMEMBER = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(pg_insert)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +51,10 @@ class SqlConsents:
 
     async def remember(self, *, user_id: int, client_pk: int, scope: str, now: int) -> None:
         """Record consent to ``scope`` (replacing what was remembered for this app)."""
-        dialect = self._conn.dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(consents).values(
-            user_id=user_id, client_pk=client_pk, scope=scope, granted_at=now
-        )
-        await self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[consents.c.user_id, consents.c.client_pk],
-                set_={"scope": scope, "granted_at": now},
-            )
-        )
+        statement = _REMEMBER["postgresql" if self._conn.dialect.name == "postgresql" else "sqlite"]
+        await self._conn.execute(statement, {
+            "user_id": user_id, "client_pk": client_pk, "scope": scope, "granted_at": now,
+        })
 
     async def authorised_apps(self, *, user_id: int) -> list[AuthorisedApp]:
         """Every app the user allowed, with when it last got tokens from a live grant."""
