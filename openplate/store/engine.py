@@ -4,7 +4,10 @@ PostgreSQL runs on asyncpg. SQLite runs on the standard library's driver *on the
 thread*: an indexed SQLite statement takes microseconds, while handing each one to a driver
 thread (aiosqlite) cost about a quarter of a millisecond a hop, four or more hops a request —
 measured, see docs/performance.md. Transactions on SQLite are serialised by an asyncio lock in
-the process, so they never interleave; `BEGIN IMMEDIATE` serialises them across processes.
+the process, so they never interleave; `BEGIN IMMEDIATE` serialises them across processes. The
+server's units of work on SQLite are in sqlite_units.py (one connection, group commit); this
+module's ``unit_of_work`` serves the command line and migrations. On both engines the
+connection faces here also run ``Prepared`` statements on the driver itself (prepared.py).
 """
 
 from __future__ import annotations
