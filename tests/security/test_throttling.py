@@ -73,3 +73,33 @@ def test_token_endpoint_throttled_per_client(strict_server: LiveServer) -> None:
     blocked = httpx.post(strict_server.url + "/oauth/token", data=right)
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
     assert blocked.json()["error"] == "too_many_requests"
+
+
+def test_introspection_failures_are_counted_and_logged(strict_server: LiveServer) -> None:
+    """Introspection reads in a reading unit; its failures are still counted (in a writing unit
+    of their own) and logged, and a throttled client is refused there too."""
+    seeder = Seeder(strict_server)
+    app = seeder.app(seeder.user("dev"))
+    form = {"token": "opat_guess", "client_id": app.client_id, "client_secret": "opcs_wrong"}
+    url = strict_server.url + "/oauth/introspect"
+    assert [httpx.post(url, data=form).status_code for _ in range(5)] == [401] * 4 + [429]
+    right = httpx.post(url, data={**form, "client_secret": app.client_secret or ""})
+    assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
+    failures = seeder.scalar(
+        "SELECT COUNT(*) FROM security_events WHERE kind = 'token.failure' AND client_id = :cid",
+        cid=app.client_id)
+    throttled = seeder.scalar(
+        "SELECT COUNT(*) FROM security_events WHERE kind = 'token.throttled' AND client_id = :cid",
+        cid=app.client_id)
+    assert (failures, throttled) == (4, 2)
+
+
+def test_introspection_answers_without_writing(strict_server: LiveServer) -> None:
+    seeder = Seeder(strict_server)
+    app = seeder.app(seeder.user("dev"))
+    before = seeder.scalar("SELECT COUNT(*) FROM security_events")
+    answer = httpx.post(strict_server.url + "/oauth/introspect",
+                        data={"token": "opat_unknown", "client_id": app.client_id,
+                              "client_secret": app.client_secret or ""})
+    assert answer.status_code == 200 and answer.json() == {"active": False}
+    assert seeder.scalar("SELECT COUNT(*) FROM security_events") == before

@@ -21,6 +21,7 @@ from openplate.oauth.params import Params, parse_params
 from openplate.oauth.revocation import revoke
 from openplate.oauth.token_endpoint import token_request
 from openplate.store.unit import Store
+from openplate.throttling import Limit
 from openplate.web.context import AppContext, now
 from openplate.web.errors import oauth_error_reply, throttled_reply
 from openplate.web.hot import HotRequest, via_starlette
@@ -43,8 +44,31 @@ def _read_params(request: HotRequest) -> Params:
     return parse_params(request.body)
 
 
-async def run_client_request(ctx: AppContext, request: HotRequest, action: ClientAction) -> Any:
-    """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC reply."""
+COUNTED = frozenset({"invalid_client", "invalid_grant"})
+
+
+async def _record_outcome(
+    ctx: AppContext, store: Store, keys: dict[str, Limit], claimed: str | None, t: int,
+    wait: int | None, failure: OAuthError | None,
+) -> None:
+    """A refusal for throttling, or a counted failure, into the counters and the security log."""
+    if wait is not None:
+        await store.events.append(kind="token.throttled", now=t, client_id=claimed)
+    elif failure is not None and failure.error in COUNTED:
+        await ctx.counters(store).record_failure(keys, now=t)
+        await store.events.append(
+            kind="token.failure", now=t, client_id=claimed, detail={"error": failure.error}
+        )
+
+
+async def run_client_request(
+    ctx: AppContext, request: HotRequest, action: ClientAction, *, writes: bool = True
+) -> Any:
+    """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC reply.
+
+    ``writes=False`` is for an action that only reads (introspection): it runs in a reading
+    unit, and a refusal or failure to record gets a writing unit of its own afterwards.
+    """
     try:
         params = _read_params(request)
     except OAuthError as error:
@@ -56,21 +80,22 @@ async def run_client_request(ctx: AppContext, request: HotRequest, action: Clien
     if claimed:
         keys[f"token:client:{claimed[:100]}"] = ctx.throttle.token_per_client
     failure: OAuthError | None = None
-    async with ctx.db.transaction(ip=ip) as store:
+    result: Any = None
+    async with ctx.db.transaction(readonly=not writes, ip=ip) as store:
         wait = await ctx.counters(store).retry_after(keys, now=t)
-        if wait is not None:
-            await store.events.append(kind="token.throttled", now=t, client_id=claimed)
-            return throttled_reply(wait)
-        try:
-            result = await action(params, authorization, store, ctx.token_context())
-        except OAuthError as error:
-            # Protocol errors are results: what they did (a replay's revocation) is committed.
-            failure = error
-            if error.error in ("invalid_client", "invalid_grant"):
-                await ctx.counters(store).record_failure(keys, now=t)
-                await store.events.append(
-                    kind="token.failure", now=t, client_id=claimed, detail={"error": error.error}
-                )
+        if wait is None:
+            try:
+                result = await action(params, authorization, store, ctx.token_context())
+            except OAuthError as error:
+                # Protocol errors are results: what they did (a replay's revocation) is committed.
+                failure = error
+        if writes:
+            await _record_outcome(ctx, store, keys, claimed, t, wait, failure)
+    if not writes and (wait is not None or (failure is not None and failure.error in COUNTED)):
+        async with ctx.db.transaction(ip=ip) as store:
+            await _record_outcome(ctx, store, keys, claimed, t, wait, failure)
+    if wait is not None:
+        return throttled_reply(wait)
     if failure is not None:
         ctx.metrics.grant_errors.labels(failure.error).inc()
         return oauth_error_reply(failure)
@@ -93,7 +118,7 @@ async def revocation_reply(ctx: AppContext, request: HotRequest) -> Reply:
 
 
 async def introspection_reply(ctx: AppContext, request: HotRequest) -> Reply:
-    result = await run_client_request(ctx, request, introspect)
+    result = await run_client_request(ctx, request, introspect, writes=False)
     if isinstance(result, Reply):
         return result
     return json_reply(result)
