@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -123,6 +123,11 @@ class Rows:
         return self._rows[0][0]
 
 
+def sqlite_error(sql: str, args: tuple[Any, ...], error: sqlite3.Error) -> StatementError:
+    """A ``sqlite3`` error as the SQLAlchemy exception its class maps to (values not shown)."""
+    return DBAPIError.instance(sql, args, error, sqlite3.Error, hide_parameters=True)
+
+
 def run_on_sqlite(
     raw: sqlite3.Connection, dialect: Dialect, prepared: Prepared,
     params: Mapping[str, Any] | None,
@@ -135,8 +140,7 @@ def run_on_sqlite(
             return Rows((), cursor.rowcount)
         fetched = cursor.fetchall()
     except sqlite3.Error as error:
-        raise DBAPIError.instance(compiled.sql, args, error, sqlite3.Error,
-                                 hide_parameters=True) from error
+        raise sqlite_error(compiled.sql, args, error) from error
     row_class = compiled.row_class
     if row_class is None:
         names = [column[0] for column in cursor.description]

@@ -30,14 +30,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, StatementError
 
 from openplate.store.engine import InlineConnection, driver_connection
-from openplate.store.prepared import DbConnection
-
-
-def _database_error(statement: str, error: sqlite3.Error) -> StatementError:
-    return DBAPIError.instance(statement, (), error, sqlite3.Error)
+from openplate.store.prepared import DbConnection, sqlite_error
 
 
 class SqliteUnits:
@@ -113,7 +108,7 @@ class SqliteUnits:
         try:
             raw.execute(statement)
         except sqlite3.Error as error:
-            raise _database_error(statement, error) from error
+            raise sqlite_error(statement, (), error) from error
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
@@ -152,7 +147,7 @@ class SqliteUnits:
             raw.execute("ROLLBACK TO unit")
             raw.execute("RELEASE unit")
         except sqlite3.Error as error:
-            self._abandon_group(_database_error("ROLLBACK TO unit", error))
+            self._abandon_group(sqlite_error("ROLLBACK TO unit", (), error))
             return
         if conn.in_transaction():
             self._commit_group()  # the unit's own error is what its caller sees
@@ -195,7 +190,7 @@ class SqliteUnits:
             if conn.invalidated or conn.closed:
                 self.close()
             if isinstance(error, sqlite3.Error):
-                raise _database_error("COMMIT" if commit else "ROLLBACK", error) from error
+                raise sqlite_error("COMMIT" if commit else "ROLLBACK", (), error) from error
             raise
         if conn.invalidated or conn.closed:
             self.close()

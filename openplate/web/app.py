@@ -33,6 +33,7 @@ from openplate.web.context import TEMPLATES, AppContext, LiveKeys, now
 from openplate.web.hot import HotHandler, HotRoutes
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, HeadAsGet
+from openplate.web.replies import Refusal
 from openplate.web.routes import (
     account,
     account_settings,
@@ -200,7 +201,7 @@ def create_app(settings: Settings) -> OpenplateApp:
         )
 
     app.add_exception_handler(HTTPException, errors.http_exception)
-    app.add_exception_handler(api.BearerRejected, api.bearer_rejected)
+    app.add_exception_handler(Refusal, errors.refused)
     app.add_exception_handler(Exception, errors.unexpected)
     upload_limit = settings.max_upload_bytes + 1024 * 1024
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from openplate.oauth.issuance import TokenContext, TokenPolicy
 from openplate.oauth.oidc.keys import KeyRing
@@ -99,9 +100,14 @@ class AppContext:
         return self.settings.base_url + path
 
 
-def client_ip(request: Request) -> str:
+def scope_ip(scope: Scope) -> str:
     """The peer's address (behind a trusted proxy, uvicorn's proxy headers set it)."""
-    return request.client.host if request.client else "unknown"
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def client_ip(request: Request) -> str:
+    return scope_ip(request.scope)
 
 
 def context_of(request: Request) -> AppContext:

@@ -15,11 +15,10 @@ from openplate.web import replies
 from openplate.web.context import context_of
 from openplate.web.middleware import BodyTooLarge
 from openplate.web.pages import error_page
-from openplate.web.replies import Reply, json_reply, text_headers, to_response
+from openplate.web.replies import Refusal, Reply, json_reply, text_headers, to_response
 
 log = logging.getLogger("openplate.web")
 
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 REALM = 'realm="openplate"'
 
 
@@ -56,10 +55,6 @@ def oauth_error_reply(error: OAuthError) -> Reply:
     return error_reply(error.status, error.error, error.description, headers)
 
 
-def oauth_error_response(error: OAuthError) -> Response:
-    return to_response(oauth_error_reply(error))
-
-
 def _quoted(text: str) -> str:
     """RFC 9110 §5.6.4 quoted-string content: escape backslash and double quote, drop controls."""
     clean = "".join(c for c in text if c >= " " and c != "\x7f")
@@ -75,10 +70,6 @@ def bearer_error_reply(error: OAuthError, *, token_sent: bool) -> Reply:
             challenge += f', scope="{error.scope}"'
     return error_reply(error.status, error.error, error.description,
                        {"WWW-Authenticate": challenge})
-
-
-def bearer_error_response(error: OAuthError, *, token_sent: bool) -> Response:
-    return to_response(bearer_error_reply(error, token_sent=token_sent))
 
 
 def wants_html(request: Request) -> bool:
@@ -114,6 +105,11 @@ def failure_reply(exc: Exception, method: str, path: str) -> Reply:
         )
     log.error("unhandled error on %s %s", method, path, exc_info=exc)
     return error_reply(500, "server_error", "An unexpected error occurred.")
+
+
+async def refused(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refusal)
+    return to_response(exc.reply)
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

@@ -25,9 +25,9 @@ from starlette.types import Receive, Scope, Send
 
 from openplate.oauth.errors import RequestTooLarge
 from openplate.web.access_log import AccessLog, request_id_of
-from openplate.web.context import AppContext, context_of
+from openplate.web.context import AppContext, context_of, scope_ip
 from openplate.web.errors import failure_reply, oauth_error_reply
-from openplate.web.replies import Reply, to_response
+from openplate.web.replies import Refusal, Reply, to_response
 
 #: Every hot POST carries a small form; anything bigger is refused before it is read in full
 #: (the same cap as the other form endpoints; the token endpoint's own is smaller).
@@ -58,11 +58,6 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     for name, value in scope["headers"]:
         headers.setdefault(name, value)
     return headers
-
-
-def _ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return client[0] if client else "unknown"
 
 
 class _TooLarge(Exception):
@@ -116,8 +111,11 @@ class HotRoutes:
         headers = _headers(scope)
         try:
             body = await _read_body(receive, headers) if method == "POST" else b""
-            request = HotRequest(method, path, scope["query_string"], headers, body, _ip(scope))
+            request = HotRequest(method, path, scope["query_string"], headers, body,
+                                 scope_ip(scope))
             reply = await handler(self.ctx, request)
+        except Refusal as refusal:
+            reply = refusal.reply
         except _Disconnected:
             self.front.record(scope, path, request_id, 499, started)
             return
@@ -142,5 +140,5 @@ async def via_starlette(request: Request, handler: HotHandler) -> Response:
     scope = request.scope
     body = await request.body() if request.method == "POST" else b""
     hot = HotRequest(request.method, scope["path"], scope.get("query_string", b""),
-                     _headers(scope), body, _ip(scope))
+                     _headers(scope), body, scope_ip(scope))
     return to_response(await handler(context_of(request), hot))

@@ -23,6 +23,15 @@ class Reply(NamedTuple):
     headers: Headers
 
 
+class Refusal(Exception):
+    """A reply raised from inside a handler (a rejected bearer token, say), served as it is:
+    by hot.py on the hot paths, by the app's exception handler on FastAPI's routes."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
 def dump_json(data: object) -> bytes:
     """Compact UTF-8 JSON, as Starlette's JSONResponse writes it."""
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()

@@ -22,10 +22,10 @@ from openplate.oauth.errors import OAuthError
 from openplate.oauth.models import AccessPrincipal
 from openplate.store.unit import Store
 from openplate.web.context import AppContext, context_of, now
-from openplate.web.errors import bearer_error_reply, bearer_error_response, error_json, error_reply
+from openplate.web.errors import bearer_error_reply, error_json, error_reply
 from openplate.web.hot import HotRequest, via_starlette
 from openplate.web.middleware import BodyTooLarge
-from openplate.web.replies import Reply, json_reply
+from openplate.web.replies import Refusal, Reply, json_reply
 
 router = APIRouter(tags=["api"])
 
@@ -40,18 +40,11 @@ MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 10_000
 
 
-class BearerRejected(Exception):
+class BearerRejected(Refusal):
     """The API call's token was missing, bad or too narrow; answered per RFC 6750 §3."""
 
     def __init__(self, error: OAuthError, *, token_sent: bool) -> None:
-        super().__init__(error.description)
-        self.error = error
-        self.token_sent = token_sent
-
-
-async def bearer_rejected(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BearerRejected)
-    return bearer_error_response(exc.error, token_sent=exc.token_sent)
+        super().__init__(bearer_error_reply(error, token_sent=token_sent))
 
 
 Authorization = Annotated[str | None, Depends(authorization_header)]
@@ -99,10 +92,7 @@ async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
     """The body of ``Me``, built directly (served by hot.py)."""
     authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
-        try:
-            principal = await check_bearer(ctx, store, authorization, scope="account")
-        except BearerRejected as rejected:
-            return bearer_error_reply(rejected.error, token_sent=rejected.token_sent)
+        principal = await check_bearer(ctx, store, authorization, scope="account")
         user = await store.users.by_id(principal.user_id)
     if user is None:
         return error_reply(404, "not_found", "The account no longer exists.")

@@ -13,14 +13,13 @@ from openplate.oauth.oidc.claims import user_claims
 from openplate.oauth.scopes import SCOPES
 from openplate.settings import Settings
 from openplate.web.context import AppContext
-from openplate.web.errors import bearer_error_reply, error_reply
+from openplate.web.errors import error_reply
 from openplate.web.hot import HotRequest, via_starlette
 from openplate.web.replies import Reply, json_reply
 from openplate.web.routes.api import (
     BEARER_RESPONSES,
     CACHE_NO_STORE,
     Authorization,
-    BearerRejected,
     check_bearer,
 )
 
@@ -100,10 +99,7 @@ async def jwks(request: Request) -> Response:
 async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
     authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
-        try:
-            principal = await check_bearer(ctx, store, authorization, scope="openid")
-        except BearerRejected as rejected:
-            return bearer_error_reply(rejected.error, token_sent=rejected.token_sent)
+        principal = await check_bearer(ctx, store, authorization, scope="openid")
         profile = await store.users.profile(principal.user_id)
     if profile is None:
         return error_reply(401, "invalid_token", "The account no longer exists.")
