@@ -62,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from openplate.logs import configure
+    from openplate.web.server import OneWriteHttpProtocol
 
     settings = _settings(args).with_secret_key()
     _migrate(settings)
@@ -71,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         "host": settings.host, "port": settings.port, "log_level": args.log_level,
         "log_config": None, "access_log": False, "server_header": False,
         "timeout_graceful_shutdown": 10, "proxy_headers": bool(settings.forwarded_allow_ips),
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "forwarded_allow_ips": settings.forwarded_allow_ips, "http": OneWriteHttpProtocol,
     }
     if args.workers <= 1:
         from openplate.web.app import create_app
