@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Protocol, cast
 
 from sqlalchemy.engine.interfaces import Dialect
@@ -36,6 +37,28 @@ class _Compiled:
     fixed: dict[str, Any]
     returns_rows: bool
     row_class: Any = None
+    #: The parameter values in ``order``, from the caller's mapping (and ``fixed``).
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pick = _picker(self.order, self.fixed)
+
+
+def _picker(
+    order: tuple[str, ...], fixed: dict[str, Any]
+) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A C-speed ``tuple(values[name] for name in order)`` (``itemgetter``), fixed values merged."""
+    if not order:
+        return lambda values: ()
+    get = itemgetter(*order)
+    one = len(order) == 1
+    if fixed:
+        if one:
+            return lambda values: (get({**fixed, **values}),)
+        return lambda values: get({**fixed, **values})
+    if one:
+        return lambda values: (get(values),)
+    return get
 
 
 @dataclass(eq=False)
@@ -75,10 +98,11 @@ class Prepared:
     def bind(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[_Compiled, tuple[Any, ...]]:
         """The compiled statement for these parameter names, and the values in its order."""
         values = params or {}
-        compiled = self.compile_for(dialect, tuple(values))
-        fixed = compiled.fixed
-        return compiled, tuple(values[name] if name in values else fixed[name]
-                               for name in compiled.order)
+        names = tuple(values)
+        compiled = self._compiled.get((dialect.name, dialect.paramstyle, names))
+        if compiled is None:
+            compiled = self.compile_for(dialect, names)
+        return compiled, compiled.pick(values)
 
 
 class DbConnection(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
@@ -107,18 +107,20 @@ class Database:
         self.digester = digester
         self._sqlite = SqliteUnits(engine) if isinstance(engine, Engine) else None
 
-    @asynccontextmanager
-    async def transaction(
+    def transaction(
         self, *, readonly: bool = False, ip: str | None = None
-    ) -> AsyncIterator[Store]:
+    ) -> AbstractAsyncContextManager[Store]:
         """Commit when the block ends normally; roll back if it raises.
 
         ``ip`` is the client address that security-log entries of this unit of work record.
         """
+        digester = self.digester
         if self._sqlite is not None:
-            async with self._sqlite.begin(readonly=readonly) as conn:
-                yield Store(conn, digester=self.digester, ip=ip)
-            return
+            return self._sqlite.unit(readonly, lambda conn: Store(conn, digester=digester, ip=ip))
+        return self._pooled(readonly, ip)
+
+    @asynccontextmanager
+    async def _pooled(self, readonly: bool, ip: str | None) -> AsyncIterator[Store]:
         async with unit_of_work(self.engine, readonly=readonly) as conn:
             yield Store(conn, digester=self.digester, ip=ip)
 
