@@ -28,6 +28,7 @@ async def introspect(
             return INACTIVE
         user_id, scope, exp, iat, kind = (record.user_id, record.scope, record.expires_at, None,
                                           "refresh_token")
+        profile = await store.users.profile(user_id)
     else:
         if not looks_like_access_token(token):
             return INACTIVE
@@ -36,7 +37,7 @@ async def introspect(
             return INACTIVE
         user_id, scope, exp, iat, kind = (found.user_id, found.scope, found.expires_at,
                                           found.issued_at, "Bearer")
-    profile = await store.users.profile(user_id)
+        profile = found.user or await store.users.profile(user_id)
     answer: dict[str, object] = {
         "active": True, "scope": scope, "client_id": client.client_id,
         "token_type": kind, "exp": exp, "sub": subject(user_id), "iss": ctx.issuer,

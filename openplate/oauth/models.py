@@ -92,6 +92,9 @@ class AccessPrincipal:
     scope: str
     expires_at: int
     issued_at: int = 0
+    #: The token's user, read with the token (one statement for the bearer check and the
+    #: answer of /users/me, userinfo and introspection).
+    user: UserProfile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +131,4 @@ class UserProfile:
     id: int
     username: str
     email: str
+    created_at: int  # when the account was made (the API's MemberSince)

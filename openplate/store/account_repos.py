@@ -91,7 +91,7 @@ class SqlUsers:
 
     async def profile(self, user_id: int) -> UserProfile | None:
         user = await self.by_id(user_id)
-        return UserProfile(user.id, user.username, user.email) if user is not None else None
+        return UserProfile(user.id, user.username, user.email, user.created_at) if user is not None else None
 
     async def by_login(self, login: str) -> UserRecord | None:
         """Find by username or e-mail address, case-insensitively."""

@@ -7,14 +7,21 @@ import json
 from sqlalchemy import delete, select, update
 
 from openplate.oauth.models import Client
+from openplate.store.client_cache import ClientCache
 from openplate.store.oauth_repos import client_from_row
 from openplate.store.prepared import DbConnection
 from openplate.store.tables import clients, refresh_tokens
 
 
 class SqlApplications:
-    def __init__(self, conn: DbConnection) -> None:
+    def __init__(self, conn: DbConnection, cache: ClientCache | None = None) -> None:
         self._conn = conn
+        self._cache = cache
+
+    def _changed(self) -> None:
+        """A client row changed: this process forgets every cached client at once."""
+        if self._cache is not None:
+            self._cache.clear()
 
     async def create(
         self, *, client_id: str, owner_id: int, name: str, secret_digest: str | None,
@@ -58,6 +65,7 @@ class SqlApplications:
             .values(name=name, redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
                     grant_types=" ".join(grant_types))
         )
+        self._changed()
 
     async def set_secret(self, *, pk: int, secret_digest: str, now: int) -> None:
         """Replace the secret's digest and revoke the refresh tokens issued under the old one."""
@@ -66,6 +74,7 @@ class SqlApplications:
             .where(clients.c.id == pk)
             .values(secret_digest=secret_digest, secret_rotated_at=now)
         )
+        self._changed()
         await self._conn.execute(
             update(refresh_tokens)
             .where(refresh_tokens.c.client_pk == pk, refresh_tokens.c.revoked_at.is_(None))
@@ -74,3 +83,4 @@ class SqlApplications:
 
     async def delete(self, *, pk: int) -> None:
         await self._conn.execute(delete(clients).where(clients.c.id == pk))
+        self._changed()

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select, update
 
-from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord
+from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord, UserProfile
+from openplate.store.client_cache import ClientCache
 from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import (
     access_tokens,
@@ -15,6 +16,7 @@ from openplate.store.tables import (
     clients,
     grants,
     refresh_tokens,
+    users,
 )
 
 # Hot statements are built once, with bind parameters, so each call only binds values; as
@@ -62,8 +64,10 @@ _REFRESH_USE = Prepared(
 _LIVE_ACCESS = Prepared(
     select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
-           access_tokens.c.created_at)
+           access_tokens.c.created_at, users.c.username, users.c.email,
+           users.c.created_at.label("member_since"))
     .join(grants, grants.c.id == access_tokens.c.grant_id)
+    .join(users, users.c.id == access_tokens.c.user_id)
     .where(
         and_(
             access_tokens.c.digest == bindparam("d"),
@@ -89,12 +93,23 @@ def client_from_row(row: Any) -> Client:
 
 
 class SqlClients:
-    def __init__(self, conn: DbConnection) -> None:
+    def __init__(self, conn: DbConnection, cache: ClientCache | None = None) -> None:
         self._conn = conn
+        self._cache = cache
 
     async def by_client_id(self, client_id: str) -> Client | None:
+        cache = self._cache
+        if cache is not None:
+            client = cache.get(client_id)
+            if client is not None:
+                return client
         row = (await self._conn.execute(_CLIENT_BY_ID, {"cid": client_id})).first()
-        return client_from_row(row) if row is not None else None
+        if row is None:
+            return None
+        client = client_from_row(row)
+        if cache is not None:
+            cache.put(client)
+        return client
 
 
 class SqlGrants:
@@ -211,6 +226,7 @@ class SqlTokens:
             token_id=row.id, grant_id=row.grant_id, user_id=row.user_id,
             client_pk=row.client_pk, scope=row.scope, expires_at=row.expires_at,
             issued_at=row.created_at,
+            user=UserProfile(row.user_id, row.username, row.email, row.member_since),
         )
 
     async def revoke_access(self, *, token_id: int, now: int) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.app_repos import SqlApplications
+from openplate.store.client_cache import ClientCache
 from openplate.store.consent_repos import SqlConsents
 from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
@@ -41,14 +42,16 @@ class _repository(Generic[T]):  # noqa: N801 - used as a decorator, like cached_
 class Store:
     """Implements ``openplate.oauth.ports.OAuthStore`` and the site's other repositories."""
 
-    def __init__(self, conn: DbConnection, *, digester: Digester, ip: str | None = None) -> None:
+    def __init__(self, conn: DbConnection, *, digester: Digester, ip: str | None = None,
+                 clients: ClientCache | None = None) -> None:
         self.conn = conn
         self.digester = digester
         self.ip = ip
+        self.client_cache = clients
 
     @_repository
     def clients(self) -> SqlClients:
-        return SqlClients(self.conn)
+        return SqlClients(self.conn, self.client_cache)
 
     @_repository
     def grants(self) -> SqlGrants:
@@ -76,7 +79,7 @@ class Store:
 
     @_repository
     def applications(self) -> SqlApplications:
-        return SqlApplications(self.conn)
+        return SqlApplications(self.conn, self.client_cache)
 
     @_repository
     def maps(self) -> SqlMaps:
@@ -105,6 +108,8 @@ class Database:
     def __init__(self, engine: AnyEngine, digester: Digester) -> None:
         self.engine = engine
         self.digester = digester
+        #: Client records for a second (see client_cache.py), shared by this process's units.
+        self.clients = ClientCache()
         self._sqlite = SqliteUnits(engine) if isinstance(engine, Engine) else None
 
     def transaction(
@@ -114,15 +119,16 @@ class Database:
 
         ``ip`` is the client address that security-log entries of this unit of work record.
         """
-        digester = self.digester
+        digester, clients = self.digester, self.clients
         if self._sqlite is not None:
-            return self._sqlite.unit(readonly, lambda conn: Store(conn, digester=digester, ip=ip))
+            return self._sqlite.unit(
+                readonly, lambda conn: Store(conn, digester=digester, ip=ip, clients=clients))
         return self._pooled(readonly, ip)
 
     @asynccontextmanager
     async def _pooled(self, readonly: bool, ip: str | None) -> AsyncIterator[Store]:
         async with unit_of_work(self.engine, readonly=readonly) as conn:
-            yield Store(conn, digester=self.digester, ip=ip)
+            yield Store(conn, digester=self.digester, ip=ip, clients=self.clients)
 
     async def dispose(self) -> None:
         if self._sqlite is not None:

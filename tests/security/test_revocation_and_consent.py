@@ -148,3 +148,23 @@ def test_public_clients_always_ask(server: LiveServer, seeder: Seeder) -> None:
         assert "code" in redirect_params(authorize(browser, seeder.user("u"), params))
         again = browser.get("/oauth/auth", params=params)
         assert again.status_code == 200 and "Allow" in again.text
+
+
+def test_edited_redirect_uris_apply_at_once(server: LiveServer, seeder: Seeder) -> None:
+    """Clients are cached for a second (store/client_cache.py); an edit made through this server
+    must not wait for that: the removed redirect URI is refused by the very next request."""
+    developer = seeder.user("dev")
+    app, account = seeder.app(developer), seeder.user("u")
+    old_uri, new_uri = app.redirect_uris[0], "https://moved.example/callback"
+    assert obtain_code(server.url, account, app.client_id, old_uri)  # the client is now cached
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        assert sign_in(browser, developer).status_code == 303
+        page = browser.get(f"/applications/{app.client_id}")
+        edited = browser.post(f"/applications/{app.client_id}", data={
+            **hidden_fields(page.text), "name": app.name, "redirect_uris": new_uri})
+        assert edited.status_code == 303
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        refused = browser.get("/oauth/auth", params={**_params(app), "redirect_uri": old_uri})
+        assert refused.status_code == 400  # shown to the user, never redirected to
+        assert "location" not in refused.headers
+    assert obtain_code(server.url, account, app.client_id, new_uri)

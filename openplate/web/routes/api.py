@@ -93,7 +93,7 @@ async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
     authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
         principal = await check_bearer(ctx, store, authorization, scope="account")
-        user = await store.users.by_id(principal.user_id)
+    user = principal.user
     if user is None:
         return error_reply(404, "not_found", "The account no longer exists.")
     return json_reply({"Id": user.id, "UserName": user.username, "Email": user.email,
