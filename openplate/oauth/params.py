@@ -37,7 +37,8 @@ class Params:
 
 
 def _decode(part: bytes) -> str:
-    raw = unquote_to_bytes(part.replace(b"+", b" "))
+    # Most names and values (grant types, ids, our base64url secrets) need no unquoting.
+    raw = unquote_to_bytes(part.replace(b"+", b" ")) if b"%" in part or b"+" in part else part
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -7,6 +7,7 @@ ever logged (so no Authorization header, no cookie).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import secrets
@@ -37,15 +38,33 @@ def safe_query(raw: bytes) -> str:
     return urlencode([(k, "[redacted]" if k in SENSITIVE else v[:200]) for k, v in pairs])
 
 
+#: New request ids: a random prefix per process and a counter (unique without a system call
+#: for randomness per request; a request id correlates log lines, it guards nothing).
+_ID_PREFIX = secrets.token_hex(4)
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFF:08x}"
+
+
+def request_id_from(incoming: bytes | None) -> str:
+    """The caller's X-Request-ID if it is sane, else a new one."""
+    if incoming:
+        text = incoming.decode("latin-1")
+        if _REQUEST_ID.fullmatch(text):
+            return text
+    return new_request_id()
+
+
 def request_id_of(scope: Scope) -> str:
-    """The caller's X-Request-ID if it is sane, else a new one; kept in the scope's state."""
-    incoming = b""
+    """``request_id_from`` the scope's headers; kept in the scope's state."""
+    incoming = None
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             incoming = value
             break
-    text = incoming.decode("latin-1")
-    request_id = text if _REQUEST_ID.fullmatch(text) else secrets.token_hex(8)
+    request_id = request_id_from(incoming)
     scope.setdefault("state", {})["request_id"] = request_id
     return request_id
 

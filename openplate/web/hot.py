@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from openplate.oauth.errors import RequestTooLarge
-from openplate.web.access_log import AccessLog, request_id_of
+from openplate.web.access_log import AccessLog, request_id_from
 from openplate.web.context import AppContext, context_of, scope_ip
 from openplate.web.errors import failure_reply, oauth_error_reply
 from openplate.web.replies import Refusal, Reply, to_response
@@ -106,9 +106,9 @@ class HotRoutes:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, handler: HotHandler) -> None:
         started = time.perf_counter()
-        request_id = request_id_of(scope)
         method, path = scope["method"], scope["path"]
         headers = _headers(scope)
+        request_id = request_id_from(headers.get(b"x-request-id"))
         try:
             body = await _read_body(receive, headers) if method == "POST" else b""
             request = HotRequest(method, path, scope["query_string"], headers, body,

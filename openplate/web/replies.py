@@ -32,9 +32,13 @@ class Refusal(Exception):
         self.reply = reply
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def dump_json(data: object) -> bytes:
-    """Compact UTF-8 JSON, as Starlette's JSONResponse writes it."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, as Starlette's JSONResponse writes it (one encoder, made once:
+    ``json.dumps`` with options builds a new one per call)."""
+    return _ENCODER.encode(data).encode()
 
 
 def json_reply(data: object, *, status: int = 200, headers: Headers = NO_STORE) -> Reply:

@@ -39,6 +39,9 @@ def test_security_headers_and_request_ids_on_hot_answers(server: LiveServer) -> 
     assert answer.headers["www-authenticate"].startswith("Basic ")
     minted = httpx.get(server.url + "/oauth/jwks", headers={"X-Request-ID": "bad id!"})
     assert len(minted.headers["x-request-id"]) == 16
+    ids = {httpx.get(server.url + path).headers["x-request-id"]
+           for path in ("/oauth/jwks", "/", "/oauth/jwks", "/signin")}
+    assert len(ids) == 4 and minted.headers["x-request-id"] not in ids  # hot and framework paths
 
 
 def test_other_methods_are_405_from_the_framework(server: LiveServer) -> None:
