@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine
 
 from openplate.store.engine import InlineConnection, driver_connection
 from openplate.store.prepared import DbConnection, sqlite_error
+from openplate.store.sqlite_checkpoints import Checkpointer
 
 T = TypeVar("T")
 
@@ -55,11 +56,17 @@ class SqliteUnits:
         self._flush_scheduled = False
         #: Group commits made (a lone reader's transaction is not counted).
         self.commits = 0
+        path = engine.url.database
+        on_disk = bool(path) and path != ":memory:" and not str(path).startswith("file:")
+        #: Checkpoints off the event loop (see sqlite_checkpoints.py); None for in-memory.
+        self.checkpointer = Checkpointer(str(path)) if on_disk else None
 
     def _connection(self) -> tuple[Connection, sqlite3.Connection]:
         if self._conn is None or self._raw is None:
             self._conn = self.engine.connect()
             self._raw = driver_connection(self._conn)
+            if self.checkpointer is not None and not self.checkpointer.failed:
+                self._raw.execute("PRAGMA wal_autocheckpoint=0")
         return self._conn, self._raw
 
     def begin(self, *, readonly: bool) -> SqliteUnit[DbConnection]:
@@ -106,6 +113,8 @@ class SqliteUnits:
         for done in group:
             if not done.done():
                 done.set_result(None)
+        if self.checkpointer is not None and self._raw is not None:
+            self.checkpointer.committed(self._raw)
         return None
 
     def _undo_unit(self, conn: Connection, raw: sqlite3.Connection) -> None:
@@ -162,7 +171,14 @@ class SqliteUnits:
         if conn.invalidated or conn.closed:
             self.close()
 
+    def dispose(self) -> None:
+        """Close the connection and stop the checkpoint thread (the app is shutting down)."""
+        self.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+
     def close(self) -> None:
+        """Close the connection; the next unit opens a new one."""
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -202,6 +218,9 @@ class SqliteUnit(Generic[T]):
                 self._alone = True
             else:
                 if units._group is None:
+                    checkpointer = units.checkpointer
+                    if checkpointer is not None and checkpointer.tail_due:
+                        checkpointer.tail(raw)
                     units._execute(raw, "BEGIN IMMEDIATE")
                     units._group = []
                 try:

@@ -132,5 +132,5 @@ class Database:
 
     async def dispose(self) -> None:
         if self._sqlite is not None:
-            self._sqlite.close()
+            self._sqlite.dispose()
         await dispose(self.engine)

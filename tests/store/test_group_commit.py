@@ -177,3 +177,47 @@ def test_no_commit_while_a_unit_is_between_its_statements(database: Path) -> Non
     assert durable(database) == ["quick", "slow-1", "slow-2"]
     assert units.commits == 1
     units.close()
+
+
+def _many_groups(units: SqliteUnits, groups: int, size: int) -> None:
+    async def unit(name: str) -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": name})
+
+    async def main() -> None:
+        for g in range(groups):
+            await asyncio.gather(*(unit(f"g{g:04}-{u:02}-" + "x" * 500) for u in range(size)))
+        while units.checkpointer is not None and units.checkpointer._running is not None:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+
+
+def test_checkpoints_run_off_the_loop_and_the_log_stays_small(database: Path) -> None:
+    units = units_on(database)
+    assert units.checkpointer is not None
+    _many_groups(units, groups=600, size=8)
+    raw = units._raw
+    assert raw is not None
+    assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # never inside a commit
+    assert units.commits >= 600
+    assert units.checkpointer.done >= 600 // units.checkpointer.every - 1
+    assert not units.checkpointer.failed
+    # 4,800 rows of 500 bytes: without the log being rewound it would pass 1,000 pages.
+    log_pages = (database.with_name("units.db-wal").stat().st_size - 32) // (4096 + 24)
+    assert log_pages < 600, log_pages
+    assert len(durable(database)) == 4800
+    units.dispose()
+
+
+def test_a_failing_checkpoint_hands_back_to_sqlite(database: Path, tmp_path: Path) -> None:
+    units = units_on(database)
+    assert units.checkpointer is not None
+    units.checkpointer.path = str(tmp_path)  # a folder: the thread cannot open it
+    _many_groups(units, groups=units.checkpointer.every + 5, size=2)
+    assert units.checkpointer.failed and units.checkpointer.done == 0
+    raw = units._raw
+    assert raw is not None
+    assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert len(durable(database)) == 2 * (units.checkpointer.every + 5)
+    units.dispose()
