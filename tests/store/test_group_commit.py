@@ -187,8 +187,9 @@ def _many_groups(units: SqliteUnits, groups: int, size: int) -> None:
     async def main() -> None:
         for g in range(groups):
             await asyncio.gather(*(unit(f"g{g:04}-{u:02}-" + "x" * 500) for u in range(size)))
-        while units.checkpointer is not None and units.checkpointer._running is not None:
-            await asyncio.sleep(0.01)
+        running = units.checkpointer._running if units.checkpointer is not None else None
+        if running is not None:  # its callback on the loop comes before this wake-up
+            await asyncio.wrap_future(running)
 
     asyncio.run(main())
 
