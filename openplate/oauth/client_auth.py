@@ -55,12 +55,29 @@ def read_credentials(params: Params, authorization: str | None) -> ClientCredent
     return ClientCredentials(body_id, body_secret, "client_secret_post")
 
 
-def claimed_client_id(params: Params, authorization: str | None) -> str | None:
-    """The client_id a request claims (body or Basic), unverified: a key for throttling only."""
-    try:
-        return read_credentials(params, authorization).client_id
-    except (InvalidClient, InvalidRequest):
-        return params.get("client_id")
+class ClientCall:
+    """A request to an endpoint that authenticates its client: its parameters and
+    Authorization header, with the credentials read from them once and kept."""
+
+    __slots__ = ("params", "authorization", "_credentials")
+
+    def __init__(self, params: Params, authorization: str | None) -> None:
+        self.params = params
+        self.authorization = authorization
+        self._credentials: ClientCredentials | None = None
+
+    def credentials(self) -> ClientCredentials:
+        """``read_credentials`` of the request (its error, raised each time it is asked)."""
+        if self._credentials is None:
+            self._credentials = read_credentials(self.params, self.authorization)
+        return self._credentials
+
+    def claimed_client_id(self) -> str | None:
+        """The client_id the request claims (body or Basic), unverified: for throttling only."""
+        try:
+            return self.credentials().client_id
+        except (InvalidClient, InvalidRequest):
+            return self.params.get("client_id")
 
 
 _DUMMY_DIGEST = "0" * 64
@@ -86,11 +103,12 @@ async def authenticate(
 
 
 async def client_and_token(
-    params: Params, authorization: str | None, clients: ClientStore, digester: Digester
+    call: ClientCall, clients: ClientStore, digester: Digester
 ) -> tuple[Client, str]:
     """RFC 7009 §2.1 / RFC 7662 §2.1: an authenticated client and the ``token`` it asks about."""
+    params = call.params
     params.reject_duplicates()
-    client = await authenticate(read_credentials(params, authorization), clients, digester)
+    client = await authenticate(call.credentials(), clients, digester)
     token = params.get("token")
     if token is None:
         raise InvalidRequest("token is required.")

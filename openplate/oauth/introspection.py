@@ -6,21 +6,18 @@
 
 from __future__ import annotations
 
-from openplate.oauth.client_auth import client_and_token
+from openplate.oauth.client_auth import ClientCall, client_and_token
 from openplate.oauth.issuance import TokenContext
 from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.oidc.claims import subject
-from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.tokens import REFRESH_TOKEN_PREFIX, plausible
 
 INACTIVE: dict[str, object] = {"active": False}
 
 
-async def introspect(
-    params: Params, authorization: str | None, store: OAuthStore, ctx: TokenContext
-) -> dict[str, object]:
-    client, token = await client_and_token(params, authorization, store.clients, ctx.digester)
+async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> dict[str, object]:
+    client, token = await client_and_token(call, store.clients, ctx.digester)
     if plausible(token, REFRESH_TOKEN_PREFIX):
         record = await store.tokens.find_refresh(digest=ctx.digester.digest(token))
         if (record is None or record.client_pk != client.pk or record.used or record.revoked

@@ -6,18 +6,15 @@ successfully or if the client submitted an invalid token."
 
 from __future__ import annotations
 
-from openplate.oauth.client_auth import client_and_token
+from openplate.oauth.client_auth import ClientCall, client_and_token
 from openplate.oauth.issuance import TokenContext
 from openplate.oauth.jwt_access import looks_like_access_token
-from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.tokens import REFRESH_TOKEN_PREFIX, plausible
 
 
-async def revoke(
-    params: Params, authorization: str | None, store: OAuthStore, ctx: TokenContext
-) -> None:
-    client, token = await client_and_token(params, authorization, store.clients, ctx.digester)
+async def revoke(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> None:
+    client, token = await client_and_token(call, store.clients, ctx.digester)
     # The token_type_hint only speeds the search up (§2.1); the prefix tells us the type anyway.
     if plausible(token, REFRESH_TOKEN_PREFIX):
         record = await store.tokens.find_refresh(digest=ctx.digester.digest(token))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from openplate.oauth.client_auth import authenticate, read_credentials
+from openplate.oauth.client_auth import ClientCall, authenticate
 from openplate.oauth.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from openplate.oauth.grants.authorization_code import redeem_code
 from openplate.oauth.grants.client_credentials import client_token
@@ -38,15 +38,14 @@ def grant_type_of(params: Params) -> str:
     raise InvalidRequest("grant_type is required.")
 
 
-async def token_request(
-    params: Params, authorization: str | None, store: OAuthStore, ctx: TokenContext
-) -> IssuedTokens:
+async def token_request(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> IssuedTokens:
+    params = call.params
     params.reject_duplicates()
     grant_type = grant_type_of(params)
     handler = GRANTS.get(grant_type)
     if handler is None:
         raise UnsupportedGrantType(f"grant_type '{grant_type[:40]}' is not supported.")
-    client = await authenticate(read_credentials(params, authorization), store.clients, ctx.digester)
+    client = await authenticate(call.credentials(), store.clients, ctx.digester)
     if grant_type not in client.grant_types:
         raise UnauthorizedClient(f"This application may not use the {grant_type} grant.")
     issued = await handler(params, client, store, ctx)

@@ -77,14 +77,23 @@ class AccessLog:
         self.metrics = metrics
         self.page_headers = security_headers(PAGE_CSP)
         self.docs_headers = security_headers(DOCS_CSP)
+        #: The defaults a response of the given header names lacks (computed once per shape).
+        self._missing: dict[tuple[object, ...], tuple[tuple[bytes, bytes], ...]] = {}
 
     def finish_headers(
         self, path: str, request_id: str, headers: list[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:
         """The response's headers plus the security defaults it did not set, and the request id."""
-        defaults = self.docs_headers if path.startswith("/docs") else self.page_headers
-        present = {name.lower() for name, _ in headers}
-        headers.extend(item for item in defaults if item[0] not in present)
+        docs = path.startswith("/docs")
+        key = (docs, *[name for name, _ in headers])
+        missing = self._missing.get(key)
+        if missing is None:
+            present = {name.lower() for name, _ in headers}
+            defaults = self.docs_headers if docs else self.page_headers
+            missing = tuple(item for item in defaults if item[0] not in present)
+            if len(self._missing) < 1024:  # responses come in a few shapes
+                self._missing[key] = missing
+        headers.extend(missing)
         headers.append((b"x-request-id", request_id.encode()))
         return headers
 

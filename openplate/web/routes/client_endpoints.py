@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from openplate.oauth.client_auth import claimed_client_id
+from openplate.oauth.client_auth import ClientCall
 from openplate.oauth.errors import InvalidRequest, OAuthError, RequestTooLarge
 from openplate.oauth.introspection import introspect
 from openplate.oauth.issuance import TokenContext
@@ -30,7 +30,7 @@ from openplate.web.replies import NO_STORE, Reply, json_reply
 router = APIRouter(tags=["oauth"])
 
 BODY_LIMIT = 64 * 1024
-ClientAction = Callable[[Params, str | None, Store, TokenContext], Awaitable[Any]]
+ClientAction = Callable[[ClientCall, Store, TokenContext], Awaitable[Any]]
 
 
 def _read_params(request: HotRequest) -> Params:
@@ -74,9 +74,9 @@ async def run_client_request(
     except OAuthError as error:
         return oauth_error_reply(error)
     ip, t = request.ip, now()
-    authorization = request.header(b"authorization")
+    call = ClientCall(params, request.header(b"authorization"))
     keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
-    claimed = claimed_client_id(params, authorization)
+    claimed = call.claimed_client_id()
     if claimed:
         keys[f"token:client:{claimed[:100]}"] = ctx.throttle.token_per_client
     failure: OAuthError | None = None
@@ -85,7 +85,7 @@ async def run_client_request(
         wait = await ctx.counters(store).retry_after(keys, now=t)
         if wait is None:
             try:
-                result = await action(params, authorization, store, ctx.token_context())
+                result = await action(call, store, ctx.token_context())
             except OAuthError as error:
                 # Protocol errors are results: what they did (a replay's revocation) is committed.
                 failure = error
