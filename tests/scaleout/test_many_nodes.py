@@ -135,3 +135,31 @@ def test_sessions_survive_a_node(nodes: tuple[LiveServer, LiveServer]) -> None:
         cookies = browser.cookies
     with httpx.Client(base_url=b.url, timeout=20, cookies=cookies) as elsewhere:
         assert elsewhere.get("/account/apps").status_code == 200
+
+
+def test_a_new_secret_reaches_every_node_within_a_second(
+    nodes: tuple[LiveServer, LiveServer],
+) -> None:
+    """Client records are cached per process for a second (docs/deploy.md): the node that
+    rotated the secret refuses the old one at once, the others within that second."""
+    a, b = nodes
+    seeder = Seeder(a)
+    developer = seeder.user("dev")
+    app = seeder.app(developer)
+
+    def authenticates(node: LiveServer, secret: str | None) -> int:
+        form = {"token": "opat_unknown", "client_id": app.client_id, "client_secret": secret}
+        return httpx.post(node.url + "/oauth/introspect", data=form).status_code
+
+    assert authenticates(b, app.client_secret) == 200  # b now holds the client record
+    with httpx.Client(base_url=a.url, timeout=20) as browser:
+        assert sign_in(browser, developer).status_code == 303
+        page = browser.get(f"/applications/{app.client_id}")
+        rotated = browser.post(f"/applications/{app.client_id}/rotate-secret",
+                               data=hidden_fields(page.text))
+        new_secret = rotated.text.split('id="client-secret">')[1].split("<")[0]
+    assert authenticates(a, app.client_secret) == 401
+    assert authenticates(a, new_secret) == 200
+    time.sleep(1.1)
+    assert authenticates(b, app.client_secret) == 401
+    assert authenticates(b, new_secret) == 200
