@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -157,6 +158,10 @@ def create_app(settings: Settings) -> OpenplateApp:
         if settings.purge_interval:
             tasks.append(asyncio.create_task(purge_forever(
                 ctx.db, interval=settings.purge_interval, batch=settings.purge_batch)))
+        # Everything built so far (the app, its routes, SQLAlchemy's tables, the modules) lives
+        # as long as the process: out of the collector's sight, a full collection no longer
+        # walks it. Those collections had stopped the loop for about 50 ms each under load.
+        gc.freeze()
         try:
             yield
         finally:
