@@ -82,3 +82,13 @@ def test_hot_routes_are_counted_by_path(server: LiveServer) -> None:
     text = httpx.get(server.url + "/metrics").text
     assert 'route="/oauth/jwks"' in text
     assert 'route="/oauth/token"' in text
+
+
+def test_new_request_ids_are_unique_and_do_not_count_requests() -> None:
+    from openplate.web.access_log import new_request_id
+
+    ids = [new_request_id() for _ in range(100_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    steps = {int(b[8:], 16) - int(a[8:], 16) for a, b in zip(ids, ids[1:], strict=False)}
+    assert len(steps) > 1000  # not a visible counter
