@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import REDIS_URL, _forget_redis_keys
-from tests.support.browser_flow import hidden_fields, redirect_params, sign_in
+from tests.support.browser_flow import hidden_fields, redirect_params, rotate_secret, sign_in
 from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
@@ -152,12 +152,7 @@ def test_a_new_secret_reaches_every_node_within_a_second(
         return httpx.post(node.url + "/oauth/introspect", data=form).status_code
 
     assert authenticates(b, app.client_secret) == 200  # b now holds the client record
-    with httpx.Client(base_url=a.url, timeout=20) as browser:
-        assert sign_in(browser, developer).status_code == 303
-        page = browser.get(f"/applications/{app.client_id}")
-        rotated = browser.post(f"/applications/{app.client_id}/rotate-secret",
-                               data=hidden_fields(page.text))
-        new_secret = rotated.text.split('id="client-secret">')[1].split("<")[0]
+    new_secret = rotate_secret(a.url, developer, app.client_id)
     assert authenticates(a, app.client_secret) == 401
     assert authenticates(a, new_secret) == 200
     time.sleep(1.1)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.browser_flow import authorize, hidden_fields, obtain_code, redirect_params, sign_in
+from tests.support.browser_flow import (
+    authorize,
+    hidden_fields,
+    obtain_code,
+    redirect_params,
+    rotate_secret,
+    sign_in,
+)
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
 from tests.support.tokens import exchange, me, refresh
@@ -91,12 +98,7 @@ def test_rotating_the_secret_ends_refresh_tokens(server: LiveServer, seeder: See
     developer = seeder.user("dev")
     app, account = seeder.app(developer), seeder.user("u")
     tokens = _tokens(server, app, account)
-    with httpx.Client(base_url=server.url, timeout=20) as browser:
-        assert sign_in(browser, developer).status_code == 303
-        page = browser.get(f"/applications/{app.client_id}")
-        rotated = browser.post(f"/applications/{app.client_id}/rotate-secret",
-                               data=hidden_fields(page.text))
-        new_secret = rotated.text.split('id="client-secret">')[1].split("<")[0]
+    new_secret = rotate_secret(server.url, developer, app.client_id)
     assert new_secret.startswith("opcs_") and new_secret != app.client_secret
     old = refresh(server.url, app, tokens["refresh_token"])
     assert old.status_code == 401  # the old secret no longer authenticates

@@ -59,3 +59,13 @@ def obtain_code(
         got = redirect_params(authorize(browser, account, params))
     assert got["state"] == "xyz", got
     return got["code"]
+
+
+def rotate_secret(base_url: str, developer: Account, client_id: str) -> str:
+    """Sign ``developer`` in, press "Rotate secret" on the application's page; the new secret."""
+    with httpx.Client(base_url=base_url, timeout=20) as browser:
+        assert sign_in(browser, developer).status_code == 303
+        page = browser.get(f"/applications/{client_id}")
+        rotated = browser.post(f"/applications/{client_id}/rotate-secret",
+                               data=hidden_fields(page.text))
+    return rotated.text.split('id="client-secret">')[1].split("<")[0]
