@@ -74,7 +74,7 @@ async def register(
     name = check_name(name)
     uris = check_redirect_uris(redirect_uris, require_one=False)
     grants = check_grant_types(grant_types or list(CONFIDENTIAL_GRANTS), public=public)
-    secret = None if public else new_secret(CLIENT_SECRET_PREFIX)
+    secret = None if public else new_secret(CLIENT_SECRET_PREFIX, stamped=False)
     client = await store.applications.create(
         client_id=new_client_id(), owner_id=owner_id, name=name,
         secret_digest=digester.digest(secret) if secret else None, redirect_uris=uris,
@@ -87,6 +87,6 @@ async def rotate_secret(store: Store, digester: Digester, client: Client, *, now
     """Give a confidential client a new secret; the old one, and its refresh tokens, stop working."""
     if client.is_public:
         raise InvalidApplication("A public client has no secret to rotate.")
-    secret = new_secret(CLIENT_SECRET_PREFIX)
+    secret = new_secret(CLIENT_SECRET_PREFIX, stamped=False)
     await store.applications.set_secret(pk=client.pk, secret_digest=digester.digest(secret), now=now)
     return secret

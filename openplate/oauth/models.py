@@ -75,6 +75,8 @@ class RefreshRecord:
     grant_revoked: bool
     auth_time: int | None = None
     issued_at: int = 0
+    #: The stamp of the successors its rotation minted (None if rotated before stamps existed).
+    successor_stamp: str | None = None
 
     @property
     def used(self) -> bool:

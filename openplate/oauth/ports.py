@@ -70,8 +70,9 @@ class TokenStore(Protocol):
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None: ...
 
-    async def use_refresh(self, *, refresh_id: int, now: int) -> bool:
-        """Mark a refresh token used if it was unused, atomically; True if this call did it."""
+    async def use_refresh(self, *, refresh_id: int, now: int, successor_stamp: str) -> bool:
+        """Mark a refresh token used if it was unused, atomically, with the stamp of the
+        successors it gets; True if this call did it."""
         ...
 
     async def find_access(self, *, digest: str, now: int) -> AccessPrincipal | None:

@@ -58,7 +58,7 @@ _REFRESH_BY_DIGEST = Prepared(
 _REFRESH_USE = Prepared(
     update(refresh_tokens)
     .where(refresh_tokens.c.id == bindparam("rid"), refresh_tokens.c.used_at.is_(None))
-    .values(used_at=bindparam("at"))
+    .values(used_at=bindparam("at"), successor_stamp=bindparam("stamp"))
     .returning(refresh_tokens.c.id)
 )
 _LIVE_ACCESS = Prepared(
@@ -211,11 +211,12 @@ class SqlTokens:
             id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
             scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
             revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
-            auth_time=row.auth_time, issued_at=row.created_at,
+            auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
         )
 
-    async def use_refresh(self, *, refresh_id: int, now: int) -> bool:
-        result = await self._conn.execute(_REFRESH_USE, {"rid": refresh_id, "at": now})
+    async def use_refresh(self, *, refresh_id: int, now: int, successor_stamp: str) -> bool:
+        result = await self._conn.execute(
+            _REFRESH_USE, {"rid": refresh_id, "at": now, "stamp": successor_stamp})
         return result.first() is not None
 
     async def find_access(self, *, digest: str, now: int) -> AccessPrincipal | None:

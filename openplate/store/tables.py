@@ -119,6 +119,9 @@ refresh_tokens = Table(
     Column("expires_at", Time, nullable=False, index=True),
     Column("used_at", Time, nullable=True),
     Column("revoked_at", Time, nullable=True),
+    # Set with used_at: the stamp of the successors (see openplate.oauth.tokens), so a retry in
+    # the grace window can derive the very same ones.
+    Column("successor_stamp", String(16), nullable=True),
 )
 
 sessions = Table(

@@ -73,7 +73,7 @@ def test_decision_is_taken_once(server: LiveServer, seeder: Seeder) -> None:
 def test_secrets_have_entropy_and_prefixes() -> None:
     secret = new_secret(ACCESS_TOKEN_PREFIX)
     body = secret.removeprefix(ACCESS_TOKEN_PREFIX)
-    assert re.fullmatch(r"[A-Za-z0-9_\-]{43}", body)  # 32 random bytes: 256 bits
+    assert re.fullmatch(r"[0-9a-f]{14}[A-Za-z0-9_\-]{43}", body)  # a stamp, then 256 random bits
     assert len({new_secret(CLIENT_SECRET_PREFIX) for _ in range(1000)}) == 1000
     assert len(new_client_id()) >= 20
     digester = Digester(b"k" * 32)

@@ -14,7 +14,12 @@ from openplate.oauth.models import Client, IssuedTokens, RefreshRecord
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.scopes import format_scope, parse_scope
-from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, plausible
+from openplate.oauth.tokens import (
+    ACCESS_TOKEN_PREFIX,
+    REFRESH_TOKEN_PREFIX,
+    new_stamp,
+    plausible,
+)
 
 
 def _narrowed(requested: str | None, granted: str) -> str:
@@ -28,9 +33,10 @@ def _narrowed(requested: str | None, granted: str) -> str:
     return format_scope([s for s in allowed if s in scopes])
 
 
-def _successors(token: str, ctx: TokenContext) -> tuple[str, str]:
-    access = ctx.digester.derive(token, purpose="refresh-access", prefix=ACCESS_TOKEN_PREFIX)
-    refresh = ctx.digester.derive(token, purpose="refresh-refresh", prefix=REFRESH_TOKEN_PREFIX)
+def _successors(token: str, stamp: str | None, ctx: TokenContext) -> tuple[str, str]:
+    derive = ctx.digester.derive
+    access = derive(token, purpose="refresh-access", prefix=ACCESS_TOKEN_PREFIX, stamp=stamp)
+    refresh = derive(token, purpose="refresh-refresh", prefix=REFRESH_TOKEN_PREFIX, stamp=stamp)
     return access, refresh
 
 
@@ -40,7 +46,7 @@ async def _replay_successors(
     """The tokens this refresh already produced, if the retry is in time and they are untouched."""
     if record.used_at is None or record.used_at < ctx.now - ctx.policy.refresh_grace:
         return None
-    access, refresh = _successors(token, ctx)
+    access, refresh = _successors(token, record.successor_stamp, ctx)
     successor = await store.tokens.find_refresh(digest=ctx.digester.digest(refresh))
     if successor is None or successor.used or successor.revoked or successor.grant_revoked:
         return None
@@ -95,14 +101,15 @@ async def refresh(
             return again
         raise await _reuse(record, store, ctx)
     scope = _narrowed(params.get("scope"), record.scope)
-    if not await store.tokens.use_refresh(refresh_id=record.id, now=ctx.now):
+    stamp = new_stamp()
+    if not await store.tokens.use_refresh(refresh_id=record.id, now=ctx.now, successor_stamp=stamp):
         # Another request rotated it between our read and our update (it has committed by now).
         raced = await store.tokens.find_refresh(digest=digest)
         again = await _replay_successors(raced, token, client, store, ctx) if raced else None
         if again is not None:
             return again
         raise InvalidGrant("The refresh token was already used.", detail="concurrent refresh")
-    access, successor = _successors(token, ctx)
+    access, successor = _successors(token, stamp, ctx)
     issued = await mint(
         store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
         scope=scope, access_secret=access, refresh_token=successor, auth_time=record.auth_time,

@@ -1,0 +1,101 @@
+"""Stamped secrets: a minting time in front, so new digests land at the end of the index.
+
+The stamp only orders rows; the secret is the 256 random bits after it. Secrets minted before
+stamps existed (no stamp) must keep their plain digest, or every live token would stop working.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+
+import pytest
+
+from openplate.oauth.tokens import (
+    ACCESS_TOKEN_PREFIX,
+    CLIENT_SECRET_PREFIX,
+    PREFIXES,
+    REFRESH_TOKEN_PREFIX,
+    Digester,
+    new_secret,
+    new_stamp,
+)
+
+DIGESTER = Digester(b"k" * 32)
+STAMPED = re.compile(r"(op[a-z]{2}_)([0-9a-f]{14})([A-Za-z0-9_\-]{43})")
+
+
+def _plain(secret: str, key: bytes = b"k" * 32) -> str:
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_minted_secrets_carry_a_stamp_of_now(prefix: str) -> None:
+    before = time.time_ns() // 1000
+    secret = new_secret(prefix)
+    after = time.time_ns() // 1000
+    shape = STAMPED.fullmatch(secret)
+    assert shape is not None and shape.group(1) == prefix
+    assert before <= int(shape.group(2), 16) <= after
+
+
+def test_client_secrets_can_go_without_a_stamp() -> None:
+    secret = new_secret(CLIENT_SECRET_PREFIX, stamped=False)
+    assert re.fullmatch(r"opcs_[A-Za-z0-9_\-]{43}", secret)
+
+
+def test_a_stamped_digest_keeps_the_stamp_in_front_of_the_keyed_part() -> None:
+    secret = new_secret(ACCESS_TOKEN_PREFIX)
+    digest = DIGESTER.digest(secret)
+    assert len(digest) == 64 and re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert digest[:14] == secret[5:19]
+    assert digest[14:] == _plain(secret)[:50]
+    assert Digester(b"j" * 32).digest(secret)[14:] != digest[14:]  # keyed
+    assert DIGESTER.matches(secret, digest)
+    assert not DIGESTER.matches(secret[:-1] + ("A" if secret[-1] != "A" else "B"), digest)
+
+
+def test_digests_of_secrets_minted_in_turn_sort_in_that_order() -> None:
+    minted = []
+    for _ in range(50):
+        minted.append(new_secret(REFRESH_TOKEN_PREFIX))
+        time.sleep(0.0002)
+    digests = [DIGESTER.digest(s) for s in minted]
+    assert digests == sorted(digests)
+
+
+@pytest.mark.parametrize("secret", [
+    "opat_" + "A" * 43,                       # minted before stamps: plain digest, as before
+    "opat_" + "0123456789ABCD" + "A" * 43,    # not lowercase hex: no stamp
+    "opat_" + "0123456789abcd" + "A" * 42,    # one character short
+    "opat_" + "0123456789abcd" + "A" * 44,    # one too many
+    "opat0_" + "123456789abcd" + "A" * 43,    # the prefix is not where a prefix goes
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",  # a JWT access token
+])
+def test_anything_else_keeps_the_plain_digest(secret: str) -> None:
+    assert DIGESTER.digest(secret) == _plain(secret)
+
+
+def test_derived_successors_are_stamped_with_the_stored_stamp() -> None:
+    stamp = new_stamp()
+    one = DIGESTER.derive("oprt_parent", purpose="refresh-refresh", prefix="oprt_", stamp=stamp)
+    assert one == DIGESTER.derive("oprt_parent", purpose="refresh-refresh", prefix="oprt_",
+                                  stamp=stamp)  # the same again: a retry gets the same token
+    assert one[5:19] == stamp and DIGESTER.digest(one)[:14] == stamp
+    other = DIGESTER.derive("oprt_parent", purpose="refresh-refresh", prefix="oprt_",
+                            stamp="%014x" % (int(stamp, 16) + 1))
+    assert other[19:] != one[19:]  # the stamp is part of what the key signs
+
+
+def test_successors_of_rotations_before_stamps_keep_their_old_form() -> None:
+    old = DIGESTER.derive("oprt_parent", purpose="refresh-access", prefix="opat_", stamp=None)
+    mac = hmac.new(b"k" * 32, b"refresh-access\x00oprt_parent", hashlib.sha256).digest()
+    assert old == "opat_" + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    assert DIGESTER.digest(old) == _plain(old)
+
+
+def test_every_prefix_has_the_length_digest_expects() -> None:
+    assert {len(p) for p in PREFIXES} == {5}

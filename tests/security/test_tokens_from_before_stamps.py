@@ -1,0 +1,77 @@
+"""Tokens minted before secrets had stamps still work after the upgrade, on every engine.
+
+The rows are written as the previous release wrote them: the plain keyed digest of an unstamped
+secret, and a rotated refresh token with no successor stamp whose successors were derived the old
+way.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX
+from tests.support.browser_flow import obtain_code
+from tests.support.seed import App, Seeder
+from tests.support.server import LiveServer
+from tests.support.tokens import exchange, me, refresh
+
+_COPY = """INSERT INTO {table} (digest, grant_id, client_pk, user_id, scope, created_at, expires_at{extra})
+SELECT :new, grant_id, client_pk, user_id, scope, created_at, expires_at{extra_values}
+FROM {table} WHERE digest = :current"""
+
+
+def _copy_row(seeder: Seeder, table: str, current: str, new: str, *, used: bool = False) -> None:
+    """Store ``new`` as the previous release would have: a row like ``current``'s, plain digest."""
+    extra, extra_values = (", used_at", ", created_at") if used else ("", "")
+    seeder.execute(_COPY.format(table=table, extra=extra, extra_values=extra_values),
+                   new=seeder.digester.digest(new), current=seeder.digester.digest(current))
+
+
+def _tokens(server: LiveServer, seeder: Seeder, app: App) -> dict[str, str]:
+    code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
+    return dict(exchange(server.url, app, code).json())
+
+
+def test_unstamped_access_and_refresh_tokens_keep_working(server: LiveServer, seeder: Seeder) -> None:
+    app = seeder.app(seeder.user("dev"))
+    current = _tokens(server, seeder, app)
+    old_access = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    old_refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    assert len(seeder.digester.digest(old_access)) == 64
+    _copy_row(seeder, "access_tokens", current["access_token"], old_access)
+    _copy_row(seeder, "refresh_tokens", current["refresh_token"], old_refresh)
+
+    assert me(server.url, old_access).status_code == 200
+    rotated = refresh(server.url, app, old_refresh)
+    assert rotated.status_code == 200, rotated.text
+    body = rotated.json()
+    assert re.fullmatch(r"oprt_[0-9a-f]{14}[A-Za-z0-9_\-]{43}", body["refresh_token"])  # stamped
+    assert me(server.url, body["access_token"]).status_code == 200
+    # A retry inside the grace window gets the very same stamped successors.
+    again = refresh(server.url, app, old_refresh).json()
+    assert (again["access_token"], again["refresh_token"]) == (body["access_token"],
+                                                               body["refresh_token"])
+
+
+def test_a_rotation_made_before_stamps_replays_its_old_successors(
+    server: LiveServer, seeder: Seeder
+) -> None:
+    app = seeder.app(seeder.user("dev"))
+    current = _tokens(server, seeder, app)
+    parent = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    # What the previous release derived (no stamp) and stored when it rotated ``parent``.
+    access = seeder.digester.derive(parent, purpose="refresh-access", prefix=ACCESS_TOKEN_PREFIX,
+                                    stamp=None)
+    successor = seeder.digester.derive(parent, purpose="refresh-refresh",
+                                       prefix=REFRESH_TOKEN_PREFIX, stamp=None)
+    _copy_row(seeder, "refresh_tokens", current["refresh_token"], parent, used=True)
+    _copy_row(seeder, "refresh_tokens", current["refresh_token"], successor)
+    _copy_row(seeder, "access_tokens", current["access_token"], access)
+    assert seeder.scalar("SELECT successor_stamp FROM refresh_tokens WHERE digest = :d",
+                         d=seeder.digester.digest(parent)) is None
+
+    retry = refresh(server.url, app, parent)
+    assert retry.status_code == 200, retry.text
+    assert (retry.json()["access_token"], retry.json()["refresh_token"]) == (access, successor)
+    assert refresh(server.url, app, successor).status_code == 200
