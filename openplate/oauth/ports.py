@@ -32,6 +32,11 @@ class GrantStore(Protocol):
 
     async def revoke(self, *, grant_id: int, now: int) -> None: ...
 
+    async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
+        """The live grant that this client's client-credentials tokens for ``scope`` hang on,
+        made on first use and reused after (see openplate.store.client_grants)."""
+        ...
+
 
 class CodeStore(Protocol):
     async def create(

@@ -41,7 +41,7 @@ STAMP_CHARS = 14
 #: prefix (``opat_``…) + stamp + 32 random bytes in base64url: the shape ``digest`` recognises.
 _PREFIX_CHARS = 5
 _STAMPED_CHARS = _PREFIX_CHARS + STAMP_CHARS + 43
-_STAMP = re.compile(r"[0-9a-f]{%d}" % STAMP_CHARS)
+_STAMP = re.compile(f"[0-9a-f]{{{STAMP_CHARS}}}")
 #: Characters of a keyed digest kept after a stamp: 14 + 50 = 64 hex digits, like a plain digest
 #: (the column is 64 characters), of which 200 bits are keyed.
 _KEYED_AFTER_STAMP = 64 - STAMP_CHARS
@@ -51,7 +51,7 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_\-]*")
 
 def new_stamp() -> str:
     """Now, in microseconds since the epoch, as 14 lowercase hex digits (they sort as numbers)."""
-    return "%014x" % (time.time_ns() // 1000)
+    return f"{time.time_ns() // 1000:014x}"
 
 
 def new_secret(prefix: str, nbytes: int = 32, *, stamped: bool = True) -> str:

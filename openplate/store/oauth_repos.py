@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, select, update
 
 from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord, UserProfile
 from openplate.store.client_cache import ClientCache
+from openplate.store.client_grants import TOUCH_EVERY, ClientGrants
 from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import (
     access_tokens,
@@ -25,6 +26,14 @@ _CLIENT_BY_ID = Prepared(select(clients).where(clients.c.client_id == bindparam(
 _GRANT_INSERT = Prepared(grants.insert().returning(grants.c.id))
 _GRANT_TOUCH = Prepared(
     update(grants).where(grants.c.id == bindparam("gid")).values(last_used_at=bindparam("at"))
+)
+# The whole identity, not only the id: SQLite may give a deleted row's id to the next new row.
+_GRANT_LIVE = Prepared(
+    select(grants.c.id).where(
+        grants.c.id == bindparam("gid"), grants.c.client_pk == bindparam("cpk"),
+        grants.c.user_id == bindparam("uid"), grants.c.scope == bindparam("scope"),
+        grants.c.created_at == bindparam("created"), grants.c.revoked_at.is_(None),
+    )
 )
 _ACCESS_INSERT = Prepared(access_tokens.insert())
 _REFRESH_INSERT = Prepared(refresh_tokens.insert())
@@ -113,8 +122,9 @@ class SqlClients:
 
 
 class SqlGrants:
-    def __init__(self, conn: DbConnection) -> None:
+    def __init__(self, conn: DbConnection, client_grants: ClientGrants | None = None) -> None:
         self._conn = conn
+        self._client_grants = client_grants
 
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
@@ -129,6 +139,29 @@ class SqlGrants:
     async def touch(self, *, grant_id: int, now: int) -> None:
         """Record that the grant just got tokens (shown as "last used" on /account/apps)."""
         await self._conn.execute(_GRANT_TOUCH, {"gid": grant_id, "at": now})
+
+    async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
+        remembered = self._client_grants
+        if remembered is None:
+            return await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
+                                     used=True)
+        key = (client_pk, user_id, scope)
+        entry = remembered.get(key)
+        if entry is not None:
+            grant_id, created_at, touched_at = entry
+            live = await self._conn.execute(_GRANT_LIVE, {
+                "gid": grant_id, "cpk": client_pk, "uid": user_id, "scope": scope,
+                "created": created_at})
+            if live.first() is not None:
+                if now - touched_at >= TOUCH_EVERY:
+                    await self.touch(grant_id=grant_id, now=now)
+                    remembered.put(key, grant_id, created_at, now)
+                return grant_id
+            remembered.forget(key)
+        grant_id = await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
+                                     used=True)
+        remembered.put(key, grant_id, now, now)
+        return grant_id
 
     async def revoke(self, *, grant_id: int, now: int) -> None:
         await self._conn.execute(

@@ -12,6 +12,7 @@ from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.app_repos import SqlApplications
 from openplate.store.client_cache import ClientCache
+from openplate.store.client_grants import ClientGrants
 from openplate.store.consent_repos import SqlConsents
 from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
@@ -43,11 +44,13 @@ class Store:
     """Implements ``openplate.oauth.ports.OAuthStore`` and the site's other repositories."""
 
     def __init__(self, conn: DbConnection, *, digester: Digester, ip: str | None = None,
-                 clients: ClientCache | None = None) -> None:
+                 clients: ClientCache | None = None,
+                 client_grants: ClientGrants | None = None) -> None:
         self.conn = conn
         self.digester = digester
         self.ip = ip
         self.client_cache = clients
+        self.client_grants = client_grants
 
     @_repository
     def clients(self) -> SqlClients:
@@ -55,7 +58,7 @@ class Store:
 
     @_repository
     def grants(self) -> SqlGrants:
-        return SqlGrants(self.conn)
+        return SqlGrants(self.conn, self.client_grants)
 
     @_repository
     def codes(self) -> SqlCodes:
@@ -110,6 +113,8 @@ class Database:
         self.digester = digester
         #: Client records for a second (see client_cache.py), shared by this process's units.
         self.clients = ClientCache()
+        #: The grant each client's client-credentials tokens hang on (see client_grants.py).
+        self.client_grants = ClientGrants()
         self._sqlite = SqliteUnits(engine) if isinstance(engine, Engine) else None
 
     def transaction(
@@ -119,16 +124,17 @@ class Database:
 
         ``ip`` is the client address that security-log entries of this unit of work record.
         """
-        digester, clients = self.digester, self.clients
+        digester, clients, client_grants = self.digester, self.clients, self.client_grants
         if self._sqlite is not None:
-            return self._sqlite.unit(
-                readonly, lambda conn: Store(conn, digester=digester, ip=ip, clients=clients))
+            return self._sqlite.unit(readonly, lambda conn: Store(
+                conn, digester=digester, ip=ip, clients=clients, client_grants=client_grants))
         return self._pooled(readonly, ip)
 
     @asynccontextmanager
     async def _pooled(self, readonly: bool, ip: str | None) -> AsyncIterator[Store]:
         async with unit_of_work(self.engine, readonly=readonly) as conn:
-            yield Store(conn, digester=self.digester, ip=ip, clients=self.clients)
+            yield Store(conn, digester=self.digester, ip=ip, clients=self.clients,
+                        client_grants=self.client_grants)
 
     async def dispose(self) -> None:
         if self._sqlite is not None:

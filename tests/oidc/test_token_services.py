@@ -103,6 +103,35 @@ def test_client_credentials(server: LiveServer, seeder: Seeder) -> None:
     assert robot_code.json()["error"] == "unauthorized_client"
 
 
+def test_client_credentials_tokens_share_a_grant_but_end_one_by_one(
+    server: LiveServer, seeder: Seeder
+) -> None:
+    robot = _machine_app(server, seeder.user("bot"))
+
+    def new_token() -> str:
+        answer = _client_post(server, "/oauth/token", robot, grant_type="client_credentials")
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
+    def active(token: str) -> bool:
+        return bool(_client_post(server, "/oauth/introspect", robot, token=token).json()["active"])
+
+    def grant_of(token: str) -> object:
+        return seeder.scalar("SELECT grant_id FROM access_tokens WHERE digest = :d",
+                             d=seeder.digester.digest(token))
+
+    first, second = new_token(), new_token()
+    assert grant_of(first) == grant_of(second) and first != second
+    assert _client_post(server, "/oauth/revoke", robot, token=first).status_code == 200
+    assert not active(first) and active(second)  # revoking one token leaves the other
+    # The grant ended elsewhere (another process, the owner's new password): the next token
+    # hangs on a new grant and works; the old ones are over.
+    seeder.execute("UPDATE grants SET revoked_at = created_at WHERE id = :g", g=grant_of(second))
+    third = new_token()
+    assert grant_of(third) != grant_of(second)
+    assert active(third) and not active(second)
+
+
 def test_client_credentials_refused_for_public_clients(server: LiveServer, seeder: Seeder) -> None:
     owner = seeder.user("pub")
     made = _cli(server, "app", "create", "--owner", owner.username, "--name", "X", "--public",

@@ -26,8 +26,8 @@ async def client_token(
         raise InvalidScope(f"Scope '{outside[0]}' needs a user; client tokens may have: "
                            + format_scope(list(CLIENT_SCOPES)) + ".")
     scope = format_scope(scopes)
-    grant_id = await store.grants.create(
-        user_id=client.owner_id, client_pk=client.pk, scope=scope, now=ctx.now, used=True
+    grant_id = await store.grants.for_client(
+        user_id=client.owner_id, client_pk=client.pk, scope=scope, now=ctx.now
     )
     return await mint(store, ctx, grant_id=grant_id, client=client, user_id=client.owner_id,
                       scope=scope, with_refresh=False, touch=False)
