@@ -109,7 +109,6 @@ class IssuedTokens:
     refresh_token: str | None
     scope: str
     id_token: str | None = None
-    grant_type: str = ""  # for metrics; not part of the response
 
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {

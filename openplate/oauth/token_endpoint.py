@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 from openplate.oauth.client_auth import ClientCall, authenticate
 from openplate.oauth.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
@@ -38,7 +37,10 @@ def grant_type_of(params: Params) -> str:
     raise InvalidRequest("grant_type is required.")
 
 
-async def token_request(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> IssuedTokens:
+async def token_request(
+    call: ClientCall, store: OAuthStore, ctx: TokenContext
+) -> tuple[str, IssuedTokens]:
+    """The grant type (for metrics) and the tokens issued."""
     params = call.params
     params.reject_duplicates()
     grant_type = grant_type_of(params)
@@ -48,5 +50,4 @@ async def token_request(call: ClientCall, store: OAuthStore, ctx: TokenContext) 
     client = await authenticate(call.credentials(), store.clients, ctx.digester)
     if grant_type not in client.grant_types:
         raise UnauthorizedClient(f"This application may not use the {grant_type} grant.")
-    issued = await handler(params, client, store, ctx)
-    return replace(issued, grant_type=grant_type)
+    return grant_type, await handler(params, client, store, ctx)

@@ -67,17 +67,49 @@ def new_client_id() -> str:
     return CLIENT_ID_PREFIX + secrets.token_urlsafe(16)
 
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+class HmacSha256:
+    """HMAC-SHA-256 (RFC 2104) under one key, its two padded key blocks hashed once.
+
+    ``hmac.digest`` sets the key up again on every call; a copy of the hashed blocks is under
+    half its cost (0.6 against 1.6 µs here), and every request computes two or three of these.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # the SHA-256 block size: longer keys are hashed first (§2)
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(64, b"\x00")
+        self._inner = hashlib.sha256(block.translate(_IPAD))
+        self._outer = hashlib.sha256(block.translate(_OPAD))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 @dataclass(frozen=True, slots=True)
 class Digester:
     """Keyed digests of secrets, and their constant-time comparison."""
 
     key: bytes
     _recent: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _mac: HmacSha256 = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_mac", HmacSha256(self.key))
 
     def digest(self, secret: str) -> str:
         """The value stored for ``secret`` and looked up: its stamp, if it has one, then its keyed
         digest; a plain keyed digest (64 hex digits) for anything else."""
-        mac = hmac.digest(self.key, secret.encode("utf-8"), "sha256").hex()
+        mac = self._mac.digest(secret.encode("utf-8")).hex()
         if (len(secret) == _STAMPED_CHARS
                 and _STAMP.fullmatch(secret, _PREFIX_CHARS, _PREFIX_CHARS + STAMP_CHARS)):
             return secret[_PREFIX_CHARS:_PREFIX_CHARS + STAMP_CHARS] + mac[:_KEYED_AFTER_STAMP]

@@ -20,6 +20,7 @@ from openplate.oauth.tokens import (
     PREFIXES,
     REFRESH_TOKEN_PREFIX,
     Digester,
+    HmacSha256,
     new_secret,
     new_stamp,
 )
@@ -99,3 +100,12 @@ def test_successors_of_rotations_before_stamps_keep_their_old_form() -> None:
 
 def test_every_prefix_has_the_length_digest_expects() -> None:
     assert {len(p) for p in PREFIXES} == {5}
+
+
+@pytest.mark.parametrize("key", [b"", b"k", b"k" * 32, b"k" * 63, b"k" * 64, b"k" * 65, b"\xff" * 200])
+def test_the_keyed_digest_is_hmac_sha256(key: bytes) -> None:
+    mac = HmacSha256(key)
+    for message in (b"", b"opat_x", b"m" * 55, b"m" * 56, b"m" * 64, b"m" * 1000, "é".encode()):
+        assert mac.digest(message) == hmac.digest(key, message, "sha256")
+    secret = "opat_" + "A" * 43
+    assert Digester(key).digest(secret) == hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()

@@ -106,8 +106,9 @@ async def token_reply(ctx: AppContext, request: HotRequest) -> Reply:
     result = await run_client_request(ctx, request, token_request)
     if isinstance(result, Reply):
         return result
-    ctx.metrics.tokens.labels(result.grant_type).inc()
-    return json_reply(result.to_json())
+    grant_type, issued = result
+    ctx.metrics.tokens.labels(grant_type).inc()
+    return json_reply(issued.to_json())
 
 
 async def revocation_reply(ctx: AppContext, request: HotRequest) -> Reply:
