@@ -138,7 +138,7 @@ class Digester:
         before stamps existed.
         """
         material = f"{purpose}\x00{secret}" if stamp is None else f"{purpose}\x00{stamp}\x00{secret}"
-        mac = hmac.new(self.key, material.encode(), hashlib.sha256).digest()
+        mac = self._mac.digest(material.encode())
         return prefix + (stamp or "") + base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
