@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     api_audience: str | None = None
     # A rotated refresh token presented again within this many seconds gets the same successor.
     refresh_grace: int = Field(default=10, ge=0, le=120)
+    # New tokens, codes and session ids begin with their minting time (see oauth/tokens.py). Turn
+    # off only while rolling out over nodes of a release that predates stamps (docs/deploy.md).
+    stamped_secrets: bool = True
     # Brute-force throttling: failures allowed per key and window before answering 429.
     signin_failures_per_account: int = Field(default=10, ge=1)  # per 15 minutes
     signin_failures_per_ip: int = Field(default=30, ge=1)  # per 5 minutes

@@ -22,7 +22,7 @@ from openplate.oauth.params import Params
 from openplate.oauth.ports import ClientStore, OAuthStore
 from openplate.oauth.redirect_uris import find_match
 from openplate.oauth.scopes import DEFAULT_SCOPES, format_scope, parse_scope
-from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, Digester, new_secret
+from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, Digester
 
 
 class ErrorRedirect(Exception):
@@ -181,7 +181,7 @@ async def approve(
     grant_id = await store.grants.create(
         user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time
     )
-    code = new_secret(AUTHORIZATION_CODE_PREFIX)
+    code = digester.mint(AUTHORIZATION_CODE_PREFIX)
     await store.codes.create(
         digest=digester.digest(code),
         grant_id=grant_id,

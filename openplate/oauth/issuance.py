@@ -14,7 +14,6 @@ from openplate.oauth.tokens import (
     ACCESS_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
     Digester,
-    new_secret,
 )
 
 
@@ -75,7 +74,7 @@ async def mint(
 
     ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones.
     """
-    secret = access_secret or new_secret(ACCESS_TOKEN_PREFIX)
+    secret = access_secret or ctx.digester.mint(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
     access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
                               iat=ctx.now, exp=expires)
@@ -85,7 +84,7 @@ async def mint(
     )
     refresh: str | None = None
     if with_refresh:
-        refresh = refresh_token or new_secret(REFRESH_TOKEN_PREFIX)
+        refresh = refresh_token or ctx.digester.mint(REFRESH_TOKEN_PREFIX)
         await store.tokens.create_refresh(
             digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client.pk,
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,

@@ -75,7 +75,9 @@ class TokenStore(Protocol):
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None: ...
 
-    async def use_refresh(self, *, refresh_id: int, now: int, successor_stamp: str) -> bool:
+    async def use_refresh(
+        self, *, refresh_id: int, now: int, successor_stamp: str | None
+    ) -> bool:
         """Mark a refresh token used if it was unused, atomically, with the stamp of the
         successors it gets; True if this call did it."""
         ...

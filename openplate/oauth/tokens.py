@@ -100,11 +100,23 @@ class Digester:
     """Keyed digests of secrets, and their constant-time comparison."""
 
     key: bytes
+    #: Whether new tokens, codes and session ids get a stamp (``OPENPLATE_STAMPED_SECRETS``).
+    #: Off only while nodes of a release before stamps still serve: they cannot find stamped
+    #: secrets. Digests of either form are found whatever this says.
+    stamps: bool = True
     _recent: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _mac: HmacSha256 = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_mac", HmacSha256(self.key))
+
+    def mint(self, prefix: str) -> str:
+        """A new secret that will be looked up by its digest: a token, a code, a session id."""
+        return new_secret(prefix, stamped=self.stamps)
+
+    def successor_stamp(self) -> str | None:
+        """The stamp for the successors of a refresh token rotated now (None: unstamped)."""
+        return new_stamp() if self.stamps else None
 
     def digest(self, secret: str) -> str:
         """The value stored for ``secret`` and looked up: its stamp, if it has one, then its keyed

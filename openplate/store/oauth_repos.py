@@ -247,7 +247,9 @@ class SqlTokens:
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
         )
 
-    async def use_refresh(self, *, refresh_id: int, now: int, successor_stamp: str) -> bool:
+    async def use_refresh(
+        self, *, refresh_id: int, now: int, successor_stamp: str | None
+    ) -> bool:
         result = await self._conn.execute(
             _REFRESH_USE, {"rid": refresh_id, "at": now, "stamp": successor_stamp})
         return result.first() is not None

@@ -118,7 +118,7 @@ class OpenplateApp(FastAPI):
 def create_app(settings: Settings) -> OpenplateApp:
     settings = settings.with_secret_key()
     assert settings.secret_key is not None
-    digester = Digester(settings.secret_key.encode("utf-8"))
+    digester = Digester(settings.secret_key.encode("utf-8"), stamps=settings.stamped_secrets)
     engine = create_engine(settings)
 
     def pool_stats() -> tuple[int, int]:

@@ -12,7 +12,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openplate.oauth.tokens import SESSION_PREFIX, new_secret, plausible
+from openplate.oauth.tokens import SESSION_PREFIX, plausible
 from openplate.store.account_repos import SessionRecord
 from openplate.store.unit import Store
 from openplate.web.context import AppContext, now
@@ -37,7 +37,7 @@ async def start(
     """Open a new session (deleting ``replacing``); return it and the cookie value to set."""
     if replacing is not None:
         await store.sessions.delete(session_id=replacing.id)
-    token = new_secret(SESSION_PREFIX)
+    token = ctx.digester.mint(SESSION_PREFIX)
     t = now()
     record = await store.sessions.create(
         digest=ctx.digester.digest(token),

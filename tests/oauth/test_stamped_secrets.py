@@ -109,3 +109,15 @@ def test_the_keyed_digest_is_hmac_sha256(key: bytes) -> None:
         assert mac.digest(message) == hmac.digest(key, message, "sha256")
     secret = "opat_" + "A" * 43
     assert Digester(key).digest(secret) == hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def test_with_stamps_off_new_secrets_have_the_old_shape_and_are_still_found() -> None:
+    off = Digester(b"k" * 32, stamps=False)
+    secret = off.mint(ACCESS_TOKEN_PREFIX)
+    assert re.fullmatch(r"opat_[A-Za-z0-9_\-]{43}", secret)
+    assert off.digest(secret) == _plain(secret)
+    assert off.successor_stamp() is None
+    stamped = DIGESTER.mint(ACCESS_TOKEN_PREFIX)
+    assert STAMPED.fullmatch(stamped) and DIGESTER.successor_stamp() is not None
+    # Either form is found whichever way a node mints: the lookup depends on the secret alone.
+    assert off.digest(stamped) == DIGESTER.digest(stamped)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 
 from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX
 from tests.support.browser_flow import obtain_code
 from tests.support.seed import App, Seeder
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, start_server
 from tests.support.tokens import exchange, me, refresh
 
 _COPY = """INSERT INTO {table} (digest, grant_id, client_pk, user_id, scope, created_at, expires_at{extra})
@@ -75,3 +76,29 @@ def test_a_rotation_made_before_stamps_replays_its_old_successors(
     assert retry.status_code == 200, retry.text
     assert (retry.json()["access_token"], retry.json()["refresh_token"]) == (access, successor)
     assert refresh(server.url, app, successor).status_code == 200
+
+
+def test_a_node_with_stamps_off_mints_the_old_shape_and_honours_both(
+    server: LiveServer, seeder: Seeder, tmp_path: Path
+) -> None:
+    """OPENPLATE_STAMPED_SECRETS=false, for a rolling upgrade from a release without stamps:
+    what this node mints, an old node can find; what a stamping node minted, it finds too."""
+    app = seeder.app(seeder.user("dev"))
+    stamped = _tokens(server, seeder, app)
+    plain_node = start_server(tmp_path, database_url=server.database_url,
+                              extra_env={**server.env, "OPENPLATE_STAMPED_SECRETS": "false"})
+    try:
+        code = obtain_code(plain_node.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
+        issued = exchange(plain_node.url, app, code).json()
+        for name in ("access_token", "refresh_token"):
+            assert re.fullmatch(r"op[a-z]{2}_[A-Za-z0-9_\-]{43}", issued[name]), issued[name]
+        assert me(server.url, issued["access_token"]).status_code == 200  # a stamping node
+        rotated = refresh(plain_node.url, app, issued["refresh_token"]).json()
+        assert len(rotated["refresh_token"]) == 48  # successors unstamped too
+        again = refresh(plain_node.url, app, issued["refresh_token"]).json()  # in the grace window
+        assert (again["access_token"], again["refresh_token"]) == (rotated["access_token"],
+                                                                   rotated["refresh_token"])
+        assert me(plain_node.url, stamped["access_token"]).status_code == 200
+        assert refresh(plain_node.url, app, stamped["refresh_token"]).status_code == 200
+    finally:
+        plain_node.stop()

@@ -17,7 +17,6 @@ from openplate.oauth.scopes import format_scope, parse_scope
 from openplate.oauth.tokens import (
     ACCESS_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
-    new_stamp,
     plausible,
 )
 
@@ -101,7 +100,7 @@ async def refresh(
             return again
         raise await _reuse(record, store, ctx)
     scope = _narrowed(params.get("scope"), record.scope)
-    stamp = new_stamp()
+    stamp = ctx.digester.successor_stamp()
     if not await store.tokens.use_refresh(refresh_id=record.id, now=ctx.now, successor_stamp=stamp):
         # Another request rotated it between our read and our update (it has committed by now).
         raced = await store.tokens.find_refresh(digest=digest)
