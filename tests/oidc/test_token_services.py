@@ -13,17 +13,14 @@ import httpx
 import pytest
 
 from tests.support import jwt_check
-from tests.support.browser_flow import obtain_code
 from tests.support.mindmaps import make_xmind_json
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer, start_server
-from tests.support.tokens import exchange, me, refresh
+from tests.support.tokens import me, refresh, tokens_for
 
 
 def _tokens(server: LiveServer, seeder: Seeder, app: App, scope: str = "account maps") -> dict[str, str]:
-    code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0], scope=scope)
-    body: dict[str, str] = exchange(server.url, app, code).json()
-    return body
+    return tokens_for(server.url, seeder.user("u"), app, scope=scope)
 
 
 def _client_post(server: LiveServer, path: str, app: App, **form: str) -> httpx.Response:

@@ -15,7 +15,7 @@ from tests.support.browser_flow import (
 )
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
-from tests.support.tokens import exchange, me, refresh
+from tests.support.tokens import exchange, me, refresh, tokens_for
 
 
 def _params(app: App, scope: str | None = None) -> dict[str, str]:
@@ -27,9 +27,7 @@ def _params(app: App, scope: str | None = None) -> dict[str, str]:
 
 
 def _tokens(server: LiveServer, app: App, account: Account) -> dict[str, str]:
-    code = obtain_code(server.url, account, app.client_id, app.redirect_uris[0])
-    body: dict[str, str] = exchange(server.url, app, code).json()
-    return body
+    return tokens_for(server.url, account, app)
 
 
 def test_remembered_consent_skips_the_page_until_new_scopes(server: LiveServer, seeder: Seeder) -> None:

@@ -12,10 +12,9 @@ import secrets
 from pathlib import Path
 
 from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX
-from tests.support.browser_flow import obtain_code
-from tests.support.seed import App, Seeder
+from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
-from tests.support.tokens import exchange, me, refresh
+from tests.support.tokens import me, refresh, tokens_for
 
 _COPY = """INSERT INTO {table} (digest, grant_id, client_pk, user_id, scope, created_at, expires_at{extra})
 SELECT :new, grant_id, client_pk, user_id, scope, created_at, expires_at{extra_values}
@@ -29,14 +28,9 @@ def _copy_row(seeder: Seeder, table: str, current: str, new: str, *, used: bool 
                    new=seeder.digester.digest(new), current=seeder.digester.digest(current))
 
 
-def _tokens(server: LiveServer, seeder: Seeder, app: App) -> dict[str, str]:
-    code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
-    return dict(exchange(server.url, app, code).json())
-
-
 def test_unstamped_access_and_refresh_tokens_keep_working(server: LiveServer, seeder: Seeder) -> None:
     app = seeder.app(seeder.user("dev"))
-    current = _tokens(server, seeder, app)
+    current = tokens_for(server.url, seeder.user("u"), app)
     old_access = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
     old_refresh = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
     assert len(seeder.digester.digest(old_access)) == 64
@@ -59,7 +53,7 @@ def test_a_rotation_made_before_stamps_replays_its_old_successors(
     server: LiveServer, seeder: Seeder
 ) -> None:
     app = seeder.app(seeder.user("dev"))
-    current = _tokens(server, seeder, app)
+    current = tokens_for(server.url, seeder.user("u"), app)
     parent = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
     # What the previous release derived (no stamp) and stored when it rotated ``parent``.
     access = seeder.digester.derive(parent, purpose="refresh-access", prefix=ACCESS_TOKEN_PREFIX,
@@ -84,12 +78,11 @@ def test_a_node_with_stamps_off_mints_the_old_shape_and_honours_both(
     """OPENPLATE_STAMPED_SECRETS=false, for a rolling upgrade from a release without stamps:
     what this node mints, an old node can find; what a stamping node minted, it finds too."""
     app = seeder.app(seeder.user("dev"))
-    stamped = _tokens(server, seeder, app)
+    stamped = tokens_for(server.url, seeder.user("u"), app)
     plain_node = start_server(tmp_path, database_url=server.database_url,
                               extra_env={**server.env, "OPENPLATE_STAMPED_SECRETS": "false"})
     try:
-        code = obtain_code(plain_node.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
-        issued = exchange(plain_node.url, app, code).json()
+        issued = tokens_for(plain_node.url, seeder.user("u"), app)
         for name in ("access_token", "refresh_token"):
             assert re.fullmatch(r"op[a-z]{2}_[A-Za-z0-9_\-]{43}", issued[name]), issued[name]
         assert me(server.url, issued["access_token"]).status_code == 200  # a stamping node

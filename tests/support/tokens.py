@@ -9,7 +9,8 @@ from typing import TypeVar
 
 import httpx
 
-from tests.support.seed import App
+from tests.support.browser_flow import obtain_code
+from tests.support.seed import Account, App
 
 T = TypeVar("T")
 
@@ -19,6 +20,13 @@ def exchange(base_url: str, app: App, code: str, **extra: str) -> httpx.Response
         "grant_type": "authorization_code", "code": code, "redirect_uri": app.redirect_uris[0],
         "client_id": app.client_id, **({"client_secret": app.client_secret} if app.client_secret else {}),
         **extra})
+
+
+def tokens_for(base_url: str, account: Account, app: App, **extra: str) -> dict[str, str]:
+    """Run the browser half of the flow for ``account`` and redeem the code: the token answer."""
+    code = obtain_code(base_url, account, app.client_id, app.redirect_uris[0], **extra)
+    body: dict[str, str] = exchange(base_url, app, code).json()
+    return body
 
 
 def refresh(base_url: str, app: App, refresh_token: str, **extra: str) -> httpx.Response:
