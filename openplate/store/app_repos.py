@@ -14,14 +14,13 @@ from openplate.store.tables import clients, refresh_tokens
 
 
 class SqlApplications:
-    def __init__(self, conn: DbConnection, cache: ClientCache | None = None) -> None:
+    def __init__(self, conn: DbConnection, cache: ClientCache) -> None:
         self._conn = conn
         self._cache = cache
 
     def _changed(self) -> None:
         """A client row changed: this process forgets every cached client at once."""
-        if self._cache is not None:
-            self._cache.clear()
+        self._cache.clear()
 
     async def create(
         self, *, client_id: str, owner_id: int, name: str, secret_digest: str | None,

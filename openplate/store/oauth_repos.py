@@ -102,27 +102,24 @@ def client_from_row(row: Any) -> Client:
 
 
 class SqlClients:
-    def __init__(self, conn: DbConnection, cache: ClientCache | None = None) -> None:
+    def __init__(self, conn: DbConnection, cache: ClientCache) -> None:
         self._conn = conn
         self._cache = cache
 
     async def by_client_id(self, client_id: str) -> Client | None:
-        cache = self._cache
-        if cache is not None:
-            client = cache.get(client_id)
-            if client is not None:
-                return client
+        client = self._cache.get(client_id)
+        if client is not None:
+            return client
         row = (await self._conn.execute(_CLIENT_BY_ID, {"cid": client_id})).first()
         if row is None:
             return None
         client = client_from_row(row)
-        if cache is not None:
-            cache.put(client)
+        self._cache.put(client)
         return client
 
 
 class SqlGrants:
-    def __init__(self, conn: DbConnection, client_grants: ClientGrants | None = None) -> None:
+    def __init__(self, conn: DbConnection, client_grants: ClientGrants) -> None:
         self._conn = conn
         self._client_grants = client_grants
 
@@ -142,9 +139,6 @@ class SqlGrants:
 
     async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
         remembered = self._client_grants
-        if remembered is None:
-            return await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
-                                     used=True)
         key = (client_pk, user_id, scope)
         entry = remembered.get(key)
         if entry is not None:

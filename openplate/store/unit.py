@@ -43,9 +43,8 @@ class _repository(Generic[T]):  # noqa: N801 - used as a decorator, like cached_
 class Store:
     """Implements ``openplate.oauth.ports.OAuthStore`` and the site's other repositories."""
 
-    def __init__(self, conn: DbConnection, *, digester: Digester, ip: str | None = None,
-                 clients: ClientCache | None = None,
-                 client_grants: ClientGrants | None = None) -> None:
+    def __init__(self, conn: DbConnection, *, digester: Digester, clients: ClientCache,
+                 client_grants: ClientGrants, ip: str | None = None) -> None:
         self.conn = conn
         self.digester = digester
         self.ip = ip
