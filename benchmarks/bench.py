@@ -14,7 +14,7 @@ Environment knobs (all optional):
   BENCH_GRANTS=2000                  grants pre-created for refresh rotation (and token pools)
   BENCH_MAX_CODES=120000             cap on the codes minted for one code-redemption run
   BENCH_SIDES="ours-sqlite ours-pg peer"   which servers to measure
-  BENCH_SCENARIOS="cc introspect refresh codes me metadata flow signin"
+  BENCH_SCENARIOS="cc introspect refresh codes refresh-oauth codes-oauth me metadata flow signin"
   BENCH_PROFILE=1                    py-spy record Openplate during each measured run at the
                                      highest concurrency (needs py-spy in .venv)
   BENCH_MAX_NOISE=10 BENCH_RETRIES=2 a measured run during which other processes took more than
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -72,15 +73,23 @@ HIGH = "100000000"
 SCENARIOS: dict[str, str] = {  # key -> title, in the issue's order
     "cc": "1. client-credentials token",
     "introspect": "2. token introspection",
-    "refresh": "3. refresh-token rotation",
-    "codes": "4. authorization-code redemption",
+    "refresh": "3. refresh-token rotation (openid: with an RS256 ID token)",
+    "codes": "4. authorization-code redemption (openid: with an RS256 ID token)",
+    "refresh-oauth": "3b. refresh-token rotation (Biggerplate's scopes: OAuth 2.0, no ID token)",
+    "codes-oauth": "4b. authorization-code redemption (Biggerplate's scopes: no ID token)",
     "me": "5. bearer GET (/users/me; peer /me)",
     "metadata": "6. JWKS + discovery GETs",
     "flow": "7. browser flow (authorise → consent → token)",
     "signin": "8. password sign-in",
 }
 # The order they run in: the read-only ones first, while the access-token pool is fresh.
-RUN_ORDER = ["cc", "introspect", "me", "metadata", "refresh", "codes", "flow", "signin"]
+RUN_ORDER = ["cc", "introspect", "me", "metadata", "refresh", "codes", "refresh-oauth",
+             "codes-oauth", "flow", "signin"]
+# Scenarios 3b and 4b run on grants and codes for Biggerplate's scopes (flows.OAUTH_SCOPE);
+# every other scenario asks for flows.SCOPE, which includes openid.
+OAUTH_SCENARIOS = {"refresh-oauth", "codes-oauth"}
+CODE_SCENARIOS = {"codes", "codes-oauth"}
+REFRESH_SCENARIOS = {"refresh", "refresh-oauth"}
 REQUESTS_PER_OP = {"flow": {"ours": 3, "peer": 5}, "signin": {"ours": 2, "peer": 2}}
 
 
@@ -425,6 +434,12 @@ async def _close(browsers: list[Any]) -> None:
         await browser.aclose()
 
 
+def scoped(target: Target, scenario: str) -> Target:
+    """The target as a scenario's grants and codes ask for it: see OAUTH_SCENARIOS."""
+    return dataclasses.replace(
+        target, scope=flows.OAUTH_SCOPE if scenario in OAUTH_SCENARIOS else flows.SCOPE)
+
+
 async def make_grants(target: Target, count: int) -> list[dict[str, Any]]:
     """``count`` grants through the real code flow, each through the consent page (a new grant
     on either side), each code redeemed: their first access and refresh tokens."""
@@ -584,7 +599,7 @@ class Side:
     """A started, seeded server and what its runs need; paused (SIGSTOP) between its runs."""
 
     def __init__(self, server: Server, grants: list[dict[str, Any]],
-                 cleanups: list[Callable[[], None]]) -> None:
+                 oauth_grants: list[dict[str, Any]], cleanups: list[Callable[[], None]]) -> None:
         self.server = server
         self.label = server.label
         self.cleanups = cleanups
@@ -595,6 +610,8 @@ class Side:
         work = server.workdir
         access = write_lines(work / "access.txt", [str(g["access_token"]) for g in grants])
         refresh = write_lines(work / "grants.txt", [str(g["refresh_token"]) for g in grants])
+        refresh_oauth = write_lines(work / "oauth-grants.txt",
+                                    [str(g["refresh_token"]) for g in oauth_grants])
         self.sessions_file = work / "sessions.txt"
         self.scripts: dict[str, tuple[str, dict[str, str]]] = {
             "cc": ("cc_token.lua", {}),
@@ -604,6 +621,7 @@ class Side:
             "metadata": ("metadata.lua", {
                 "BENCH_PATHS": f"{target.jwks_path},/.well-known/openid-configuration"}),
             "refresh": ("refresh.lua", {"BENCH_GRANTS": str(refresh)}),
+            "refresh-oauth": ("refresh.lua", {"BENCH_GRANTS": str(refresh_oauth)}),
             "signin": ("signin.lua", {"BENCH_LOGIN": target.username,
                                       "BENCH_PASSWORD": target.password,
                                       "BENCH_AUTH_QUERY": target.auth_query()}),
@@ -631,14 +649,14 @@ class Side:
         cookies = asyncio.run(flows.session_cookies(self.server.target, c))
         write_lines(self.sessions_file, cookies)
 
-    def run(self, name: str, c: int, rates: dict[tuple[str, int], float]) -> dict[str, Any]:
+    def run(self, name: str, c: int, rates: dict[tuple[str, str, int], float]) -> dict[str, Any]:
         """One scenario at one concurrency: warm-up, then the measured run."""
         server = self.server
         log(f"{server.label}: {SCENARIOS[name]} at {c} connections")
         profile = CONFIG.profile and c == max(CONFIG.concurrency)
         speed = calibrate()
-        if name == "codes":
-            data = run_codes(server, c, rates, profile)
+        if name in CODE_SCENARIOS:
+            data = run_codes(server, name, c, rates, profile)
         else:
             script, extra = self.scripts[name]
             prepare = (lambda: self.fresh_sessions(c)) if name == "flow" else None
@@ -647,8 +665,8 @@ class Side:
             # One operation is a whole flow: report its latency, not the requests'.
             data["request_p50_ms"], data["request_p99_ms"] = data["p50_ms"], data["p99_ms"]
             data["p50_ms"], data["p99_ms"] = data["flow_p50_ms"], data["flow_p99_ms"]
-        if name == "refresh":
-            rates[(server.label, c)] = data["ops"] / data["duration"]
+        if name in REFRESH_SCENARIOS:
+            rates[(server.label, name, c)] = data["ops"] / data["duration"]
         data["requests_per_op"] = REQUESTS_PER_OP.get(name, {}).get(server.kind, 1)
         data["calibration_ms"] = speed
         self.results.setdefault(name, {})[c] = data
@@ -747,17 +765,19 @@ def warm_then_measure(server: Server, name: str, script: str, c: int, extra: dic
     return quietest(attempt)
 
 
-def run_codes(server: Server, c: int, rates: dict[tuple[str, int], float],
+def run_codes(server: Server, name: str, c: int, rates: dict[tuple[str, str, int], float],
               profile: bool) -> dict[str, Any]:
-    """Scenario 4: mint a batch of codes just before each run (they live 600 s), redeem them."""
+    """Scenarios 4 and 4b: mint a batch of codes just before each run (they live 600 s), redeem
+    them. The matching refresh scenario's rate, when it ran, sizes the batch."""
     assert server.target is not None
-    estimate = rates.get((server.label, c), 500.0)
+    target = scoped(server.target, name)
+    estimate = rates.get((server.label, name.replace("codes", "refresh"), c), 500.0)
     budget = min(CONFIG.max_codes, math.ceil(estimate * CONFIG.duration * 1.5) + 4 * c)
     extra = {"BENCH_CODES": str(server.workdir / "codes.txt")}
 
     def mint(count: int) -> None:
         started = time.perf_counter()
-        codes = asyncio.run(mint_codes(server.target, count))  # type: ignore[arg-type]
+        codes = asyncio.run(mint_codes(target, count))
         write_lines(server.workdir / "codes.txt", codes)
         log(f"  minted {count} codes in {time.perf_counter() - started:.1f} s")
 
@@ -768,7 +788,7 @@ def run_codes(server: Server, c: int, rates: dict[tuple[str, int], float],
         nonlocal budget
         for _ in range(3):
             mint(budget)
-            data = measured(server, lambda: profiled_wrk(server, "codes", "codes.lua", c, extra,
+            data = measured(server, lambda: profiled_wrk(server, name, "codes.lua", c, extra,
                                                          profile))
             data["codes_minted"] = budget
             if data["connections_out_of_codes"] == 0 or budget >= CONFIG.max_codes:
@@ -838,11 +858,18 @@ def setup_side(label: str) -> Side | None:
         server.seed()
         assert server.target is not None
         grants: list[dict[str, Any]] = []
+        oauth_grants: list[dict[str, Any]] = []
         if {"introspect", "me", "refresh"} & set(CONFIG.scenarios):
             started = time.perf_counter()
             grants = asyncio.run(make_grants(server.target, CONFIG.grants))
             log(f"{label}: {len(grants)} grants in {time.perf_counter() - started:.1f} s")
-        return Side(server, grants, cleanups)
+        if "refresh-oauth" in CONFIG.scenarios:
+            started = time.perf_counter()
+            oauth_grants = asyncio.run(make_grants(scoped(server.target, "refresh-oauth"),
+                                                   CONFIG.grants))
+            log(f"{label}: {len(oauth_grants)} grants for {flows.OAUTH_SCOPE!r} in "
+                f"{time.perf_counter() - started:.1f} s")
+        return Side(server, grants, oauth_grants, cleanups)
     except BaseException:
         for cleanup in cleanups:
             with contextlib.suppress(Exception):
@@ -1000,10 +1027,10 @@ def report(sides: list[dict[str, Any]], info: dict[str, str], started: str) -> s
                 if "ops_most_connection" in data:
                     note = (f"ops per connection {data['ops_fewest_connection']}–"
                             f"{data['ops_most_connection']}; ")
-                if name == "codes":
+                if name in CODE_SCENARIOS:
                     note += (f"{data['codes_minted']} codes minted; "
                             f"{data['connections_out_of_codes']} connections ran dry")
-                if name == "refresh":
+                if name in REFRESH_SCENARIOS:
                     note += f"{data['grants_left']} grants still live after the run"
                 if name == "flow":
                     note += (f"per-request p50 {data['request_p50_ms']:.1f} ms, "
@@ -1048,7 +1075,7 @@ def main() -> int:
     # each scenario and concurrency, every side in turn, the others paused (SIGSTOP), so that
     # the figures compared were taken minutes apart at most, on a machine whose speed drifts.
     live: list[Side] = []
-    rates: dict[tuple[str, int], float] = {}
+    rates: dict[tuple[str, str, int], float] = {}
     try:
         for label in CONFIG.sides:
             side = setup_side(label)

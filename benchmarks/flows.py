@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 SCOPE = "openid account maps"
+# Biggerplate's own scopes (../shared/BIGGERPLATE.md): plain OAuth 2.0, so no ID token is issued.
+OAUTH_SCOPE = "account maps"
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"')
 
 
@@ -41,6 +43,8 @@ class Target:
     username: str
     email: str
     password: str
+    # What /authorize asks for: with openid, a code and a refresh come with an RS256 ID token.
+    scope: str = SCOPE
 
     # Endpoints: same work, each server's own path.
     @property
@@ -65,7 +69,7 @@ class Target:
 
     def auth_params(self, *, consent: bool = False) -> dict[str, str]:
         params = {"client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                  "response_type": "code", "scope": SCOPE, "state": "bench"}
+                  "response_type": "code", "scope": self.scope, "state": "bench"}
         if consent:
             params["prompt"] = "consent"
         return params
