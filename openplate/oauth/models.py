@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Seconds between two writes of a grant's "last used" time (/account/apps shows it to the
+#: minute): a grant that keeps getting tokens is written once a minute, not once per token.
+LAST_USED_EVERY = 60
+
 
 @dataclass(frozen=True, slots=True)
 class Client:
@@ -77,6 +81,8 @@ class RefreshRecord:
     issued_at: int = 0
     #: The stamp of the successors its rotation minted (None if rotated before stamps existed).
     successor_stamp: str | None = None
+    #: When its grant last got tokens (its ``last_used_at``; None if never written).
+    grant_used_at: int | None = None
 
     @property
     def used(self) -> bool:

@@ -16,8 +16,10 @@ time is written at most once a minute, so /account/apps shows it to the minute.
 
 from __future__ import annotations
 
+from openplate.oauth.models import LAST_USED_EVERY
+
 #: Seconds between two writes of a reused grant's ``last_used_at``.
-TOUCH_EVERY = 60
+TOUCH_EVERY = LAST_USED_EVERY
 
 
 class ClientGrants:

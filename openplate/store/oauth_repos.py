@@ -60,7 +60,7 @@ _CODE_CONSUME = Prepared(
 )
 _REFRESH_BY_DIGEST = Prepared(
     select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"),
-           grants.c.auth_time.label("auth_time"))
+           grants.c.auth_time.label("auth_time"), grants.c.last_used_at.label("grant_used_at"))
     .join(grants, grants.c.id == refresh_tokens.c.grant_id)
     .where(refresh_tokens.c.digest == bindparam("d"))
 )
@@ -239,6 +239,7 @@ class SqlTokens:
             scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
             revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
+            grant_used_at=row.grant_used_at,
         )
 
     async def use_refresh(
