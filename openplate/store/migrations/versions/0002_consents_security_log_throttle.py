@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from openplate.store import append_only
+
 revision = '0002'
 down_revision = '0001'
 branch_labels = None
@@ -56,30 +58,13 @@ def upgrade() -> None:
 
 def _append_only_triggers() -> None:
     """The security log refuses UPDATE and DELETE, whoever asks."""
-    if op.get_bind().dialect.name == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER security_events_no_{action.lower()} BEFORE {action} "
-                "ON security_events BEGIN SELECT RAISE(ABORT, 'security_events is append-only'); END"
-            )
-        return
-    op.execute(
-        "CREATE FUNCTION security_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION 'security_events is append-only'; END $$"
-    )
-    op.execute(
-        "CREATE TRIGGER security_events_append_only BEFORE UPDATE OR DELETE ON security_events "
-        "FOR EACH ROW EXECUTE FUNCTION security_events_append_only()"
-    )
+    for statement in append_only.create_statements(op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS security_events_no_update")
-        op.execute("DROP TRIGGER IF EXISTS security_events_no_delete")
-    else:
-        op.execute("DROP TRIGGER IF EXISTS security_events_append_only ON security_events")
-        op.execute("DROP FUNCTION IF EXISTS security_events_append_only()")
+    for statement in append_only.drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
     with op.batch_alter_table('grants', schema=None) as batch_op:
         batch_op.drop_column('last_used_at')  # run with foreign keys off (see env.py)
 
