@@ -31,15 +31,17 @@ class RotationResult:
     removed: tuple[str, ...]
 
 
-async def _add(repo: SqlSigningKeys, alg: str, status: str, instance_key: bytes, now: int) -> str:
-    new = keys.generate(alg)
+async def _add(repo: SqlSigningKeys, alg: str, status: str, instance_key: bytes, now: int,
+               new: keys.NewKey | None = None) -> str:
+    new = new or keys.generate(alg)
     await repo.add(kid=new.kid, alg=alg, status=status, public_jwk=new.public_jwk,
                    private_encrypted=keys.seal(new.private_pem, instance_key), now=now)
     return new.kid
 
 
-async def ensure_keys(repo: SqlSigningKeys, *, alg: str, instance_key: bytes, now: int) -> None:
-    """Make sure there is a current key of ``alg`` and a published next one."""
+async def ensure_current(repo: SqlSigningKeys, *, alg: str, instance_key: bytes, now: int) -> bool:
+    """Make sure there is a current key of ``alg``; True if no next key of ``alg`` is published
+    yet (see ``publish_next``)."""
     await repo.lock()
     records = await repo.all()
     current = [r for r in records if r.status == "current"]
@@ -47,10 +49,27 @@ async def ensure_keys(repo: SqlSigningKeys, *, alg: str, instance_key: bytes, no
         if current:  # the deployment switched algorithm: the old key retires
             await repo.set_status(kid=current[-1].kid, status="retired", now=now)
         await _add(repo, alg, "current", instance_key, now)
-    if not any(r.status == "next" and r.alg == alg for r in records):
-        for stale in (r for r in records if r.status == "next"):
-            await repo.remove(kid=stale.kid)
-        await _add(repo, alg, "next", instance_key, now)
+    return not any(r.status == "next" and r.alg == alg for r in records)
+
+
+async def publish_next(repo: SqlSigningKeys, *, alg: str, instance_key: bytes, now: int,
+                       new: keys.NewKey | None = None) -> bool:
+    """Publish a next key of ``alg`` (``new``, made beforehand, or a fresh one) unless there is
+    one already; a next key of another algorithm goes. True if it published one."""
+    await repo.lock()
+    records = await repo.all()
+    if any(r.status == "next" and r.alg == alg for r in records):
+        return False
+    for stale in (r for r in records if r.status == "next"):
+        await repo.remove(kid=stale.kid)
+    await _add(repo, alg, "next", instance_key, now, new)
+    return True
+
+
+async def ensure_keys(repo: SqlSigningKeys, *, alg: str, instance_key: bytes, now: int) -> None:
+    """Make sure there is a current key of ``alg`` and a published next one."""
+    if await ensure_current(repo, alg=alg, instance_key=instance_key, now=now):
+        await publish_next(repo, alg=alg, instance_key=instance_key, now=now)
 
 
 async def rotate(

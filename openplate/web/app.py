@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 from openplate import __version__, signing
 from openplate.housekeeping import purge_forever
 from openplate.oauth.issuance import TokenPolicy
+from openplate.oauth.oidc import keys
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.engine import create_engine
@@ -55,18 +56,41 @@ FORM_LIMIT = 256 * 1024
 KEY_RELOAD_SECONDS = 60
 
 
-async def load_keys(ctx: AppContext, *, create: bool = False) -> None:
-    """Load the signing key ring into memory (creating the first keys on a new database)."""
+async def load_keys(ctx: AppContext, *, create: bool = False) -> bool:
+    """Load the signing key ring into memory (creating the current key on a new database).
+
+    With ``create``, returns whether the next key is still to be published: the caller does it
+    in the background (``publish_next_key``), so a first start answers without waiting for a
+    second RSA key (14-130 ms to generate).
+    """
     instance_key = ctx.digester.key
+    missing_next = False
     if create:
         async with ctx.db.transaction() as store:
-            await signing.ensure_keys(store.signing_keys, alg=ctx.settings.signing_alg,
-                                      instance_key=instance_key, now=now())
+            missing_next = await signing.ensure_current(
+                store.signing_keys, alg=ctx.settings.signing_alg, instance_key=instance_key,
+                now=now())
     async with ctx.db.transaction(readonly=True) as store:
         ctx.keys.ring = await signing.load_ring(
             store.signing_keys, instance_key=instance_key, now=now(),
             retention=ctx.settings.key_retention,
         )
+    return missing_next
+
+
+async def publish_next_key(ctx: AppContext) -> None:
+    """Generate the next signing key on a worker thread while the server answers, publish it
+    in the JWKS, and reload the ring. Another node may have published one meanwhile: then this
+    key is dropped. If it fails, the next start (or `openplate keys rotate`) publishes one."""
+    alg = ctx.settings.signing_alg
+    try:
+        new = await asyncio.to_thread(keys.generate, alg)
+        async with ctx.db.transaction() as store:
+            await signing.publish_next(store.signing_keys, alg=alg,
+                                       instance_key=ctx.digester.key, now=now(), new=new)
+        await load_keys(ctx)
+    except Exception:  # noqa: BLE001 - serving goes on with the current key alone
+        log.warning("could not publish the next signing key", exc_info=True)
 
 
 async def reload_keys_forever(ctx: AppContext) -> None:
@@ -153,8 +177,10 @@ def create_app(settings: Settings) -> OpenplateApp:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await load_keys(ctx, create=True)
+        missing_next = await load_keys(ctx, create=True)
         tasks = [asyncio.create_task(reload_keys_forever(ctx))]
+        if missing_next:
+            tasks.append(asyncio.create_task(publish_next_key(ctx)))
         if settings.purge_interval:
             tasks.append(asyncio.create_task(purge_forever(
                 ctx.db, interval=settings.purge_interval, batch=settings.purge_batch)))

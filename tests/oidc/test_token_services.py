@@ -203,6 +203,28 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
         live.stop()
 
 
+def _keys_once_started(folder: Path) -> tuple[list[dict[str, str]], set[str]]:
+    """Start a server on ``folder``'s database: its keys as `keys list` shows them, and the kids
+    its JWKS publishes."""
+    live = start_server(folder)
+    try:
+        listed = [json.loads(line) for line in _cli(live, "keys", "list").stdout.splitlines()]
+        return listed, {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}
+    finally:
+        live.stop()
+
+
+def test_a_first_start_publishes_its_next_key_once(tmp_path: Path) -> None:
+    # The first answer does not wait for the next key (it is made on a worker thread after the
+    # current one); start_server waits until the JWKS lists it, or fails after 30 s.
+    listed, published = _keys_once_started(tmp_path)
+    assert sorted(k["status"] for k in listed) == ["current", "next"]
+    assert {k["alg"] for k in listed} == {"RS256"}
+    assert published == {k["kid"] for k in listed}
+    again, _ = _keys_once_started(tmp_path)  # a restart finds both and makes no other
+    assert again == listed
+
+
 def test_private_keys_are_sealed_at_rest(server: LiveServer, seeder: Seeder) -> None:
     sealed = seeder.scalar("SELECT private_encrypted FROM signing_keys LIMIT 1")
     assert isinstance(sealed, str) and "PRIVATE KEY" not in sealed and len(sealed) > 100
