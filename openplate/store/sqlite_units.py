@@ -10,11 +10,15 @@ machine, against about 40 µs for the statements themselves. So a writer does no
 The first writer opens a transaction (``BEGIN IMMEDIATE``); every unit then runs inside its own
 ``SAVEPOINT``, so a unit that fails is undone alone (``ROLLBACK TO``) and the others keep theirs;
 a unit that succeeded waits for the commit; and one ``COMMIT``, scheduled for the end of the
-event loop's current pass, makes the whole group durable and wakes every unit in it. No answer
+event loop's current pass, makes the whole group durable and wakes every unit in it. While units
+keep joining (each pass under load brings the requests that just arrived), the commit waits one
+more pass for them, up to ``GROUP_WAIT_PASSES`` passes: the first pass that brings nobody
+commits. So under load the groups are larger and the commits fewer, and a lone request waits one
+pass more than it would (microseconds on an idle loop). No answer
 leaves before its data is committed: a unit's ``async with`` block exits only after that commit,
 and if the commit fails, every unit of the group fails with it (the client sees a 503 and
 nothing it was told about is lost). Under load, the requests that arrived together commit
-together; a lone request commits at once, one loop pass later.
+together; a lone request commits at once, two loop passes later.
 
 A reader that finds no group open runs in its own deferred transaction (``BEGIN``), as before;
 one that finds a group open joins it, and waits for its commit like a writer, so nothing it read
@@ -39,6 +43,10 @@ from openplate.store.sqlite_checkpoints import Checkpointer
 T = TypeVar("T")
 
 
+#: How many more loop passes an open group may wait for units still arriving (see ``_flush``).
+GROUP_WAIT_PASSES = 3
+
+
 def _connection_itself(conn: DbConnection) -> DbConnection:
     return conn
 
@@ -54,6 +62,9 @@ class SqliteUnits:
         #: The open group: units that finished and wait for its commit. None: no group open.
         self._group: list[asyncio.Future[None]] | None = None
         self._flush_scheduled = False
+        #: The group's size when ``_flush`` last looked at it, and how many passes it has waited.
+        self._seen = 0
+        self._waited = 0
         #: Group commits made (a lone reader's transaction is not counted).
         self.commits = 0
         path = engine.url.database
@@ -91,11 +102,20 @@ class SqliteUnits:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._group is None:
+        group = self._group
+        if group is None:
             return
         if self.lock.locked():
             # A unit is between its statements (it awaited something inside its transaction);
             # committing now would commit half of it. It schedules the flush when it ends.
+            return
+        if len(group) > self._seen and self._waited < GROUP_WAIT_PASSES:
+            # Units joined since the last look: requests are still coming in (a burst, or the
+            # clients the last commit answered sending their next ones). Wait one more pass for
+            # them rather than commit a small group now; a pass that brings nobody commits.
+            self._seen = len(group)
+            self._waited += 1
+            self._schedule_flush()
             return
         self._commit_group()  # a failure reaches every waiting unit
 
@@ -223,6 +243,7 @@ class SqliteUnit(Generic[T]):
                         checkpointer.tail(raw)
                     units._execute(raw, "BEGIN IMMEDIATE")
                     units._group = []
+                    units._seen = units._waited = 0
                 try:
                     units._execute(raw, "SAVEPOINT unit")
                 except BaseException as error:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from openplate.settings import Settings
 from openplate.store.engine import create_engine
 from openplate.store.prepared import Prepared
-from openplate.store.sqlite_units import SqliteUnits
+from openplate.store.sqlite_units import GROUP_WAIT_PASSES, SqliteUnits
 
 metadata = MetaData()
 notes = Table("notes", metadata, Column("id", Integer, primary_key=True), Column("body", String))
@@ -175,6 +175,66 @@ def test_no_commit_while_a_unit_is_between_its_statements(database: Path) -> Non
     asyncio.run(main())
     assert inside == [[]]  # nothing committed while `slow` was half done
     assert durable(database) == ["quick", "slow-1", "slow-2"]
+    assert units.commits == 1
+    units.close()
+
+
+def _staggered(units: SqliteUnits, count: int) -> tuple[list[int], list[int]]:
+    """``count`` units, each begun one loop pass after the one before (as requests arrive one
+    by one under load): for each, the commits made before its block ended, and how many loop
+    passes it took from its start to its end."""
+    ended_after: list[int] = []
+    waited: list[int] = []
+    passes = 0
+
+    async def unit(name: str) -> None:
+        began = passes
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": name})
+        ended_after.append(units.commits)
+        waited.append(passes - began)
+
+    async def main() -> None:
+        nonlocal passes
+        started = []
+        for i in range(count):
+            started.append(asyncio.create_task(unit(f"s{i:02}")))
+            await asyncio.sleep(0)  # one pass of the loop
+            passes += 1
+        while not all(task.done() for task in started):
+            await asyncio.sleep(0)
+            passes += 1
+
+    asyncio.run(main())
+    return ended_after, waited
+
+
+def test_units_arriving_over_the_next_passes_join_the_open_group(database: Path) -> None:
+    units = units_on(database)
+    ended_after, _ = _staggered(units, 3)
+    assert units.commits == 1 and ended_after == [1, 1, 1]
+    assert durable(database) == ["s00", "s01", "s02"]
+    units.close()
+
+
+def test_a_group_waits_for_more_units_only_a_few_passes(database: Path) -> None:
+    units = units_on(database)
+    _, waited = _staggered(units, 40)  # a unit every pass: the group must still commit
+    assert 1 < units.commits < 40
+    assert max(waited) <= GROUP_WAIT_PASSES + 3, waited
+    assert len(durable(database)) == 40
+    units.close()
+
+
+def test_a_lone_unit_commits_without_waiting_for_company(database: Path) -> None:
+    units = units_on(database)
+
+    async def main() -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": "alone"})
+        assert durable(database) == ["alone"]  # ended only once durable, a pass or two later
+
+    asyncio.run(asyncio.wait_for(main(), timeout=5))
     assert units.commits == 1
     units.close()
 
