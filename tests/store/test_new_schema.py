@@ -80,18 +80,22 @@ def _inspect(settings: Settings, look: Callable[[Connection], Any]) -> Any:
     return asyncio.run(work())
 
 
+def _settings(url: str) -> Settings:
+    return Settings(database_url=url, secret_key="k" * 48)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def two_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Settings, Settings]]:
     if request.param == "sqlite":
-        urls = [f"sqlite:///{tmp_path / 'migrated.db'}", f"sqlite:///{tmp_path / 'new.db'}"]
-        yield tuple(Settings(database_url=u, secret_key="k" * 48) for u in urls)  # type: ignore[misc]
+        yield (_settings(f"sqlite:///{tmp_path / 'migrated.db'}"),
+               _settings(f"sqlite:///{tmp_path / 'new.db'}"))
         return
-    urls = [create_database(), create_database()]
+    migrated, new = create_database(), create_database()
     try:
-        yield tuple(Settings(database_url=u, secret_key="k" * 48) for u in urls)  # type: ignore[misc]
+        yield _settings(migrated), _settings(new)
     finally:
-        for url in urls:
-            drop_database(url)
+        drop_database(migrated)
+        drop_database(new)
 
 
 def test_a_new_database_gets_the_schema_the_migrations_build(
@@ -107,7 +111,7 @@ def test_a_new_database_gets_the_schema_the_migrations_build(
 
 
 def test_a_new_database_refuses_to_rewrite_its_security_log(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'new.db'}", secret_key="k" * 48)
+    settings = _settings(f"sqlite:///{tmp_path / 'new.db'}")
     ensure_current(settings)
     with sqlite3.connect(tmp_path / "new.db") as conn:
         conn.execute("INSERT INTO security_events (at, kind, detail) VALUES (1, 'x', '{}')")
@@ -119,7 +123,7 @@ def test_a_database_with_tables_of_its_own_is_migrated_not_created_over(tmp_path
     path = tmp_path / "shared.db"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)")
-    settings = Settings(database_url=f"sqlite:///{path}", secret_key="k" * 48)
+    settings = _settings(f"sqlite:///{path}")
     ensure_current(settings)  # through the migrations, which leave the other table alone
     tables = _inspect(settings, lambda conn: sorted(inspect(conn).get_table_names()))
     assert "someone_elses" in tables and "users" in tables
@@ -128,7 +132,7 @@ def test_a_database_with_tables_of_its_own_is_migrated_not_created_over(tmp_path
 
 
 def test_serve_twice_on_a_new_database_creates_it_once(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'new.db'}", secret_key="k" * 48)
+    settings = _settings(f"sqlite:///{tmp_path / 'new.db'}")
     ensure_current(settings)
     ensure_current(settings)  # current: nothing to do, nothing created twice
     assert _inspect(settings, lambda conn: conn.execute(
