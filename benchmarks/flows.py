@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 SCOPE = "openid account maps"
-# Biggerplate's own scopes (../shared/BIGGERPLATE.md): plain OAuth 2.0, so no ID token is issued.
+# Biggerplate's own scopes (docs/api.md): plain OAuth 2.0, so no ID token is issued.
 OAUTH_SCOPE = "account maps"
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"')
 

@@ -85,7 +85,7 @@ def start_server(
 def _wait_for_next_key(url: str, deadline: float, process: subprocess.Popen[bytes],
                        folder: Path) -> None:
     """A new database's next signing key is published just after the first answer (see
-    publish_next_key in web/app.py; tests/oidc/test_openid_connect.py checks that it comes):
+    publish_next_key in web/app.py; tests/oidc/test_token_services.py checks that it comes):
     tests start from the settled server, whose JWKS lists the current and the next key."""
     while len(httpx.get(url + "/oauth/jwks", timeout=5).json()["keys"]) < 2:
         if process.poll() is not None or time.monotonic() > deadline:
