@@ -16,10 +16,8 @@ import pytest
 from openplate import signing
 from openplate.oauth.oidc import keys
 from openplate.oauth.tokens import Digester
-from openplate.settings import Settings
-from openplate.store.engine import create_engine
-from openplate.store.migrate import ensure_current as migrate
 from openplate.store.unit import Database
+from tests.support.database import fresh_database
 
 INSTANCE_KEY = b"k" * 32
 NOW = 1_900_000_000
@@ -27,11 +25,8 @@ NOW = 1_900_000_000
 
 @pytest.fixture()
 def database(tmp_path: Path) -> Iterator[Database]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'keys.db'}", secret_key="k" * 48)
-    migrate(settings)
-    db = Database(create_engine(settings), Digester(INSTANCE_KEY))
-    yield db
-    asyncio.run(db.dispose())
+    with fresh_database(tmp_path / "keys.db", Digester(INSTANCE_KEY)) as db:
+        yield db
 
 
 def _statuses(db: Database) -> list[tuple[str, str]]:

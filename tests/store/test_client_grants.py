@@ -14,35 +14,18 @@ import pytest
 from sqlalchemy import text
 
 from openplate.oauth.tokens import Digester
-from openplate.settings import Settings
 from openplate.store.client_grants import TOUCH_EVERY, ClientGrants
-from openplate.store.engine import create_engine
-from openplate.store.migrate import upgrade
 from openplate.store.unit import Database
+from tests.support.database import fresh_database, seed_owner_and_clients
 
 NOW = 1_900_000_000
 
 
 @pytest.fixture()
 def database(tmp_path: Path) -> Iterator[Database]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'grants.db'}", secret_key="k" * 48)
-    upgrade(settings)
-    db = Database(create_engine(settings), Digester(b"k" * 32))
-
-    async def seed() -> None:
-        async with db.transaction() as store:
-            await store.conn.execute(text(
-                "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
-                " created_at, password_changed_at) VALUES (1, 'o', 'o', 'o@x', 'o@x', 'h', 0, 0)"))
-            for pk in (1, 2):
-                await store.conn.execute(text(
-                    "INSERT INTO clients (id, client_id, owner_id, name, redirect_uris, require_pkce,"
-                    " grant_types, created_at, secret_rotated_at)"
-                    f" VALUES ({pk}, 'opc_{pk}', 1, 'a', '[]', 0, 'client_credentials', 0, 0)"))
-
-    asyncio.run(seed())
-    yield db
-    asyncio.run(db.dispose())
+    with fresh_database(tmp_path / "grants.db", Digester(b"k" * 32)) as db:
+        seed_owner_and_clients(db, {1: "client_credentials", 2: "client_credentials"})
+        yield db
 
 
 def _grant(db: Database, *, now: int = NOW, client_pk: int = 1, scope: str = "maps") -> int:

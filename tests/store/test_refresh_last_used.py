@@ -19,10 +19,8 @@ from openplate.oauth.issuance import TokenContext, TokenPolicy, mint
 from openplate.oauth.models import LAST_USED_EVERY, Client
 from openplate.oauth.params import Params
 from openplate.oauth.tokens import Digester
-from openplate.settings import Settings
-from openplate.store.engine import create_engine
-from openplate.store.migrate import upgrade
 from openplate.store.unit import Database
+from tests.support.database import fresh_database, seed_owner_and_clients
 
 NOW = 1_900_000_000
 CLIENT = Client(pk=1, client_id="opc_1", name="a", owner_id=1, redirect_uris=(),
@@ -32,23 +30,9 @@ DIGESTER = Digester(b"k" * 32)
 
 @pytest.fixture()
 def database(tmp_path: Path) -> Iterator[Database]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'refresh.db'}", secret_key="k" * 48)
-    upgrade(settings)
-    db = Database(create_engine(settings), DIGESTER)
-
-    async def seed() -> None:
-        async with db.transaction() as store:
-            await store.conn.execute(text(
-                "INSERT INTO users (id, username, username_key, email, email_key, password_hash,"
-                " created_at, password_changed_at) VALUES (1, 'o', 'o', 'o@x', 'o@x', 'h', 0, 0)"))
-            await store.conn.execute(text(
-                "INSERT INTO clients (id, client_id, owner_id, name, redirect_uris, require_pkce,"
-                " grant_types, created_at, secret_rotated_at)"
-                " VALUES (1, 'opc_1', 1, 'a', '[]', 0, 'authorization_code refresh_token', 0, 0)"))
-
-    asyncio.run(seed())
-    yield db
-    asyncio.run(db.dispose())
+    with fresh_database(tmp_path / "refresh.db", DIGESTER) as db:
+        seed_owner_and_clients(db, {1: "authorization_code refresh_token"})
+        yield db
 
 
 def _context(now: int) -> TokenContext:
