@@ -11,15 +11,11 @@ Before reusing the remembered grant, the store reads whether it is still there a
 (a primary-key read: revoking the application's access, deleting the application or the nightly
 purge may have ended it, in any process). The read compares the grant's client, user, scope and
 creation time too, since SQLite may give a deleted row's id to the next row. Its "last used"
-time is written at most once a minute, so /account/apps shows it to the minute.
+time is written at most once a minute (``LAST_USED_EVERY``), so /account/apps shows it to the
+minute.
 """
 
 from __future__ import annotations
-
-from openplate.oauth.models import LAST_USED_EVERY
-
-#: Seconds between two writes of a reused grant's ``last_used_at``.
-TOUCH_EVERY = LAST_USED_EVERY
 
 
 class ClientGrants:

@@ -7,9 +7,16 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select, update
 
-from openplate.oauth.models import AccessPrincipal, Client, CodeRecord, RefreshRecord, UserProfile
+from openplate.oauth.models import (
+    LAST_USED_EVERY,
+    AccessPrincipal,
+    Client,
+    CodeRecord,
+    RefreshRecord,
+    UserProfile,
+)
 from openplate.store.client_cache import ClientCache
-from openplate.store.client_grants import TOUCH_EVERY, ClientGrants
+from openplate.store.client_grants import ClientGrants
 from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import (
     access_tokens,
@@ -147,7 +154,7 @@ class SqlGrants:
                 "gid": grant_id, "cpk": client_pk, "uid": user_id, "scope": scope,
                 "created": created_at})
             if live.first() is not None:
-                if now - touched_at >= TOUCH_EVERY:
+                if now - touched_at >= LAST_USED_EVERY:
                     await self.touch(grant_id=grant_id, now=now)
                     remembered.put(key, grant_id, created_at, now)
                 return grant_id

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from openplate.oauth.models import LAST_USED_EVERY
 from openplate.oauth.tokens import Digester
-from openplate.store.client_grants import TOUCH_EVERY, ClientGrants
+from openplate.store.client_grants import ClientGrants
 from openplate.store.unit import Database
 from tests.support.database import fresh_database, seed_owner_and_clients
 
@@ -75,10 +76,10 @@ def test_a_new_row_that_took_a_deleted_grants_id_is_not_taken_for_it(database: D
 def test_last_used_is_written_at_most_once_a_minute(database: Database) -> None:
     grant = _grant(database)
     assert _sql(database, f"SELECT last_used_at FROM grants WHERE id = {grant}") == NOW
-    _grant(database, now=NOW + TOUCH_EVERY - 1)
+    _grant(database, now=NOW + LAST_USED_EVERY - 1)
     assert _sql(database, f"SELECT last_used_at FROM grants WHERE id = {grant}") == NOW
-    _grant(database, now=NOW + TOUCH_EVERY)
-    assert _sql(database, f"SELECT last_used_at FROM grants WHERE id = {grant}") == NOW + TOUCH_EVERY
+    _grant(database, now=NOW + LAST_USED_EVERY)
+    assert _sql(database, f"SELECT last_used_at FROM grants WHERE id = {grant}") == NOW + LAST_USED_EVERY
 
 
 def test_a_users_grant_for_the_same_client_and_scope_is_never_taken(database: Database) -> None:

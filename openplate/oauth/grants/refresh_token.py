@@ -14,11 +14,7 @@ from openplate.oauth.models import LAST_USED_EVERY, Client, IssuedTokens, Refres
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.scopes import format_scope, parse_scope
-from openplate.oauth.tokens import (
-    ACCESS_TOKEN_PREFIX,
-    REFRESH_TOKEN_PREFIX,
-    plausible,
-)
+from openplate.oauth.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, plausible
 
 
 def _narrowed(requested: str | None, granted: str) -> str:
