@@ -44,12 +44,16 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise CommandError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
-def _migrate(settings: Settings, *, always: bool = False) -> None:
-    from openplate.store.migrate import ensure_current, upgrade
-
+def _check_folder(settings: Settings) -> None:
     path = settings.sqlite_path
     if path is not None and path.parent and not path.parent.exists():
         raise CommandError(f"the database folder {path.parent} does not exist")
+
+
+def _migrate(settings: Settings, *, always: bool = False) -> None:
+    from openplate.store.migrate import ensure_current, upgrade
+
+    _check_folder(settings)
     try:
         upgrade(settings) if always else ensure_current(settings)
     except Exception as error:  # noqa: BLE001 - reported in one line
@@ -57,7 +61,14 @@ def _migrate(settings: Settings, *, always: bool = False) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import gc
     import os
+
+    # Start-up makes a few hundred thousand objects that live as long as the process (modules,
+    # classes, routes, tables) and next to no garbage; collecting while they are made only walks
+    # them again and again. The collector stays off until the app has frozen them (the lifespan
+    # in web/app.py turns it back on).
+    gc.disable()
 
     import uvicorn
 
@@ -65,12 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from openplate.web.server import OneWriteHttpProtocol
 
     settings = _settings(args).with_secret_key()
-    _migrate(settings)
-    _check_keys(settings)
+    _prepare(settings)
     configure(args.log_level)
     options: dict[str, object] = {
         "host": settings.host, "port": settings.port, "log_level": args.log_level,
-        "log_config": None, "access_log": False, "server_header": False,
+        "log_config": None, "access_log": False, "server_header": False, "ws": "none",
         "timeout_graceful_shutdown": 10, "proxy_headers": bool(settings.forwarded_allow_ips),
         "forwarded_allow_ips": settings.forwarded_allow_ips, "http": OneWriteHttpProtocol,
     }
@@ -79,6 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
         return
+    gc.enable()  # this process only supervises; each worker's own lifespan freezes its start-up
     # Several processes: each builds its app from the environment, which carries our settings.
     for name in ("database_url", "public_url", "host", "port", "secret_key"):
         value = getattr(settings, name)
@@ -93,23 +104,39 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 **options)  # type: ignore[arg-type]
 
 
-def _check_keys(settings: Settings) -> None:
-    """Fail in one line, before serving, if the signing keys cannot be unsealed."""
+def _prepare(settings: Settings) -> None:
+    """What ``serve`` checks before it listens, on one engine: the schema is current (created at
+    once on a new database, else migrated if it must be), and the signing keys can be unsealed
+    with the configured secret key. Each failure is one line."""
     from openplate import signing
+    from openplate.store.migrate import current_without_alembic
 
     assert settings.secret_key is not None
     instance_key = settings.secret_key.encode("utf-8")
 
-    async def work(db: Database) -> None:
+    async def keys_readable(db: Database) -> None:
         async with db.transaction(readonly=True) as store:
             if await store.signing_keys.all():
                 await signing.load_ring(store.signing_keys, instance_key=instance_key, now=0,
                                         retention=settings.key_retention)
 
+    async def work(db: Database) -> bool:
+        current = await current_without_alembic(db.engine)
+        if current:
+            await keys_readable(db)
+        return current
+
+    _check_folder(settings)
     try:
-        asyncio.run(_with_db(settings, work))
+        if not asyncio.run(_with_db(settings, work)):
+            _migrate(settings, always=True)  # Alembic, then the keys on a fresh engine
+            asyncio.run(_with_db(settings, keys_readable))
     except signing.KeysUnreadable as error:
         raise CommandError(str(error)) from None
+    except CommandError:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported in one line
+        raise CommandError(f"migration failed: {type(error).__name__}: {error}") from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

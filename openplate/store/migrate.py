@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from openplate.settings import Settings
 from openplate.store import append_only
-from openplate.store.engine import create_engine, dispose, unit_of_work
+from openplate.store.engine import AnyEngine, create_engine, dispose, unit_of_work
 from openplate.store.tables import metadata
 
 if TYPE_CHECKING:
@@ -63,16 +63,13 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
-async def _current_revision(settings: Settings) -> str | None:
-    engine = create_engine(settings)
+async def _current_revision(engine: AnyEngine) -> str | None:
     try:
         async with unit_of_work(engine, readonly=True, lock=asyncio.Lock()) as conn:
             row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
             return str(row[0]) if row else None
     except DBAPIError:
         return None  # no alembic_version table yet
-    finally:
-        await dispose(engine)
 
 
 def _create_if_empty(conn: Connection) -> bool:
@@ -90,17 +87,13 @@ def _create_if_empty(conn: Connection) -> bool:
     return True
 
 
-async def _create_new(settings: Settings) -> bool:
+async def _create_new(engine: AnyEngine) -> bool:
     """The schema of a new database, without Alembic: see the module's docstring."""
-    engine = create_engine(settings)
-    try:
-        if isinstance(engine, Engine):
-            with engine.begin() as sync_conn:  # BEGIN IMMEDIATE: one writer, so no race
-                return _create_if_empty(sync_conn)
-        async with engine.begin() as conn:
-            return await conn.run_sync(_create_if_empty)
-    finally:
-        await dispose(engine)
+    if isinstance(engine, Engine):
+        with engine.begin() as sync_conn:  # BEGIN IMMEDIATE: one writer, so no race
+            return _create_if_empty(sync_conn)
+    async with engine.begin() as conn:
+        return await conn.run_sync(_create_if_empty)
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
@@ -110,12 +103,26 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     command.upgrade(alembic_config(settings), revision)
 
 
+async def current_without_alembic(engine: AnyEngine) -> bool:
+    """Whether the database is current without running Alembic: it was (one query), or it had
+    no tables and now has the current schema. False: the migrations must run (``upgrade``).
+    ``serve`` calls this on the engine it then checks the signing keys with."""
+    revision = await _current_revision(engine)
+    if revision == head_revision():
+        return True
+    return revision is None and await _create_new(engine)
+
+
 def ensure_current(settings: Settings) -> None:
     """Migrate only if needed: a current database costs one query, not an Alembic start-up, and
     a new one gets the current schema at once."""
-    revision = asyncio.run(_current_revision(settings))
-    if revision == head_revision():
-        return
-    if revision is None and asyncio.run(_create_new(settings)):
-        return
-    upgrade(settings)
+
+    async def check() -> bool:
+        engine = create_engine(settings)
+        try:
+            return await current_without_alembic(engine)
+        finally:
+            await dispose(engine)
+
+    if not asyncio.run(check()):
+        upgrade(settings)

@@ -188,6 +188,7 @@ def create_app(settings: Settings) -> OpenplateApp:
         # as long as the process: out of the collector's sight, a full collection no longer
         # walks it. Those collections had stopped the loop for about 50 ms each under load.
         gc.freeze()
+        gc.enable()  # `serve` keeps the collector off while it starts (see cli.py)
         try:
             yield
         finally:

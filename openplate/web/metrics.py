@@ -1,5 +1,5 @@
 """Prometheus metrics: requests by route and status, latency, tokens, grant errors, sign-in
-failures and the database pool. Works with one process or with `serve --workers N`
+failures, the database pool and (one process) Python's garbage collector. Works with one process or with `serve --workers N`
 (multiprocess mode, when PROMETHEUS_MULTIPROC_DIR is set)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -57,6 +58,8 @@ class Metrics:
         self._pool = PoolCollector(pool_stats)
         if not self.multiprocess:
             self.registry.register(self._pool)
+            # python_gc_*: the collector's runs by generation (serve keeps it off while it starts).
+            GCCollector(registry=self.registry)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         # Label lookups take a lock and build a key; the children are looked up once instead.

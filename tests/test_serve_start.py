@@ -1,0 +1,86 @@
+"""What ``openplate serve`` checks before it listens (cli.py's ``_prepare``): the schema, brought
+up to date whatever state it is in, and signing keys the configured secret key can unseal. Every
+refusal is one line and a non-zero exit, before any port is opened."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from openplate.settings import Settings
+from openplate.store.migrate import head_revision, upgrade
+from tests.support.server import start_server
+from tests.test_cli import assert_one_line_error
+
+SECRET = "test-secret-key-" + "x" * 40  # the one tests/support/server.py starts servers with
+
+
+def _openplate(folder: Path, *args: str, secret: str = SECRET,
+               database_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OPENPLATE_SECRET_KEY": secret,
+           "OPENPLATE_DATABASE_URL": database_url or f"sqlite:///{folder / 'openplate.db'}"}
+    return subprocess.run([sys.executable, "-m", "openplate.cli", *args], env=env, cwd=folder,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def _revision(folder: Path) -> str:
+    with sqlite3.connect(folder / "openplate.db") as conn:
+        return str(conn.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+def test_keys_sealed_with_another_secret_key_stop_serve_in_one_line(tmp_path: Path) -> None:
+    made = _openplate(tmp_path, "keys", "rotate", "--force", secret="another-secret-" + "y" * 40)
+    assert made.returncode == 0, made.stderr
+    refused = _openplate(tmp_path, "serve", "--port", "1")  # never reached: it stops before
+    assert_one_line_error(refused, "sealed with another secret key")
+
+
+def test_an_outdated_schema_is_migrated_then_served(tmp_path: Path) -> None:
+    older = f"{int(head_revision()) - 1:04d}"
+    upgrade(Settings(database_url=f"sqlite:///{tmp_path / 'openplate.db'}"), older)
+    assert _revision(tmp_path) == older
+    server = start_server(tmp_path)
+    try:
+        assert _revision(tmp_path) == head_revision()
+        assert httpx.get(server.url + "/.well-known/openid-configuration").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_an_unreachable_database_stops_serve_in_one_line(tmp_path: Path) -> None:
+    refused = _openplate(tmp_path, "serve", "--port", "1",
+                         database_url="postgresql://postgres@127.0.0.1:1/openplate")
+    assert_one_line_error(refused, "migration failed")
+
+
+def test_a_missing_database_folder_stops_serve_in_one_line(tmp_path: Path) -> None:
+    refused = _openplate(tmp_path, "serve", "--port", "1",
+                         database_url=f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}")
+    assert_one_line_error(refused, "does not exist")
+
+
+def _young_collections(url: str) -> float:
+    text = httpx.get(url + "/metrics").text
+    line = next(line for line in text.splitlines()
+                if line.startswith('python_gc_collections_total{generation="0"}'))
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_the_garbage_collector_runs_again_once_serve_has_started(tmp_path: Path) -> None:
+    # serve turns the collector off while it starts (cli.py) and back on once the app has frozen
+    # what it made (web/app.py's lifespan): left off, a long-running server would never free
+    # a reference cycle.
+    server = start_server(tmp_path)
+    try:
+        before = _young_collections(server.url)
+        with httpx.Client(base_url=server.url) as client:
+            for _ in range(200):
+                assert client.get("/signin").status_code == 200
+        assert _young_collections(server.url) > before
+    finally:
+        server.stop()
