@@ -15,6 +15,10 @@ meanwhile itself, before it begins its next group (the *tail*), and that group's
 rewinds the log. The log file stays at about ten megabytes under sustained token load;
 without the tail it grew without bound.
 
+A server whose load stops (the end of a burst) also checkpoints once it has been quiet for
+``idle`` seconds, so that the log it leaves behind is copied back while nobody waits, not by the
+first requests of the next burst.
+
 Durability is unchanged: a transaction is durable once its ``COMMIT`` has written it to the
 log, as before. If a checkpoint fails, the failure is logged and the serving connection goes
 back to SQLite's own checkpoints.
@@ -31,14 +35,22 @@ log = logging.getLogger("openplate.store")
 
 #: Group commits between checkpoints: a few thousand log pages at most under token load.
 CHECKPOINT_EVERY = 64
+#: Seconds without a commit after which the log is checkpointed, however few groups it holds.
+IDLE_SECONDS = 0.5
 
 
 class Checkpointer:
     """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` for one database file on a worker thread."""
 
-    def __init__(self, path: str, *, every: int = CHECKPOINT_EVERY) -> None:
+    def __init__(self, path: str, *, every: int = CHECKPOINT_EVERY,
+                 idle: float = IDLE_SECONDS) -> None:
         self.path = path
         self.every = every
+        self.idle = idle
+        #: Group commits seen, and the timer that watches for a quiet spell (one at a time).
+        self.commits = 0
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._idle_loop: asyncio.AbstractEventLoop | None = None
         #: Checkpoints finished, and the last one's (busy, log pages, pages checkpointed).
         self.done = 0
         self.last: tuple[int, int, int] | None = None
@@ -51,9 +63,33 @@ class Checkpointer:
         self._conn: sqlite3.Connection | None = None
 
     def committed(self, serving: sqlite3.Connection) -> None:
-        """A group commit happened on ``serving``: start a checkpoint if one is due."""
+        """A group commit happened on ``serving``: start a checkpoint if one is due, else watch
+        for the quiet spell after it."""
+        self.commits += 1
         self._since += 1
-        if self._since < self.every or self._running is not None or self.failed:
+        if self._since >= self.every:
+            self._start(serving)
+        loop = asyncio.get_running_loop()
+        if self._idle_timer is None or self._idle_loop is not loop:  # none yet on this loop
+            self._watch_for_quiet(serving, loop)
+
+    def _watch_for_quiet(self, serving: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
+        seen = self.commits
+
+        def look() -> None:
+            self._idle_timer = None
+            if self.failed:
+                return
+            if self.commits != seen or self._running is not None:
+                self._watch_for_quiet(serving, loop)  # still busy: look again after a spell
+            elif self._since:
+                self._start(serving)
+
+        self._idle_loop = loop
+        self._idle_timer = loop.call_later(self.idle, look)
+
+    def _start(self, serving: sqlite3.Connection) -> None:
+        if self._running is not None or self.failed:
             return
         self._since = 0
         if self._executor is None:
@@ -96,6 +132,9 @@ class Checkpointer:
 
     def close(self) -> None:
         """Wait for a running checkpoint and close the thread's connection."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

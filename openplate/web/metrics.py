@@ -1,6 +1,6 @@
 """Prometheus metrics: requests by route and status, latency, tokens, grant errors, sign-in
-failures, the database pool and (one process) Python's garbage collector. Works with one process or with `serve --workers N`
-(multiprocess mode, when PROMETHEUS_MULTIPROC_DIR is set)."""
+failures, the database pool and (one process) Python's garbage collector. Works with one process
+or with `serve --workers N` (multiprocess mode, when PROMETHEUS_MULTIPROC_DIR is set)."""
 
 from __future__ import annotations
 

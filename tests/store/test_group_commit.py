@@ -282,3 +282,36 @@ def test_a_failing_checkpoint_hands_back_to_sqlite(database: Path, tmp_path: Pat
     assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     assert len(durable(database)) == 2 * (units.checkpointer.every + 5)
     units.dispose()
+
+
+def test_a_quiet_spell_checkpoints_the_log_however_few_groups_it_holds(database: Path) -> None:
+    units = units_on(database)
+    checkpointer = units.checkpointer
+    assert checkpointer is not None
+    checkpointer.idle = 0.2
+
+    async def write(body: str) -> None:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(INSERT, {"body": body})
+
+    async def main() -> None:
+        # Busy: a commit every 50 ms for about half a second, far fewer groups than `every`.
+        for n in range(10):
+            await write(f"busy-{n}")
+            await asyncio.sleep(0.05)
+        assert checkpointer.done == 0  # never quiet for a whole spell yet
+        # Quiet: within two spells the log is checkpointed, with nobody writing.
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            if checkpointer.done:
+                break
+        assert checkpointer.done == 1
+        await asyncio.sleep(0.5)
+        assert checkpointer.done == 1  # once: nothing was written since
+
+    asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert checkpointer.last is not None
+    busy, log_frames, copied = checkpointer.last
+    assert busy == 0 and log_frames > 0 and copied == log_frames  # every frame back in the file
+    assert len(durable(database)) == 10
+    units.dispose()
