@@ -800,8 +800,10 @@ def run_codes(server: Server, name: str, c: int, rates: dict[tuple[str, str, int
             data["codes_minted"] = budget
             if data["connections_out_of_codes"] == 0 or budget >= CONFIG.max_codes:
                 break
-            log(f"  ran out of codes after {data['duration']:.1f} s; again with twice as many")
-            budget = min(CONFIG.max_codes, budget * 2)
+            # Size the next batch by the rate this run reached while it had codes.
+            reached = math.ceil(data["ops"] / max(data["duration"], 0.1) * CONFIG.duration * 1.5)
+            budget = min(CONFIG.max_codes, max(budget * 2, reached + 4 * c))
+            log(f"  ran out of codes after {data['duration']:.1f} s; again with {budget}")
         return data
 
     return quietest(attempt)
