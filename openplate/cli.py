@@ -66,8 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     # Start-up makes some 180,000 objects the collector tracks, nearly all of them living as
     # long as the process (modules, classes, routes, tables); collecting while they are made
-    # only walks them again and again. The collector stays off until the app has frozen them (the lifespan
-    # in web/app.py turns it back on).
+    # only walks them again and again. The collector stays off until the app has frozen them
+    # (the lifespan in web/app.py turns it back on).
     gc.disable()
 
     import uvicorn
