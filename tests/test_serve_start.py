@@ -1,6 +1,7 @@
 """What ``openplate serve`` checks before it listens (cli.py's ``_prepare``): the schema, brought
 up to date whatever state it is in, and signing keys the configured secret key can unseal. Every
-refusal is one line and a non-zero exit, before any port is opened."""
+refusal is one line and a non-zero exit, before any port is opened. Once it serves, the garbage
+collector it kept off while starting runs again."""
 
 from __future__ import annotations
 
