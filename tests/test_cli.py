@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 
-def run(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPENPLATE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+def run(tmp_path: Path, *args: str, stdin: str = "",
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``openplate ARGS`` on ``tmp_path/cli.db``, with ``env`` added to the environment."""
+    env = {**os.environ, "OPENPLATE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "openplate.cli", *args],
         input=stdin, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,

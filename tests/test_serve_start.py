@@ -5,10 +5,7 @@ collector it kept off while starting runs again."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,17 +13,9 @@ import httpx
 from openplate.settings import Settings
 from openplate.store.migrate import head_revision, upgrade
 from tests.support.server import start_server
-from tests.test_cli import assert_one_line_error
+from tests.test_cli import assert_one_line_error, run
 
-SECRET = "test-secret-key-" + "x" * 40  # the one tests/support/server.py starts servers with
-
-
-def _openplate(folder: Path, *args: str, secret: str = SECRET,
-               database_url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OPENPLATE_SECRET_KEY": secret,
-           "OPENPLATE_DATABASE_URL": database_url or f"sqlite:///{folder / 'openplate.db'}"}
-    return subprocess.run([sys.executable, "-m", "openplate.cli", *args], env=env, cwd=folder,
-                          capture_output=True, text=True, timeout=60, check=False)
+SECRET_ENV = {"OPENPLATE_SECRET_KEY": "test-secret-key-" + "x" * 40}
 
 
 def _revision(folder: Path) -> str:
@@ -35,9 +24,10 @@ def _revision(folder: Path) -> str:
 
 
 def test_keys_sealed_with_another_secret_key_stop_serve_in_one_line(tmp_path: Path) -> None:
-    made = _openplate(tmp_path, "keys", "rotate", "--force", secret="another-secret-" + "y" * 40)
+    made = run(tmp_path, "keys", "rotate", "--force",
+               env={"OPENPLATE_SECRET_KEY": "another-secret-" + "y" * 40})
     assert made.returncode == 0, made.stderr
-    refused = _openplate(tmp_path, "serve", "--port", "1")  # never reached: it stops before
+    refused = run(tmp_path, "serve", "--port", "1", env=SECRET_ENV)  # it stops before listening
     assert_one_line_error(refused, "sealed with another secret key")
 
 
@@ -54,14 +44,14 @@ def test_an_outdated_schema_is_migrated_then_served(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_stops_serve_in_one_line(tmp_path: Path) -> None:
-    refused = _openplate(tmp_path, "serve", "--port", "1",
-                         database_url="postgresql://postgres@127.0.0.1:1/openplate")
+    refused = run(tmp_path, "serve", "--port", "1", "--database-url",
+                  "postgresql://postgres@127.0.0.1:1/openplate", env=SECRET_ENV)
     assert_one_line_error(refused, "migration failed")
 
 
 def test_a_missing_database_folder_stops_serve_in_one_line(tmp_path: Path) -> None:
-    refused = _openplate(tmp_path, "serve", "--port", "1",
-                         database_url=f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}")
+    refused = run(tmp_path, "serve", "--port", "1", "--database-url",
+                  f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}", env=SECRET_ENV)
     assert_one_line_error(refused, "does not exist")
 
 
