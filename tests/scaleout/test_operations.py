@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,37 +89,50 @@ def test_redis_down_stays_correct_and_limited(redis_down_server: LiveServer) -> 
 
 def test_graceful_shutdown_finishes_in_flight_requests(tmp_path: Path) -> None:
     live = start_server(tmp_path)
-    seeder = Seeder(live)
-    app = seeder.app(seeder.user("dev"))
-    token = exchange(live.url, app, obtain_code(live.url, seeder.user("u"), app.client_id,
-                                                app.redirect_uris[0])).json()["access_token"]
-    prepared = httpx.Request("POST", live.url + "/maps", files={"map": ("m.xmind", make_xmind_json())},
-                             headers={"Authorization": f"Bearer {token}"})
-    body = prepared.read()
-    halfway = threading.Event()
-    result: dict[str, int] = {}
+    try:
+        seeder = Seeder(live)
+        app = seeder.app(seeder.user("dev"))
+        token = exchange(live.url, app, obtain_code(live.url, seeder.user("u"), app.client_id,
+                                                    app.redirect_uris[0])).json()["access_token"]
+        upload = httpx.Request("POST", live.url + "/maps",
+                               files={"map": ("m.xmind", make_xmind_json())})
+        body = upload.read()
+        head = (f"POST /maps HTTP/1.1\r\nHost: {upload.url.netloc.decode()}\r\n"
+                f"Authorization: Bearer {token}\r\n"
+                f"Content-Type: {upload.headers['content-type']}\r\n"
+                f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n").encode()
+        with socket.create_connection((upload.url.host, upload.url.port), timeout=30) as conn:
+            conn.sendall(head)
+            # The server answers "100 Continue" only once the application asks for the body, so
+            # the request is in flight, not merely waiting in the kernel to be accepted: a
+            # connection with no request yet is closed at shutdown, as it should be.
+            assert _read_until(conn, b"\r\n\r\n").startswith(b"HTTP/1.1 100 Continue")
+            conn.sendall(body[: len(body) // 2])
+            os.kill(live.process.pid, signal.SIGTERM)  # the request is half received
+            time.sleep(1.5)
+            conn.sendall(body[len(body) // 2:])
+            answer = _read_until(conn, b"")
+        status, _, rest = answer.partition(b"\r\n")
+        assert status == b"HTTP/1.1 201 Created", answer[:500]
+        assert b"\r\nconnection: close\r\n" in rest.lower()  # and the connection is not kept
+        assert b'"url"' in rest
+        # uvicorn finishes the request, shuts the app down, then re-raises SIGTERM as its exit
+        # status.
+        assert live.process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in live.log()
+    finally:
+        live.stop()
 
-    def slow_body() -> Iterator[bytes]:
-        yield body[: len(body) // 2]
-        halfway.set()
-        time.sleep(1.5)  # the server gets SIGTERM while this request is half received
-        yield body[len(body) // 2:]
 
-    def upload() -> None:
-        response = httpx.post(prepared.url, content=slow_body(), timeout=60,
-                              headers={k: v for k, v in prepared.headers.items()
-                                       if k.lower() != "content-length"})
-        result["status"] = response.status_code
-
-    thread = threading.Thread(target=upload)
-    thread.start()
-    assert halfway.wait(timeout=20)
-    os.kill(live.process.pid, signal.SIGTERM)
-    thread.join(timeout=60)
-    assert result.get("status") == 201
-    # uvicorn finishes the request, shuts the app down, then re-raises SIGTERM as its exit status.
-    assert live.process.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert "Application shutdown complete" in live.log()
+def _read_until(conn: socket.socket, end: bytes) -> bytes:
+    """Bytes from conn up to and including end, or up to the close when end is empty."""
+    data = b""
+    while not end or end not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def test_purge_deletes_only_what_expired(tmp_path: Path) -> None:
