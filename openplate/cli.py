@@ -109,7 +109,7 @@ def _prepare(settings: Settings) -> None:
     once on a new database, else migrated if it must be), and the signing keys can be unsealed
     with the configured secret key. Each failure is one line."""
     from openplate import signing
-    from openplate.store.migrate import current_without_alembic
+    from openplate.store.migrate import current_without_alembic, upgrade
 
     assert settings.secret_key is not None
     instance_key = settings.secret_key.encode("utf-8")
@@ -129,12 +129,10 @@ def _prepare(settings: Settings) -> None:
     _check_folder(settings)
     try:
         if not asyncio.run(_with_db(settings, work)):
-            _migrate(settings, always=True)  # Alembic, then the keys on a fresh engine
+            upgrade(settings)  # Alembic, then the keys on a fresh engine
             asyncio.run(_with_db(settings, keys_readable))
     except signing.KeysUnreadable as error:
         raise CommandError(str(error)) from None
-    except CommandError:
-        raise
     except Exception as error:  # noqa: BLE001 - reported in one line
         raise CommandError(f"migration failed: {type(error).__name__}: {error}") from None
 
