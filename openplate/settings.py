@@ -58,8 +58,16 @@ class Settings(BaseSettings):
     # Scale-out: shared rate-limit counters in Redis (falling back to the database if it fails).
     #: PostgreSQL connections kept open per process (as many again may open under bursts).
     db_pool_size: int = Field(default=32, ge=1, le=1000)
+    # Time limits, in seconds, on every call to PostgreSQL and Redis: a database that stops
+    # answering (frozen, not stopped) costs a request at most about this long, then a 503.
+    db_connect_timeout: float = Field(default=5.0, gt=0, le=300)  # opening a connection
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=300)  # waiting for a pooled connection
+    db_statement_timeout: float = Field(default=5.0, gt=0, le=3600)  # each statement and COMMIT
     redis_url: str | None = None
     redis_prefix: str = "openplate:"
+    redis_timeout: float = Field(default=0.5, gt=0, le=60)  # connecting, and each command
+    # /readyz answers within this, whatever the database and Redis do.
+    readyz_timeout: float = Field(default=2.0, gt=0, le=60)
     # Housekeeping: delete expired codes, tokens, sessions and parked requests every N seconds
     # in each process (0 turns the periodic task off; `openplate purge` still works).
     purge_interval: int = Field(default=3600, ge=0)

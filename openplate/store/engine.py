@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
@@ -29,6 +30,48 @@ if TYPE_CHECKING:  # the asyncio extension (and the ORM it imports) loads only f
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 AnyEngine: TypeAlias = "AsyncEngine | Engine"
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or did not answer within its time limit (a 503).
+
+    Raised in place of the driver's bare ``TimeoutError``/``OSError``, which say nothing about
+    where they came from, so that the web layer never calls another failure a database outage.
+    """
+
+
+class UnstorableText(ValueError):
+    """Text the database cannot hold (a NUL character, or a lone surrogate, which no UTF-8 can
+    encode) was about to be sent to it: the request that carried it is bad input (a 400)."""
+
+
+def _storable(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_text(parameters: Any) -> None:
+    """Refuse, before PostgreSQL does, text parameters it cannot store: it answers a NUL with
+    an error (``invalid byte sequence``) and asyncpg refuses a lone surrogate, and neither
+    says the request was at fault. Any text from a request reaches the database through here."""
+    if not parameters:
+        return
+    rows = (parameters,) if isinstance(parameters, dict) else parameters
+    for row in rows:
+        for value in row.values():
+            if type(value) is str and not _storable(value):
+                raise UnstorableText("text with a NUL character or invalid Unicode")
+
+
+_UNREACHABLE = (TimeoutError, OSError)  # asyncpg's time limits and broken connections
 
 
 def async_url(url: str) -> str:
@@ -51,7 +94,10 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: in
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: every COMMIT syncs the write-ahead log before it returns, so an answer sent after
+        # it (sqlite_units.py sends none before) survives a power cut, not just a crash. NORMAL
+        # synced only at checkpoints. With group commit one sync serves a whole group.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
@@ -66,11 +112,18 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: in
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AnyEngine:
+def create_engine(settings: Settings, *, foreign_keys: bool = True,
+                  statement_limit: bool = True) -> AnyEngine:
     """The engine for ``settings.database_url``: a sync one for SQLite, async for PostgreSQL.
 
     ``foreign_keys=False`` is for migrations only: SQLite rebuilds a table to alter it, and with
     foreign keys on, dropping the old copy would cascade into every table that refers to it.
+
+    On PostgreSQL every call has a time limit (settings ``db_*_timeout``): opening a connection,
+    waiting for one from the pool, and each statement, ``COMMIT`` and ``ROLLBACK`` included
+    (asyncpg's ``command_timeout``, which the pool's pre-ping obeys too). A database that stops
+    answering then fails the request (``TimeoutError``, a 503) instead of holding it for as long
+    as the database hangs. ``statement_limit=False`` lifts the statement limit, for migrations.
     """
     url = settings.database_url
     if url.startswith("sqlite"):
@@ -83,9 +136,13 @@ def create_engine(settings: Settings, *, foreign_keys: bool = True) -> AnyEngine
 
     # Connections beyond pool_size are closed when given back, so a pool smaller than the
     # requests in flight opens (TLS negotiation, authentication) a connection per request.
+    connect_args: dict[str, object] = {"timeout": settings.db_connect_timeout}
+    if statement_limit:
+        connect_args["command_timeout"] = settings.db_statement_timeout
     return create_async_engine(
         async_url(url), echo=settings.sql_echo, pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size, pool_pre_ping=True,
+        pool_timeout=settings.db_pool_timeout, connect_args=connect_args,
     )
 
 
@@ -102,9 +159,12 @@ class InlineConnection:
         self.dialect: Dialect = conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        if type(statement) is Prepared:
-            return run_on_sqlite(self._raw, self.dialect, statement, parameters)
-        return self._conn.execute(statement, parameters)
+        try:
+            if type(statement) is Prepared:
+                return run_on_sqlite(self._raw, self.dialect, statement, parameters)
+            return self._conn.execute(statement, parameters)
+        except UnicodeEncodeError as error:  # a lone surrogate: sqlite3 cannot encode it
+            raise UnstorableText("text with invalid Unicode") from error
 
 
 _ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_handle_exception",
@@ -134,12 +194,19 @@ class AsyncFace:
         return self._adapter
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        if type(statement) is Prepared:
-            adapter = await self._driver_adapter()
-            if adapter:
-                return await run_on_asyncpg(adapter, self.dialect, statement, parameters)
-            statement = statement.statement
-        return await self._conn.execute(statement, parameters)
+        check_text(parameters)
+        try:
+            if type(statement) is Prepared:
+                adapter = await self._driver_adapter()
+                if adapter:
+                    return await run_on_asyncpg(adapter, self.dialect, statement, parameters)
+                statement = statement.statement
+            return await self._conn.execute(statement, parameters)
+        except _UNREACHABLE as error:
+            # Past its time limit the connection is mid-statement: close it rather than wait
+            # for a ROLLBACK that a frozen server would not answer either.
+            await self._conn.invalidate()
+            raise DatabaseUnavailable(f"{type(error).__name__} from the database") from error
 
 
 def driver_connection(conn: Connection) -> sqlite3.Connection:
@@ -164,11 +231,38 @@ async def unit_of_work(
                     # InlineConnection provides.
                     yield InlineConnection(sync_conn)
         return
-    async with engine.connect() as conn:
+    async with _reached(engine.connect()) as conn:
         if readonly:
             conn = await conn.execution_options(openplate_readonly=True)
-        async with conn.begin():
+        async with _reached(conn.begin()):
             yield AsyncFace(conn)
+
+
+class _reached(Generic[T]):  # noqa: N801 - a wrapper used like the context manager it wraps
+    """An async context manager whose own database work, connecting (pool checkout, pre-ping,
+    connect) on entry and COMMIT/ROLLBACK/check-in on exit, raises ``DatabaseUnavailable``
+    rather than a bare ``TimeoutError``/``OSError``. The block's own exceptions pass as they are.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: AbstractAsyncContextManager[T]) -> None:
+        self._inner = inner
+
+    async def __aenter__(self) -> T:
+        try:
+            return await self._inner.__aenter__()
+        except _UNREACHABLE as error:
+            raise DatabaseUnavailable(f"{type(error).__name__} from the database") from error
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> bool | None:
+        try:
+            return await self._inner.__aexit__(kind, error, trace)
+        except _UNREACHABLE as failure:
+            if failure is error:
+                raise
+            raise DatabaseUnavailable(f"{type(failure).__name__} from the database") from failure
 
 
 async def dispose(engine: AnyEngine) -> None:

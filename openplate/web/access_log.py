@@ -12,12 +12,14 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import DOCS_CSP, PAGE_CSP, security_headers
+from openplate.web.replies import Reply
 
 log = logging.getLogger("openplate.access")
 
@@ -85,9 +87,12 @@ def request_id_of(scope: Scope) -> str:
 class AccessLog:
     """Logs each request and feeds the request metrics (by route template, not raw path)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None,
+                 failure: Callable[[Scope, Exception], Reply] | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        #: What an exception that escaped the app is answered with (errors.failure_answer).
+        self.failure = failure
         self.page_headers = security_headers(PAGE_CSP)
         self.docs_headers = security_headers(DOCS_CSP)
         #: The defaults a response of the given header names lacks (computed once per shape).
@@ -128,16 +133,30 @@ class AccessLog:
         status = 500
         path = scope["path"]
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 headers = self.finish_headers(path, request_id, list(message.get("headers", [])))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here, not by Starlette's outermost handler, which would send its answer
+            # past this log (recording a 500 whatever was sent), then re-raise to uvicorn (a
+            # traceback per request, and the keep-alive connection closed).
+            if self.failure is None or started_response:
+                raise  # half an answer is out: only closing the connection can end it
+            reply = self.failure(scope, exc)
+            await send_with_id({"type": "http.response.start", "status": reply.status, "headers": [
+                (b"content-length", str(len(reply.body)).encode()), *reply.headers]})
+            await send_with_id({"type": "http.response.body",
+                                "body": b"" if scope["method"] == "HEAD" else reply.body})
         finally:
             template = getattr(scope.get("route"), "path", None) or "unmatched"
             self.record(scope, template, request_id, status, started)

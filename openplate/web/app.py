@@ -103,12 +103,20 @@ async def reload_keys_forever(ctx: AppContext) -> None:
             log.warning("could not reload signing keys", exc_info=True)
 
 
-def _redis(url: str | None) -> Redis | None:
+def _redis(url: str | None, timeout: float) -> Redis | None:
+    """The Redis client, every call time-limited: connecting and each command take at most
+    ``timeout`` seconds (the pool never makes a caller wait: it opens a connection instead)."""
     if not url:
         return None
     from redis.asyncio import Redis  # only when configured
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
 
-    return Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    # No retries: the counters fall back to the database at once. (redis-py does not retry a
+    # timed-out command by default, but retries a failed connection ten times with backoff,
+    # up to about four seconds against a Redis that resets connections.)
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                          retry=Retry(NoBackoff(), 0))
 
 
 def hot_routes() -> dict[str, dict[str, HotHandler]]:
@@ -166,7 +174,7 @@ def create_app(settings: Settings) -> OpenplateApp:
         keys=LiveKeys(),
         metadata_json=oidc.metadata_json(settings),
         metrics=Metrics(pool_stats),
-        redis=_redis(settings.redis_url),
+        redis=_redis(settings.redis_url, settings.redis_timeout),
         throttle=ThrottlePolicy.of(
             signin_account=settings.signin_failures_per_account,
             signin_ip=settings.signin_failures_per_ip,
@@ -242,6 +250,6 @@ def create_app(settings: Settings) -> OpenplateApp:
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(AccessLog, metrics=ctx.metrics)
+    app.add_middleware(AccessLog, metrics=ctx.metrics, failure=errors.failure_answer)
     app.hot = HotRoutes(ctx, AccessLog(app, metrics=ctx.metrics), hot_routes())
     return app

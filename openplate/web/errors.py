@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from openplate.oauth.errors import InsufficientScope, OAuthError
+from openplate.store.engine import DatabaseUnavailable, UnstorableText
 from openplate.web import replies
-from openplate.web.context import context_of
+from openplate.web.context import AppContext, context_of
 from openplate.web.middleware import BodyTooLarge
 from openplate.web.pages import error_page
 from openplate.web.replies import Refusal, Reply, json_reply, text_headers, to_response
@@ -93,18 +96,77 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return error_json(exc.status_code, error, str(exc.detail), dict(exc.headers or {}))
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached or answer in time (a 503).
+
+    Only errors the store raises count: SQLAlchemy's operational, interface, pool-timeout and
+    disconnection errors, and ``DatabaseUnavailable`` (the store's name for a driver's time
+    limit or broken connection). A bare ``OSError`` or ``TimeoutError`` raised anywhere else
+    (a missing file, a bug) is not an outage, and is answered as the 500 it is.
+    """
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError | PoolTimeout
+                  | DisconnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+UNAVAILABLE = "The service is briefly unavailable; try again."
+UNSTORABLE = "The request contains a NUL character or invalid Unicode."
+
+
 def failure_reply(exc: Exception, method: str, path: str) -> Reply:
-    """What an exception no handler caught becomes: 503 if the database failed, else 500."""
+    """What an exception no handler caught becomes, logged in one line named for what it is:
+    400 for text the database cannot hold, 503 if the database failed (no traceback: an outage
+    would log one per request), else a 500 with its traceback (a bug)."""
     if isinstance(exc, BodyTooLarge):
         return error_reply(413, "request_too_large", "The request body is too large.")
-    if isinstance(exc, OperationalError | PoolTimeout | DBAPIError | ConnectionError | OSError):
-        log.error("database unavailable on %s %s: %s", method, path, type(exc).__name__)
-        return error_reply(
-            503, "temporarily_unavailable", "The service is briefly unavailable; try again.",
-            {"Retry-After": "1"},
-        )
-    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    if isinstance(exc, UnstorableText):
+        log.info("bad input on %s %s: %s", method, path, exc)
+        return error_reply(400, "invalid_request", UNSTORABLE)
+    if database_unavailable(exc):
+        cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
+        log.warning("database unavailable on %s %s: %s", method, path, type(cause).__name__)
+        return error_reply(503, "temporarily_unavailable", UNAVAILABLE, {"Retry-After": "1"})
+    log.error("unhandled error on %s %s: %s", method, path, type(exc).__name__, exc_info=exc)
     return error_reply(500, "server_error", "An unexpected error occurred.")
+
+
+_PAGE_TITLES = {
+    400: "This request cannot be served", 413: "This request is too large",
+    503: "Openplate is briefly unavailable", 500: "Something went wrong",
+}
+_PAGE_MESSAGES = {
+    400: UNSTORABLE, 413: "The request body is too large.",
+    503: "The service is briefly unavailable. Try again in a moment.",
+    500: "An unexpected error occurred. It has been logged.",
+}
+_PAGE_CODES = {400: "invalid_request", 413: "request_too_large", 503: "temporarily_unavailable"}
+_HTML = (b"content-type", b"text/html; charset=utf-8")
+
+
+def failure_answer(scope: Scope, exc: Exception) -> Reply:
+    """``failure_reply`` for any route: the JSON reply for API clients, or the same status as
+    an HTML page for a browser (Accept names text/html). If the page cannot be rendered (the
+    failure may be in the templates), a plain built-in page."""
+    method, path = scope["method"], scope["path"]
+    reply = failure_reply(exc, method, path)
+    accept = next((value for name, value in scope.get("headers", ()) if name == b"accept"), b"")
+    if b"text/html" not in accept:
+        return reply
+    title, message = _PAGE_TITLES[reply.status], _PAGE_MESSAGES[reply.status]
+    extra = tuple(item for item in reply.headers if item[0] in (b"retry-after",))
+    headers = (_HTML, *replies.NO_STORE, *extra)
+    try:
+        ctx: AppContext = scope["app"].state.ctx
+        page = ctx.templates.get_template("error.html").render(
+            user=None, csrf_token="", title=title, message=message,
+            error_code=_PAGE_CODES.get(reply.status))
+        return Reply(reply.status, page.encode(), headers)
+    except Exception:  # noqa: BLE001 - the templates are what failed: answer without them
+        log.warning("error page could not be rendered; answered with the built-in one")
+        body = (f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
+                f"<p>{html.escape(message)}</p>")
+        return Reply(reply.status, body.encode(), headers)
 
 
 async def refused(_request: Request, exc: Exception) -> Response:
@@ -113,4 +175,5 @@ async def refused(_request: Request, exc: Exception) -> Response:
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:
-    return to_response(failure_reply(exc, request.method, request.url.path))
+    """The last resort: what ``AccessLog`` could not answer itself (it answers the rest)."""
+    return to_response(failure_answer(request.scope, exc))

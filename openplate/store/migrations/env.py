@@ -30,7 +30,7 @@ async def _main_async(engine: AsyncEngine) -> None:
 
 def _main() -> None:
     settings = context.config.attributes.get("settings") or Settings()
-    engine = create_engine(settings, foreign_keys=False)
+    engine = create_engine(settings, foreign_keys=False, statement_limit=False)
     if isinstance(engine, AsyncEngine):
         asyncio.run(_main_async(engine))
         return
