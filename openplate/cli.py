@@ -34,7 +34,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
     overrides = {
         key: getattr(args, key)
-        for key in ("host", "port", "database_url", "public_url")
+        for key in ("host", "port", "database_url", "public_url",
+                    *PURGE_RETENTION)
         if getattr(args, key, None) is not None
     }
     try:
@@ -291,14 +292,24 @@ def cmd_keys_list(args: argparse.Namespace) -> None:
         print(json.dumps(key))
 
 
+#: The settings `purge` takes as flags too (--security-log-retention, ...).
+PURGE_RETENTION = ("security_log_routine_retention", "security_log_retention",
+                   "refresh_reuse_window")
+
+
 def cmd_purge(args: argparse.Namespace) -> None:
-    from openplate.housekeeping import purge
+    from openplate.housekeeping import purge, retention_of
+    from openplate.store.purge_repo import enable_incremental_vacuum
 
     settings = _settings(args)
     _migrate(settings)
+    path = settings.sqlite_path
+    if path is not None and enable_incremental_vacuum(path):  # once, on a file from before it
+        print("turned on incremental vacuum (the database file was rewritten once)",
+              file=sys.stderr)
 
     async def work(db: Database) -> dict[str, int]:
-        return await purge(db, batch=args.batch)
+        return await purge(db, batch=args.batch, retention=retention_of(settings))
 
     print(json.dumps(asyncio.run(_with_db(settings, work))))
 
@@ -372,10 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
     keys_list.set_defaults(func=cmd_keys_list)
 
     purge_cmd = commands.add_parser(
-        "purge", help="delete expired codes, tokens, sessions and parked requests; prints counts")
+        "purge", help="delete expired codes, tokens, sessions, parked requests and old security-log "
+                      "events, and give the space back; prints counts")
     _common(purge_cmd)
     purge_cmd.add_argument("--batch", type=int, default=1000,
                            help="rows per delete statement (default 1000)")
+    for name, what in zip(PURGE_RETENTION, (
+            "routine security-log events (tokens issued, refreshed, revoked; sign-outs)",
+            "every other security-log event", "rotated refresh tokens, for reuse detection"),
+            strict=True):
+        env = "OPENPLATE_" + name.upper()
+        purge_cmd.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
+                               metavar="SECONDS", help=f"how long to keep {what} (env {env})")
     purge_cmd.set_defaults(func=cmd_purge)
 
     security = commands.add_parser(

@@ -7,35 +7,53 @@ import logging
 import random
 import time
 
-from openplate.store.purge_repo import purge_batch, rules
+from openplate.settings import Settings
+from openplate.store.purge_repo import Retention, purge_batch, reclaim_space, rules
 from openplate.store.unit import Database
 
 log = logging.getLogger("openplate.housekeeping")
+DEFAULT_RETENTION = Retention()
 
 
-async def purge(db: Database, *, batch: int = 1000, now: int | None = None) -> dict[str, int]:
-    """Delete everything expired; each batch is its own short transaction."""
+def retention_of(settings: Settings) -> Retention:
+    return Retention(
+        routine_events=settings.security_log_routine_retention,
+        security_events=settings.security_log_retention,
+        rotated_refresh=max(settings.refresh_reuse_window, settings.refresh_grace),
+    )
+
+
+async def purge(db: Database, *, batch: int = 1000, now: int | None = None,
+                retention: Retention = DEFAULT_RETENTION, reclaim: bool = True) -> dict[str, int]:
+    """Delete everything expired, each batch its own short transaction; then give the space
+    back (``reclaim``). Returns the rows deleted per table."""
     moment = int(time.time()) if now is None else now
     counts: dict[str, int] = {}
-    for name, table, condition in rules(moment):
+    for rule in rules(moment, retention):
         total = 0
         while True:
             async with db.transaction() as store:
-                deleted = await purge_batch(store.conn, table, condition, batch)
+                deleted = await purge_batch(store.conn, rule, batch)
             total += deleted
             if deleted < batch:
                 break
             await asyncio.sleep(0)  # let requests in between batches
-        counts[name] = total
+        counts[rule.name] = counts.get(rule.name, 0) + total
+    if reclaim and any(counts.values()):
+        freed = await reclaim_space(db, {name for name, count in counts.items() if count})
+        if freed is None:
+            log.info("the SQLite file keeps the space of deleted rows: run `openplate purge` "
+                     "once to turn on incremental vacuum (it rewrites the file)")
     return counts
 
 
-async def purge_forever(db: Database, *, interval: int, batch: int) -> None:
+async def purge_forever(db: Database, *, interval: int, batch: int,
+                        retention: Retention = DEFAULT_RETENTION) -> None:
     """Purge every ``interval`` seconds (with jitter, so several nodes spread out)."""
     await asyncio.sleep(random.uniform(0.1, 1.0) * min(interval, 60))  # noqa: S311 - jitter only
     while True:
         try:
-            counts = await purge(db, batch=batch)
+            counts = await purge(db, batch=batch, retention=retention)
             if any(counts.values()):
                 log.info("purged expired rows", extra={"fields": {"purged": counts}})
         except Exception:  # noqa: BLE001 - try again next time; the server keeps serving

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_FILE = "openplate.db"
@@ -72,9 +72,26 @@ class Settings(BaseSettings):
     # in each process (0 turns the periodic task off; `openplate purge` still works).
     purge_interval: int = Field(default=3600, ge=0)
     purge_batch: int = Field(default=1000, ge=10, le=100_000)
+    # How long the purge keeps the security log (seconds): routine events (tokens issued,
+    # refreshed and revoked, sign-outs), and every other kind (sign-ins, failures, reuse
+    # detected, password changes, ...) at least as long.
+    security_log_routine_retention: int = Field(default=30 * 86_400, ge=60)
+    security_log_retention: int = Field(default=365 * 86_400, ge=60)
+    # A rotated refresh token is kept this long after its rotation (at least the grace window),
+    # so that presenting it again is recognised as reuse and ends its grant; then it is purged.
+    refresh_reuse_window: int = Field(default=7 * 86_400, ge=0)
     # Trust X-Forwarded-For/-Proto from these proxy addresses (comma-separated), e.g. "127.0.0.1".
     forwarded_allow_ips: str | None = None
     sql_echo: bool = False
+
+    @model_validator(mode="after")
+    def _retention_in_order(self) -> Settings:
+        if self.security_log_retention < self.security_log_routine_retention:
+            raise ValueError("security_log_retention must be at least "
+                             "security_log_routine_retention")
+        if self.refresh_reuse_window < self.refresh_grace:
+            raise ValueError("refresh_reuse_window must be at least refresh_grace")
+        return self
 
     @property
     def base_url(self) -> str:

@@ -93,6 +93,9 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool, busy_timeout_ms: in
         # Take transaction control from the driver so BEGIN is ours (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # A new file gets incremental vacuum (the purge hands free pages back); on a file that
+        # has tables this only applies at its next VACUUM (purge_repo.enable_incremental_vacuum).
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: every COMMIT syncs the write-ahead log before it returns, so an answer sent after
         # it (sqlite_units.py sends none before) survives a power cut, not just a crash. NORMAL
@@ -157,6 +160,11 @@ class InlineConnection:
         self._conn = conn
         self._raw = raw if raw is not None else driver_connection(conn)
         self.dialect: Dialect = conn.dialect
+
+    @property
+    def driver(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, in this unit's transaction (for pragmas)."""
+        return self._raw
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         try:

@@ -1,7 +1,8 @@
 """The append-only security log: who signed in, failed, consented, got or lost tokens, and when.
 
-Only ``append`` and reads exist here, and database triggers refuse UPDATE and DELETE. Nothing
-secret is ever written: no passwords, codes, tokens or client secrets, and no Authorization header.
+Only ``append`` and reads exist here, and database triggers refuse UPDATE and DELETE (but for
+the retention purge's own path, append_only.py). Nothing secret is ever written: no passwords,
+codes, tokens or client secrets, and no Authorization header.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ KINDS = (
     "token.revoked", "keys.rotated",
 )
 
+
+#: What happens all day long, kept for ``OPENPLATE_SECURITY_LOG_ROUTINE_RETENTION``; every
+#: other kind (sign-ins, failures, reuse or replay detected, account and app changes) is kept
+#: for ``OPENPLATE_SECURITY_LOG_RETENTION`` (see purge_repo.py).
+ROUTINE_KINDS = ("token.issued", "token.refreshed", "token.revoked", "signout")
 
 _INSERT = Prepared(security_events.insert())
 

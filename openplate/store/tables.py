@@ -190,7 +190,7 @@ consents = Table(
     UniqueConstraint("user_id", "client_pk"),
 )
 
-# Append-only: triggers (migration 0002) refuse UPDATE and DELETE.
+# Append-only: triggers (migrations 0002 and 0006) refuse UPDATE and DELETE, but for the purge.
 security_events = Table(
     "security_events",
     metadata,
@@ -201,6 +201,15 @@ security_events = Table(
     Column("client_id", String(64), nullable=True),
     Column("ip", String(64), nullable=True),
     Column("detail", Text, nullable=False, default="{}"),
+)
+
+# The security log's retention purge: the bound below which its DELETE may remove events, one
+# row, present only inside the purge's own transaction (append_only.py, purge_repo.py).
+security_log_purge = Table(
+    "security_log_purge",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("delete_before", Time, nullable=False),
 )
 
 # Failure counters for brute-force throttling; keys are digests (no logins or addresses at rest).

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 from openplate import __version__, signing
-from openplate.housekeeping import purge_forever
+from openplate.housekeeping import purge_forever, retention_of
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.oidc import keys
 from openplate.oauth.tokens import Digester
@@ -191,7 +191,8 @@ def create_app(settings: Settings) -> OpenplateApp:
             tasks.append(asyncio.create_task(publish_next_key(ctx)))
         if settings.purge_interval:
             tasks.append(asyncio.create_task(purge_forever(
-                ctx.db, interval=settings.purge_interval, batch=settings.purge_batch)))
+                ctx.db, interval=settings.purge_interval, batch=settings.purge_batch,
+                retention=retention_of(settings))))
         # Everything built so far (the app, its routes, SQLAlchemy's tables, the modules) lives
         # as long as the process: out of the collector's sight, a full collection no longer
         # walks it. Those collections had stopped the loop for about 50 ms each under load.

@@ -58,7 +58,7 @@ def upgrade() -> None:
 
 def _append_only_triggers() -> None:
     """The security log refuses UPDATE and DELETE, whoever asks."""
-    for statement in append_only.create_statements(op.get_bind().dialect.name):
+    for statement in append_only.create_statements_0002(op.get_bind().dialect.name):
         op.execute(statement)
 
 
