@@ -3,7 +3,7 @@ OpenID Connect, an ID token."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openplate.oauth.jwt_access import build_access_jwt, jti_for
 from openplate.oauth.models import Client, IssuedTokens
@@ -17,6 +17,17 @@ from openplate.oauth.tokens import (
 )
 
 
+@dataclass(slots=True)
+class RestartMarks:
+    """What the server knew when it began answering (set once at start, then read only): that
+    moment, and the newest refresh-token rotation or issue in the database then (the last
+    activity before this process: if it crashed, its answers of the last moments may be lost).
+    Zero until set: no rotation gets a window from a restart."""
+
+    serving_since: int = 0
+    last_activity: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class TokenPolicy:
     access_ttl: int = 3600
@@ -28,6 +39,7 @@ class TokenPolicy:
     #: "opaque" (the default) or "jwt" (RFC 9068).
     access_format: str = "opaque"
     id_token_ttl: int = 3600
+    restart: RestartMarks = field(default_factory=RestartMarks)
 
 
 @dataclass(frozen=True, slots=True)

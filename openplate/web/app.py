@@ -26,6 +26,7 @@ from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.oidc import keys
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
+from openplate.store.activity import last_refresh_activity
 from openplate.store.engine import create_engine
 from openplate.store.unit import Database
 from openplate.throttling import ThrottlePolicy
@@ -186,6 +187,8 @@ def create_app(settings: Settings) -> OpenplateApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         missing_next = await load_keys(ctx, create=True)
+        async with ctx.db.transaction(readonly=True) as store:  # see refresh_token.retry_in_time
+            ctx.policy.restart.last_activity = await last_refresh_activity(store.conn)
         tasks = [asyncio.create_task(reload_keys_forever(ctx))]
         if missing_next:
             tasks.append(asyncio.create_task(publish_next_key(ctx)))
@@ -198,6 +201,7 @@ def create_app(settings: Settings) -> OpenplateApp:
         # walks it. Those collections had stopped the loop for about 50 ms each under load.
         gc.freeze()
         gc.enable()  # `serve` keeps the collector off while it starts (see cli.py)
+        ctx.policy.restart.serving_since = now()
         try:
             yield
         finally:

@@ -17,7 +17,7 @@ import pytest
 from tests.support.browser_flow import obtain_code
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
-from tests.support.tokens import exchange, me
+from tests.support.tokens import exchange, me, refresh
 
 
 @pytest.fixture()
@@ -110,5 +110,51 @@ def test_killed_process_leaves_no_double_token_sets(tmp_path: Path) -> None:
         assert isinstance(unused, int)
         fresh = obtain_code(restarted.url, account, app.client_id, app.redirect_uris[0])
         assert exchange(restarted.url, app, fresh).status_code == 200
+    finally:
+        restarted.stop()
+
+
+GRACE = 5  # OPENPLATE_REFRESH_GRACE for the crash test: short, so its outage outlasts it soon
+
+
+def _past(moment: float) -> None:
+    """Wait until the clock has passed ``moment`` (a condition on the clock, not a guess)."""
+    while time.time() <= moment:
+        time.sleep(0.1)
+
+
+def test_a_refresh_answer_lost_in_a_crash_is_retried_after_restart(tmp_path: Path) -> None:
+    """The server is killed (SIGKILL) right after a refresh committed, so its answer may never
+    have reached the client; it stays down longer than the grace window; the client retries
+    with the same refresh token as soon as it is back, and gets the same successors: its grant
+    lives on. A rotation from before the last moments of the crashed server is still reuse."""
+    env = {"OPENPLATE_REFRESH_GRACE": str(GRACE)}
+    live = start_server(tmp_path, extra_env=env)
+    seeder = Seeder(live)
+    app = seeder.app(seeder.user("dev"))
+    first = exchange(live.url, app, obtain_code(live.url, seeder.user("u"), app.client_id,
+                                                app.redirect_uris[0])).json()
+    earlier = refresh(live.url, app, first["refresh_token"])  # rotated long before the crash
+    assert earlier.status_code == 200
+    _past(time.time() + GRACE + 1)
+    lost = refresh(live.url, app, earlier.json()["refresh_token"])
+    assert lost.status_code == 200  # committed: the answer only leaves after the commit
+    rotated_at = time.time()
+    os.kill(live.process.pid, signal.SIGKILL)
+    live.process.wait()
+    _past(rotated_at + GRACE + 1)  # the outage outlasts the grace window
+    restarted = start_server(tmp_path, extra_env=env)
+    try:
+        retry = refresh(restarted.url, app, earlier.json()["refresh_token"])
+        assert retry.status_code == 200, retry.text
+        assert retry.json()["refresh_token"] == lost.json()["refresh_token"]
+        assert retry.json()["access_token"] == lost.json()["access_token"]
+        onward = refresh(restarted.url, app, retry.json()["refresh_token"])
+        assert onward.status_code == 200 and me(
+            restarted.url, onward.json()["access_token"]).status_code == 200
+        # A token rotated well before the crash gets no second window: reuse ends the grant.
+        reused = refresh(restarted.url, app, first["refresh_token"])
+        assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+        assert me(restarted.url, onward.json()["access_token"]).status_code == 401
     finally:
         restarted.stop()

@@ -9,7 +9,13 @@ the honest client. Outside the window, a retired token presented again revokes t
 from __future__ import annotations
 
 from openplate.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
-from openplate.oauth.issuance import TokenContext, access_token_for, id_token_for, mint
+from openplate.oauth.issuance import (
+    TokenContext,
+    TokenPolicy,
+    access_token_for,
+    id_token_for,
+    mint,
+)
 from openplate.oauth.models import LAST_USED_EVERY, Client, IssuedTokens, RefreshRecord
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
@@ -35,11 +41,27 @@ def _successors(token: str, stamp: str | None, ctx: TokenContext) -> tuple[str, 
     return access, refresh
 
 
+def retry_in_time(policy: TokenPolicy, rotated_at: int, now: int) -> bool:
+    """Whether a retry of a rotation made at ``rotated_at`` gets its successors at ``now``.
+
+    Within ``refresh_grace`` seconds of the rotation; and time when no server was answering
+    does not count: a rotation made in the last ``refresh_grace`` seconds before this server
+    started (its answer may have been lost in a crash) gets the window again from when this
+    server began answering, however long the outage. Every other rotated token presented again
+    is reuse. Times are the server's clock, as the rotation's own ``used_at``.
+    """
+    if now - rotated_at <= policy.refresh_grace:
+        return True
+    restart = policy.restart
+    return (restart.last_activity - policy.refresh_grace <= rotated_at <= restart.serving_since
+            and now - restart.serving_since <= policy.refresh_grace)
+
+
 async def _replay_successors(
     record: RefreshRecord, token: str, client: Client, store: OAuthStore, ctx: TokenContext
 ) -> IssuedTokens | None:
     """The tokens this refresh already produced, if the retry is in time and they are untouched."""
-    if record.used_at is None or record.used_at < ctx.now - ctx.policy.refresh_grace:
+    if record.used_at is None or not retry_in_time(ctx.policy, record.used_at, ctx.now):
         return None
     access, refresh = _successors(token, record.successor_stamp, ctx)
     successor = await store.tokens.find_refresh(digest=ctx.digester.digest(refresh))
