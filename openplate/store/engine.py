@@ -61,14 +61,24 @@ def _storable(value: str) -> bool:
 def check_text(parameters: Any) -> None:
     """Refuse, before PostgreSQL does, text parameters it cannot store: it answers a NUL with
     an error (``invalid byte sequence``) and asyncpg refuses a lone surrogate, and neither
-    says the request was at fault. Any text from a request reaches the database through here."""
+    says the request was at fault. Every statement on PostgreSQL passes through here with the
+    values it is about to send (``_before_sending``, and ``AsyncFace`` for ``Prepared`` ones),
+    so any text from a request does, whatever route or repository took it there.
+    ``parameters``: a mapping or a sequence of values, or a list of either (executemany)."""
     if not parameters:
         return
-    rows = (parameters,) if isinstance(parameters, dict) else parameters
+    rows = [parameters] if isinstance(parameters, dict | tuple) else parameters
     for row in rows:
-        for value in row.values():
+        for value in row.values() if isinstance(row, dict) else row:
             if type(value) is str and not _storable(value):
                 raise UnstorableText("text with a NUL character or invalid Unicode")
+
+
+def _before_sending(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                    executemany: bool) -> None:
+    """SQLAlchemy's ``before_cursor_execute``: the parameters as sent, bound values included."""
+    if parameters:
+        check_text(parameters if executemany else [parameters])
 
 
 _UNREACHABLE = (TimeoutError, OSError)  # asyncpg's time limits and broken connections
@@ -142,11 +152,13 @@ def create_engine(settings: Settings, *, foreign_keys: bool = True,
     connect_args: dict[str, object] = {"timeout": settings.db_connect_timeout}
     if statement_limit:
         connect_args["command_timeout"] = settings.db_statement_timeout
-    return create_async_engine(
+    pooled = create_async_engine(
         async_url(url), echo=settings.sql_echo, pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size, pool_pre_ping=True,
         pool_timeout=settings.db_pool_timeout, connect_args=connect_args,
     )
+    event.listen(pooled.sync_engine, "before_cursor_execute", _before_sending)
+    return pooled
 
 
 class InlineConnection:
@@ -202,11 +214,11 @@ class AsyncFace:
         return self._adapter
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        check_text(parameters)
         try:
             if type(statement) is Prepared:
                 adapter = await self._driver_adapter()
                 if adapter:
+                    check_text(parameters)  # Core statements: see _before_sending
                     return await run_on_asyncpg(adapter, self.dialect, statement, parameters)
                 statement = statement.statement
             return await self._conn.execute(statement, parameters)
