@@ -177,8 +177,9 @@ class Database:
 
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run([str(OPENPLATE), *args], env=env,  # noqa: S603 input=stdin, capture_output=True,
-                            text=True, timeout=600, check=False)
+    result = subprocess.run(  # noqa: S603 - our own command
+        [str(OPENPLATE), *args], env=env, input=stdin, capture_output=True, text=True,
+        timeout=600, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"openplate {args[0]} failed: {result.stderr.strip()}")
     return result.stdout
