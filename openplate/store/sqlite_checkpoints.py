@@ -19,9 +19,10 @@ A server whose load stops (the end of a burst) also checkpoints once it has been
 ``idle`` seconds, so that the log it leaves behind is copied back while nobody waits, not by the
 first requests of the next burst.
 
-Durability is unchanged: a transaction is durable once its ``COMMIT`` has written it to the
-log, as before. If a checkpoint fails, the failure is logged and the serving connection goes
-back to SQLite's own checkpoints.
+Durability does not depend on the checkpoints: a transaction is durable once its ``COMMIT`` has
+written it to the log and synced the log (``synchronous=FULL``, engine.py); a checkpoint only
+copies it into the database file, syncing the log before and the file after. If a checkpoint
+fails, the failure is logged and the serving connection goes back to SQLite's own checkpoints.
 """
 
 from __future__ import annotations

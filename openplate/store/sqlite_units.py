@@ -4,9 +4,11 @@ Units run one at a time (an asyncio lock; SQLite has one writer anyway), on one 
 no pool checkout, check-in or reset is paid per request. The transaction is begun and ended on
 the driver itself; a statement that goes through SQLAlchemy joins it.
 
-**Group commit.** A ``COMMIT`` costs more than everything else a token request asks of SQLite
-(it writes every page the unit touched to the write-ahead log): about 70 µs on our benchmark
-machine, against about 40 µs for the statements themselves. So a writer does not commit alone.
+**Group commit.** A ``COMMIT`` costs more than everything else a token request asks of SQLite:
+it writes every page the unit touched to the write-ahead log and waits for the log's ``fsync``
+(``synchronous=FULL``, engine.py: an answer must survive a power cut, not just a crash), about
+70 µs for the writes on our benchmark machine and 150-250 µs for the sync, against about 40 µs
+for the statements themselves. So a writer does not commit alone.
 The first writer opens a transaction (``BEGIN IMMEDIATE``); every unit then runs inside its own
 ``SAVEPOINT``, so a unit that fails is undone alone (``ROLLBACK TO``) and the others keep theirs;
 a unit that succeeded waits for the commit; and one ``COMMIT``, scheduled for the end of the

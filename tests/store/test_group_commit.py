@@ -315,3 +315,23 @@ def test_a_quiet_spell_checkpoints_the_log_however_few_groups_it_holds(database:
     assert busy == 0 and log_frames > 0 and copied == log_frames  # every frame back in the file
     assert len(durable(database)) == 10
     units.dispose()
+
+
+def test_commits_are_synced_and_files_give_space_back(tmp_path: Path) -> None:
+    """The serving connection syncs the log at every COMMIT (synchronous=FULL: 2), so an answer
+    sent after it survives a power cut; NORMAL (1) synced only at checkpoints. A new file has
+    incremental vacuum (2), so the purge can hand free pages back (tests/store/test_purge.py)."""
+    units = units_on(tmp_path / "new.db")
+
+    async def main() -> tuple[int, int]:
+        async with units.begin(readonly=False) as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        async with units.begin(readonly=True) as conn:
+            synchronous = (await conn.execute(text("PRAGMA synchronous"))).scalar_one()
+            auto_vacuum = (await conn.execute(text("PRAGMA auto_vacuum"))).scalar_one()
+        return int(synchronous), int(auto_vacuum)
+
+    try:
+        assert asyncio.run(main()) == (2, 2)
+    finally:
+        units.dispose()
