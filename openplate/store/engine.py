@@ -135,8 +135,9 @@ def create_engine(settings: Settings, *, foreign_keys: bool = True,
     On PostgreSQL every call has a time limit (settings ``db_*_timeout``): opening a connection,
     waiting for one from the pool, and each statement, ``COMMIT`` and ``ROLLBACK`` included
     (asyncpg's ``command_timeout``, which the pool's pre-ping obeys too). A database that stops
-    answering then fails the request (``TimeoutError``, a 503) instead of holding it for as long
-    as the database hangs. ``statement_limit=False`` lifts the statement limit, for migrations.
+    answering then fails the unit of work (``DatabaseUnavailable``, a 503) instead of holding it
+    for as long as the database hangs. ``statement_limit=False`` lifts the statement limit, for
+    migrations. Every statement's parameters are checked on their way (``check_text``).
     """
     url = settings.database_url
     if url.startswith("sqlite"):

@@ -106,7 +106,8 @@ async def reload_keys_forever(ctx: AppContext) -> None:
 
 def _redis(url: str | None, timeout: float) -> Redis | None:
     """The Redis client, every call time-limited: connecting and each command take at most
-    ``timeout`` seconds (the pool never makes a caller wait: it opens a connection instead)."""
+    ``timeout`` seconds. Its pool never makes a caller wait: it opens a connection, or past 100
+    refuses at once (the counters then use the database)."""
     if not url:
         return None
     from redis.asyncio import Redis  # only when configured
