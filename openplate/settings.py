@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_FILE = "openplate.db"
@@ -84,14 +84,21 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str | None = None
     sql_echo: bool = False
 
-    @model_validator(mode="after")
-    def _retention_in_order(self) -> Settings:
-        if self.security_log_retention < self.security_log_routine_retention:
-            raise ValueError("security_log_retention must be at least "
-                             "security_log_routine_retention")
-        if self.refresh_reuse_window < self.refresh_grace:
-            raise ValueError("refresh_reuse_window must be at least refresh_grace")
-        return self
+    @field_validator("security_log_retention")
+    @classmethod
+    def _security_events_kept_longer(cls, value: int, info: ValidationInfo) -> int:
+        routine = info.data.get("security_log_routine_retention")
+        if routine is not None and value < routine:
+            raise ValueError(f"must be at least security_log_routine_retention ({routine})")
+        return value
+
+    @field_validator("refresh_reuse_window")
+    @classmethod
+    def _reuse_window_covers_grace(cls, value: int, info: ValidationInfo) -> int:
+        grace = info.data.get("refresh_grace")
+        if grace is not None and value < grace:
+            raise ValueError(f"must be at least refresh_grace ({grace})")
+        return value
 
     @property
     def base_url(self) -> str:
