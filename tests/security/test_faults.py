@@ -158,3 +158,22 @@ def test_a_refresh_answer_lost_in_a_crash_is_retried_after_restart(tmp_path: Pat
         assert me(restarted.url, onward.json()["access_token"]).status_code == 401
     finally:
         restarted.stop()
+
+
+@pytest.mark.parametrize(("rotated_at", "last_activity", "serving_since", "now", "in_time"), [
+    (1000, 0, 0, 1010, True),  # within the grace window: as ever
+    (1000, 0, 0, 1011, False),  # after it, with no restart: reuse
+    (1000, 1000, 5000, 5010, True),  # the last rotation before a crash, retried once back
+    (995, 1000, 5000, 5005, True),  # ... or one of the last moments before it
+    (989, 1000, 5000, 5005, False),  # an earlier one gets no second window
+    (1000, 1000, 5000, 5011, False),  # the second window ends too
+    (1000, 0, 5000, 5001, False),  # nothing in the database at start: no second window
+    (1005, 1000, 5000, 5001, False),  # made after the start (by another node): its own window
+])
+def test_the_retry_rule(rotated_at: int, last_activity: int, serving_since: int, now: int,
+                        in_time: bool) -> None:
+    from openplate.oauth.grants.refresh_token import retry_in_time
+    from openplate.oauth.issuance import RestartMarks, TokenPolicy
+
+    policy = TokenPolicy(refresh_grace=10, restart=RestartMarks(serving_since, last_activity))
+    assert retry_in_time(policy, rotated_at, now) is in_time

@@ -45,16 +45,17 @@ def retry_in_time(policy: TokenPolicy, rotated_at: int, now: int) -> bool:
     """Whether a retry of a rotation made at ``rotated_at`` gets its successors at ``now``.
 
     Within ``refresh_grace`` seconds of the rotation; and time when no server was answering
-    does not count: a rotation made in the last ``refresh_grace`` seconds before this server
-    started (its answer may have been lost in a crash) gets the window again from when this
-    server began answering, however long the outage. Every other rotated token presented again
-    is reuse. Times are the server's clock, as the rotation's own ``used_at``.
+    does not count: a rotation among the last ones before this server started, no more than
+    ``refresh_grace`` seconds before the newest (its answer may have been lost in a crash), gets
+    the window again from when this server began answering, however long the outage. Every
+    other rotated token presented again is reuse. Times are the server's clock, as the
+    rotation's own ``used_at``.
     """
     if now - rotated_at <= policy.refresh_grace:
         return True
-    restart = policy.restart
-    return (restart.last_activity - policy.refresh_grace <= rotated_at <= restart.serving_since
-            and now - restart.serving_since <= policy.refresh_grace)
+    last = policy.restart.last_activity
+    return (last - policy.refresh_grace <= rotated_at <= last
+            and now - policy.restart.serving_since <= policy.refresh_grace)
 
 
 async def _replay_successors(
