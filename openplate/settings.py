@@ -48,11 +48,15 @@ class Settings(BaseSettings):
     # New tokens, codes and session ids begin with their minting time (see oauth/tokens.py). Turn
     # off only while rolling out over nodes of a release that predates stamps (docs/deploy.md).
     stamped_secrets: bool = True
-    # Brute-force throttling: failures allowed per key and window before answering 429.
+    # Brute-force throttling: attempts allowed per key and window before answering 429
+    # (docs/security.md, "Throttling"). A sign-in attempt counts from before its password is
+    # checked and is given back if the password was right; a known device has its own budget
+    # as large as the per-account one.
     signin_failures_per_account: int = Field(default=10, ge=1)  # per 15 minutes
     signin_failures_per_ip: int = Field(default=30, ge=1)  # per 5 minutes
     token_failures_per_client: int = Field(default=60, ge=1)  # per minute
     token_failures_per_ip: int = Field(default=120, ge=1)  # per minute
+    signups_per_ip: int = Field(default=20, ge=1)  # sign-up attempts per hour
     # How long a SQLite writer waits for the lock before the request fails with 503.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Scale-out: shared rate-limit counters in Redis (falling back to the database if it fails).

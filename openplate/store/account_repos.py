@@ -63,14 +63,21 @@ class SqlUsers:
     def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
-    async def create(self, *, username: str, email: str, password_hash: str, now: int) -> UserRecord:
+    async def taken(self, *, username: str, email: str) -> str | None:
+        """Which of the two is already some account's ("username" or "email"), or None."""
         for field, column, value in (
             ("username", users.c.username_key, username.lower()),
             ("email", users.c.email_key, email.lower()),
         ):
-            taken = await self._conn.execute(select(users.c.id).where(column == value))
-            if taken.first() is not None:
-                raise DuplicateUser(field)
+            found = await self._conn.execute(select(users.c.id).where(column == value))
+            if found.first() is not None:
+                return field
+        return None
+
+    async def create(self, *, username: str, email: str, password_hash: str, now: int) -> UserRecord:
+        field = await self.taken(username=username, email=email)
+        if field is not None:
+            raise DuplicateUser(field)
         try:
             result = await self._conn.execute(
                 users.insert()

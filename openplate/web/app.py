@@ -172,6 +172,7 @@ def create_app(settings: Settings) -> OpenplateApp:
             signin_ip=settings.signin_failures_per_ip,
             token_client=settings.token_failures_per_client,
             token_ip=settings.token_failures_per_ip,
+            signup_ip=settings.signups_per_ip,
         ),
     )
 

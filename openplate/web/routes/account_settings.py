@@ -9,10 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openplate.accounts.passwords import hash_password
-from openplate.accounts.service import password_matches, run_hash
+from openplate.accounts.service import run_hash
 from openplate.accounts.validation import InvalidAccountInput, check_password
 from openplate.oauth.scopes import SCOPES
-from openplate.web import sessions
+from openplate.throttling import Refused
+from openplate.web import attempts, sessions
 from openplate.web.context import client_ip, context_of, now
 from openplate.web.pages import (
     error_page,
@@ -91,9 +92,18 @@ async def change_password(request: Request) -> Response:
         return error_page(ctx, who, status=403, title=TITLE, message=EXPIRED)
     if who.user is None or who.session is None:
         return redirect(ctx, signin_url("/account/password"), who)
-    if not await password_matches(who.user, (form.get("current_password") or "")[:1024]):
+    # The current password is a password attempt like a sign-in (web/attempts.py).
+    attempt = await attempts.password_attempt(ctx, request, login=who.user.username, user=who.user,
+                                              purpose="password_change")
+    if isinstance(attempt, Refused):
+        response = render(ctx, "account_password.html", who, status=429, done=False,
+                          error="Too many wrong passwords. Wait a few minutes, then try again.")
+        response.headers["Retry-After"] = str(attempt.retry_after)
+        return response
+    if not await attempt.check(who.user, form.get("current_password") or ""):
         return render(ctx, "account_password.html", who, status=401, done=False,
                       error="Your current password is not right.")
+    await attempt.succeeded()
     try:
         new = check_password(form.get("new_password") or "")
     except InvalidAccountInput as error:

@@ -21,7 +21,7 @@ from openplate.oauth.params import Params, parse_params
 from openplate.oauth.revocation import revoke
 from openplate.oauth.token_endpoint import token_request
 from openplate.store.unit import Store
-from openplate.throttling import Limit
+from openplate.throttling import Limit, Refused
 from openplate.web.context import AppContext, now
 from openplate.web.errors import oauth_error_reply, throttled_reply
 from openplate.web.hot import HotRequest, via_starlette
@@ -47,18 +47,33 @@ def _read_params(request: HotRequest) -> Params:
 COUNTED = frozenset({"invalid_client", "invalid_grant"})
 
 
+async def _count_failure(
+    ctx: AppContext, store: Store, ip_keys: dict[str, Limit], client_keys: dict[str, Limit], t: int
+) -> int | None:
+    """Count a failure on its address, then on its client; the seconds to wait if a budget was
+    already spent (the failure is then answered 429, not with its error)."""
+    counters = ctx.counters(store)
+    for keys in (ip_keys, client_keys):
+        if keys:
+            taken = await counters.take(keys, now=t)
+            if isinstance(taken, Refused):
+                return taken.retry_after
+    return None
+
+
 async def _record_outcome(
-    ctx: AppContext, store: Store, keys: dict[str, Limit], claimed: str | None, t: int,
-    wait: int | None, failure: OAuthError | None,
-) -> None:
-    """A refusal for throttling, or a counted failure, into the counters and the security log."""
+    ctx: AppContext, store: Store, ip_keys: dict[str, Limit], client_keys: dict[str, Limit],
+    claimed: str | None, t: int, wait: int | None, failure: OAuthError | None,
+) -> int | None:
+    """Count a failure and log it, or log a refusal; the seconds to wait if refused."""
+    if wait is None and failure is not None and failure.error in COUNTED:
+        wait = await _count_failure(ctx, store, ip_keys, client_keys, t)
+        if wait is None:
+            await store.events.append(
+                kind="token.failure", now=t, client_id=claimed, detail={"error": failure.error})
     if wait is not None:
         await store.events.append(kind="token.throttled", now=t, client_id=claimed)
-    elif failure is not None and failure.error in COUNTED:
-        await ctx.counters(store).record_failure(keys, now=t)
-        await store.events.append(
-            kind="token.failure", now=t, client_id=claimed, detail={"error": failure.error}
-        )
+    return wait
 
 
 async def run_client_request(
@@ -66,8 +81,14 @@ async def run_client_request(
 ) -> Any:
     """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC reply.
 
-    ``writes=False`` is for an action that only reads (introspection): it runs in a reading
-    unit, and a refusal or failure to record gets a writing unit of its own afterwards.
+    Throttling (docs/security.md, "Throttling"): an address whose budget is spent is refused
+    before anything runs. A request that fails is counted on its address and on the client it
+    named, atomically, *before* it is answered; a failure that finds a budget spent is answered
+    429 instead of its error, so at most the budget's worth of wrong guesses per address are
+    ever told apart from a right one. A client's budget never refuses a request that succeeds:
+    others' wrong secrets cannot lock an application out. A request that succeeds writes no
+    counter. ``writes=False`` is for an action that only reads (introspection): it runs in a
+    reading unit, and a failure gets a writing unit of its own to be counted and logged in.
     """
     try:
         params = _read_params(request)
@@ -75,14 +96,13 @@ async def run_client_request(
         return oauth_error_reply(error)
     ip, t = request.ip, now()
     call = ClientCall(params, request.header(b"authorization"))
-    keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
+    ip_keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
     claimed = call.claimed_client_id()
-    if claimed:
-        keys[f"token:client:{claimed[:100]}"] = ctx.throttle.token_per_client
+    client_keys = {f"token:client:{claimed[:100]}": ctx.throttle.token_per_client} if claimed else {}
     failure: OAuthError | None = None
     result: Any = None
     async with ctx.db.transaction(readonly=not writes, ip=ip) as store:
-        wait = await ctx.counters(store).retry_after(keys, now=t)
+        wait = await ctx.counters(store).retry_after(ip_keys, now=t)
         if wait is None:
             try:
                 result = await action(call, store, ctx.token_context())
@@ -90,10 +110,10 @@ async def run_client_request(
                 # Protocol errors are results: what they did (a replay's revocation) is committed.
                 failure = error
         if writes:
-            await _record_outcome(ctx, store, keys, claimed, t, wait, failure)
+            wait = await _record_outcome(ctx, store, ip_keys, client_keys, claimed, t, wait, failure)
     if not writes and (wait is not None or (failure is not None and failure.error in COUNTED)):
         async with ctx.db.transaction(ip=ip) as store:
-            await _record_outcome(ctx, store, keys, claimed, t, wait, failure)
+            wait = await _record_outcome(ctx, store, ip_keys, client_keys, claimed, t, wait, failure)
     if wait is not None:
         return throttled_reply(wait)
     if failure is not None:
