@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +60,22 @@ class ThrottlePolicy:
         return self.signin_per_account
 
 
+class Counted(NamedTuple):
+    """One attempt counted on one key: the key as stored (its digest), the start of the window
+    it was counted in, and the key's limit."""
+
+    key: str
+    window_start: int
+    limit: int
+
+
 @dataclass(frozen=True, slots=True)
 class Taken:
-    """The attempts one ``take`` counted: what ``give_back`` returns.
-
-    ``counted`` holds (stored key, window start) pairs in the counters named by ``where``;
-    ``mirrored`` the database rows written for keys that reached their limit in Redis (so the
-    block holds if Redis fails), given back with the rest.
-    """
+    """The attempts one ``take`` counted, in the counters named by ``where``: what
+    ``give_back`` returns."""
 
     where: str
-    counted: tuple[tuple[str, int], ...]
-    mirrored: tuple[tuple[str, int], ...] = ()
+    counted: tuple[Counted, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ limit) must hold whichever store is answering (docs/security.md, "Throttling"):
 
 - a key that reaches its limit in Redis is also written to the database as full for the same
   window (one write per key that fills up: under attack, not in normal traffic), so if Redis
-  goes away the database counters refuse it too;
+  goes away the database counters refuse it too; an attempt given back in Redis that makes the
+  key no longer full does the same in the database;
 - while Redis answers, the database is read as well (one indexed read per ``take``, and per
   ``retry_after`` that is not answered from the per-process memory of clear keys), so a key
   filled in the database while Redis was away, or lost when Redis restarted empty, stays
@@ -29,7 +30,7 @@ from redis.exceptions import RedisError
 
 from openplate.oauth.tokens import Digester
 from openplate.store.throttle_repo import SqlCounters
-from openplate.throttling import Limit, Refused, Taken
+from openplate.throttling import Counted, Limit, Refused, Taken
 
 log = logging.getLogger("openplate.redis")
 WHERE = "redis"
@@ -68,13 +69,16 @@ end
 return out
 """
 
-# KEYS: counters to give one attempt back to (never below zero, never recreating a key).
+# KEYS: counters to give one attempt back to (never below zero, never recreating a key); ARGV:
+# their limits. Answers, for each key, 1 if it was at its limit before (0 otherwise).
 _GIVE_BACK = """
-for _, name in ipairs(KEYS) do
+local out = {}
+for i, name in ipairs(KEYS) do
   local count = tonumber(redis.call('GET', name) or '0')
   if count > 0 then redis.call('DECR', name) end
+  if count >= tonumber(ARGV[i]) then out[i] = 1 else out[i] = 0 end
 end
-return 0
+return out
 """
 
 
@@ -88,39 +92,47 @@ class RedisCounters:
         self._take = redis.register_script(_TAKE)
         self._give_back = redis.register_script(_GIVE_BACK)
 
-    def _key(self, key: str) -> str:
-        return f"{self._prefix}throttle:{self._digester.digest_recurring('throttle:' + key)}"
+    def stored_key(self, key: str) -> str:
+        """The key's digest: the same as the database's (so a block can be kept in both)."""
+        return self._digester.digest_recurring("throttle:" + key)
+
+    def _name(self, stored: str) -> str:
+        return f"{self._prefix}throttle:{stored}"
 
     async def take(
         self, keys: Mapping[str, Limit], *, now: int
     ) -> tuple[Taken | Refused, list[tuple[str, Limit, int]]]:
         """What was taken or refused, and the keys found full or filled by this take, as
-        (key, limit, start of its window)."""
+        (stored key, limit, start of its window)."""
         args: list[int] = []
         for limit in keys.values():
             args += [limit.attempts, limit.window]
-        names = [self._key(key) for key in keys]
-        answer = await self._take(keys=names, args=args)
+        stored = [self.stored_key(key) for key in keys]
+        answer = await self._take(keys=[self._name(key) for key in stored], args=args)
+        limits = list(keys.values())
         if int(answer[0]) == 0:
             left = [int(seconds) for seconds in answer[1:]]
             full = [(key, limit, now + seconds - limit.window)
-                    for (key, limit), seconds in zip(keys.items(), left, strict=True) if seconds]
+                    for key, limit, seconds in zip(stored, limits, left, strict=True) if seconds]
             return Refused(max(left)), full
-        counted: list[tuple[str, int]] = []
+        counted: list[Counted] = []
         filled: list[tuple[str, Limit, int]] = []
-        for index, (key, limit) in enumerate(keys.items()):
+        for index, (key, limit) in enumerate(zip(stored, limits, strict=True)):
             count, ttl = int(answer[1 + 2 * index]), int(answer[2 + 2 * index])
             start = now + ttl - limit.window
-            counted.append((names[index], start))
+            counted.append(Counted(key, start, limit.attempts))
             if count == limit.attempts:
                 filled.append((key, limit, start))
         return Taken(WHERE, tuple(counted)), filled
 
-    async def give_back(self, taken: Taken) -> None:
-        await self._give_back(keys=[name for name, _start in taken.counted], args=[])
+    async def give_back(self, taken: Taken) -> list[Counted]:
+        """Give the attempts back; those whose key was at its limit until now."""
+        was_full = await self._give_back(keys=[self._name(c.key) for c in taken.counted],
+                                         args=[c.limit for c in taken.counted])
+        return [c for c, full in zip(taken.counted, was_full, strict=True) if int(full)]
 
     async def retry_after(self, keys: Mapping[str, Limit], *, now: int) -> int | None:
-        names = [self._key(k) for k in keys]
+        names = [self._name(self.stored_key(k)) for k in keys]
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.get(name)
@@ -148,31 +160,28 @@ class FallbackCounters:
         if wait is not None:
             return Refused(wait)
         try:
-            taken, filled = await self._primary.take(keys, now=now)
+            taken, full = await self._primary.take(keys, now=now)
         except (RedisError, OSError) as error:
             log.warning("redis unavailable, throttling on the database: %s", type(error).__name__)
             return await self._database.take(keys, now=now)
-        if isinstance(taken, Refused):
-            # Full in Redis but not in the database (its mirror write was lost, or Redis was
-            # filled by a node of an earlier release): keep the block there too. This write
-            # happens once: from then on the database read above refuses first.
-            for key, limit, start in filled:
-                await self._database.fill(key, limit, window_start=start)
-            return taken
-        mirrored = [await self._database.fill(key, limit, window_start=start)
-                    for key, limit, start in filled]
-        return Taken(taken.where, taken.counted, tuple(mirrored))
+        # Keys this take filled are kept as full in the database too. So are keys it found full
+        # in Redis but not in the database (a mirror write lost, or Redis filled by an earlier
+        # release): written once, as from then on the database read above refuses first.
+        for key, limit, start in full:
+            await self._database.fill(key, limit, window_start=start)
+        return taken
 
     async def give_back(self, taken: Taken) -> None:
-        if taken.where == WHERE:
-            try:
-                await self._primary.give_back(taken)
-            except (RedisError, OSError) as error:  # the attempt stays counted: fail closed
-                log.warning("redis unavailable, attempt not given back: %s", type(error).__name__)
-            if taken.mirrored:
-                await self._database.give_back(Taken("database", taken.mirrored))
-        else:
+        if taken.where != WHERE:
             await self._database.give_back(taken)
+            return
+        try:
+            were_full = await self._primary.give_back(taken)
+        except (RedisError, OSError) as error:  # the attempt stays counted: fail closed
+            log.warning("redis unavailable, attempt not given back: %s", type(error).__name__)
+            return
+        for counted in were_full:  # no longer full in Redis: no longer in the database either
+            await self._database.unfill(counted.key, counted.limit)
 
     async def retry_after(self, keys: Mapping[str, Limit], *, now: int) -> int | None:
         database = await self._database.retry_after(keys, now=now)

@@ -11,7 +11,7 @@ attempt counts from before its check until it is given back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from openplate.oauth.tokens import Digester
 from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import throttle
-from openplate.throttling import Limit, Refused, Taken
+from openplate.throttling import Counted, Limit, Refused, Taken
 
 WHERE = "database"
 
@@ -59,6 +59,11 @@ _GIVE_BACK = Prepared(
            throttle.c.failures > 0)
     .values(failures=throttle.c.failures - 1)
 )
+_UNFILL = Prepared(
+    update(throttle)
+    .where(throttle.c.key == bindparam("name"), throttle.c.failures >= bindparam("full"))
+    .values(failures=throttle.c.failures - 1)
+)
 _ONE_KEY = Prepared(select(throttle).where(throttle.c.key == bindparam("a")))
 _TWO_KEYS = Prepared(select(throttle).where(
     or_(throttle.c.key == bindparam("a"), throttle.c.key == bindparam("b"))
@@ -77,7 +82,7 @@ class SqlCounters:
         # Rows are taken in one order (by stored key) so two takes never wait on each other.
         pending = sorted((self.stored_key(key), limit) for key, limit in keys.items())
         statement = _TAKE[self._conn.dialect.name]
-        counted: list[tuple[str, int]] = []
+        counted: list[Counted] = []
         for name, limit in pending:
             row = (await self._conn.execute(statement, {
                 "key": name, "window_start": now, "failures": 1,
@@ -86,23 +91,26 @@ class SqlCounters:
             if row is None:  # at its limit: undo this take's earlier keys, count nothing
                 await self._give_back(counted)
                 return Refused(await self._wait({name: limit}, now) or 1)
-            counted.append((name, int(row.window_start)))
+            counted.append(Counted(name, int(row.window_start), limit.attempts))
         return Taken(WHERE, tuple(counted))
 
     async def give_back(self, taken: Taken) -> None:
         await self._give_back(taken.counted)
 
-    async def _give_back(self, counted: tuple[tuple[str, int], ...] | list[tuple[str, int]]) -> None:
-        for name, start in counted:
+    async def _give_back(self, counted: Sequence[Counted]) -> None:
+        for name, start, _limit in counted:
             await self._conn.execute(_GIVE_BACK, {"name": name, "start": start})
 
-    async def fill(self, key: str, limit: Limit, *, window_start: int) -> tuple[str, int]:
-        """Record ``key`` as at its limit in the window from ``window_start`` (a block reached
-        in Redis, kept here so that it holds while Redis is away); what to give back."""
-        name = self.stored_key(key)
+    async def fill(self, key: str, limit: Limit, *, window_start: int) -> None:
+        """Record a key (as stored) as at its limit in the window from ``window_start``: a block
+        reached in Redis, kept here so that it holds while Redis is away."""
         await self._conn.execute(_FILL[self._conn.dialect.name], {
-            "key": name, "window_start": window_start, "failures": limit.attempts})
-        return name, window_start
+            "key": key, "window_start": window_start, "failures": limit.attempts})
+
+    async def unfill(self, key: str, limit: int) -> None:
+        """A key (as stored) that was full in Redis has one attempt given back there: if this
+        database keeps it as full, one attempt is given back here too."""
+        await self._conn.execute(_UNFILL, {"name": key, "full": limit})
 
     async def retry_after(self, keys: Mapping[str, Limit], *, now: int) -> int | None:
         return await self._wait({self.stored_key(key): limit for key, limit in keys.items()}, now)

@@ -58,7 +58,8 @@ def strict_server(
     database_url = create_database()
     prefix = f"openplate-test-{secrets.token_hex(4)}:"
     live = start_server(folder, database_url=database_url, extra_env={
-        **LIMITS, "OPENPLATE_REDIS_URL": REDIS_URL, "OPENPLATE_REDIS_PREFIX": prefix})
+        **LIMITS, "OPENPLATE_REDIS_URL": REDIS_URL, "OPENPLATE_REDIS_PREFIX": prefix,
+        "OPENPLATE_DB_POOL_SIZE": "8"})  # a burst queues for the pool, within PostgreSQL's 100
     try:
         yield live
     finally:
