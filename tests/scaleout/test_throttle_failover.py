@@ -7,6 +7,7 @@ when Redis is back."""
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -38,10 +39,12 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        log = (self.folder / "redis.log").open("ab")
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=log, stderr=subprocess.STDOUT)
+        program = shutil.which("redis-server")
+        assert program, "redis-server is not installed (Debian: apt-get install redis-server)"
+        with (self.folder / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [program, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no"], stdout=log, stderr=subprocess.STDOUT)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
         deadline = time.monotonic() + 20
         try:
