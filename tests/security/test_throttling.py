@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import REDIS_URL, _forget_redis_keys
 from tests.support.browser_flow import sign_in
-from tests.support.burst import Post, browser, csrf_of, metric, post_together, statuses
+from tests.support.burst import Post, browser, csrf_of, fresh_forms, metric, post_together, statuses
 from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Account, Seeder
 from tests.support.server import LiveServer, start_server
@@ -318,13 +318,12 @@ def test_introspection_answers_without_writing(strict_server: LiveServer) -> Non
 
 
 def _signup_posts(server: LiveServer, source: str, names: list[str]) -> list[Post]:
-    with browser(server.url, source) as visitor:
-        csrf = csrf_of(visitor.get("/signup"))
-        cookies = dict(visitor.cookies)
+    """A sign-up per name, each from a browser of its own (a sign-up replaces its session)."""
+    forms = fresh_forms(server.url + "/signup", len(names), source=source)
     return [Post(server.url + "/signup", {"csrf_token": csrf, "username": name,
                                           "email": f"{name}@example.org",
                                           "password": "correct horse battery", "next": "/"},
-                 source, cookies) for name in names]
+                 source, cookies) for name, (cookies, csrf) in zip(names, forms, strict=True)]
 
 
 def test_a_parallel_burst_of_sign_ups_from_one_address(strict_server: LiveServer) -> None:

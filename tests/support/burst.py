@@ -47,6 +47,24 @@ async def _together(posts: Sequence[Post]) -> list[httpx.Response]:
         await asyncio.gather(*(client.aclose() for client in clients))
 
 
+async def _forms(url: str, count: int, source: str) -> list[tuple[dict[str, str], str]]:
+    tls = ssl.create_default_context()
+
+    async def one() -> tuple[dict[str, str], str]:
+        async with httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(local_address=source, verify=tls), timeout=120,
+        ) as client:
+            page = await client.get(url)
+            return dict(client.cookies), csrf_of(page)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def fresh_forms(url: str, count: int, *, source: str) -> list[tuple[dict[str, str], str]]:
+    """``count`` browsers' worth of a form page: each its own session cookie and CSRF token."""
+    return asyncio.run(_forms(url, count, source))
+
+
 def post_together(posts: Sequence[Post]) -> list[httpx.Response]:
     """Send every POST at once; the answers, in the same order."""
     return asyncio.run(_together(posts))
