@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from openplate.settings import Settings
+from tests.support.server import free_port
 
 
 def test_the_sign_up_budget_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,7 +28,7 @@ def test_the_sign_up_budget_is_read_and_checked(monkeypatch: pytest.MonkeyPatch)
 def test_serve_refuses_a_bad_sign_up_budget(tmp_path: Path) -> None:
     env = {**os.environ, "OPENPLATE_SIGNUPS_PER_IP": "0",
            "OPENPLATE_DATABASE_URL": f"sqlite:///{tmp_path / 'openplate.db'}"}
-    result = subprocess.run([sys.executable, "-m", "openplate.cli", "serve", "--port", "1"],
+    result = subprocess.run([sys.executable, "-m", "openplate.cli", "serve", "--port", str(free_port())],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
