@@ -207,6 +207,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             client, secret = await applications.register(
                 store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
                 public=args.public, now=int(time.time()), grant_types=grant_types,
+                by_operator=True,
             )
         return {
             "client_id": client.client_id,

@@ -65,11 +65,12 @@ def split_lines(text: str) -> list[str]:
 
 async def register(
     store: Store, digester: Digester, *, owner_id: int, name: str, redirect_uris: list[str],
-    public: bool, now: int, grant_types: list[str] | None = None,
+    public: bool, now: int, grant_types: list[str] | None = None, by_operator: bool = False,
 ) -> tuple[Client, str | None]:
     """Create an application; return it with its client secret (None for a public client).
 
-    The secret is returned once, here; only its keyed digest is stored.
+    The secret is returned once, here; only its keyed digest is stored. An app the operator
+    registers (``by_operator``) is trusted for automatic error redirects from the start.
     """
     name = check_name(name)
     uris = check_redirect_uris(redirect_uris, require_one=False)
@@ -78,7 +79,7 @@ async def register(
     client = await store.applications.create(
         client_id=new_client_id(), owner_id=owner_id, name=name,
         secret_digest=digester.digest(secret) if secret else None, redirect_uris=uris,
-        grant_types=grants, require_pkce=public, now=now,
+        grant_types=grants, require_pkce=public, now=now, trusted=by_operator,
     )
     return client, secret
 

@@ -21,6 +21,10 @@ class Client:
     secret_digest: str | None  # None for a public client
     require_pkce: bool = False
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    #: Errors may go back to its redirect URIs before a person has seen anything: it was
+    #: registered by the operator, or someone other than its owner has allowed it (RFC 9700
+    #: §4.11.2; see openplate.oauth.authorize.may_redirect_unseen).
+    trusted: bool = False
 
     @property
     def is_public(self) -> bool:

@@ -40,6 +40,10 @@ _SESSION_BY_DIGEST = Prepared(select(sessions).where(
 _SESSION_FLASH = Prepared(
     update(sessions).where(sessions.c.id == bindparam("sid")).values(flash=bindparam("flash")))
 _PARK = Prepared(auth_requests.insert())
+_PARKED_COLUMNS = (auth_requests.c.session_id, auth_requests.c.client_pk, auth_requests.c.request,
+                   auth_requests.c.created_at, auth_requests.c.signed_in_at)
+_FIND = Prepared(select(*_PARKED_COLUMNS).where(
+    auth_requests.c.handle == bindparam("handle"), auth_requests.c.expires_at > bindparam("now")))
 _TAKE = Prepared(
     delete(auth_requests)
     .where(
@@ -47,7 +51,7 @@ _TAKE = Prepared(
         auth_requests.c.session_id == bindparam("sid"),
         auth_requests.c.expires_at > bindparam("now"),
     )
-    .returning(auth_requests.c.request)
+    .returning(*_PARKED_COLUMNS)
 )
 
 
@@ -122,6 +126,8 @@ class SessionRecord:
     auth_time: int | None
     expires_at: int
     flash: str | None
+    #: How the user signed in (RFC 8176 amr values); empty while anonymous.
+    amr: tuple[str, ...] = ()
 
 
 class SqlSessions:
@@ -129,15 +135,20 @@ class SqlSessions:
         self._conn = conn
 
     async def create(
-        self, *, digest: str, csrf_token: str, user_id: int | None, now: int, expires_at: int
+        self, *, digest: str, csrf_token: str, user_id: int | None, now: int, expires_at: int,
+        amr: tuple[str, ...] = (),
     ) -> SessionRecord:
+        """A new session; a signed-in one (``user_id``) records ``now`` as its sign-in time and
+        ``amr`` as how the user signed in."""
+        signed_in = user_id is not None
         result = await self._conn.execute(_SESSION_INSERT, {
             "digest": digest, "csrf_token": csrf_token, "user_id": user_id, "created_at": now,
-            "auth_time": now if user_id is not None else None, "expires_at": expires_at,
+            "auth_time": now if signed_in else None, "expires_at": expires_at,
+            "amr": " ".join(amr) if signed_in and amr else None,
         })
         return SessionRecord(
-            int(result.scalar_one()), user_id, csrf_token,
-            now if user_id is not None else None, expires_at, None,
+            int(result.scalar_one()), user_id, csrf_token, now if signed_in else None,
+            expires_at, None, amr if signed_in else (),
         )
 
     async def by_digest(self, *, digest: str, now: int) -> SessionRecord | None:
@@ -145,7 +156,8 @@ class SqlSessions:
         if row is None:
             return None
         return SessionRecord(
-            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, row.flash
+            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, row.flash,
+            tuple((row.amr or "").split()),
         )
 
     async def delete(self, *, session_id: int) -> None:
@@ -158,24 +170,65 @@ class SqlSessions:
         await self._conn.execute(_SESSION_FLASH, {"sid": session_id, "flash": flash})
 
 
+@dataclass(frozen=True, slots=True)
+class ParkedRequest:
+    """An authorisation request kept server-side while the user signs in and decides."""
+
+    session_id: int | None  # None until a browser session claims it
+    client_pk: int
+    request: str  # as openplate.oauth.interaction.serialise wrote it
+    created_at: int
+    #: When the user signed in, in the session that holds it, after it was parked.
+    signed_in_at: int | None
+
+
+def _parked(row: Any) -> ParkedRequest:
+    return ParkedRequest(row.session_id, row.client_pk, str(row.request), row.created_at,
+                         row.signed_in_at)
+
+
 class SqlAuthRequests:
-    """Parked authorisation requests, each bound to the browser session that started it."""
+    """Parked authorisation requests, each bound to the browser session that started or claimed it."""
 
     def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def park(
-        self, *, handle: str, session_id: int, client_pk: int, request: str, now: int,
+        self, *, handle: str, session_id: int | None, client_pk: int, request: str, now: int,
         expires_at: int,
     ) -> None:
         await self._conn.execute(_PARK, {
             "handle": handle, "session_id": session_id, "client_pk": client_pk,
             "request": request, "created_at": now, "expires_at": expires_at,
+            "signed_in_at": None,
         })
 
-    async def take(self, *, handle: str, session_id: int, now: int) -> str | None:
-        """Remove and return a parked request, atomically: a decision is taken once."""
+    async def find(self, *, handle: str, now: int) -> ParkedRequest | None:
+        row = (await self._conn.execute(_FIND, {"handle": handle, "now": now})).first()
+        return _parked(row) if row is not None else None
+
+    async def claim(self, *, handle: str, session_id: int, now: int) -> bool:
+        """Bind an unclaimed request to a browser session; False if another claimed it first."""
+        result = await self._conn.execute(
+            update(auth_requests)
+            .where(auth_requests.c.handle == handle, auth_requests.c.session_id.is_(None),
+                   auth_requests.c.expires_at > now)
+            .values(session_id=session_id)
+            .returning(auth_requests.c.id)
+        )
+        return result.first() is not None
+
+    async def take(self, *, handle: str, session_id: int, now: int) -> ParkedRequest | None:
+        """Remove and return a parked request of this session, atomically: it is answered once."""
         row = (await self._conn.execute(
             _TAKE, {"handle": handle, "sid": session_id, "now": now}
         )).first()
-        return str(row.request) if row is not None else None
+        return _parked(row) if row is not None else None
+
+    async def carry_over(self, *, from_session: int, to_session: int, signed_in_at: int) -> None:
+        """A sign-in replaced the session: its parked requests follow, marked as signed in for."""
+        await self._conn.execute(
+            update(auth_requests)
+            .where(auth_requests.c.session_id == from_session)
+            .values(session_id=to_session, signed_in_at=signed_in_at)
+        )

@@ -105,6 +105,7 @@ def client_from_row(row: Any) -> Client:
         secret_digest=row.secret_digest,
         require_pkce=bool(row.require_pkce),
         grant_types=tuple(row.grant_types.split()),
+        trusted=row.trusted_at is not None,
     )
 
 

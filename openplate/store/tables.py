@@ -59,6 +59,9 @@ clients = Table(
     Column("grant_types", Text, nullable=False, default="authorization_code refresh_token"),
     Column("created_at", Time, nullable=False),
     Column("secret_rotated_at", Time, nullable=False),
+    # When the app became trusted for automatic error redirects (oauth/authorize.py
+    # may_redirect_unseen): registered by the operator, or first allowed by a user not its owner.
+    Column("trusted_at", Time, nullable=True),
 )
 
 grants = Table(
@@ -135,6 +138,8 @@ sessions = Table(
     Column("created_at", Time, nullable=False),
     Column("auth_time", Time, nullable=True),
     Column("expires_at", Time, nullable=False, index=True),
+    # How the user signed in (RFC 8176 amr values, space-separated); NULL while anonymous.
+    Column("amr", String(64), nullable=True),
 )
 
 # Authorisation requests parked while the user signs in and decides (two-phase authorise).
@@ -143,11 +148,14 @@ auth_requests = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("handle", String(64), nullable=False, unique=True),
-    Column("session_id", Id, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    # NULL until a browser session claims it (a request POSTed cross-site arrives without one).
+    Column("session_id", Id, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
     Column("request", Text, nullable=False),
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
+    # When the user signed in, in this browser, after the request was parked (prompt=login, max_age).
+    Column("signed_in_at", Time, nullable=True),
 )
 
 maps = Table(

@@ -32,11 +32,15 @@ async def current(request: Request, ctx: AppContext, store: Store) -> SessionRec
 
 
 async def start(
-    ctx: AppContext, store: Store, *, user_id: int | None, replacing: SessionRecord | None = None
+    ctx: AppContext, store: Store, *, user_id: int | None, replacing: SessionRecord | None = None,
+    amr: tuple[str, ...] = (),
 ) -> tuple[SessionRecord, str]:
-    """Open a new session (deleting ``replacing``); return it and the cookie value to set."""
-    if replacing is not None:
-        await store.sessions.delete(session_id=replacing.id)
+    """Open a new session (deleting ``replacing``); return it and the cookie value to set.
+
+    A sign-in (``user_id``, with ``amr`` saying how) that replaces a session takes over the
+    authorisation requests parked in it, marked as signed in for: that is how prompt=login and
+    max_age learn, server-side, that the user has just signed in.
+    """
     token = ctx.digester.mint(SESSION_PREFIX)
     t = now()
     record = await store.sessions.create(
@@ -45,7 +49,13 @@ async def start(
         user_id=user_id,
         now=t,
         expires_at=t + ctx.settings.session_ttl,
+        amr=amr,
     )
+    if replacing is not None:
+        if user_id is not None:
+            await store.auth_requests.carry_over(from_session=replacing.id, to_session=record.id,
+                                                 signed_in_at=t)
+        await store.sessions.delete(session_id=replacing.id)
     return record, token
 
 

@@ -134,7 +134,7 @@ def test_require_pkce_switch_for_a_confidential_client(server: LiveServer, seede
             "require_pkce": "1"})
         assert saved.status_code == 303
     refused = httpx.get(server.url + "/oauth/auth", params=params)
-    assert refused.status_code == 302
+    assert refused.status_code == 303
     assert "error=invalid_request" in refused.headers["location"]
 
 
