@@ -194,3 +194,13 @@ def test_a_parked_request_reads_back_the_same() -> None:
 def test_a_corrupt_parked_request_is_refused(text: str) -> None:
     with pytest.raises(CorruptParkedRequest):
         deserialise(text)
+
+
+def test_the_architecture_document_shows_this_table() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
+    for number, step in enumerate(STEPS, 1):
+        error = step.silent_error(step.name).error
+        assert f"| {number} | {step.name} | {step.when} |" in text, step.name
+        assert f"| `{error}` |" in text
