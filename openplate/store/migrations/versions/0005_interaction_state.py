@@ -1,7 +1,7 @@
 """interaction state: how a session signed in, parked requests claimable and marked signed-in,
 apps trusted for automatic error redirects
 
-Revision ID: 0007
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06 02:30:00
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
