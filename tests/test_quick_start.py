@@ -45,6 +45,13 @@ def test_the_readme_gives_these_two_commands() -> None:
     assert blocks[:2] == [QUICK_START, TEST_COMMAND]
 
 
+def _suite_venv() -> str:
+    """The virtual environment the test command installs into (scripts/test.sh's VENV)."""
+    found = re.search(r"^VENV=(\S+)$", (ROOT / "scripts" / "test.sh").read_text(), re.MULTILINE)
+    assert found, "scripts/test.sh names its virtual environment in VENV="
+    return found.group(1)
+
+
 def _clean_env() -> dict[str, str]:
     """The environment of a shell on this machine: no virtual environment active and no
     Openplate settings (the suite's own OPENPLATE_TEST_* aside)."""
@@ -187,7 +194,7 @@ def test_the_quick_start_never_breaks_the_tests(project: Path) -> None:
     _run_tests(project)
     # A server as the tests start one, from the suite's environment, serving while the quick
     # start installs Openplate into .venv and serves from there.
-    suite_python = str(project / ".venv-test" / "bin" / "python")
+    suite_python = str(project / _suite_venv() / "bin" / "python")
     folder = project.parent / "suite-server"
     folder.mkdir(exist_ok=True)
     env = {**_clean_env(), "OPENPLATE_DATABASE_URL": f"sqlite:///{folder / 'openplate.db'}",

@@ -23,7 +23,7 @@ __all__ = ["CommandError", "build_parser", "main"]
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="openplate", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="openplate", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--version", action="version", version=f"openplate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (server, users, apps, keys, maintenance):
