@@ -1,7 +1,12 @@
-"""The ``openplate`` command's contract: names, flags, JSON output, one-line errors."""
+"""The ``openplate`` command's contract: names, flags, JSON output, one-line errors. Every flag is
+validated as its environment variable is, before anything is made; commands that only read never
+make a database, a key file or a schema; usage errors are one line; output is JSON with --json
+and text for people without it (user create and security-log print JSON either way, as the
+README has always promised). Each command runs as a real process, as an operator runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -9,10 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from openplate.settings import Settings
 from openplate.store.migrate import head_revision, upgrade
+from tests.support.postgres import create_database, drop_database
 
 
 def run(tmp_path: Path, *args: str, stdin: str = "",
@@ -125,7 +132,7 @@ OUT_OF_RANGE = [
 ]
 
 
-@pytest.mark.parametrize("args,flag", OUT_OF_RANGE)
+@pytest.mark.parametrize("args,flag", OUT_OF_RANGE, ids=[" ".join(args) for args, _ in OUT_OF_RANGE])
 def test_a_flag_out_of_range_fails_in_one_line_before_anything_is_made(
         tmp_path: Path, args: tuple[str, ...], flag: str) -> None:
     refused = run_here(tmp_path, *args)
@@ -164,7 +171,7 @@ READ_ONLY = [("keys", "list"), ("security-log",), ("security-log", "--json"), ("
              ("purge", "--json"), ("keys", "list", "--json")]
 
 
-@pytest.mark.parametrize("args", READ_ONLY)
+@pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
 def test_a_read_only_command_in_an_empty_folder_fails_and_makes_nothing(
         tmp_path: Path, args: tuple[str, ...]) -> None:
     refused = run_here(tmp_path, *args)
@@ -172,7 +179,7 @@ def test_a_read_only_command_in_an_empty_folder_fails_and_makes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args", READ_ONLY)
+@pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
 def test_a_read_only_command_never_makes_a_key_file(tmp_path: Path, args: tuple[str, ...]) -> None:
     assert run_here(tmp_path, "migrate").returncode == 0  # a database, and no key file yet
     made = sorted(path.name for path in tmp_path.iterdir())
@@ -181,7 +188,7 @@ def test_a_read_only_command_never_makes_a_key_file(tmp_path: Path, args: tuple[
     assert sorted(path.name for path in tmp_path.iterdir()) == made
 
 
-@pytest.mark.parametrize("args", READ_ONLY)
+@pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
 def test_a_read_only_command_never_makes_a_schema(tmp_path: Path, args: tuple[str, ...]) -> None:
     (tmp_path / DEFAULT_DB).touch()  # a file that is not an Openplate database
     refused = run_here(tmp_path, *args, env={"OPENPLATE_SECRET_KEY": "k" * 48})
@@ -201,6 +208,31 @@ def test_a_read_only_command_never_migrates(tmp_path: Path) -> None:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (older,)
 
 
+def test_a_read_only_command_never_makes_a_schema_on_postgresql(tmp_path: Path) -> None:
+    url = create_database()
+    try:
+        for args in READ_ONLY:
+            refused = run_here(tmp_path, *args, "--database-url", url,
+                               env={"OPENPLATE_SECRET_KEY": "k" * 48})
+            assert_one_line_error(refused, "no Openplate schema")
+        assert _postgres_tables(url) == []
+    finally:
+        drop_database(url)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _postgres_tables(url: str) -> list[str]:
+    async def main() -> list[str]:
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        finally:
+            await conn.close()
+        return [row[0] for row in rows]
+
+    return asyncio.run(main())
+
+
 def test_a_read_only_command_on_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     refused = run_here(tmp_path, "keys", "list", "--database-url",
                        "postgresql://postgres@127.0.0.1:1/openplate", env={"OPENPLATE_SECRET_KEY": "k" * 48})
@@ -211,7 +243,7 @@ def test_a_read_only_command_on_an_unreachable_database_is_one_line(tmp_path: Pa
     (), ("nonsense",), ("user",), ("keys",), ("keys", "list", "--bogus"),
     ("serve", "--log-level", "loud"), ("app", "create", "--name", "X"), ("serve", "--port"),
     ("app", "create", "--owner", "a", "--name", "X", "--grant-type", "implicit"),
-])
+], ids=lambda args: " ".join(args) or "nothing")
 def test_a_usage_error_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
     refused = run_here(tmp_path, *args)
     assert refused.returncode == 2
