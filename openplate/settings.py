@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_FILE = "openplate.db"
 SECRET_KEY_FILE = "openplate-secret.key"
-#: The shortest instance key accepted, from the environment or from the key file.
+#: A key file with a shorter key in it is not used (see ``read_key``).
 MIN_SECRET_KEY_LENGTH = 32
 #: What ``database_url`` may name: SQLite (a file, or ``sqlite://`` in memory) or PostgreSQL.
 _DATABASE_URL = re.compile(r"sqlite(\+aiosqlite)?://(/.+)?|(postgresql(\+asyncpg)?|postgres)://.*",

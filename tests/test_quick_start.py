@@ -6,8 +6,8 @@ to render and whose first upload had no parser to import.
 
 Both commands run here for real, as the README spells them (read from it), in a copy of the
 project; the quick start listens on a free port (``OPENPLATE_PORT``) rather than on 8000, where
-a server of the machine's own may be. The test command runs two real tests: one starts servers
-and one drives the command line in folders of their own, as the whole suite does."""
+a server of the machine's own may be. The test command runs two real tests: one starts a server
+and one drives the command line, each in a folder of its own, as the whole suite does."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ TEST_COMMAND = "bash scripts/test.sh"
 #: and one that runs the command line (each in a folder of its own, as every test does).
 TESTS = ["tests/test_serve_start.py::test_the_garbage_collector_runs_again_once_serve_has_started",
          "tests/test_cli.py::test_user_and_app_lifecycle"]
-#: Installing into a new virtual environment takes minutes on a slow machine: these only bound
+#: Installing into a new virtual environment takes minutes on a slow machine: this only bounds
 #: how long a broken install may take to report itself.
 INSTALL_DEADLINE = 900
 
@@ -61,13 +61,15 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the project as a checkout has it: no environments, caches or databases."""
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the project as a checkout has it: no environments, caches or databases. It is
+    removed afterwards (its two virtual environments take hundreds of megabytes)."""
     folder = tmp_path_factory.mktemp("checkout") / "openplate"
     shutil.copytree(ROOT, folder, ignore=shutil.ignore_patterns(
         ".venv*", ".git", "__pycache__", ".*_cache", ".hypothesis", "build", "dist", "*.egg-info",
-        "node_modules", "results", "openplate.db*", "openplate-secret.key", "server.log"))
-    return folder
+        "node_modules", "results", "openplate.db*", "openplate-secret.key"))
+    yield folder
+    shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 BASH = shutil.which("bash") or "/bin/bash"

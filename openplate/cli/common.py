@@ -88,8 +88,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
     from openplate.settings import Settings
 
-    flags: dict[str, Any] = {name: str(getattr(args, name)) for name in SETTING_FLAGS
-             if getattr(args, name, None) is not None}
+    flags: dict[str, Any] = {
+        name: str(getattr(args, name)) for name in SETTING_FLAGS if getattr(args, name, None) is not None
+    }
     try:
         return Settings(**flags)
     except ValidationError as error:
@@ -112,9 +113,10 @@ def _explain(field: str, error: Mapping[str, object]) -> str:
             "int_parsing", "int_from_float", "greater_than_equal", "less_than_equal"):
         low = next((m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
         high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
-        rule = (f"from {low} to {high}" if low is not None and high is not None
-                else f"at least {low}" if low is not None else f"at most {high}")
-        return f"must be a whole number {rule}, not {error['input']}"
+        rule = (f" from {low} to {high}" if low is not None and high is not None
+                else f" of at least {low}" if low is not None
+                else f" of at most {high}" if high is not None else "")
+        return f"must be a whole number{rule}, not {error['input']}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return message[:1].lower() + message[1:]
 
