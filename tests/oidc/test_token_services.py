@@ -183,7 +183,7 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
         assert jwt_check.header(old)["kid"] in before
         young = _cli(live, "keys", "rotate")
         assert young.returncode != 0 and "--force" in young.stderr  # the next key is brand new
-        rotated = _cli(live, "keys", "rotate", "--force")
+        rotated = _cli(live, "keys", "rotate", "--force", "--json")
         assert rotated.returncode == 0, rotated.stderr
         result = json.loads(rotated.stdout)
         assert result["current"] in before and result["retired"] == jwt_check.header(old)["kid"]
@@ -197,7 +197,7 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
         assert jwt_check.header(new)["kid"] == result["current"]
         assert jwt_check.verify(old, live.url)["aud"] == app.client_id
         assert jwt_check.verify(new, live.url)["aud"] == app.client_id
-        listed = [json.loads(line) for line in _cli(live, "keys", "list").stdout.splitlines()]
+        listed = [json.loads(line) for line in _cli(live, "keys", "list", "--json").stdout.splitlines()]
         assert sorted(k["status"] for k in listed) == ["current", "next", "retired"]
     finally:
         live.stop()
@@ -208,7 +208,7 @@ def _keys_once_started(folder: Path) -> tuple[list[dict[str, str]], set[str]]:
     its JWKS publishes."""
     live = start_server(folder)
     try:
-        listed = [json.loads(line) for line in _cli(live, "keys", "list").stdout.splitlines()]
+        listed = [json.loads(line) for line in _cli(live, "keys", "list", "--json").stdout.splitlines()]
         return listed, {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}
     finally:
         live.stop()

@@ -22,7 +22,8 @@ JWT = {"OPENPLATE_ACCESS_TOKEN_FORMAT": "jwt"}
 
 
 def _rotate(live: LiveServer) -> dict[str, str]:
-    done = subprocess.run([sys.executable, "-m", "openplate.cli", "keys", "rotate", "--force"],
+    done = subprocess.run([sys.executable, "-m", "openplate.cli", "keys", "rotate", "--force",
+                           "--json"],
                           env=live.env, cwd=live.folder, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     result: dict[str, str] = json.loads(done.stdout)
