@@ -38,7 +38,12 @@ _SESSION_INSERT = Prepared(sessions.insert().returning(sessions.c.id))
 _SESSION_BY_DIGEST = Prepared(select(sessions).where(
     sessions.c.digest == bindparam("d"), sessions.c.expires_at > bindparam("now")))
 _SESSION_FLASH = Prepared(
-    update(sessions).where(sessions.c.id == bindparam("sid")).values(flash=bindparam("flash")))
+    update(sessions).where(sessions.c.id == bindparam("sid"))
+    .values(flash=bindparam("flash"), flash_expires_at=bindparam("until")))
+# Taking the notice is one compare-and-clear, so of two pages loaded at once only one shows it.
+_SESSION_TAKE_FLASH = Prepared(
+    update(sessions).where(sessions.c.id == bindparam("sid"), sessions.c.flash == bindparam("seen"))
+    .values(flash=None, flash_expires_at=None))
 _PARK = Prepared(auth_requests.insert())
 _TAKE = Prepared(
     delete(auth_requests)
@@ -144,8 +149,9 @@ class SqlSessions:
         row = (await self._conn.execute(_SESSION_BY_DIGEST, {"d": digest, "now": now})).first()
         if row is None:
             return None
+        live_flash = row.flash if (row.flash_expires_at or 0) > now else None
         return SessionRecord(
-            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, row.flash
+            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, live_flash
         )
 
     async def delete(self, *, session_id: int) -> None:
@@ -154,8 +160,16 @@ class SqlSessions:
     async def delete_for_user(self, *, user_id: int) -> None:
         await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
-    async def set_flash(self, *, session_id: int, flash: str | None) -> None:
-        await self._conn.execute(_SESSION_FLASH, {"sid": session_id, "flash": flash})
+    async def set_flash(self, *, session_id: int, flash: str, expires_at: int) -> None:
+        """Keep a one-time notice with the session until ``take_flash`` or ``expires_at``."""
+        await self._conn.execute(
+            _SESSION_FLASH, {"sid": session_id, "flash": flash, "until": expires_at})
+
+    async def take_flash(self, *, session_id: int, seen: str) -> bool:
+        """Remove the notice ``seen`` in the session (as ``by_digest`` read it); True if this
+        call removed it, so the caller may show it (a concurrent page load did not)."""
+        result = await self._conn.execute(_SESSION_TAKE_FLASH, {"sid": session_id, "seen": seen})
+        return bool(result.rowcount == 1)
 
 
 class SqlAuthRequests:

@@ -131,10 +131,12 @@ sessions = Table(
     Column("digest", String(64), nullable=False, unique=True),
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("csrf_token", String(64), nullable=False),
+    # A one-time notice, sealed (it may carry a secret shown once), and when it stops counting.
     Column("flash", Text, nullable=True),
     Column("created_at", Time, nullable=False),
     Column("auth_time", Time, nullable=True),
     Column("expires_at", Time, nullable=False, index=True),
+    Column("flash_expires_at", Time, nullable=True, index=True),
 )
 
 # Authorisation requests parked while the user signs in and decides (two-phase authorise).

@@ -25,7 +25,7 @@ async def signin_page(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"))
     force = request.query_params.get("force") == "1"  # prompt=login / max_age: sign in again
     hint = (request.query_params.get("login_hint") or "")[:254]
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
     if who.user is not None and not force:
         return redirect(ctx, target, who)
@@ -46,7 +46,7 @@ async def signin(request: Request) -> Response:
             f"signin:account:{login.lower()[:254]}": ctx.throttle.signin_per_account}
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        if not who.csrf_ok(form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
         wait = await ctx.counters(store).retry_after(keys, now=t)
         user = await store.users.by_login(login) if 0 < len(login) <= 254 and not wait else None
@@ -82,7 +82,7 @@ async def signin(request: Request) -> Response:
 async def signup_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
     return render(ctx, "signup.html", who, next=target, username="", email="", error=None)
 
@@ -97,7 +97,7 @@ async def signup(request: Request) -> Response:
     username, email = (form.get("username") or "").strip(), (form.get("email") or "").strip()
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+    if not who.csrf_ok(form.get("csrf_token")):
         return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
 
     def again(status: int, message: str) -> Response:
