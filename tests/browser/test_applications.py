@@ -37,8 +37,7 @@ def test_new_application_shows_its_secret_once(
         page.get_by_role("button", name="Generate Application").click()
     assert created.value.status == 303  # a reload of the page it leads to posts nothing
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
-    expect(page.get_by_role("status")).to_have_text(
-        "Application created. Copy the secret now: it is shown only once.")
+    expect(page.get_by_role("status")).to_have_text("Application created. Add a redirect URI to use it.")
     client_id = page.locator("#client-id").inner_text()
     secret = page.locator("#client-secret").inner_text()
     assert client_id.startswith("opc_") and len(client_id) > 10

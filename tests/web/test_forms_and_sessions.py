@@ -209,7 +209,7 @@ def test_generate_application_redirects_and_shows_the_secret_once(
         shown = browser.get(location)
         secret = _secret_on(shown.text)
         assert secret is not None and secret.startswith("opcs_")
-        assert "Application created. Copy the secret now: it is shown only once." in shown.text
+        assert "Application created. Add a redirect URI to use it." in shown.text
         assert secret.encode() not in before_shown
         assert secret.encode() not in seeder.at_rest(server)
         # Shown once: a reload shows neither the secret nor the notice, and creates nothing.

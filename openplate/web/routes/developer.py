@@ -35,7 +35,7 @@ from openplate.web.pages import (
 router = APIRouter(include_in_schema=False)
 
 NOT_FOUND = "No such application among yours."
-COPY_NOW = "Copy the secret now: it is shown only once."
+CREATED = "Application created. Add a redirect URI to use it."
 
 
 def _app_page(
@@ -115,10 +115,7 @@ async def create_app(request: Request) -> Response:
             apps = await store.applications.owned_by(owner_id=who.user.id)
             return render(ctx, "applications.html", who, status=400, apps=apps,
                           error=str(error), name=(form.get("name") or "")[:100])
-        text = "Application created. Add a redirect URI below to use it."
-        if secret is not None:
-            text = f"Application created. {COPY_NOW}"
-        await tell(ctx, store, who.session, Notice(text, secret, app.client_id))
+        await tell(ctx, store, who.session, Notice(CREATED, secret, app.client_id))
     return redirect(ctx, f"/applications/{app.client_id}")
 
 
@@ -212,7 +209,7 @@ async def rotate(request: Request, client_id: str) -> Response:
         await store.events.append(kind="client.secret_rotated", now=now(), user_id=app.owner_id,
                                   client_id=app.client_id)
         await tell(ctx, store, who.session, Notice(
-            f"New secret made; the old one no longer works. {COPY_NOW}", secret, app.client_id))
+            "New secret made. The old one no longer works.", secret, app.client_id))
     return redirect(ctx, f"/applications/{client_id}")
 
 
