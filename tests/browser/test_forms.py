@@ -250,6 +250,8 @@ def test_password_change_does_what_the_page_says(
     # Every grant ended; remembered consent is forgotten; the other browser is signed out;
     # this one is still signed in.
     assert me(server.url, token).status_code == 401
+    asked = page.request.get(_auth_path(app), max_redirects=0)
+    assert asked.status == 200, "the consent page, not straight back to the app"
     page.goto(_auth_path(app))
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"{app.name} wants to use your Openplate account")
