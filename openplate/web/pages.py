@@ -60,9 +60,9 @@ async def visitor(
     ``create``: the page shows a form. A browser without a session then gets a CSRF token bound
     to its form cookie (made now if it has none, and set or renewed with the answer by
     ``finish``). Without ``create`` an existing form cookie is still read, so a post can be
-    checked with ``Visitor.csrf_ok``, but none is set. (Before sessions were kept for signed-in
-    browsers only, ``create`` opened an anonymous session row; a step that truly must keep
-    server state for a signed-out browser calls ``ensure_session``.)
+    checked with ``Visitor.csrf_ok``, but none is set. (``create`` used to open an anonymous
+    session row for this; a step that truly must keep server state for a signed-out browser now
+    calls ``ensure_session``.)
 
     ``notice``: the page renders for a GET, so it takes the session's one-time notice (removing
     it in this unit of work) and shows it. Needs a writing unit of work when there is one.
