@@ -328,8 +328,9 @@ def test_form_pages_pass_axe_and_fit_the_width(
     open_context: Callable[..., BrowserContext], seed: BrowserSeeder, server: LiveServer,
     width: int,
 ) -> None:
-    """Each page this work touched, in the states a person meets it (a notice, a secret shown
-    once, an error): no serious or critical axe-core violation, and no sideways scrolling."""
+    """Each page with a form, and the header every page shares, in the states a person meets
+    them (a notice, a secret shown once, an error): no serious or critical axe-core violation,
+    and no sideways scrolling."""
     # The pages' CSP forbids inline scripts; axe is injected as one, so this context bypasses it.
     context = open_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
@@ -342,6 +343,10 @@ def test_form_pages_pass_axe_and_fit_the_width(
         assert overflow <= 0, f"{what}: {overflow}px wider than the {width}px window"
         checked.append(what)
 
+    page.goto("/")
+    check("home")
+    page.goto("/no/such/page")
+    check("an error page")
     page.goto("/signin")
     check("sign-in")
     page.goto("/signup")
@@ -390,4 +395,6 @@ def test_form_pages_pass_axe_and_fit_the_width(
     check("password with an error")
     page.goto("/account/security")
     check("security log")
-    assert len(checked) == 15
+    page.goto("/")
+    check("home, signed in")
+    assert len(checked) == 18
