@@ -31,6 +31,19 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The browser tests check pages with axe-core, pinned in tests/browser/axe (package-lock.json).
+AXE=tests/browser/axe
+if ! node -e "const d = process.argv[1];
+  const want = require(d + '/package.json').dependencies['axe-core'];
+  process.exit(require(d + '/node_modules/axe-core/package.json').version === want ? 0 : 1)" \
+    "$PWD/$AXE" 2>/dev/null; then
+  if ! command -v npm >/dev/null; then
+    echo "error: the browser tests need Node.js and npm to install axe-core ($AXE)" >&2
+    exit 1
+  fi
+  (cd "$AXE" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # Every test configures the servers it starts. Settings exported for a server of your own
 # (OPENPLATE_DATABASE_URL, say) must not reach them; OPENPLATE_TEST_* are the suite's own.
 while IFS= read -r name; do

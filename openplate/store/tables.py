@@ -134,12 +134,14 @@ sessions = Table(
     Column("digest", String(64), nullable=False, unique=True),
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("csrf_token", String(64), nullable=False),
+    # A one-time notice, sealed (it may carry a secret shown once), and when it stops counting.
     Column("flash", Text, nullable=True),
     Column("created_at", Time, nullable=False),
     Column("auth_time", Time, nullable=True),
     Column("expires_at", Time, nullable=False, index=True),
     # How the user signed in (RFC 8176 amr values, space-separated); NULL while anonymous.
     Column("amr", String(64), nullable=True),
+    Column("flash_expires_at", Time, nullable=True, index=True),
 )
 
 # Authorisation requests parked while the user signs in and decides (two-phase authorise).
@@ -156,6 +158,8 @@ auth_requests = Table(
     Column("expires_at", Time, nullable=False, index=True),
     # When the user signed in, in this browser, after the request was parked (prompt=login, max_age).
     Column("signed_in_at", Time, nullable=True),
+    # A signed-out browser's binding (keyed digest of its form cookie) until a session claims it.
+    Column("browser_digest", String(64), nullable=True),
 )
 
 maps = Table(
