@@ -1,5 +1,8 @@
 """RFC 7662: token introspection, for the client the token was issued to and no other.
 
+§2.1: the caller must authenticate, so a public client (which has no secret) gets
+``invalid_client``; its tokens are for it to use, not to ask about.
+
 §2.2: a token that is unknown, expired, revoked, or another client's is reported as
 ``{"active": false}`` and nothing more.
 """
@@ -17,7 +20,8 @@ INACTIVE: dict[str, object] = {"active": False}
 
 
 async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> dict[str, object]:
-    client, token = await client_and_token(call, store.clients, ctx.digester)
+    client, token = await client_and_token(call, store.clients, ctx.digester,
+                                           secret_required=True)
     if plausible(token, REFRESH_TOKEN_PREFIX):
         record = await store.tokens.find_refresh(digest=ctx.digester.digest(token))
         if (record is None or record.client_pk != client.pk or record.used or record.revoked

@@ -43,6 +43,26 @@ def test_introspection_only_for_the_owning_client(server: LiveServer, seeder: Se
     assert _client_post(server, "/oauth/introspect", app).json()["error"] == "invalid_request"
 
 
+def test_introspection_requires_client_authentication(server: LiveServer, seeder: Seeder) -> None:
+    """RFC 7662 §2.1: a public client (no secret to prove who it is) may not introspect, and the
+    metadata does not offer "none" for the introspection endpoint."""
+    public = seeder.app(seeder.user("dev"), public=True)
+    for form in ({"client_id": public.client_id, "token": "opat_anything"},
+                 {"client_id": public.client_id, "token": "oprt_anything",
+                  "token_type_hint": "refresh_token"}):
+        refused = httpx.post(server.url + "/oauth/introspect", data=form)
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+        assert refused.headers["www-authenticate"].startswith("Basic")
+    # Revocation stays open to public clients (RFC 7009 §2.1 authenticates them by client_id).
+    revoked = httpx.post(server.url + "/oauth/revoke",
+                         data={"client_id": public.client_id, "token": "opat_anything"})
+    assert revoked.status_code == 200
+    meta = httpx.get(server.url + "/.well-known/openid-configuration").json()
+    assert meta["introspection_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post"]
+    assert "none" in meta["revocation_endpoint_auth_methods_supported"]
+
+
 def test_revocation_only_of_own_tokens(server: LiveServer, seeder: Seeder) -> None:
     app, other = seeder.app(seeder.user("dev")), seeder.app(seeder.user("dev"))
     tokens = _tokens(server, seeder, app)

@@ -48,7 +48,8 @@ def metadata(settings: Settings) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": client_auth,
         "revocation_endpoint_auth_methods_supported": client_auth,
-        "introspection_endpoint_auth_methods_supported": client_auth,
+        # RFC 7662 §2.1: introspection needs an authenticated client, so never "none".
+        "introspection_endpoint_auth_methods_supported": client_auth[:2],
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [settings.signing_alg],
