@@ -30,8 +30,11 @@ def token_from_header(authorization: str | None) -> str:
 
 
 async def authenticate(
-    authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str
+    authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str,
+    user_only: bool = False,
 ) -> AccessPrincipal:
+    """The token's principal if it is live and has ``scope``; with ``user_only``, a client's own
+    token (client credentials, RFC 9068 §2.2) is refused too: no user stands behind it."""
     token = token_from_header(authorization)
     if not looks_like_access_token(token):
         raise InvalidToken("The access token is invalid.")
@@ -40,4 +43,7 @@ async def authenticate(
         raise InvalidToken("The access token is invalid, expired or revoked.")
     if not covers(principal.scope, scope):
         raise InsufficientScope(f"This call needs the '{scope}' scope.", scope=scope)
+    if user_only and principal.for_client:
+        raise InsufficientScope("This call needs a token a user granted; this one is the "
+                                "application's own.", scope=scope)
     return principal

@@ -36,16 +36,24 @@ async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> 
         found = await store.tokens.find_access(digest=ctx.digester.digest(token), now=ctx.now)
         if found is None or found.client_pk != client.pk:
             return INACTIVE
+        if found.for_client:  # client credentials: no user; the client is the subject
+            return _answer(client.client_id, client.client_id, found.scope, found.expires_at,
+                           found.issued_at, "Bearer", ctx)
         user_id, scope, exp, iat, kind = (found.user_id, found.scope, found.expires_at,
                                           found.issued_at, "Bearer")
         profile = found.user or await store.users.profile(user_id)
+    answer = _answer(subject(user_id), client.client_id, scope, exp, iat, kind, ctx)
+    if profile is not None:
+        answer["username"] = profile.username
+    return answer
+
+
+def _answer(sub: str, client_id: str, scope: str, exp: int, iat: int | None, kind: str,
+            ctx: TokenContext) -> dict[str, object]:
     answer: dict[str, object] = {
-        "active": True, "scope": scope, "client_id": client.client_id,
-        "token_type": kind, "exp": exp, "sub": subject(user_id), "iss": ctx.issuer,
-        "aud": ctx.audience,
+        "active": True, "scope": scope, "client_id": client_id, "token_type": kind, "exp": exp,
+        "sub": sub, "iss": ctx.issuer, "aud": ctx.audience,
     }
     if iat is not None:
         answer["iat"] = iat
-    if profile is not None:
-        answer["username"] = profile.username
     return answer

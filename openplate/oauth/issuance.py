@@ -44,14 +44,20 @@ class TokenContext:
 
 def access_token_for(
     ctx: TokenContext, *, secret: str, client: Client, user_id: int, scope: str, iat: int,
-    exp: int,
+    exp: int, for_client: bool = False,
 ) -> str:
-    """The access token handed out for a stored ``secret``: the secret itself, or a JWT."""
+    """The access token handed out for a stored ``secret``: the secret itself, or a JWT.
+
+    A client's own token (``for_client``, client credentials) has the client as its ``sub``
+    (RFC 9068 §2.2: "an identifier the authorization server uses to indicate the client
+    application"); any other has the user's.
+    """
     if ctx.policy.access_format != "jwt" or ctx.signer is None:
         return secret
     return build_access_jwt(
         ctx.signer, issuer=ctx.issuer, audience=ctx.audience, jti=jti_for(secret),
-        subject=subject(user_id), client_id=client.client_id, scope=scope, iat=iat, exp=exp,
+        subject=client.client_id if for_client else subject(user_id), client_id=client.client_id,
+        scope=scope, iat=iat, exp=exp,
     )
 
 
@@ -69,15 +75,17 @@ async def mint(
     auth_time: int | None = None,
     nonce: str | None = None,
     touch: bool = True,
+    for_client: bool = False,
 ) -> IssuedTokens:
     """Store the digests of new tokens for the grant and return the tokens themselves.
 
-    ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones.
+    ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones;
+    ``for_client`` marks a client's own token (client credentials; see ``access_token_for``).
     """
     secret = access_secret or ctx.digester.mint(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
     access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
-                              iat=ctx.now, exp=expires)
+                              iat=ctx.now, exp=expires, for_client=for_client)
     await store.tokens.create_access(
         digest=ctx.digester.digest(access), grant_id=grant_id, client_pk=client.pk,
         user_id=user_id, scope=scope, now=ctx.now, expires_at=expires,

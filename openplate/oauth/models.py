@@ -103,6 +103,9 @@ class AccessPrincipal:
     #: The token's user, read with the token (one statement for the bearer check and the
     #: answer of /users/me, userinfo and introspection).
     user: UserProfile | None = None
+    #: A client-credentials token: it speaks for the client itself. ``user_id`` is the client's
+    #: owner (whose account its uploads go to), but no user granted it: it is not a user's token.
+    for_client: bool = False
 
 
 @dataclass(frozen=True, slots=True)

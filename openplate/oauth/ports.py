@@ -23,9 +23,10 @@ class ClientStore(Protocol):
 class GrantStore(Protocol):
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
-        used: bool = False,
+        used: bool = False, for_client: bool = False,
     ) -> int:
-        """A new grant; ``used`` when tokens are minted for it at once (no separate touch)."""
+        """A new grant; ``used`` when tokens are minted for it at once (no separate touch);
+        ``for_client`` for a client's own (client-credentials) grant."""
         ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...
@@ -34,7 +35,7 @@ class GrantStore(Protocol):
 
     async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
         """The live grant that this client's client-credentials tokens for ``scope`` hang on,
-        made on first use and reused after (see openplate.store.client_grants)."""
+        made on first use (``for_client``) and reused after (see openplate.store.client_grants)."""
         ...
 
 

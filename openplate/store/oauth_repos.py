@@ -81,7 +81,7 @@ _LIVE_ACCESS = Prepared(
     select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
            access_tokens.c.created_at, users.c.username, users.c.email,
-           users.c.created_at.label("member_since"))
+           users.c.created_at.label("member_since"), grants.c.for_client)
     .join(grants, grants.c.id == access_tokens.c.grant_id)
     .join(users, users.c.id == access_tokens.c.user_id)
     .where(
@@ -132,11 +132,12 @@ class SqlGrants:
 
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
-        used: bool = False,
+        used: bool = False, for_client: bool = False,
     ) -> int:
         result = await self._conn.execute(_GRANT_INSERT, {
             "user_id": user_id, "client_pk": client_pk, "scope": scope, "created_at": now,
             "auth_time": auth_time, "last_used_at": now if used else None,
+            "for_client": for_client,
         })
         return int(result.scalar_one())
 
@@ -160,7 +161,7 @@ class SqlGrants:
                 return grant_id
             remembered.forget(key)
         grant_id = await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
-                                     used=True)
+                                     used=True, for_client=True)
         remembered.put(key, grant_id, now, now)
         return grant_id
 
@@ -265,6 +266,7 @@ class SqlTokens:
             client_pk=row.client_pk, scope=row.scope, expires_at=row.expires_at,
             issued_at=row.created_at,
             user=UserProfile(row.user_id, row.username, row.email, row.member_since),
+            for_client=bool(row.for_client),
         )
 
     async def revoke_access(self, *, token_id: int, now: int) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -72,6 +73,8 @@ grants = Table(
     Column("revoked_at", Time, nullable=True),
     Column("last_used_at", Time, nullable=True),
     Column("auth_time", Time, nullable=True),  # when the user signed in (OIDC auth_time)
+    # A client-credentials grant: its tokens speak for the client, not for its owner.
+    Column("for_client", Boolean, nullable=False, server_default=false()),
 )
 
 authorization_codes = Table(

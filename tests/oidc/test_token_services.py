@@ -109,6 +109,9 @@ def test_client_credentials(server: LiveServer, seeder: Seeder) -> None:
     page = httpx.get(upload.json()["url"])
     assert owner.username in page.text  # the app acts as its owner's account
     assert me(server.url, body["access_token"]).status_code == 403  # no user, no account scope
+    described = _client_post(server, "/oauth/introspect", robot, token=body["access_token"]).json()
+    assert described["active"] is True and described["sub"] == robot.client_id
+    assert "username" not in described  # no user stands behind the token
     wide = _client_post(server, "/oauth/token", robot, grant_type="client_credentials", scope="account")
     assert wide.json()["error"] == "invalid_scope"
     # An app without the grant is refused, and the robot cannot run the browser flow.
@@ -191,6 +194,32 @@ def test_jwt_access_tokens(jwt_server: LiveServer) -> None:
     forged = access.rsplit(".", 1)[0] + ".AAAA"
     assert me(jwt_server.url, first["access_token"]).status_code == 200
     assert me(jwt_server.url, forged).status_code == 401
+
+
+def test_a_client_credentials_jwt_names_the_client_as_its_subject(jwt_server: LiveServer) -> None:
+    """RFC 9068 §2.2: with no resource owner, ``sub`` identifies the client; introspection says
+    the same, and neither /users/me nor UserInfo takes the token for a user."""
+    seeder = Seeder(jwt_server)
+    owner = seeder.user("bot")
+    robot = _machine_app(jwt_server, owner)
+    access = _client_post(jwt_server, "/oauth/token", robot,
+                          grant_type="client_credentials").json()["access_token"]
+    claims = jwt_check.verify(access, jwt_server.url)
+    assert claims["sub"] == robot.client_id == claims["client_id"]
+    assert claims["sub"] != str(owner.id)
+    described = _client_post(jwt_server, "/oauth/introspect", robot, token=access).json()
+    assert described["active"] is True and described["sub"] == robot.client_id
+    assert "username" not in described
+    # Even with the scopes those calls need (none a client can ask for today), it is no user's.
+    seeder.execute("UPDATE access_tokens SET scope = 'openid account maps' WHERE digest = :d",
+                   d=seeder.digester.digest(access))
+    for path in ("/users/me", "/oauth/userinfo"):
+        answer = httpx.get(jwt_server.url + path, headers={"Authorization": f"Bearer {access}"})
+        assert answer.status_code == 403 and answer.json()["error"] == "insufficient_scope", path
+    # A user's token keeps the user as its subject.
+    user_claims = jwt_check.verify(_tokens(jwt_server, seeder, seeder.app(owner))["access_token"],
+                                   jwt_server.url)
+    assert user_claims["sub"] != user_claims["client_id"]
 
 
 def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:

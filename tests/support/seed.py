@@ -71,13 +71,14 @@ class Seeder:
 
     def app(
         self, owner: Account, *, redirect_uris: tuple[str, ...] = ("http://localhost:13524/",),
-        public: bool = False, name: str = "Mind Mapper",
+        public: bool = False, name: str = "Mind Mapper", grant_types: tuple[str, ...] = (),
     ) -> App:
         async def work(db: Database) -> App:
             async with db.transaction() as store:
                 client, secret = await applications.register(
                     store, self.digester, owner_id=owner.id, name=name,
                     redirect_uris=list(redirect_uris), public=public, now=int(time.time()),
+                    grant_types=list(grant_types) or None,
                 )
             return App(client.client_id, secret, client.redirect_uris, client.name)
 

@@ -51,12 +51,14 @@ Authorization = Annotated[str | None, Depends(authorization_header)]
 
 
 async def check_bearer(
-    ctx: AppContext, store: Store, authorization: str | None, *, scope: str
+    ctx: AppContext, store: Store, authorization: str | None, *, scope: str,
+    user_only: bool = False,
 ) -> AccessPrincipal:
-    """The token's principal, inside the caller's transaction; BearerRejected otherwise."""
+    """The token's principal, inside the caller's transaction; BearerRejected otherwise.
+    ``user_only`` refuses a client's own (client-credentials) token."""
     try:
         return await bearer.authenticate(
-            authorization, store.tokens, ctx.digester, now=now(), scope=scope
+            authorization, store.tokens, ctx.digester, now=now(), scope=scope, user_only=user_only
         )
     except OAuthError as error:
         sent = bool(authorization and authorization.strip())
@@ -92,7 +94,7 @@ async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
     """The body of ``Me``, built directly (served by hot.py)."""
     authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="account")
+        principal = await check_bearer(ctx, store, authorization, scope="account", user_only=True)
     user = principal.user
     if user is None:
         return error_reply(404, "not_found", "The account no longer exists.")

@@ -100,7 +100,7 @@ async def jwks(request: Request) -> Response:
 async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
     authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="openid")
+        principal = await check_bearer(ctx, store, authorization, scope="openid", user_only=True)
     profile = principal.user
     if profile is None:
         return error_reply(401, "invalid_token", "The account no longer exists.")

@@ -1,0 +1,32 @@
+"""grants say whether they are a client's own; refresh tokens keep their access token's digest;
+clients choose their ID-token algorithm
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02 10:00:00
+
+``grants.for_client``: a client-credentials grant, whose tokens speak for the client (RFC 9068
+§2.2 ``sub``), not for its owner. Grants made before this revision read false: their tokens
+keep the meaning they were minted with until they expire.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN: no table rebuild.
+    op.add_column('grants', sa.Column('for_client', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('grants', schema=None) as batch_op:
+        batch_op.drop_column('for_client')  # run with foreign keys off (see env.py)
