@@ -1,7 +1,8 @@
-"""RFC 6750 §2.1 and §3: reading and checking bearer access tokens on the API.
+"""RFC 6750 §2.1, §2.2 and §3: reading and checking bearer access tokens on the API.
 
 Besides ``Authorization: Bearer <token>``, the bare ``Authorization: <token>`` that the original
-Biggerplate clients sent is accepted.
+Biggerplate clients sent is accepted; where an endpoint allows it (UserInfo), so is the
+``access_token`` of a form-encoded body (§2.2). Never a token in the query string (§2.3).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from openplate.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken
 from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.models import AccessPrincipal
+from openplate.oauth.params import Params
 from openplate.oauth.ports import TokenStore
 from openplate.oauth.scopes import covers
 from openplate.oauth.tokens import Digester
@@ -27,6 +29,24 @@ def token_from_header(authorization: str | None) -> str:
         if " " in value:
             raise InvalidRequest("Malformed Authorization header.")
     return value
+
+
+def authorization_with_body(authorization: str | None, body: Params) -> str | None:
+    """RFC 6750 §2.2: the Authorization header a form-encoded body's ``access_token`` stands for.
+
+    The caller has checked the rest of §2.2 (a POST, single-part, ``application/x-www-form-
+    urlencoded``). Without ``access_token`` the header is used as it is. §2: "Clients MUST NOT
+    use more than one method to transmit the token in each request", so a body token beside an
+    Authorization header, or sent twice, is ``invalid_request``.
+    """
+    body.reject_duplicates(("access_token",))
+    token = body.get("access_token")
+    if token is None:
+        return authorization
+    if authorization is not None and authorization.strip():
+        raise InvalidRequest("Send the access token once: in the Authorization header or in "
+                             "the body, not both.")
+    return "Bearer " + token
 
 
 async def authenticate(

@@ -82,6 +82,41 @@ def test_id_token_and_userinfo(server: LiveServer, seeder: Seeder) -> None:
     assert "nonce" not in again
 
 
+def test_userinfo_takes_the_token_from_a_form_body(server: LiveServer, seeder: Seeder) -> None:
+    """RFC 6750 §2.2: a form-encoded POST body may carry ``access_token``, instead of the header
+    and never beside it; only a single-part form body is read for it, and never a query string."""
+    app, account = seeder.app(seeder.user("dev")), seeder.user("form")
+    token = exchange(server.url, app, obtain_code(server.url, account, app.client_id,
+                                                  app.redirect_uris[0], scope="openid")).json()[
+        "access_token"]
+    url = server.url + "/oauth/userinfo"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    in_body = httpx.post(url, content=f"access_token={token}".encode(), headers=form)
+    assert in_body.status_code == 200, in_body.text
+    assert in_body.json() == {"sub": str(account.id)}
+    charset = httpx.post(url, content=f"access_token={token}".encode(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    assert charset.status_code == 200
+    both = httpx.post(url, data={"access_token": token}, headers={"Authorization": f"Bearer {token}"})
+    assert (both.status_code, both.json()["error"]) == (400, "invalid_request")
+    twice = httpx.post(url, content=f"access_token={token}&access_token={token}".encode(),
+                       headers=form)
+    assert (twice.status_code, twice.json()["error"]) == (400, "invalid_request")
+    wrong = httpx.post(url, data={"access_token": "opat_not-a-real-token"})
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_token")
+    assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+    # Not a single-part form body, or not a POST: the token there is not read at all.
+    multipart = httpx.post(url, files={"access_token": (None, token)})
+    assert multipart.status_code == 401 and "error=" not in multipart.headers["www-authenticate"]
+    as_json = httpx.post(url, json={"access_token": token})
+    assert as_json.status_code == 401
+    in_query = httpx.get(url, params={"access_token": token})
+    assert in_query.status_code == 401
+    # The header alone still works with any body the client happens to send.
+    header = httpx.post(url, data={"other": "x"}, headers={"Authorization": f"Bearer {token}"})
+    assert header.status_code == 200
+
+
 def test_no_id_token_or_userinfo_without_openid(server: LiveServer, seeder: Seeder) -> None:
     app, account = seeder.app(seeder.user("dev")), seeder.user("u")
     tokens = exchange(server.url, app, obtain_code(server.url, account, app.client_id,

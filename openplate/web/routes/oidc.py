@@ -9,7 +9,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openplate.oauth import bearer
+from openplate.oauth.errors import OAuthError
 from openplate.oauth.oidc.claims import user_claims
+from openplate.oauth.params import parse_params
 from openplate.oauth.scopes import SCOPES
 from openplate.settings import Settings
 from openplate.web.context import AppContext
@@ -20,6 +23,7 @@ from openplate.web.routes.api import (
     BEARER_RESPONSES,
     CACHE_NO_STORE,
     Authorization,
+    BearerRejected,
     check_bearer,
 )
 
@@ -97,8 +101,27 @@ async def jwks(request: Request) -> Response:
     return await via_starlette(request, jwks_reply)
 
 
-async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def userinfo_authorization(request: HotRequest) -> str | None:
+    """The token's Authorization header, or what a form body's ``access_token`` stands for.
+
+    RFC 6750 §2.2: only in a POST whose single-part body is ``application/x-www-form-urlencoded``
+    (a multipart or JSON body is not read for a token), and never beside the header.
+    """
     authorization = request.header(b"authorization")
+    content_type = (request.header(b"content-type") or "").split(";", 1)[0].strip().lower()
+    if request.method != "POST" or content_type != FORM_TYPE or not request.body:
+        return authorization
+    try:
+        return bearer.authorization_with_body(authorization, parse_params(request.body))
+    except OAuthError as error:
+        raise BearerRejected(error, token_sent=True) from None
+
+
+async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    authorization = userinfo_authorization(request)
     async with ctx.db.transaction(readonly=True) as store:
         principal = await check_bearer(ctx, store, authorization, scope="openid", user_only=True)
     profile = principal.user
@@ -113,7 +136,21 @@ async def userinfo_get(request: Request, authorization: Authorization) -> Respon
     return await via_starlette(request, userinfo_reply)
 
 
+USERINFO_FORM = {
+    "requestBody": {
+        "required": False,
+        "content": {FORM_TYPE: {"schema": {
+            "type": "object",
+            "properties": {"access_token": {
+                "type": "string",
+                "description": "The access token, instead of the Authorization header "
+                               "(RFC 6750 §2.2; never both)."}},
+        }}},
+    },
+}
+
+
 @router.post("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
-             responses=BEARER_RESPONSES)
+             responses=BEARER_RESPONSES, openapi_extra=USERINFO_FORM)
 async def userinfo_post(request: Request, authorization: Authorization) -> Response:
     return await via_starlette(request, userinfo_reply)
