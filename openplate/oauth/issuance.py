@@ -86,8 +86,9 @@ async def mint(
     expires = ctx.now + ctx.policy.access_ttl
     access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
                               iat=ctx.now, exp=expires, for_client=for_client)
+    access_digest = ctx.digester.digest(access)
     await store.tokens.create_access(
-        digest=ctx.digester.digest(access), grant_id=grant_id, client_pk=client.pk,
+        digest=access_digest, grant_id=grant_id, client_pk=client.pk,
         user_id=user_id, scope=scope, now=ctx.now, expires_at=expires,
     )
     refresh: str | None = None
@@ -96,6 +97,7 @@ async def mint(
         await store.tokens.create_refresh(
             digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client.pk,
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,
+            access_digest=access_digest,
         )
     if touch:  # "last used" on /account/apps; a grant created just now already says so
         await store.grants.touch(grant_id=grant_id, now=ctx.now)

@@ -83,6 +83,8 @@ class RefreshRecord:
     successor_stamp: str | None = None
     #: When its grant last got tokens (its ``last_used_at``; None if never written).
     grant_used_at: int | None = None
+    #: The digest of the access token minted with it (None if minted before that was kept).
+    access_digest: str | None = None
 
     @property
     def used(self) -> bool:

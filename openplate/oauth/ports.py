@@ -71,8 +71,10 @@ class TokenStore(Protocol):
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
-    ) -> None: ...
+        now: int, expires_at: int, access_digest: str | None = None,
+    ) -> None:
+        """A new refresh token; ``access_digest`` is the access token minted with it."""
+        ...
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None: ...
 
@@ -88,6 +90,12 @@ class TokenStore(Protocol):
         ...
 
     async def revoke_access(self, *, token_id: int, now: int) -> None: ...
+
+    async def copy_access(self, *, source_digest: str, digest: str) -> None:
+        """Store ``digest`` as another form of the access token stored as ``source_digest``
+        (same grant, client, user, scope, issue and expiry times); nothing if it is stored
+        already. For a JWT re-signed with another key."""
+        ...
 
 
 class UserDirectory(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, text, update
 
 from openplate.oauth.models import (
     LAST_USED_EVERY,
@@ -92,6 +92,14 @@ _LIVE_ACCESS = Prepared(
             grants.c.revoked_at.is_(None),
         )
     )
+)
+
+
+# SQLite and PostgreSQL share this syntax (SQLite wants the WHERE that the SELECT has anyway).
+_ACCESS_COPY = text(
+    "INSERT INTO access_tokens (digest, grant_id, client_pk, user_id, scope, created_at,"
+    " expires_at) SELECT :new, grant_id, client_pk, user_id, scope, created_at, expires_at"
+    " FROM access_tokens WHERE digest = :old ON CONFLICT (digest) DO NOTHING"
 )
 
 
@@ -230,12 +238,12 @@ class SqlTokens:
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
+        now: int, expires_at: int, access_digest: str | None = None,
     ) -> None:
         await self._conn.execute(_REFRESH_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "scope": scope, "created_at": now, "expires_at": expires_at, "used_at": None,
-            "revoked_at": None,
+            "revoked_at": None, "access_digest": access_digest,
         })
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
@@ -247,7 +255,7 @@ class SqlTokens:
             scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
             revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
-            grant_used_at=row.grant_used_at,
+            grant_used_at=row.grant_used_at, access_digest=row.access_digest,
         )
 
     async def use_refresh(
@@ -268,6 +276,10 @@ class SqlTokens:
             user=UserProfile(row.user_id, row.username, row.email, row.member_since),
             for_client=bool(row.for_client),
         )
+
+    async def copy_access(self, *, source_digest: str, digest: str) -> None:
+        # One statement, and a no-op when the copy is there already (two racing retries).
+        await self._conn.execute(_ACCESS_COPY, {"new": digest, "old": source_digest})
 
     async def revoke_access(self, *, token_id: int, now: int) -> None:
         await self._conn.execute(

@@ -125,6 +125,9 @@ refresh_tokens = Table(
     # Set with used_at: the stamp of the successors (see openplate.oauth.tokens), so a retry in
     # the grace window can derive the very same ones.
     Column("successor_stamp", String(16), nullable=True),
+    # The digest of the access token minted with this one: a retry of the rotation that made
+    # it finds that access token through this, without rebuilding it (see refresh_token.py).
+    Column("access_digest", String(64), nullable=True),
 )
 
 sessions = Table(

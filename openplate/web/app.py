@@ -53,9 +53,6 @@ log = logging.getLogger("openplate.web")
 FORM_LIMIT = 256 * 1024
 
 
-KEY_RELOAD_SECONDS = 60
-
-
 async def load_keys(ctx: AppContext, *, create: bool = False) -> bool:
     """Load the signing key ring into memory (creating the current key on a new database).
 
@@ -94,9 +91,10 @@ async def publish_next_key(ctx: AppContext) -> None:
 
 
 async def reload_keys_forever(ctx: AppContext) -> None:
-    """Pick up a rotation made by `openplate keys rotate` or another node."""
+    """Pick up a rotation made by `openplate keys rotate` or another node, every
+    ``OPENPLATE_KEY_RELOAD_INTERVAL`` seconds."""
     while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        await asyncio.sleep(ctx.settings.key_reload_interval)
         try:
             await load_keys(ctx)
         except Exception:  # noqa: BLE001 - keep serving with the ring we have; try again later

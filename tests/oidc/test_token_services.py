@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.support import jwt_check
 from tests.support.mindmaps import make_xmind_json
+from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer, start_server
 from tests.support.tokens import me, refresh, tokens_for
@@ -250,6 +252,63 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
         assert sorted(k["status"] for k in listed) == ["current", "next", "retired"]
     finally:
         live.stop()
+
+
+def _wait_for_kid(live: LiveServer, kid: str) -> None:
+    """Until the server's JWKS lists ``kid``: it has reloaded its key ring (it reloads every
+    OPENPLATE_KEY_RELOAD_INTERVAL seconds)."""
+    deadline = time.monotonic() + 60
+    while kid not in {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}:
+        assert time.monotonic() < deadline, f"the server never reloaded its keys (no {kid})"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_refresh_retry_after_a_key_rotation_gets_the_same_successor(
+    tmp_path: Path, engine: str
+) -> None:
+    """A retry inside the grace window gets the same refresh token and a working access token
+    even when another process rotated the signing keys in between; the grant lives on."""
+    database_url = create_database() if engine == "postgresql" else None
+    live = start_server(tmp_path, database_url=database_url, extra_env={
+        "OPENPLATE_ACCESS_TOKEN_FORMAT": "jwt", "OPENPLATE_KEY_RELOAD_INTERVAL": "1",
+        "OPENPLATE_REFRESH_GRACE": "120"})
+    try:
+        seeder = Seeder(live)
+        app = seeder.app(seeder.user("dev"))
+        tokens = _tokens(live, seeder, app, scope="openid account maps")
+        first = refresh(live.url, app, tokens["refresh_token"]).json()
+        signed_by = jwt_check.header(first["access_token"])["kid"]
+        rotated = _cli(live, "keys", "rotate", "--force")  # another process, same database
+        assert rotated.returncode == 0, rotated.stderr
+        _wait_for_kid(live, json.loads(rotated.stdout)["next"])
+
+        retry = refresh(live.url, app, tokens["refresh_token"])
+        assert retry.status_code == 200, retry.text
+        again = retry.json()
+        assert again["refresh_token"] == first["refresh_token"]
+        assert jwt_check.header(again["access_token"])["kid"] != signed_by  # re-signed
+        first_claims = jwt_check.verify(first["access_token"], live.url)
+        claims = jwt_check.verify(again["access_token"], live.url)
+        assert {k: claims[k] for k in ("jti", "iat", "exp", "sub", "scope")} == {
+            k: first_claims[k] for k in ("jti", "iat", "exp", "sub", "scope")}
+        assert jwt_check.verify(again["id_token"], live.url)["at_hash"] == jwt_check.at_hash(
+            again["access_token"])
+        for access in (again["access_token"], first["access_token"]):
+            assert me(live.url, access).status_code == 200
+            assert _client_post(live, "/oauth/introspect", app, token=access).json()["active"]
+        # Another retry gets that same answer; the grant is alive and the successor works.
+        assert refresh(live.url, app, tokens["refresh_token"]).json()["access_token"] == (
+            again["access_token"])
+        assert seeder.scalar("SELECT count(*) FROM grants WHERE revoked_at IS NOT NULL") == 0
+        onward = refresh(live.url, app, again["refresh_token"])
+        assert onward.status_code == 200, onward.text
+        assert me(live.url, onward.json()["access_token"]).status_code == 200
+        assert "Traceback" not in live.log()
+    finally:
+        live.stop()
+        if database_url is not None:
+            drop_database(database_url)
 
 
 def _keys_once_started(folder: Path) -> tuple[list[dict[str, str]], set[str]]:
