@@ -207,6 +207,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             client, secret = await applications.register(
                 store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
                 public=args.public, now=int(time.time()), grant_types=grant_types,
+                id_token_alg=args.id_token_alg or settings.signing_alg,
             )
         return {
             "client_id": client.client_id,
@@ -216,6 +217,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             "redirect_uris": list(client.redirect_uris),
             "grant_types": list(client.grant_types),
             "public": client.is_public,
+            "id_token_alg": client.id_token_alg,
         }
 
     try:
@@ -256,23 +258,35 @@ def cmd_keys_rotate(args: argparse.Namespace) -> None:
     instance_key = settings.secret_key.encode("utf-8")
     _migrate(settings)
 
-    async def work(db: Database) -> signing.RotationResult:
+    from openplate.oauth.oidc.jws import ALGORITHMS
+
+    # Every algorithm, the default first (its keys are the top-level fields), or the one named.
+    algs = [args.alg] if args.alg else [settings.signing_alg] + [
+        a for a in ALGORITHMS if a != settings.signing_alg]
+
+    async def work(db: Database) -> signing.Rotation:
         async with db.transaction() as store:
-            result = await signing.rotate(
-                store.signing_keys, alg=settings.signing_alg, instance_key=instance_key,
+            rotation = await signing.rotate(
+                store.signing_keys, algs=algs, instance_key=instance_key,
                 now=int(time.time()), retention=settings.key_retention,
                 min_next_age=0 if args.force else args.min_age,
             )
-            await store.events.append(kind="keys.rotated", now=int(time.time()),
-                                      detail={"current": result.current, "next": result.next})
-            return result
+            for result in rotation.rotated:
+                await store.events.append(kind="keys.rotated", now=int(time.time()), detail={
+                    "alg": result.alg, "current": result.current, "next": result.next})
+            return rotation
 
     try:
-        result = asyncio.run(_with_db(settings, work))
+        rotation = asyncio.run(_with_db(settings, work))
     except signing.RotationRefused as error:
         raise CommandError(str(error)) from None
-    print(json.dumps({"retired": result.retired, "current": result.current, "next": result.next,
-                      "removed": list(result.removed)}))
+    first = rotation.rotated[0]
+    print(json.dumps({
+        "alg": first.alg, "retired": first.retired, "current": first.current, "next": first.next,
+        "removed": list(rotation.removed),
+        "rotated": [{"alg": r.alg, "retired": r.retired, "current": r.current, "next": r.next}
+                    for r in rotation.rotated],
+    }))
 
 
 def cmd_keys_list(args: argparse.Namespace) -> None:
@@ -354,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["authorization_code", "refresh_token", "client_credentials"],
         help="a grant the app may use (repeat for several; default: authorization_code and "
              "refresh_token)")
+    app_create.add_argument(
+        "--id-token-alg", dest="id_token_alg", choices=["RS256", "ES256", "EdDSA"],
+        help="the signature of the app's ID tokens (default: OPENPLATE_SIGNING_ALG)")
     app_create.add_argument("--json", action="store_true", help="print JSON")
     app_create.set_defaults(func=cmd_app_create)
 
@@ -366,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="refuse if the next key was published less than this many seconds "
                              "ago (default 3600), so caching clients already know it")
     rotate.add_argument("--force", action="store_true", help="rotate even if the next key is new")
+    rotate.add_argument("--alg", choices=["RS256", "ES256", "EdDSA"],
+                        help="rotate only this algorithm's keys (default: every algorithm's)")
     rotate.set_defaults(func=cmd_keys_rotate)
     keys_list = keys.add_parser("list", help="print the signing keys (never their private halves)")
     _common(keys_list)

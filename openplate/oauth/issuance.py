@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from openplate.oauth.jwt_access import build_access_jwt, jti_for
 from openplate.oauth.models import Client, IssuedTokens
 from openplate.oauth.oidc.claims import subject, user_claims
-from openplate.oauth.oidc.id_token import Signer, build_id_token
+from openplate.oauth.oidc.id_token import Signers, build_id_token
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.tokens import (
     ACCESS_TOKEN_PREFIX,
@@ -39,7 +39,9 @@ class TokenContext:
     policy: TokenPolicy
     issuer: str = "http://localhost"
     audience: str = "http://localhost"
-    signer: Signer | None = None
+    #: The key ring: it signs JWT access tokens with the default algorithm, and each client's ID
+    #: tokens with the algorithm the client chose (``Client.id_token_alg``).
+    signer: Signers | None = None
 
 
 def access_token_for(
@@ -117,7 +119,8 @@ async def id_token_for(
     ctx: TokenContext, store: OAuthStore, *, client: Client, user_id: int, scope: str,
     access_token: str, auth_time: int | None, nonce: str | None,
 ) -> str | None:
-    """An ID token when the grant has the openid scope (OIDC Core §3.1.3.3), else None."""
+    """An ID token when the grant has the openid scope (OIDC Core §3.1.3.3), else None; signed
+    with the client's ``id_token_signed_response_alg`` (the deployment's default if it chose none)."""
     scopes = scope.split()
     if "openid" not in scopes or ctx.signer is None:
         return None
@@ -125,7 +128,7 @@ async def id_token_for(
     if profile is None:
         return None
     return build_id_token(
-        ctx.signer, issuer=ctx.issuer, client_id=client.client_id,
+        ctx.signer.for_alg(client.id_token_alg), issuer=ctx.issuer, client_id=client.client_id,
         claims=user_claims(profile, scopes), now=ctx.now, ttl=ctx.policy.id_token_ttl,
         auth_time=auth_time, nonce=nonce, access_token=access_token,
     )

@@ -21,6 +21,9 @@ class Client:
     secret_digest: str | None  # None for a public client
     require_pkce: bool = False
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    #: OIDC Dynamic Registration's ``id_token_signed_response_alg``: RS256, ES256 or EdDSA;
+    #: None (clients registered before it could be chosen) follows OPENPLATE_SIGNING_ALG.
+    id_token_alg: str | None = None
 
     @property
     def is_public(self) -> bool:

@@ -113,6 +113,7 @@ def client_from_row(row: Any) -> Client:
         secret_digest=row.secret_digest,
         require_pkce=bool(row.require_pkce),
         grant_types=tuple(row.grant_types.split()),
+        id_token_alg=row.id_token_alg,
     )
 
 

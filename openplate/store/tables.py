@@ -58,6 +58,8 @@ clients = Table(
     Column("redirect_uris", Text, nullable=False, default="[]"),
     Column("require_pkce", Boolean, nullable=False, default=False),
     Column("grant_types", Text, nullable=False, default="authorization_code refresh_token"),
+    # id_token_signed_response_alg (RS256, ES256, EdDSA); NULL follows OPENPLATE_SIGNING_ALG.
+    Column("id_token_alg", String(16), nullable=True),
     Column("created_at", Time, nullable=False),
     Column("secret_rotated_at", Time, nullable=False),
 )

@@ -53,41 +53,42 @@ log = logging.getLogger("openplate.web")
 FORM_LIMIT = 256 * 1024
 
 
-async def load_keys(ctx: AppContext, *, create: bool = False) -> bool:
-    """Load the signing key ring into memory (creating the current key on a new database).
+async def load_keys(ctx: AppContext, *, create: bool = False) -> list[str]:
+    """Load the signing key ring into memory (creating a current key of each algorithm on a new
+    database).
 
-    With ``create``, returns whether the next key is still to be published: the caller does it
-    in the background (``publish_next_key``), so a first start answers without waiting for a
-    second RSA key (14-130 ms to generate).
+    With ``create``, returns the algorithms whose next key is still to be published: the caller
+    does it in the background (``publish_next_keys``), so a first start answers without waiting
+    for a second RSA key (14-130 ms to generate).
     """
     instance_key = ctx.digester.key
-    missing_next = False
+    missing_next: list[str] = []
     if create:
         async with ctx.db.transaction() as store:
             missing_next = await signing.ensure_current(
-                store.signing_keys, alg=ctx.settings.signing_alg, instance_key=instance_key,
-                now=now())
+                store.signing_keys, instance_key=instance_key, now=now())
     async with ctx.db.transaction(readonly=True) as store:
         ctx.keys.ring = await signing.load_ring(
             store.signing_keys, instance_key=instance_key, now=now(),
-            retention=ctx.settings.key_retention,
+            retention=ctx.settings.key_retention, default_alg=ctx.settings.signing_alg,
         )
     return missing_next
 
 
-async def publish_next_key(ctx: AppContext) -> None:
-    """Generate the next signing key on a worker thread while the server answers, publish it
-    in the JWKS, and reload the ring. Another node may have published one meanwhile: then this
-    key is dropped. If it fails, the next start (or `openplate keys rotate`) publishes one."""
-    alg = ctx.settings.signing_alg
+async def publish_next_keys(ctx: AppContext, algs: list[str]) -> None:
+    """Generate the next key of each of ``algs`` on a worker thread while the server answers,
+    publish them in the JWKS, and reload the ring. Another node may have published one
+    meanwhile: then ours is dropped. If it fails, the next start (or `openplate keys rotate`)
+    publishes them."""
     try:
-        new = await asyncio.to_thread(keys.generate, alg)
+        made = await asyncio.to_thread(lambda: [keys.generate(alg) for alg in algs])
         async with ctx.db.transaction() as store:
-            await signing.publish_next(store.signing_keys, alg=alg,
-                                       instance_key=ctx.digester.key, now=now(), new=new)
+            for new in made:
+                await signing.publish_next(store.signing_keys, alg=new.alg,
+                                           instance_key=ctx.digester.key, now=now(), new=new)
         await load_keys(ctx)
-    except Exception:  # noqa: BLE001 - serving goes on with the current key alone
-        log.warning("could not publish the next signing key", exc_info=True)
+    except Exception:  # noqa: BLE001 - serving goes on with the current keys alone
+        log.warning("could not publish the next signing keys", exc_info=True)
 
 
 async def reload_keys_forever(ctx: AppContext) -> None:
@@ -178,7 +179,7 @@ def create_app(settings: Settings) -> OpenplateApp:
         missing_next = await load_keys(ctx, create=True)
         tasks = [asyncio.create_task(reload_keys_forever(ctx))]
         if missing_next:
-            tasks.append(asyncio.create_task(publish_next_key(ctx)))
+            tasks.append(asyncio.create_task(publish_next_keys(ctx, missing_next)))
         if settings.purge_interval:
             tasks.append(asyncio.create_task(purge_forever(
                 ctx.db, interval=settings.purge_interval, batch=settings.purge_batch)))

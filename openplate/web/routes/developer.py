@@ -36,6 +36,8 @@ def _app_page(
         ctx, "application.html", who, status=status, app=app, new_secret=new_secret, error=error,
         form_name=app.name if form_name is None else form_name,
         form_uris="\n".join(app.redirect_uris) if form_uris is None else form_uris,
+        id_token_algs=applications.ID_TOKEN_ALGS,
+        id_token_alg=app.id_token_alg or ctx.settings.signing_alg,
     )
 
 
@@ -83,6 +85,7 @@ async def create_app(request: Request) -> Response:
             app, secret = await applications.register(
                 store, ctx.digester, owner_id=who.user.id, name=form.get("name") or "",
                 redirect_uris=[], public=form.get("public") == "1", now=now(),
+                id_token_alg=ctx.settings.signing_alg,
             )
         except InvalidApplication as error:
             apps = await store.applications.owned_by(owner_id=who.user.id)
@@ -116,11 +119,13 @@ async def update_app(request: Request, client_id: str) -> Response:
             return owned
         who, app = owned
         name_text, uris_text = form.get("name") or "", form.get("redirect_uris") or ""
+        alg_text = form.get("id_token_alg")
         try:
             name = applications.check_name(name_text)
             uris = applications.check_redirect_uris(
                 applications.split_lines(uris_text), require_one=True
             )
+            alg = applications.check_id_token_alg(alg_text) if alg_text is not None else None
         except InvalidApplication as error:
             return _app_page(ctx, who, app, status=400, error=str(error),
                              form_name=name_text[:100], form_uris=uris_text[:50_000])
@@ -131,6 +136,7 @@ async def update_app(request: Request, client_id: str) -> Response:
         await store.applications.update(
             pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce,
             grant_types=applications.check_grant_types(grants, public=app.is_public),
+            id_token_alg=alg,
         )
     return redirect(ctx, f"/applications/{client_id}")
 

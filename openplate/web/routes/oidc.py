@@ -12,6 +12,7 @@ from starlette.responses import Response
 from openplate.oauth import bearer
 from openplate.oauth.errors import OAuthError
 from openplate.oauth.oidc.claims import user_claims
+from openplate.oauth.oidc.jws import ALGORITHMS
 from openplate.oauth.params import parse_params
 from openplate.oauth.scopes import SCOPES
 from openplate.settings import Settings
@@ -56,7 +57,8 @@ def metadata(settings: Settings) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": client_auth[:2],
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [settings.signing_alg],
+        # Every client may register any of these (RS256 always: OIDC Core §15.1).
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
                              "preferred_username", "name", "email", "email_verified"],
         "prompt_values_supported": ["none", "login", "consent"],
