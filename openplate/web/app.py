@@ -7,7 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -29,10 +29,10 @@ from openplate.settings import Settings
 from openplate.store.engine import create_engine
 from openplate.store.unit import Database
 from openplate.throttling import ThrottlePolicy
-from openplate.web import errors
+from openplate.web import errors, hot_endpoints
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, now
-from openplate.web.hot import HotHandler, HotRoutes
+from openplate.web.hot import HotRoutes
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.replies import Refusal
@@ -40,7 +40,6 @@ from openplate.web.routes import (
     account,
     account_settings,
     api,
-    client_endpoints,
     developer,
     library,
     oauth,
@@ -110,24 +109,20 @@ def _redis(url: str | None) -> Redis | None:
     return Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
-def hot_routes() -> dict[str, dict[str, HotHandler]]:
-    """The endpoints hot.py serves ahead of FastAPI (HEAD is answered wherever GET is)."""
-    return {
-        "/oauth/token": {"POST": client_endpoints.token_reply},
-        "/oauth/introspect": {"POST": client_endpoints.introspection_reply},
-        "/oauth/revoke": {"POST": client_endpoints.revocation_reply},
-        "/oauth/jwks": {"GET": oidc.jwks_reply},
-        "/.well-known/openid-configuration": {"GET": oidc.metadata_reply},
-        "/.well-known/oauth-authorization-server": {"GET": oidc.metadata_reply},
-        "/users/me": {"GET": api.users_me_reply},
-        "/oauth/userinfo": {"GET": oidc.userinfo_reply, "POST": oidc.userinfo_reply},
-    }
-
-
 class OpenplateApp(FastAPI):
-    """FastAPI, with the hot endpoints answered before its middleware stack is entered."""
+    """FastAPI, with the hot endpoints answered before its middleware stack is entered.
+
+    Both come from one registry (hot_endpoints.HOT_ENDPOINTS): ``hot`` serves them, and the
+    OpenAPI document describes them beside FastAPI's own routes.
+    """
 
     hot: HotRoutes | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document = super().openapi()  # FastAPI's routes; it keeps the document
+            hot_endpoints.describe(document)
+        return self.openapi_schema or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.hot is not None:
@@ -215,8 +210,6 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(developer.router)
     app.include_router(account_settings.router)
     app.include_router(oauth.router)
-    app.include_router(client_endpoints.router)
-    app.include_router(oidc.router)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -242,5 +235,5 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog, metrics=ctx.metrics)
-    app.hot = HotRoutes(ctx, AccessLog(app, metrics=ctx.metrics), hot_routes())
+    app.hot = HotRoutes(ctx, AccessLog(app, metrics=ctx.metrics), hot_endpoints.HOT_ENDPOINTS)
     return app

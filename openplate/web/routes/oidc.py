@@ -1,13 +1,10 @@
-"""Discovery (RFC 8414, OpenID Connect Discovery 1.0), the JWKS, and the UserInfo endpoint."""
+"""Discovery (RFC 8414, OpenID Connect Discovery 1.0), the JWKS, and the UserInfo endpoint:
+hot endpoints (declared in hot_endpoints.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
-
-from fastapi import APIRouter
-from starlette.requests import Request
-from starlette.responses import Response
 
 from openplate.oauth import bearer
 from openplate.oauth.errors import OAuthError
@@ -18,17 +15,9 @@ from openplate.oauth.scopes import SCOPES
 from openplate.settings import Settings
 from openplate.web.context import AppContext
 from openplate.web.errors import error_reply
-from openplate.web.hot import HotRequest, via_starlette
+from openplate.web.hot import HotRequest
 from openplate.web.replies import Reply, json_reply
-from openplate.web.routes.api import (
-    BEARER_RESPONSES,
-    CACHE_NO_STORE,
-    Authorization,
-    BearerRejected,
-    check_bearer,
-)
-
-router = APIRouter(tags=["oidc"])
+from openplate.web.routes.api import CACHE_NO_STORE, BearerRejected, check_bearer
 
 METADATA_CACHE = ((b"cache-control", b"public, max-age=300"),)
 METADATA_HEADERS = ((b"content-type", b"application/json"), *METADATA_CACHE)
@@ -86,23 +75,6 @@ async def jwks_reply(ctx: AppContext, _request: HotRequest) -> Reply:
     return Reply(200, ring.jwks_json, JWKS_HEADERS)
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 metadata")
-async def oauth_metadata(request: Request) -> Response:
-    return await via_starlette(request, metadata_reply)
-
-
-@router.get("/.well-known/openid-configuration", summary="OpenID Connect Discovery")
-async def openid_configuration(request: Request) -> Response:
-    return await via_starlette(request, metadata_reply)
-
-
-@router.get("/oauth/jwks", summary="The public signing keys (RFC 7517)", response_class=Response,
-            responses={200: {"content": {"application/jwk-set+json": {}},
-                             "description": "The JWK set."}})
-async def jwks(request: Request) -> Response:
-    return await via_starlette(request, jwks_reply)
-
-
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -130,29 +102,3 @@ async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
     if profile is None:
         return error_reply(401, "invalid_token", "The account no longer exists.")
     return json_reply(user_claims(profile, principal.scope.split()), headers=CACHE_NO_STORE)
-
-
-@router.get("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
-            responses=BEARER_RESPONSES)
-async def userinfo_get(request: Request, authorization: Authorization) -> Response:
-    return await via_starlette(request, userinfo_reply)
-
-
-USERINFO_FORM = {
-    "requestBody": {
-        "required": False,
-        "content": {FORM_TYPE: {"schema": {
-            "type": "object",
-            "properties": {"access_token": {
-                "type": "string",
-                "description": "The access token, instead of the Authorization header "
-                               "(RFC 6750 §2.2; never both)."}},
-        }}},
-    },
-}
-
-
-@router.post("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
-             responses=BEARER_RESPONSES, openapi_extra=USERINFO_FORM)
-async def userinfo_post(request: Request, authorization: Authorization) -> Response:
-    return await via_starlette(request, userinfo_reply)
