@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from openplate.oauth.errors import RequestTooLarge
 from openplate.web.access_log import AccessLog, request_id_from
 from openplate.web.context import AppContext, scope_ip
-from openplate.web.errors import error_reply, failure_reply, oauth_error_reply
+from openplate.web.errors import failure_reply, method_not_allowed_reply, oauth_error_reply
 from openplate.web.replies import Refusal, Reply
 
 #: Every hot POST carries a small form; anything bigger is refused before it is read in full
@@ -66,10 +66,10 @@ class HotEndpoint:
 
 def _not_allowed(allow: str) -> HotHandler:
     """The handler of a known path asked with another method (RFC 9110 §15.5.6)."""
-    reply = error_reply(405, "method_not_allowed", "Method Not Allowed", {"Allow": allow})
 
-    async def handler(_ctx: AppContext, _request: HotRequest) -> Reply:
-        return reply
+    async def handler(ctx: AppContext, request: HotRequest) -> Reply:
+        return method_not_allowed_reply(ctx, request.method, request.header(b"accept") or "",
+                                        allow)
 
     return handler
 

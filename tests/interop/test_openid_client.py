@@ -244,7 +244,8 @@ def test_client_credentials_grant(js: NodeClient, site: Site) -> None:
     assert described["active"] is True
     assert described["client_id"] == machine["client_id"]
     assert described["scope"] == "maps"
-    assert described["sub"] == str(owner.id)  # the token acts as the application's owner
+    assert described["sub"] == machine["client_id"]  # RFC 9068 §2.2: no user; the client
+    assert "username" not in described
 
     js.ok("revoke", **creds, token=tokens["access_token"])
     assert js.ok("introspect", **creds, token=tokens["access_token"]) == {"active": False}

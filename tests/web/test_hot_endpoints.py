@@ -74,6 +74,10 @@ def test_other_methods_are_405(server: LiveServer) -> None:
     assert jwks.status_code == 405 and jwks.headers["allow"] == "GET, HEAD"
     assert httpx.delete(server.url + "/oauth/userinfo").headers["allow"] == "GET, HEAD, POST"
     assert httpx.head(server.url + "/oauth/revoke").status_code == 405
+    page = httpx.get(server.url + "/oauth/token", headers={"Accept": "text/html"})  # a browser
+    assert page.status_code == 405 and page.headers["allow"] == "POST"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This request cannot be served" in page.text
 
 
 def test_body_limits(server: LiveServer) -> None:
