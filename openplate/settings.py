@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     upload_parse_concurrency: int = Field(default=2, ge=1, le=64)
     # Signing algorithm of ID tokens and JWT access tokens: RS256, ES256 or EdDSA.
     signing_alg: Literal["RS256", "ES256", "EdDSA"] = "RS256"
+    # How often each process reloads the signing keys, so a rotation made elsewhere (the CLI,
+    # another node) is picked up.
+    key_reload_interval: int = Field(default=60, ge=1, le=3600)
     # "opaque" access tokens (the default), or RFC 9068 "jwt" for APIs that validate locally.
     access_token_format: Literal["opaque", "jwt"] = "opaque"
     # The "aud" of JWT access tokens and introspection answers; defaults to the public URL.

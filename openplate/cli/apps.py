@@ -36,6 +36,9 @@ def add_app_create_arguments(parser: argparse.ArgumentParser) -> None:
         "--grant-type", action="append", dest="grant_type", choices=GRANT_TYPES,
         help="a grant the app may use (repeat for several; default: authorization_code and "
              "refresh_token)")
+    parser.add_argument(
+        "--id-token-alg", dest="id_token_alg", choices=["RS256", "ES256", "EdDSA"],
+        help="the signature of the app's ID tokens (default: OPENPLATE_SIGNING_ALG)")
     add_json_flag(parser)
 
 
@@ -61,7 +64,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             client, secret = await applications.register(
                 store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
                 public=args.public, now=int(time.time()), grant_types=grant_types,
-                by_operator=True,
+                by_operator=True, id_token_alg=args.id_token_alg or settings.signing_alg,
             )
         return {
             "client_id": client.client_id,
@@ -71,6 +74,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             "redirect_uris": list(client.redirect_uris),
             "grant_types": list(client.grant_types),
             "public": client.is_public,
+            "id_token_alg": client.id_token_alg,
         }
 
     try:

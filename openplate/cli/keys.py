@@ -33,27 +33,42 @@ def cmd_keys_rotate(args: argparse.Namespace) -> None:
     assert settings.secret_key is not None
     instance_key = settings.secret_key.encode("utf-8")
 
-    async def work(db: Database) -> signing.RotationResult:
+    from openplate.oauth.oidc.jws import ALGORITHMS
+
+    # Every algorithm, the default first (its keys are the top-level fields), or the one named.
+    algs = [args.alg] if args.alg else [settings.signing_alg] + [
+        a for a in ALGORITHMS if a != settings.signing_alg]
+
+    async def work(db: Database) -> signing.Rotation:
         async with db.transaction() as store:
-            result = await signing.rotate(
-                store.signing_keys, alg=settings.signing_alg, instance_key=instance_key,
+            rotation = await signing.rotate(
+                store.signing_keys, algs=algs, instance_key=instance_key,
                 now=int(time.time()), retention=settings.key_retention,
                 min_next_age=0 if args.force else args.min_age,
             )
-            await store.events.append(kind="keys.rotated", now=int(time.time()),
-                                      detail={"current": result.current, "next": result.next})
-            return result
+            for result in rotation.rotated:
+                await store.events.append(kind="keys.rotated", now=int(time.time()), detail={
+                    "alg": result.alg, "current": result.current, "next": result.next})
+            return rotation
 
     try:
-        result = run(settings, work)
+        rotation = run(settings, work)
     except signing.RotationRefused as error:
         raise CommandError(str(error)) from None
-    fields = {"retired": result.retired, "current": result.current, "next": result.next,
-              "removed": list(result.removed)}
+    first = rotation.rotated[0]
+    fields: dict[str, object] = {
+        "alg": first.alg, "retired": first.retired, "current": first.current, "next": first.next,
+        "removed": list(rotation.removed),
+    }
     if args.json:
-        print_json(fields)
-    else:
-        print_fields(fields)
+        print_json({**fields, "rotated": [
+            {"alg": r.alg, "retired": r.retired, "current": r.current, "next": r.next}
+            for r in rotation.rotated]})
+        return
+    print_table(["alg", "retired", "current", "next"],
+                ([r.alg, r.retired, r.current, r.next] for r in rotation.rotated))
+    if rotation.removed:
+        print_fields({"removed": list(rotation.removed)})
 
 
 def cmd_keys_list(args: argparse.Namespace) -> None:
@@ -90,7 +105,10 @@ def register(commands: Any) -> None:
                         help="refuse if the next key was published less than this many seconds "
                              "ago (0-31536000, default 3600), so caching clients already know it")
     rotate.add_argument("--force", action="store_true", help="rotate even if the next key is new")
-    add_json_flag(rotate, help_text='print {"retired", "current", "next", "removed"} as JSON')
+    rotate.add_argument("--alg", choices=["RS256", "ES256", "EdDSA"],
+                        help="rotate only this algorithm's keys (default: every algorithm's)")
+    add_json_flag(rotate, help_text='print {"alg", "retired", "current", "next", "removed", '
+                                    '"rotated"} as JSON')
     rotate.set_defaults(func=cmd_keys_rotate)
 
     listing = keys.add_parser("list", help="print the signing keys (never their private halves)")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -57,6 +58,8 @@ clients = Table(
     Column("redirect_uris", Text, nullable=False, default="[]"),
     Column("require_pkce", Boolean, nullable=False, default=False),
     Column("grant_types", Text, nullable=False, default="authorization_code refresh_token"),
+    # id_token_signed_response_alg (RS256, ES256, EdDSA); NULL follows OPENPLATE_SIGNING_ALG.
+    Column("id_token_alg", String(16), nullable=True),
     Column("created_at", Time, nullable=False),
     Column("secret_rotated_at", Time, nullable=False),
     # When the app became trusted for automatic error redirects (oauth/authorize.py
@@ -75,6 +78,8 @@ grants = Table(
     Column("revoked_at", Time, nullable=True),
     Column("last_used_at", Time, nullable=True),
     Column("auth_time", Time, nullable=True),  # when the user signed in (OIDC auth_time)
+    # A client-credentials grant: its tokens speak for the client, not for its owner.
+    Column("for_client", Boolean, nullable=False, server_default=false()),
 )
 
 authorization_codes = Table(
@@ -125,6 +130,9 @@ refresh_tokens = Table(
     # Set with used_at: the stamp of the successors (see openplate.oauth.tokens), so a retry in
     # the grace window can derive the very same ones.
     Column("successor_stamp", String(16), nullable=True),
+    # The digest of the access token minted with this one: a retry of the rotation that made
+    # it finds that access token through this, without rebuilding it (see refresh_token.py).
+    Column("access_digest", String(64), nullable=True),
 )
 
 sessions = Table(

@@ -30,8 +30,10 @@ def _rotate(live: LiveServer) -> dict[str, str]:
     return result
 
 
-def _published(live: LiveServer) -> set[str]:
-    return {k["kid"] for k in httpx.get(live.url + "/oauth/jwks", timeout=10).json()["keys"]}
+def _published(live: LiveServer, alg: str = "RS256") -> set[str]:
+    """The kids of the published keys of ``alg`` (JWT access tokens: the default, RS256)."""
+    keys = httpx.get(live.url + "/oauth/jwks", timeout=10).json()["keys"]
+    return {k["kid"] for k in keys if k["alg"] == alg}
 
 
 def test_rotation_keeps_old_tokens_valid_and_finds_new_keys(

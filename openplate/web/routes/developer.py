@@ -49,6 +49,8 @@ def _app_page(
         form_name=app.name if form_name is None else form_name,
         form_uris="\n".join(app.redirect_uris) if form_uris is None else form_uris,
         shown_secret_for=app.client_id,
+        id_token_algs=applications.ID_TOKEN_ALGS,
+        id_token_alg=app.id_token_alg or ctx.settings.signing_alg,
     )
 
 
@@ -110,6 +112,7 @@ async def create_app(request: Request) -> Response:
             app, secret = await applications.register(
                 store, ctx.digester, owner_id=who.user.id, name=form.get("name") or "",
                 redirect_uris=[], public=form.get("public") == "1", now=now(),
+                id_token_alg=ctx.settings.signing_alg,
             )
         except InvalidApplication as error:
             apps = await store.applications.owned_by(owner_id=who.user.id)
@@ -144,11 +147,13 @@ async def update_app(request: Request, client_id: str) -> Response:
         who, app = owned
         assert who.session is not None
         name_text, uris_text = form.get("name") or "", form.get("redirect_uris") or ""
+        alg_text = form.get("id_token_alg")
         try:
             name = applications.check_name(name_text)
             uris = applications.check_redirect_uris(
                 applications.split_lines(uris_text), require_one=True
             )
+            alg = applications.check_id_token_alg(alg_text) if alg_text is not None else None
         except InvalidApplication as error:
             return _app_page(ctx, who, app, status=400, error=str(error),
                              form_name=name_text[:100], form_uris=uris_text[:50_000])
@@ -159,6 +164,7 @@ async def update_app(request: Request, client_id: str) -> Response:
         await store.applications.update(
             pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce,
             grant_types=applications.check_grant_types(grants, public=app.is_public),
+            id_token_alg=alg,
         )
         await tell(ctx, store, who.session, Notice("Saved."))
     return redirect(ctx, f"/applications/{client_id}")
