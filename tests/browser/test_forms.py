@@ -58,6 +58,7 @@ def _allow(page: Page, server: LiveServer, app: App) -> str:
     """On the consent page: Allow, and trade the code; the access token."""
     with page.expect_request(lambda r: r.url.startswith(REDIRECT)) as callback:
         page.get_by_role("button", name="Allow").click()
+    expect(page.locator("#callback")).to_have_text("Back")  # the navigation has ended
     code = parse_qs(urlsplit(callback.value.url).query)["code"][0]
     answer = httpx.post(server.url + "/oauth/token", timeout=20, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
