@@ -284,7 +284,8 @@ def test_json_with_the_flag_and_readable_text_without(tmp_path: Path) -> None:
         assert not any(word in output for word in ("None", "True", "False", "['", "{'"))
 
     rotated = json.loads(run(tmp_path, "keys", "rotate", "--force", "--json", env=env).stdout)
-    assert set(rotated) == {"retired", "current", "next", "removed"}
+    assert set(rotated) == {"alg", "retired", "current", "next", "removed", "rotated"}
+    assert {r["alg"] for r in rotated["rotated"]} == {"RS256", "ES256", "EdDSA"}
     listed = [json.loads(line) for line in run(tmp_path, "keys", "list", "--json", env=env)
               .stdout.splitlines()]
     assert {key["kid"] for key in listed} >= {rotated["current"], rotated["next"]}

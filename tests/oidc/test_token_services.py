@@ -281,7 +281,7 @@ def test_a_refresh_retry_after_a_key_rotation_gets_the_same_successor(
         tokens = _tokens(live, seeder, app, scope="openid account maps")
         first = refresh(live.url, app, tokens["refresh_token"]).json()
         signed_by = jwt_check.header(first["access_token"])["kid"]
-        rotated = _cli(live, "keys", "rotate", "--force")  # another process, same database
+        rotated = _cli(live, "keys", "rotate", "--force", "--json")  # another process, same database
         assert rotated.returncode == 0, rotated.stderr
         _wait_for_kid(live, json.loads(rotated.stdout)["next"])
 
