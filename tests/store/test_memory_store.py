@@ -53,8 +53,9 @@ def test_a_unit_inside_a_unit_of_the_same_task_is_refused_not_a_deadlock() -> No
 
     async def main() -> None:
         async with db.transaction():
+            # A guard, not a measurement: were the unit to wait for itself, fail, not hang.
             with pytest.raises(RuntimeError, match="do not nest"):
-                async with db.transaction():
+                async with asyncio.timeout(30), db.transaction():
                     pass
         async with db.transaction():  # the outer one ended cleanly
             pass
