@@ -1,13 +1,13 @@
 """The repository contract suite: every test runs against memory, SQLite and PostgreSQL.
 
 A fresh SQLite file and a PostgreSQL database are made (and migrated) once per run, and the
-PostgreSQL one is dropped at the end. Every test here is in the fast tier (``-m core``).
+PostgreSQL one is dropped at the end. Every test here is in the fast tier (``-m core``, see
+tests/conftest.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +16,6 @@ from openplate.store.migrate import upgrade
 from tests.contract.backends import SECRET_KEY, Backend, MemoryBackend, SqlBackend
 from tests.support.async_tests import pytest_pyfunc_call  # noqa: F401 - runs the async tests
 from tests.support.postgres import create_database, drop_database
-
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.is_relative_to(HERE):
-            item.add_marker(pytest.mark.core)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""What only the in-memory store has to say (its shared behaviour is in tests/contract/): one-call
-seeding, units that refuse to nest or to outlive their block, and use from several event loops."""
+"""What only the in-memory store has to say (the rest of this folder holds for all three stores):
+one-call seeding, units that refuse to nest or to outlive their block, use from several loops."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 
 from openplate.oauth.models import Client, UserProfile
 from openplate.store.memory import MemoryDatabase
-
-pytestmark = pytest.mark.core
 
 BOB = UserProfile(7, "bob", "bob@example.org", 100)
 APP = Client(pk=3, client_id="opc_seeded", name="Seeded", owner_id=7,
