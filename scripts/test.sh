@@ -10,7 +10,7 @@ fi
 # Install again only when the dependencies or the interpreter changed since the last install
 # (the package itself is installed editable): a second run starts at once.
 STAMP=.venv/.openplate-installed
-WANT="$(.venv/bin/python --version 2>&1) $(sha256sum pyproject.toml | cut -d' ' -f1)"
+WANT="$(.venv/bin/python --version 2>&1) $(cksum < pyproject.toml)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e '.[test]'
