@@ -72,6 +72,18 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
+class RequestNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the OP does not support the ``request`` parameter."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the OP does not support the ``request_uri`` parameter."""
+
+    error = "request_uri_not_supported"
+
+
 class UnsupportedTokenType(OAuthError):
     """RFC 7009 §2.2.1."""
 

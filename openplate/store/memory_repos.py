@@ -44,11 +44,12 @@ class MemoryGrants:
 
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
-        used: bool = False,
+        used: bool = False, for_client: bool = False,
     ) -> int:
         grants = self._unit.tables.grants
         grant = GrantRow(id=grants.next_id(), user_id=user_id, client_pk=client_pk, scope=scope,
-                       created_at=now, auth_time=auth_time, last_used_at=now if used else None)
+                         created_at=now, auth_time=auth_time, last_used_at=now if used else None,
+                         for_client=for_client)
         self._unit.insert(grants, grant)
         return grant.id
 
@@ -80,7 +81,7 @@ class MemoryGrants:
                 return grant_id
             remembered.forget(key)
         grant_id = await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
-                                     used=True)
+                                     used=True, for_client=True)
         remembered.put(key, grant_id, now, now)
         return grant_id
 
@@ -128,20 +129,28 @@ class MemoryTokens:
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
+        now: int, expires_at: int, access_digest: str | None = None,
     ) -> None:
         self._create(self._unit.tables.refresh, digest=digest, grant_id=grant_id,
                      client_pk=client_pk, user_id=user_id, scope=scope, now=now,
-                     expires_at=expires_at)
+                     expires_at=expires_at, access_digest=access_digest)
 
     def _create(
         self, table: Table[TokenRow], *, digest: str, grant_id: int, client_pk: int, user_id: int,
-        scope: str, now: int, expires_at: int,
+        scope: str, now: int, expires_at: int, access_digest: str | None = None,
     ) -> None:
         self._unit.insert(table, TokenRow(
             id=table.next_id(), digest=digest, grant_id=grant_id, client_pk=client_pk,
             user_id=user_id, scope=scope, created_at=now, expires_at=expires_at,
+            access_digest=access_digest,
         ))
+
+    async def copy_access(self, *, source_digest: str, digest: str) -> None:
+        access = self._unit.tables.access
+        source = access.find(source_digest)
+        if source is None or access.find(digest) is not None:
+            return
+        self._unit.insert(access, replace(source, id=access.next_id(), digest=digest))
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
         tables = self._unit.tables
@@ -155,7 +164,7 @@ class MemoryTokens:
             used_at=token.used_at, revoked=token.revoked_at is not None,
             grant_revoked=grant.revoked_at is not None, auth_time=grant.auth_time,
             issued_at=token.created_at, successor_stamp=token.successor_stamp,
-            grant_used_at=grant.last_used_at,
+            grant_used_at=grant.last_used_at, access_digest=token.access_digest,
         )
 
     async def use_refresh(
@@ -180,7 +189,7 @@ class MemoryTokens:
         return AccessPrincipal(
             token_id=token.id, grant_id=token.grant_id, user_id=token.user_id,
             client_pk=token.client_pk, scope=token.scope, expires_at=token.expires_at,
-            issued_at=token.created_at, user=user.profile,
+            issued_at=token.created_at, user=user.profile, for_client=grant.for_client,
         )
 
     async def revoke_access(self, *, token_id: int, now: int) -> None:

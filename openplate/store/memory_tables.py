@@ -75,6 +75,7 @@ class GrantRow:
     auth_time: int | None
     last_used_at: int | None
     revoked_at: int | None = None
+    for_client: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class TokenRow:
     used_at: int | None = None
     revoked_at: int | None = None
     successor_stamp: str | None = None
+    access_digest: str | None = None  # refresh tokens: the access token minted with it
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,3 +138,19 @@ async def test_client_credentials_last_used_is_written_once_a_minute(backend: Ba
     assert await last_used(probe) == NOW
     assert await for_client(NOW + LAST_USED_EVERY) == grant_id
     assert await last_used(probe) == NOW + LAST_USED_EVERY
+
+
+async def test_a_clients_own_grant_says_so_on_its_tokens(backend: Backend) -> None:
+    """RFC 9068 §2.2: a client-credentials token speaks for the client, not for a user."""
+    user, client = await user_and_client(backend)
+    async with backend.transaction() as store:
+        own = await store.grants.for_client(user_id=user.id, client_pk=client.pk, scope="maps",
+                                            now=NOW)
+    users = await grant(backend, user, client)
+    own_token = await access_token(backend, own, user, client)
+    users_token = await access_token(backend, users, user, client)
+    async with backend.transaction(readonly=True) as store:
+        mine = await store.tokens.find_access(digest=own_token, now=NOW)
+        theirs = await store.tokens.find_access(digest=users_token, now=NOW)
+    assert mine is not None and mine.for_client
+    assert theirs is not None and not theirs.for_client

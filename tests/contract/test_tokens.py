@@ -130,3 +130,42 @@ async def test_a_rotation_in_a_unit_that_fails_is_undone(backend: Backend) -> No
         assert again is not None and again.used_at is None
         assert await store.tokens.use_refresh(refresh_id=again.id, now=NOW + 1,
                                               successor_stamp=None)
+
+
+async def test_a_refresh_token_remembers_the_access_token_minted_with_it(backend: Backend) -> None:
+    user, client = await user_and_client(backend)
+    grant_id = await grant(backend, user, client)
+    access = await access_token(backend, grant_id, user, client)
+    digest = refresh_digest()
+    async with backend.transaction() as store:
+        await store.tokens.create_refresh(digest=digest, grant_id=grant_id, client_pk=client.pk,
+                                          user_id=user.id, scope="account maps", now=NOW,
+                                          expires_at=NOW + 60, access_digest=access)
+    older = await refresh_token(backend, grant_id, user, client)
+    async with backend.transaction(readonly=True) as store:
+        record = await store.tokens.find_refresh(digest=digest)
+        assert record is not None and record.access_digest == access
+        before = await store.tokens.find_refresh(digest=older)
+        assert before is not None and before.access_digest is None
+
+
+async def test_a_copied_access_token_is_the_same_token_under_another_digest(backend: Backend) -> None:
+    user, client = await user_and_client(backend)
+    grant_id = await grant(backend, user, client)
+    source = await access_token(backend, grant_id, user, client, scope="maps", ttl=600)
+    copy = access_digest()
+    async with backend.transaction() as store:
+        await store.tokens.copy_access(source_digest=source, digest=copy)
+        await store.tokens.copy_access(source_digest=source, digest=copy)  # a racing retry
+        await store.tokens.copy_access(source_digest=access_digest(), digest=access_digest())
+    async with backend.transaction(readonly=True) as store:
+        first = await store.tokens.find_access(digest=source, now=NOW)
+        second = await store.tokens.find_access(digest=copy, now=NOW)
+    assert first is not None and second is not None
+    assert (second.grant_id, second.user_id, second.client_pk, second.scope, second.issued_at,
+            second.expires_at) == (first.grant_id, first.user_id, first.client_pk, first.scope,
+                                   first.issued_at, first.expires_at)
+    async with backend.transaction() as store:
+        await store.grants.revoke(grant_id=grant_id, now=NOW + 1)
+    async with backend.transaction(readonly=True) as store:
+        assert await store.tokens.find_access(digest=copy, now=NOW + 2) is None

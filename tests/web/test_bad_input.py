@@ -79,7 +79,10 @@ def test_loopback_redirect_any_port_is_accepted(http: httpx.Client, app: App) ->
 @pytest.mark.parametrize("extra,error", [
     ({"response_type": "token"}, "unsupported_response_type"),
     ({"response_type": None}, "invalid_request"),
-    ({"scope": "account admin"}, "invalid_scope"),
+    ({"scope": "admin root"}, "invalid_scope"),  # none known (unknown ones alone are ignored)
+    ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+    ({"request_uri": "https://app.example.com/req/1"}, "request_uri_not_supported"),
+    ({"prompt": "select_account"}, "invalid_request"),
     ({"code_challenge": "x" * 43, "code_challenge_method": "plain"}, "invalid_request"),
     ({"code_challenge": "short", "code_challenge_method": "S256"}, "invalid_request"),
 ])
@@ -91,7 +94,7 @@ def test_authorize_redirects_protocol_errors(
         "state": "st8", **extra,
     }
     response = http.get("/oauth/auth", params={k: v for k, v in params.items() if v is not None})
-    assert response.status_code == 302
+    assert response.status_code == 303
     location = response.headers["location"]
     assert location.startswith(REDIRECT + "?")
     query = parse_qs(urlsplit(location).query)
@@ -103,7 +106,7 @@ def test_authorize_duplicate_scope_is_redirected_invalid_request(http: httpx.Cli
         f"/oauth/auth?client_id={app.client_id}&redirect_uri={REDIRECT}&response_type=code"
         "&scope=account&scope=maps&state=q"
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert parse_qs(urlsplit(response.headers["location"]).query)["error"] == ["invalid_request"]
 
 
