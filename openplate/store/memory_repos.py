@@ -107,6 +107,9 @@ class MemoryCodes:
         code = codes.find(digest)
         if code is None or code.used_at is not None:
             return None
+        grant = self._unit.tables.grants.get(code.grant_id)
+        if grant is None or grant.revoked_at is not None:
+            return None
         self._unit.update(codes, replace(code, used_at=now))
         return code.record(used=False)
 

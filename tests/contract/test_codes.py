@@ -47,17 +47,28 @@ async def test_an_unknown_code_is_none(backend: Backend) -> None:
         assert await store.codes.find(digest=code_digest()) is None
 
 
-async def test_expiry_and_the_grant_are_the_callers_to_check(backend: Backend) -> None:
-    """``consume`` looks at the code alone: an expired code, or one whose grant was revoked, is
-    still handed over, with ``expires_at`` and ``grant_id`` for the caller to refuse it."""
+async def test_expiry_is_the_callers_to_check(backend: Backend) -> None:
+    """``consume`` hands over an expired code, with ``expires_at`` for the caller to refuse it."""
     user, client = await user_and_client(backend)
     grant_id = await grant(backend, user, client)
     expired = await code(backend, grant_id, user, client, ttl=60)
     async with backend.transaction() as store:
-        await store.grants.revoke(grant_id=grant_id, now=NOW + 10)
-    async with backend.transaction() as store:
         record = await store.codes.consume(digest=expired, now=NOW + 61)
     assert record is not None and record.expires_at == NOW + 60 and record.grant_id == grant_id
+
+
+async def test_a_code_of_a_revoked_grant_is_not_consumed(backend: Backend) -> None:
+    """A new password or a revoked app ends the grant before its code is redeemed: the code is
+    left unused and ``consume`` gives nothing (its tokens would be dead at birth)."""
+    user, client = await user_and_client(backend)
+    grant_id = await grant(backend, user, client)
+    digest = await code(backend, grant_id, user, client, ttl=60)
+    async with backend.transaction() as store:
+        await store.grants.revoke(grant_id=grant_id, now=NOW + 10)
+    async with backend.transaction() as store:
+        assert await store.codes.consume(digest=digest, now=NOW + 11) is None
+        found = await store.codes.find(digest=digest)
+    assert found is not None and not found.used
 
 
 async def test_a_consume_in_a_unit_that_fails_is_undone(backend: Backend) -> None:

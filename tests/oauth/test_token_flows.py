@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from openplate.oauth.errors import InvalidClient, InvalidGrant, InvalidToken, UnauthorizedClient
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.models import AccessPrincipal, IssuedTokens
-from openplate.oauth.oidc.keys import KeyRing, generate, load_private
+from openplate.oauth.oidc.keys import AlgKey, KeyRing, generate, load_private
 from openplate.oauth.pkce import s256
 from tests.oauth.memory_flows import REDIRECT_URI, T0, Site
 
@@ -162,8 +162,8 @@ async def test_client_authentication_and_the_grants_a_client_may_use() -> None:
 
 async def test_an_openid_code_gives_a_signed_id_token_again_on_refresh() -> None:
     key = generate("ES256")
-    ring = KeyRing.build(kid=key.kid, alg="ES256", private=load_private(key.private_pem),
-                         published=[key.public_jwk])
+    ring = KeyRing.build(signing={"ES256": AlgKey(key.kid, "ES256", load_private(key.private_pem))},
+                         default_alg="ES256", published=[key.public_jwk])
     site = Site.make(signer=ring)
     code = await site.authorize(extra={"scope": "openid account", "nonce": "n-0S6"})
     issued = await site.tokens(_code_form(code), now=T0 + 1)
@@ -180,3 +180,16 @@ async def test_an_openid_code_gives_a_signed_id_token_again_on_refresh() -> None
                                                             site.app.client_id, "n-0S6")
     assert first["auth_time"] == second["auth_time"] == T0 - 5
     assert "nonce" not in second and second["iat"] == T0 + 50
+
+
+async def test_a_code_whose_grant_ended_before_redemption_gives_nothing() -> None:
+    """A new password or a revoked app between approval and redemption: the code is refused
+    rather than answered with tokens that are already dead."""
+    site = Site.make()
+    code = await site.authorize()
+    async with site.db.transaction() as store:
+        record = await store.codes.find(digest=site.db.digester.digest(code))
+        assert record is not None
+        await store.grants.revoke(grant_id=record.grant_id, now=T0 + 1)
+    refused = await site.token(_code_form(code), now=T0 + 2)
+    assert isinstance(refused, InvalidGrant) and "invalid" in refused.description
