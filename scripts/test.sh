@@ -15,8 +15,15 @@ VENV=.venv-test
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e '.[test]'
+# Install again only when the dependencies or the interpreter changed since the last install
+# (the package itself is installed editable): a second run starts at once.
+STAMP="$VENV/.openplate-installed"
+WANT="$("$VENV/bin/python" --version 2>&1) $PWD $(cksum < pyproject.toml)"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+  echo "$WANT" > "$STAMP"
+fi
 
 # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 if [ ! -x /usr/bin/chromium ]; then

@@ -57,7 +57,8 @@ class CodeStore(Protocol):
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
-        """Mark the code used if it was unused, atomically; return it as it was, else None."""
+        """Mark the code used if it was unused and its grant is not revoked, atomically; return
+        it as it was, else None."""
         ...
 
     async def find(self, *, digest: str) -> CodeRecord | None: ...

@@ -59,9 +59,13 @@ _CODE_COLUMNS = (
     authorization_codes.c.nonce,
     authorization_codes.c.auth_time,
 )
+# A code whose grant was revoked meanwhile (a new password, the app revoked) is not consumed:
+# its tokens would be born dead.
 _CODE_CONSUME = Prepared(
     update(authorization_codes)
-    .where(authorization_codes.c.digest == bindparam("d"), authorization_codes.c.used_at.is_(None))
+    .where(authorization_codes.c.digest == bindparam("d"), authorization_codes.c.used_at.is_(None),
+           select(grants.c.id).where(grants.c.id == authorization_codes.c.grant_id,
+                                     grants.c.revoked_at.is_(None)).exists())
     .values(used_at=bindparam("at"))
     .returning(*_CODE_COLUMNS)
 )
