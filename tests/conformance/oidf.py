@@ -20,6 +20,7 @@ warnings Openplate earns; docs/conformance.md lists them.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 import math
@@ -128,19 +129,20 @@ def _text(value: object) -> bool:
 
 
 def _birthdate(value: object) -> bool:
-    if not _text(value):
+    """YYYY-MM-DD (year 0000 when withheld) or YYYY, with a year from 1850 to this one."""
+    if not isinstance(value, str):
         return False
-    assert isinstance(value, str)
-    year = value[:4]
+    this_year = time.gmtime().tm_year
     if re.fullmatch(r"\d{4}", value):
-        return 1850 <= int(value) <= time.gmtime().tm_year
+        return 1850 <= int(value) <= this_year
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return False
+    year = int(value[:4])
     try:
-        time.strptime(value.replace("0000-", "2000-", 1), "%Y-%m-%d")
+        datetime.date(year or 2000, int(value[5:7]), int(value[8:10]))
     except ValueError:
         return False
-    return year == "0000" or 1850 <= int(year) <= time.gmtime().tm_year
+    return year == 0 or 1850 <= year <= this_year
 
 
 def _address(value: object) -> bool:

@@ -12,6 +12,9 @@ import sys
 from urllib.parse import parse_qsl
 
 import pytest
+from joserfc import jwt
+from joserfc.errors import BadSignatureError
+from joserfc.jwk import import_key
 
 from tests.conformance.oidf import REDIRECT_URI, Browser, Provider, RelyingParty
 from tests.support.seed import Account, App, Seeder
@@ -61,10 +64,6 @@ def test_oidcc_idtoken_signature(rp: RelyingParty, provider: Provider, browser: 
     _, _, tokens = rp.code_flow(browser, account)
     assert tokens.id_header["alg"] == "RS256" and tokens.id_header["kid"]
     # The kid matters: no other published key verifies this token.
-    from joserfc import jwt
-    from joserfc.errors import BadSignatureError
-    from joserfc.jwk import import_key
-
     others = [key for key in provider.jwks["keys"] if key["kid"] != tokens.id_header["kid"]]
     assert others, "the JWKS should also publish the next key"
     for key in others:

@@ -28,6 +28,10 @@ WELL_KNOWN = "/.well-known/openid-configuration"
 #: OIDCCCheckDiscEndpointResponseTypesSupported: the response types OpenID Connect defines.
 OIDC_RESPONSE_TYPES = {"code", "code id_token", "id_token", "token id_token", "code id_token token",
                        "code token"}
+#: OpenID Connect Discovery §3: REQUIRED (token_endpoint too, unless only implicit is offered).
+REQUIRED_METADATA = {"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
+                     "response_types_supported", "subject_types_supported",
+                     "id_token_signing_alg_values_supported"}
 #: RFC 8414 §2, OpenID Connect Discovery §3, RFC 9207, RFC 7009/7662 metadata: name -> type.
 URI, STRINGS, BOOLEAN = "uri", "strings", "boolean"
 KNOWN_METADATA: dict[str, str] = {
@@ -91,6 +95,8 @@ def _https_url(name: str, value: object) -> str:
 def verify_discovery(meta: dict[str, Any], discovery_url: str) -> list[str]:
     """OIDCCDiscoveryEndpointVerification's conditions on the document; returns the warnings."""
     warnings: list[str] = []
+    missing = REQUIRED_METADATA - set(meta)  # OpenID Connect Discovery §3's REQUIRED fields
+    assert not missing, f"discovery lacks {sorted(missing)}"
     # CheckDiscEndpointDiscoveryUrl and CheckDiscEndpointIssuer (slashes at the end aside).
     assert discovery_url.startswith("https://") and discovery_url.endswith(WELL_KNOWN)
     assert meta["issuer"].rstrip("/") == discovery_url[: -len(WELL_KNOWN)].rstrip("/")
@@ -186,8 +192,13 @@ def _answers(live: LiveServer, meta: dict[str, Any]) -> None:
             assert answer.status_code in (400, 401) and "error" in answer.json(), name
         docs = http.get(url("service_documentation"))
         assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
-        assert set(meta) - {"issuer"} >= {"authorization_endpoint", "token_endpoint",
-                                         "userinfo_endpoint", "jwks_uri"}
+        for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+                     "revocation_endpoint", "introspection_endpoint", "service_documentation"):
+            assert name in meta, name  # each one above was reached
+        assert not {n for n in meta if n.endswith(("_endpoint", "_uri", "_documentation"))} - {
+            "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+            "revocation_endpoint", "introspection_endpoint", "service_documentation"}, \
+            "a URL in the document that this test does not reach"
 
 
 def test_oidcc_discovery_endpoint_verification(https_deployment: LiveServer) -> None:
@@ -206,6 +217,8 @@ def test_oidcc_discovery_endpoint_verification(https_deployment: LiveServer) -> 
     oauth = httpx.get(live.url + "/.well-known/oauth-authorization-server", timeout=20)
     assert oauth.status_code == 200 and oauth.json() == meta
     _answers(live, meta)
+    log = live.log()  # (the autouse check watches the shared server, not this one)
+    assert "Traceback" not in log and "unhandled error" not in log, log[-3000:]
 
 
 @pytest.mark.xfail(strict=True, reason="needs id_token_signed_response_alg (RS256 offered whatever "
