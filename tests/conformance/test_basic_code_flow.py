@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import import_key
 
-from tests.conformance.oidf import REDIRECT_URI, Browser, Provider, RelyingParty
+from tests.conformance.oidf import REDIRECT_URI, Browser, Provider, RelyingParty, ensure_json_error
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
 
@@ -216,8 +216,7 @@ def test_oidcc_ensure_request_with_valid_pkce_succeeds(
     code = rp.check_callback(browser.authorize(again.url, account), again)
     refused = rp.token_request(grant_type="authorization_code", code=code,
                                redirect_uri=rp.app.redirect_uris[0])
-    assert refused.status_code == 400 and refused.json()["error"] in ("invalid_grant",
-                                                                      "invalid_request")
+    ensure_json_error(refused, status=400, error="invalid_grant")
 
 
 def test_oidcc_ensure_post_request_succeeds(rp: RelyingParty, browser: Browser,
