@@ -26,6 +26,7 @@ class SqlApplications:
         self, *, client_id: str, owner_id: int, name: str, secret_digest: str | None,
         redirect_uris: list[str], grant_types: list[str], require_pkce: bool, now: int,
         trusted: bool = False,
+        id_token_alg: str | None = None,
     ) -> Client:
         result = await self._conn.execute(
             clients.insert()
@@ -34,6 +35,7 @@ class SqlApplications:
                 redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
                 grant_types=" ".join(grant_types), created_at=now, secret_rotated_at=now,
                 trusted_at=now if trusted else None,
+                id_token_alg=id_token_alg,
             )
             .returning(clients)
         )
@@ -58,14 +60,15 @@ class SqlApplications:
 
     async def update(
         self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool,
-        grant_types: list[str],
+        grant_types: list[str], id_token_alg: str | None = None,
     ) -> None:
-        await self._conn.execute(
-            update(clients)
-            .where(clients.c.id == pk)
-            .values(name=name, redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
-                    grant_types=" ".join(grant_types))
-        )
+        """Save the settings; ``id_token_alg`` None leaves the stored algorithm as it is."""
+        values: dict[str, object] = {
+            "name": name, "redirect_uris": json.dumps(redirect_uris), "require_pkce": require_pkce,
+            "grant_types": " ".join(grant_types)}
+        if id_token_alg is not None:
+            values["id_token_alg"] = id_token_alg
+        await self._conn.execute(update(clients).where(clients.c.id == pk).values(**values))
         self._changed()
 
     async def set_secret(self, *, pk: int, secret_digest: str, now: int) -> None:

@@ -1,14 +1,19 @@
 """The web side of the authorisation interaction: a browser's snapshot for the core's ``decide``,
-parked requests bound to the browser session, and where the sign-in page sends the user back.
+parked requests bound to the browser, and where the sign-in page sends the user back.
 
 The decisions themselves are the core's (openplate/oauth/interaction.py); this module only reads
 what they need from the session and the database, and keeps the request server-side meanwhile.
+
+A parked request is bound to one browser: to its session, or, for a signed-out browser (which
+gets no session row: a crawler following an app's link leaves none), to a keyed digest of its
+form cookie until its sign-in moves the request to the new session. A request POSTed from an
+app's site arrives with no cookie at all and is bound to the first browser that opens it.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, quote, urlsplit
 
 from openplate.oauth.interaction import (
@@ -44,6 +49,23 @@ def handle_in(path: str) -> str | None:
     return values[0] if len(values) == 1 and 0 < len(values[0]) <= 64 else None
 
 
+def browser_digest(ctx: AppContext, who: Visitor) -> str | None:
+    """The keyed digest that binds a request to a signed-out browser (its form cookie)."""
+    if who.session is not None or who.form_key is None:
+        return None
+    return ctx.digester.digest("browser\x00" + who.form_key)
+
+
+def bind_browser(ctx: AppContext, who: Visitor) -> str | None:
+    """``browser_digest``, giving a signed-out browser a form cookie first if it has none (set
+    with the answer; no database row)."""
+    if who.session is None and who.form_key is None:
+        who.form_key = sessions.new_form_key()
+        who.form_token = ctx.form_tokens.token(who.form_key)
+        who.renew_form_cookie = True
+    return browser_digest(ctx, who)
+
+
 async def snapshot(
     store: Store, client: Client, who: Visitor, *, now: int, parked: ParkedRequest | None = None,
     consent_given: bool = False,
@@ -65,23 +87,18 @@ async def snapshot(
     )
 
 
-async def ensure_session(ctx: AppContext, store: Store, who: Visitor) -> Visitor:
-    """The visitor with a session row to bind a parked request to (a new anonymous one if none)."""
-    if who.session is not None:
-        return who
-    session, token = await sessions.start(ctx, store, user_id=None)
-    return Visitor(session, who.user, token)
-
-
 async def park(
-    ctx: AppContext, store: Store, request: AuthorizationRequest, *, session_id: int | None,
+    ctx: AppContext, store: Store, request: AuthorizationRequest, *, who: Visitor | None,
     now: int,
 ) -> str:
-    """Keep the request server-side; return its handle (random, bound to ``session_id``)."""
+    """Keep the request server-side, bound to this browser (``who``; None for a request that
+    came with no cookie), and return its random handle."""
     handle = secrets.token_urlsafe(HANDLE_BYTES)
+    session_id = who.session.id if who is not None and who.session is not None else None
     await store.auth_requests.park(
         handle=handle, session_id=session_id, client_pk=request.client_pk,
         request=serialise(request), now=now, expires_at=now + ctx.settings.auth_request_ttl,
+        browser_digest=bind_browser(ctx, who) if who is not None else None,
     )
     return handle
 
@@ -101,34 +118,43 @@ class CannotResume(Exception):
     is for a person."""
 
 
+def _belongs(ctx: AppContext, parked: ParkedRequest, who: Visitor) -> bool:
+    if parked.session_id is not None:
+        return who.session is not None and parked.session_id == who.session.id
+    if parked.browser_digest is not None and who.session is None:
+        return parked.browser_digest == browser_digest(ctx, who)
+    return False
+
+
 async def resume(ctx: AppContext, store: Store, who: Visitor, handle: str, *,
-                 now: int) -> tuple[Resumed, Visitor]:
-    """The parked request ``handle`` of this browser's session, with its client; and the visitor,
-    with a new session if an unclaimed request (one POSTed cross-site) needed one to bind to."""
+                 now: int) -> Resumed:
+    """The parked request ``handle`` of this browser, with its client. A request no session
+    holds yet is claimed here by this browser's session, or bound to it if it is signed out."""
     parked = await store.auth_requests.find(handle=handle, now=now)
-    if parked is None or (who.session is None and parked.session_id is not None):
+    if parked is None:
         raise CannotResume("This request expired or was already answered. "
                            "Start again from the application.")
-    if parked.session_id is None:
-        who = await ensure_session(ctx, store, who)
-        assert who.session is not None
-        if not await store.auth_requests.claim(handle=handle, session_id=who.session.id, now=now):
-            raise CannotResume("This request was already opened in another browser. "
+    if not _belongs(ctx, parked, who):
+        if parked.session_id is not None:
+            raise CannotResume("This request was started in another browser or before you "
+                               "signed out. Start again from the application.")
+        session_id = who.session.id if who.session is not None else None
+        digest = None if session_id is not None else bind_browser(ctx, who)
+        if not await store.auth_requests.claim(handle=handle, session_id=session_id,
+                                               browser_digest=digest, now=now):
+            raise CannotResume("This request was started in another browser. "
                                "Start again from the application.")
-    elif who.session is None or parked.session_id != who.session.id:
-        raise CannotResume("This request was started in another browser or before you signed "
-                           "out. Start again from the application.")
+        parked = replace(parked, session_id=session_id, browser_digest=digest)
     try:
         request = deserialise(parked.request)
     except CorruptParkedRequest:
-        await store.auth_requests.take(handle=handle, session_id=who.session.id, now=now)
         raise CannotResume("This request can no longer be read. "
                            "Start again from the application.") from None
     client = await store.clients.by_client_id(request.client_id)
     if (client is None or client.pk != parked.client_pk
             or find_match(request.redirect_uri, client.redirect_uris) is None):
         raise CannotResume("The application changed or was deleted meanwhile.")
-    return Resumed(handle, parked, request, client), who
+    return Resumed(handle, parked, request, client)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +165,14 @@ class PendingSignIn:
     login_hint: str | None
 
 
-async def pending_sign_in(store: Store, who: Visitor, next_path: str, *,
+async def pending_sign_in(ctx: AppContext, store: Store, who: Visitor, next_path: str, *,
                           now: int) -> PendingSignIn | None:
-    """If ``next_path`` resumes a request of this session that nobody has signed in for yet."""
+    """If ``next_path`` resumes a request of this browser that nobody has signed in for yet."""
     handle = handle_in(next_path)
-    if handle is None or who.session is None:
+    if handle is None:
         return None
     parked = await store.auth_requests.find(handle=handle, now=now)
-    if parked is None or parked.session_id != who.session.id or parked.signed_in_at is not None:
+    if parked is None or parked.signed_in_at is not None or not _belongs(ctx, parked, who):
         return None
     try:
         request = deserialise(parked.request)

@@ -810,9 +810,12 @@ def test_form_posts_signed_in(
     elif form.values.get("csrf_token") is None:
         expected = {403}
     else:
-        expected = {"/oauth/auth/decision": {400}, "/applications/new": {201, 400}}.get(path, {404})
+        expected = {"/oauth/auth/decision": {400}, "/applications/new": {303, 400}}.get(path, {404})
     assert response.status_code in expected, describe(response)
-    assert is_html(response), describe(response)
+    if response.status_code == 303:  # a new application: to its page, which says so
+        assert response.headers["location"].startswith("/applications/opc_"), describe(response)
+    else:
+        assert is_html(response), describe(response)
 
 
 # --- odd bytes anywhere in the request line or headers (raw HTTP/1.1) ------------------------

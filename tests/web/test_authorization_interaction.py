@@ -221,3 +221,27 @@ def test_an_owner_allowing_their_own_app_does_not_make_it_trusted(
         assert "code" in redirect_params(authorize(owner, developer, _params(app)))
     shown = httpx.get(server.url + "/oauth/auth", params=_params(app, prompt="none"))
     assert shown.status_code == 400 and "location" not in shown.headers
+
+
+def test_a_signed_out_browser_holds_its_request_without_a_session(
+    server: LiveServer, seeder: Seeder
+) -> None:
+    """A signed-out browser gets no session row for a parked request (a crawler following an
+    app's link leaves none); the request is bound to its form cookie, so another signed-out
+    browser with the link cannot take it, and the sign-in carries it to the new session."""
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    sessions_before = int(str(seeder.scalar("select count(*) from sessions")))
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        first = browser.get("/oauth/auth", params=_params(app, prompt="login"))
+        resume = _next_of(first)
+        assert int(str(seeder.scalar("select count(*) from sessions"))) == sessions_before
+        with httpx.Client(base_url=server.url, timeout=20) as other:
+            taken = other.get(resume)
+            assert taken.status_code == 400 and "another browser" in taken.text
+            page = other.get(first.headers["location"])  # its sign-in page shows no app either
+            assert "Sign in to continue to" not in page.text
+        consent = _sign_in_from(browser, account, first)
+        assert consent.status_code == 200 and "wants to use your Openplate account" in consent.text
+        done = browser.post("/oauth/auth/decision",
+                            data={**hidden_fields(consent.text), "decision": "allow"})
+        assert "code" in redirect_params(done)  # prompt=login satisfied by that one sign-in

@@ -25,11 +25,11 @@ PASSWORD = ("pwd",)
 async def signin_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
         # An authorisation request parked in this session that waits for a sign-in (the first,
         # or a fresh one for prompt=login / max_age): asked for by the server, not the URL.
-        pending = await interaction.pending_sign_in(store, who, target, now=now())
+        pending = await interaction.pending_sign_in(ctx, store, who, target, now=now())
     if who.user is not None and pending is None:
         return redirect(ctx, target, who)
     hint = (pending.login_hint or "") if pending is not None else ""
@@ -51,7 +51,7 @@ async def signin(request: Request) -> Response:
             f"signin:account:{login.lower()[:254]}": ctx.throttle.signin_per_account}
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        if not who.csrf_ok(form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
         wait = await ctx.counters(store).retry_after(keys, now=t)
         user = await store.users.by_login(login) if 0 < len(login) <= 254 and not wait else None
@@ -76,7 +76,8 @@ async def signin(request: Request) -> Response:
         )
     async with ctx.db.transaction(ip=ip) as store:
         _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session,
-                                               amr=PASSWORD)
+                                               amr=PASSWORD, for_request=interaction.handle_in(target),
+                                               browser_digest=interaction.browser_digest(ctx, who))
         await ctx.counters(store).clear(f"signin:account:{login.lower()[:254]}")
         await store.events.append(kind="signin.success", now=t, user_id=user.id)
     response = redirect(ctx, target)
@@ -88,7 +89,7 @@ async def signin(request: Request) -> Response:
 async def signup_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
     return render(ctx, "signup.html", who, next=target, username="", email="", error=None)
 
@@ -103,7 +104,7 @@ async def signup(request: Request) -> Response:
     username, email = (form.get("username") or "").strip(), (form.get("email") or "").strip()
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+    if not who.csrf_ok(form.get("csrf_token")):
         return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
 
     def again(status: int, message: str) -> Response:
@@ -125,7 +126,9 @@ async def signup(request: Request) -> Response:
                 password_hash=account.password_hash, now=now(),
             )
             _session, token = await sessions.start(
-                ctx, store, user_id=user.id, replacing=who.session, amr=PASSWORD
+                ctx, store, user_id=user.id, replacing=who.session, amr=PASSWORD,
+                for_request=interaction.handle_in(target),
+                browser_digest=interaction.browser_digest(ctx, who),
             )
             await store.events.append(kind="signup", now=now(), user_id=user.id)
     except DuplicateUser as error:
@@ -144,10 +147,10 @@ async def signout(request: Request) -> Response:
         return form
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        if not who.csrf_ok(form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
-        assert who.session is not None
-        await store.sessions.delete(session_id=who.session.id)
+        if who.session is not None:  # a signed-out browser has nothing to end
+            await store.sessions.delete(session_id=who.session.id)
         if who.user is not None:
             await store.events.append(kind="signout", now=now(), user_id=who.user.id)
     response = redirect(ctx, "/")

@@ -73,7 +73,7 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
     issuer, t = ctx.settings.base_url, snapshot.now
     if isinstance(decision, (IssueCode, Refuse)):
         if handle is not None:
-            assert who.session is not None
+            assert who.session is not None  # both need a sign-in or a claim by this session
             taken = await store.auth_requests.take(handle=handle, session_id=who.session.id, now=t)
             if taken is None:  # answered meanwhile (a second click, another tab)
                 return error_page(ctx, who, status=400, title=CANNOT_CONTINUE,
@@ -93,9 +93,7 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
             await _remember_consent(store, client, request, user_id=signed_in.user_id, now=t)
         return redirect(ctx, location, who)
     if handle is None:
-        who = await interaction.ensure_session(ctx, store, who)
-        assert who.session is not None
-        handle = await interaction.park(ctx, store, request, session_id=who.session.id, now=t)
+        handle = await interaction.park(ctx, store, request, who=who, now=t)
     if isinstance(decision, SignIn):
         return redirect(ctx, signin_url(interaction.resume_path(handle)), who)
     assert isinstance(decision, AskConsent)
@@ -139,7 +137,7 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
         if posted:
             # A form POSTed from the app's site carries no SameSite=Lax cookie: park the request
             # unclaimed and continue with a GET, on which the browser sends its session cookie.
-            handle = await interaction.park(ctx, store, auth_request, session_id=None, now=t)
+            handle = await interaction.park(ctx, store, auth_request, who=None, now=t)
             return redirect(ctx, interaction.resume_path(handle))
         who = await visitor(request, ctx, store, create=False)
         seen = await interaction.snapshot(store, client, who, now=t)
@@ -193,7 +191,7 @@ async def resume_endpoint(request: Request) -> Response:
             if handle is None:
                 raise interaction.CannotResume("This link is incomplete. "
                                                "Start again from the application.")
-            resumed, who = await interaction.resume(ctx, store, who, handle, now=t)
+            resumed = await interaction.resume(ctx, store, who, handle, now=t)
         except interaction.CannotResume as error:
             return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
         seen = await interaction.snapshot(store, resumed.client, who, now=t,
@@ -224,8 +222,7 @@ async def decision_endpoint(request: Request) -> Response:
                               message="Choose Allow or Deny.")
         t = now()
         try:
-            resumed, who = await interaction.resume(ctx, store, who, form.get("request") or "",
-                                                    now=t)
+            resumed = await interaction.resume(ctx, store, who, form.get("request") or "", now=t)
         except interaction.CannotResume as error:
             return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
         client, auth_request = resumed.client, resumed.request

@@ -1,5 +1,5 @@
-"""interaction state: how a session signed in, parked requests claimable and marked signed-in,
-apps trusted for automatic error redirects
+"""interaction state: how a session signed in, parked requests bound to a session or a signed-out
+browser and marked signed-in, apps trusted for automatic error redirects
 
 Revision ID: 0005
 Revises: 0004
@@ -30,6 +30,7 @@ def upgrade() -> None:
         "AND grants.user_id <> clients.owner_id)"
     )
     op.add_column('auth_requests', sa.Column('signed_in_at', sa.BigInteger(), nullable=True))
+    op.add_column('auth_requests', sa.Column('browser_digest', sa.String(length=64), nullable=True))
     with op.batch_alter_table('auth_requests', schema=None) as batch_op:
         batch_op.alter_column('session_id', existing_type=sa.BigInteger(), nullable=True)
 
@@ -38,6 +39,7 @@ def downgrade() -> None:
     op.execute("DELETE FROM auth_requests WHERE session_id IS NULL")
     with op.batch_alter_table('auth_requests', schema=None) as batch_op:
         batch_op.alter_column('session_id', existing_type=sa.BigInteger(), nullable=False)
+        batch_op.drop_column('browser_digest')
         batch_op.drop_column('signed_in_at')
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.drop_column('trusted_at')  # run with foreign keys off (see env.py)
