@@ -11,7 +11,6 @@ import subprocess
 import sys
 from urllib.parse import parse_qsl
 
-import pytest
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import import_key
@@ -96,8 +95,6 @@ def _app_create(server: LiveServer, owner: Account, *flags: str) -> subprocess.C
         env=server.env, cwd=server.folder, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.xfail(strict=True, reason="needs a client's registered id_token_signed_response_alg "
-                                       "from the protocol branch")
 def test_oidcc_idtoken_unsigned_is_refused_at_registration(
     server: LiveServer, provider: Provider, seeder: Seeder, browser: Browser, account: Account
 ) -> None:

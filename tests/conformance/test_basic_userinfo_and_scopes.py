@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.conformance.oidf import Browser, Provider, RelyingParty, Request, Tokens
 from tests.support.seed import Account
 
@@ -30,8 +28,6 @@ def test_oidcc_userinfo_post_header(rp: RelyingParty, browser: Browser, account:
     assert info == {"sub": str(account.id)}
 
 
-@pytest.mark.xfail(strict=True, reason="needs UserInfo with the access token in a form-encoded "
-                                       "POST body (RFC 6750 §2.2) from the protocol branch")
 def test_oidcc_userinfo_post_body(rp: RelyingParty, browser: Browser, account: Account) -> None:
     """oidcc-userinfo-post-body: POST with the token as access_token in a form-encoded body
     (RFC 6750 §2.2) and no Authorization header. The OIDF suite only warns when this is refused

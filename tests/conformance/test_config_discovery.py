@@ -221,8 +221,6 @@ def test_oidcc_discovery_endpoint_verification(https_deployment: LiveServer) -> 
     assert "Traceback" not in log and "unhandled error" not in log, log[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="needs id_token_signed_response_alg (RS256 offered whatever "
-                                       "the default) from the protocol branch")
 def test_oidcc_discovery_endpoint_verification_rs256_whatever_the_default() -> None:
     """oidcc-discovery-endpoint-verification's OIDCCCheckDiscEndpointIdTokenSigningAlgValuesSupported
     on a deployment whose default signature is ES256 (OPENPLATE_SIGNING_ALG): RS256 must still be
