@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -108,6 +109,24 @@ def test_authorize_duplicate_scope_is_redirected_invalid_request(http: httpx.Cli
     )
     assert response.status_code == 303
     assert parse_qs(urlsplit(response.headers["location"]).query)["error"] == ["invalid_request"]
+
+
+_WIRE_TEXT = r"[\x20-\x21\x23-\x5b\x5d-\x7e]+"  # RFC 6749 §4.1.2.1 and §5.2
+
+
+def test_error_descriptions_keep_to_the_rfc_characters(http: httpx.Client, app: App) -> None:
+    """A description quoting the request turns a quote mark, backslash, control or non-ASCII
+    character into "?", in a redirect and in a token endpoint answer alike (they went out as
+    sent: the OIDF suite's ValidateErrorDescription... conditions fail on that)."""
+    redirected = http.get(f"/oauth/auth?client_id={app.client_id}&redirect_uri={REDIRECT}"
+                          "&response_type=code&state=q&x%22%5C%C3%A9%0A=1&x%22%5C%C3%A9%0A=2")
+    query = parse_qs(urlsplit(redirected.headers["location"]).query)
+    assert query["error"] == ["invalid_request"]
+    assert query["error_description"] == ["Parameter 'x????' must not be sent more than once."]
+    answer = http.post("/oauth/token", content=b"grant_type=a%22b%5Cc%C3%A9%0A",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.json()["error"] == "unsupported_grant_type"
+    assert re.fullmatch(_WIRE_TEXT, answer.json()["error_description"]), answer.text
 
 
 # --- /oauth/token ---------------------------------------------------------------------------
