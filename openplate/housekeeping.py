@@ -6,28 +6,41 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 
-from openplate.store.purge_repo import purge_batch, rules
+from openplate.store.prepared import DbConnection
+from openplate.store.purge_repo import clear_stale_notices, purge_batch, rules
 from openplate.store.unit import Database
 
 log = logging.getLogger("openplate.housekeeping")
 
 
 async def purge(db: Database, *, batch: int = 1000, now: int | None = None) -> dict[str, int]:
-    """Delete everything expired; each batch is its own short transaction."""
+    """Delete everything expired, and blank one-time notices never shown in time; each batch is
+    its own short transaction."""
     moment = int(time.time()) if now is None else now
     counts: dict[str, int] = {}
     for name, table, condition in rules(moment):
-        total = 0
-        while True:
-            async with db.transaction() as store:
-                deleted = await purge_batch(store.conn, table, condition, batch)
-            total += deleted
-            if deleted < batch:
-                break
-            await asyncio.sleep(0)  # let requests in between batches
-        counts[name] = total
+        counts[name] = await _in_batches(db, partial(purge_batch, table=table,
+                                                     condition=condition, batch=batch), batch)
+    counts["notices"] = await _in_batches(
+        db, lambda conn: clear_stale_notices(conn, now=moment, batch=batch), batch)
     return counts
+
+
+async def _in_batches(
+    db: Database, step: Callable[[DbConnection], Awaitable[int]], batch: int
+) -> int:
+    """Run ``step`` (which handles at most ``batch`` rows) until it handles fewer; the total."""
+    total = 0
+    while True:
+        async with db.transaction() as store:
+            done = await step(store.conn)
+        total += done
+        if done < batch:
+            return total
+        await asyncio.sleep(0)  # let requests in between batches
 
 
 async def purge_forever(db: Database, *, interval: int, batch: int) -> None:

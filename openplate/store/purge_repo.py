@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Table, delete, exists, or_, select
+from sqlalchemy import ColumnElement, Table, delete, exists, or_, select, update
 
 from openplate.store.prepared import DbConnection
 from openplate.store.tables import (
@@ -47,4 +47,14 @@ async def purge_batch(
     key = table.c.key if table is throttle else table.c.id
     chosen = select(key).where(condition).limit(batch).scalar_subquery()
     result = await conn.execute(delete(table).where(key.in_(chosen)))
+    return int(result.rowcount or 0)
+
+
+async def clear_stale_notices(conn: DbConnection, *, now: int, batch: int) -> int:
+    """Blank at most ``batch`` one-time notices that were never shown in time; return how many.
+    A notice may hold a client secret (sealed), kept only until shown or briefly."""
+    chosen = (select(sessions.c.id).where(sessions.c.flash_expires_at < now).limit(batch)
+              .scalar_subquery())
+    result = await conn.execute(
+        update(sessions).where(sessions.c.id.in_(chosen)).values(flash=None, flash_expires_at=None))
     return int(result.rowcount or 0)

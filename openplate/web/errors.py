@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from openplate.oauth.errors import InsufficientScope, OAuthError
 from openplate.web import replies
-from openplate.web.context import context_of
+from openplate.web.context import AppContext, context_of
 from openplate.web.middleware import BodyTooLarge
 from openplate.web.pages import error_page
 from openplate.web.replies import Refusal, Reply, json_reply, text_headers, to_response
@@ -91,6 +91,17 @@ async def http_exception(request: Request, exc: Exception) -> Response:
         page.headers.update(dict(exc.headers or {}))  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
         return page
     return error_json(exc.status_code, error, str(exc.detail), dict(exc.headers or {}))
+
+
+def method_not_allowed_reply(ctx: AppContext, method: str, accept: str, allow: str) -> Reply:
+    """The 405 of a hot endpoint asked with another method, as ``http_exception`` answers one of
+    FastAPI's: a page for a browser's GET, else JSON; ``Allow`` either way (RFC 9110 §15.5.6)."""
+    if "text/html" in accept and method in ("GET", "HEAD"):
+        page = error_page(ctx, None, status=405, title="This request cannot be served",
+                          message="Method Not Allowed", error_code="method_not_allowed")
+        headers = [(name, value) for name, value in page.raw_headers if name != b"content-length"]
+        return Reply(405, bytes(page.body), (*headers, (b"allow", allow.encode("latin-1"))))
+    return error_reply(405, "method_not_allowed", "Method Not Allowed", {"Allow": allow})
 
 
 def failure_reply(exc: Exception, method: str, path: str) -> Reply:

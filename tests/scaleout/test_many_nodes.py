@@ -43,18 +43,17 @@ def test_flow_started_on_one_node_finishes_on_the_other(nodes: tuple[LiveServer,
     app, account = seeder.app(seeder.user("dev")), seeder.user("u")
     params = {"client_id": app.client_id, "redirect_uri": app.redirect_uris[0],
               "response_type": "code", "state": "x"}
-    cookies = httpx.Cookies()
-    with httpx.Client(base_url=a.url, timeout=20, cookies=cookies) as on_a:
+    with httpx.Client(base_url=a.url, timeout=20) as on_a:
         start = on_a.get("/oauth/auth", params=params)  # session and redirect made on node A
         assert start.status_code == 303
         signin_path = start.headers["location"]
-    with httpx.Client(base_url=b.url, timeout=20, cookies=cookies) as on_b:
+    with httpx.Client(base_url=b.url, timeout=20, cookies=on_a.cookies) as on_b:
         page = on_b.get(signin_path)  # the same session, read on node B
         signed = on_b.post("/signin", data={**hidden_fields(page.text), "login": account.username,
                                             "password": account.password})
         assert signed.status_code == 303
         consent = on_b.get(signed.headers["location"])
-        assert consent.status_code == 200
+        assert consent.status_code == 200, consent.text[-1500:]
         fields = hidden_fields(consent.text)
     with httpx.Client(base_url=a.url, timeout=20, cookies=on_b.cookies) as back_on_a:
         decided = back_on_a.post("/oauth/auth/decision", data={**fields, "decision": "allow"})

@@ -10,7 +10,7 @@ from openplate.accounts.service import check_account, hash_account
 from openplate.accounts.validation import InvalidAccountInput
 from openplate.store.account_repos import DuplicateUser
 from openplate.throttling import Refused
-from openplate.web import attempts, sessions
+from openplate.web import attempts, interaction, sessions
 from openplate.web.context import client_ip, context_of, now
 from openplate.web.pages import error_page, posted_form, redirect, render, safe_next, visitor
 
@@ -20,19 +20,24 @@ BAD_FORM_TITLE = "This form could not be used"
 EXPIRED = "Your form expired. Go back, reload the page and try again."
 _TAKEN = {"username": "That username is already taken.",
           "email": "That e-mail address is already taken."}
+#: RFC 8176 amr value of a sign-in with a password.
+PASSWORD = ("pwd",)
 
 
 @router.get("/signin")
 async def signin_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
-    force = request.query_params.get("force") == "1"  # prompt=login / max_age: sign in again
-    hint = (request.query_params.get("login_hint") or "")[:254]
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
-    if who.user is not None and not force:
+        # An authorisation request parked in this session that waits for a sign-in (the first,
+        # or a fresh one for prompt=login / max_age): asked for by the server, not the URL.
+        pending = await interaction.pending_sign_in(ctx, store, who, target, now=now())
+    if who.user is not None and pending is None:
         return redirect(ctx, target, who)
-    return render(ctx, "signin.html", who, next=target, login=hint, error=None)
+    hint = (pending.login_hint or "") if pending is not None else ""
+    return render(ctx, "signin.html", who, next=target, login=hint[:254], error=None,
+                  app_name=pending.client_name if pending is not None else None)
 
 
 @router.post("/signin")
@@ -46,7 +51,7 @@ async def signin(request: Request) -> Response:
     ip, t = client_ip(request), now()
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        if not who.csrf_ok(form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
         user = await store.users.by_login(login) if 0 < len(login) <= 254 else None
     # Counted before the password is checked (see web/attempts.py), whether or not the account exists.
@@ -71,7 +76,9 @@ async def signin(request: Request) -> Response:
         )
     await attempt.succeeded()
     async with ctx.db.transaction(ip=ip) as store:
-        _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session)
+        _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session,
+                                               amr=PASSWORD, for_request=interaction.handle_in(target),
+                                               browser_digest=interaction.browser_digest(ctx, who))
         await store.events.append(kind="signin.success", now=t, user_id=user.id)
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)
@@ -83,7 +90,7 @@ async def signin(request: Request) -> Response:
 async def signup_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
     return render(ctx, "signup.html", who, next=target, username="", email="", error=None)
 
@@ -98,7 +105,7 @@ async def signup(request: Request) -> Response:
     username, email = (form.get("username") or "").strip(), (form.get("email") or "").strip()
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+    if not who.csrf_ok(form.get("csrf_token")):
         return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
 
     def again(status: int, message: str) -> Response:
@@ -132,7 +139,9 @@ async def signup(request: Request) -> Response:
                 password_hash=account.password_hash, now=now(),
             )
             _session, token = await sessions.start(
-                ctx, store, user_id=user.id, replacing=who.session
+                ctx, store, user_id=user.id, replacing=who.session, amr=PASSWORD,
+                for_request=interaction.handle_in(target),
+                browser_digest=interaction.browser_digest(ctx, who),
             )
             await store.events.append(kind="signup", now=now(), user_id=user.id)
     except DuplicateUser as error:  # taken by a sign-up that raced this one
@@ -151,10 +160,10 @@ async def signout(request: Request) -> Response:
         return form
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        if not who.csrf_ok(form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
-        assert who.session is not None
-        await store.sessions.delete(session_id=who.session.id)
+        if who.session is not None:  # a signed-out browser has nothing to end
+            await store.sessions.delete(session_id=who.session.id)
         if who.user is not None:
             await store.events.append(kind="signout", now=now(), user_id=who.user.id)
     response = redirect(ctx, "/")

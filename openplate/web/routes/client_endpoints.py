@@ -1,17 +1,12 @@
 """The endpoints a client calls with its credentials: token (RFC 6749 §3.2), revocation
 (RFC 7009) and introspection (RFC 7662). One runner gives all three the same strict handling:
 form-encoded POST bodies only, no query string, throttling of failures, one unit of work.
-They are served by hot.py ahead of FastAPI; the routes here describe them in the OpenAPI
-document."""
+They are served by hot.py ahead of FastAPI (declared in hot_endpoints.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-from fastapi import APIRouter
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from typing import Any, TypeVar
 
 from openplate.oauth.client_auth import ClientCall
 from openplate.oauth.errors import InvalidRequest, OAuthError, RequestTooLarge
@@ -24,11 +19,10 @@ from openplate.store.unit import Store
 from openplate.throttling import Limit, Refused
 from openplate.web.context import AppContext, now
 from openplate.web.errors import oauth_error_reply, throttled_reply
-from openplate.web.hot import HotRequest, via_starlette
+from openplate.web.hot import HotRequest
 from openplate.web.replies import NO_STORE, Reply, json_reply
 
-router = APIRouter(tags=["oauth"])
-
+T = TypeVar("T")
 BODY_LIMIT = 64 * 1024
 ClientAction = Callable[[ClientCall, Store, TokenContext], Awaitable[Any]]
 
@@ -76,6 +70,21 @@ async def _record_outcome(
     return wait
 
 
+async def commit_even_if_refused(work: Awaitable[T]) -> T | OAuthError:
+    """``work``'s result, or the protocol error it raised, returned instead of raised.
+
+    Inside a unit of work, an exception rolls back everything the block did
+    (``Database.transaction``). A refusal is an answer, not a failure: returned as a value, it
+    lets the block end normally, so what ``work`` wrote before refusing is committed with it:
+    the grant revoked after a code replay or a refresh-token reuse, the security-log entry.
+    Any other exception still leaves the block and rolls it back.
+    """
+    try:
+        return await work
+    except OAuthError as error:
+        return error
+
+
 async def run_client_request(
     ctx: AppContext, request: HotRequest, action: ClientAction, *, writes: bool = True
 ) -> Any:
@@ -104,11 +113,11 @@ async def run_client_request(
     async with ctx.db.transaction(readonly=not writes, ip=ip) as store:
         wait = await ctx.counters(store).retry_after(ip_keys, now=t)
         if wait is None:
-            try:
-                result = await action(call, store, ctx.token_context())
-            except OAuthError as error:
-                # Protocol errors are results: what they did (a replay's revocation) is committed.
-                failure = error
+            outcome = await commit_even_if_refused(action(call, store, ctx.token_context()))
+            if isinstance(outcome, OAuthError):
+                failure = outcome
+            else:
+                result = outcome
         if writes:
             wait = await _record_outcome(ctx, store, ip_keys, client_keys, claimed, t, wait, failure)
     if not writes and (wait is not None or (failure is not None and failure.error in COUNTED)):
@@ -143,44 +152,3 @@ async def introspection_reply(ctx: AppContext, request: HotRequest) -> Reply:
     if isinstance(result, Reply):
         return result
     return json_reply(result)
-
-
-def _form(*names: str) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "properties": {name: {"type": "string"} for name in names},
-            }}},
-        },
-        "responses": {"400": {"description": "RFC 6749 §5.2 error."},
-                      "401": {"description": "invalid_client."},
-                      "429": {"description": "Too many failures; see Retry-After."}},
-    }
-
-
-@router.post(
-    "/oauth/token", summary="Exchange a code, a refresh token or client credentials for tokens",
-    openapi_extra=_form("grant_type", "code", "redirect_uri", "client_id", "client_secret",
-                        "refresh_token", "scope", "code_verifier", "response_type"),
-    response_class=JSONResponse,
-)
-async def token_endpoint(request: Request) -> Response:
-    return await via_starlette(request, token_reply)
-
-
-@router.post(
-    "/oauth/revoke", summary="Revoke an access or refresh token (RFC 7009)",
-    openapi_extra=_form("token", "token_type_hint", "client_id", "client_secret"),
-)
-async def revocation_endpoint(request: Request) -> Response:
-    return await via_starlette(request, revocation_reply)
-
-
-@router.post(
-    "/oauth/introspect", summary="Describe a token (RFC 7662)",
-    openapi_extra=_form("token", "token_type_hint", "client_id", "client_secret"),
-    response_class=JSONResponse,
-)
-async def introspection_endpoint(request: Request) -> Response:
-    return await via_starlette(request, introspection_reply)
