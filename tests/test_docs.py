@@ -123,7 +123,7 @@ def _table_columns() -> dict[str, frozenset[str]]:
     """``store/tables.py``'s tables and their columns: ``Table("name", metadata, Column("c", …))``."""
     tables = {}
     for call in ast.walk(ast.parse(TABLES.read_text())):
-        if _called(call) == "Table" and isinstance(call, ast.Call) and _first_text(call):
+        if isinstance(call, ast.Call) and _called(call) == "Table" and _first_text(call):
             tables[_first_text(call)] = frozenset(
                 _first_text(arg) for arg in call.args if _called(arg) == "Column" and _first_text(arg))
     return tables
@@ -182,6 +182,15 @@ def _dotted_places(head: str) -> tuple[list[Path], list[Path]]:
     classes = ([path for path in _modules().values() if head in _definitions(path)]
                if head[0].isupper() else [])
     return modules, classes
+
+
+def _missing_folder(where: Where, span: str, *, proving: bool) -> str | None:
+    folder = TESTS / span.removeprefix("tests/")
+    if not folder.is_dir():
+        return f"{where}: `{span}` names {_shown(folder)}, which does not exist"
+    if proving and not any(folder.rglob("test_*.py")):
+        return f"{where}: `{span}` proves a rule with {_shown(folder)}, which holds no tests"
+    return None
 
 
 def _missing_dotted(where: Where, span: str, head: str, rest: str) -> str | None:
@@ -269,9 +278,7 @@ def _test_problems() -> Iterator[str | None]:
                     yield (_missing_test(where, span, file, continued["names"]) if file else
                            f"{where}: `{span}` follows no test file on its line")
                 elif _TEST_FOLDER.fullmatch(span) and (span.startswith("tests/") or f"`{span}`" in proof):
-                    folder = TESTS / span.removeprefix("tests/")
-                    yield (None if any(folder.rglob("test_*.py")) else
-                           f"{where}: `{span}` names {_shown(folder)}, which holds no tests")
+                    yield _missing_folder(where, span, proving=f"`{span}`" in proof)
 
 
 def test_every_test_the_docs_name_exists() -> None:
