@@ -16,28 +16,29 @@ from tests.support.server import LiveServer, start_server
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TESTS = Path(__file__).parent
-#: The fast tier (``-m core``): the protocol core over the memory store, and the repository
-#: contract suite over memory, SQLite and PostgreSQL. No server, no browser.
-CORE_FOLDERS = ("oauth", "contract")
+#: The fast tier (``-m core``): the protocol core over the memory store, the repository
+#: contract suite over memory, SQLite and PostgreSQL, and the check that the docs name real code
+#: and tests. No server, no browser. Folders and files directly under tests/.
+CORE_PATHS = ("oauth", "contract", "test_docs.py")
 
 
-def _in_core_folder(path: Path) -> bool:
+def _in_core(path: Path) -> bool:
     return path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[:1] in [
-        (folder,) for folder in CORE_FOLDERS]
+        (name,) for name in CORE_PATHS]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if _in_core_folder(item.path):
+        if _in_core(item.path):
             item.add_marker(pytest.mark.core)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """With ``-m core`` alone, the other folders are not even imported: every core test is in
-    CORE_FOLDERS, so this changes no selection, only the time it takes (a third of the run)."""
+    """With ``-m core`` alone, nothing else is even imported: every core test is in CORE_PATHS,
+    so this changes no selection, only the time it takes (a third of the run)."""
     if config.getoption("markexpr") != "core" or collection_path == TESTS:
         return None
-    if not collection_path.is_relative_to(TESTS) or _in_core_folder(collection_path):
+    if not collection_path.is_relative_to(TESTS) or _in_core(collection_path):
         return None
     return True
 

@@ -60,7 +60,7 @@ def test_a_real_jwt_validates(jwt_env: Env) -> None:
     assert info.expires_at == claims["exp"] and info.issued_at == claims["iat"]
     assert info.source == "jwt" and info.username is None
     assert info.claims["iss"] == jwt_env.url
-    assert "jti" not in repr(info)  # the jti is a usable credential: keep it out of logs
+    assert "jti" not in repr(info)  # claims stay out of repr (and so out of logs)
     assert not info.for_client and info.user_id == str(jwt_env.account.id)
 
 

@@ -141,6 +141,24 @@ def test_token_wrong_method_and_content_type(http: httpx.Client, app: App) -> No
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
+def test_client_endpoints_refuse_a_query_string(
+    server: LiveServer, seeder: Seeder, http: httpx.Client, app: App
+) -> None:
+    """RFC 6749 §10.8: no secret in a URL (URLs end up in logs and proxies). The token,
+    revocation and introspection endpoints refuse any query string, and nothing happens."""
+    code = obtain_code(server.url, seeder.user("query"), app.client_id, REDIRECT)
+    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": app.client_id}
+    in_url = {"client_secret": app.client_secret or ""}
+    refused = http.post("/oauth/token", params=in_url, data=body)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert "query string" in refused.json()["error_description"]
+    for path in ("/oauth/revoke", "/oauth/introspect"):
+        answer = http.post(path, params={"token": code}, data={**in_url, "client_id": app.client_id})
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request", path
+    assert _post(http, {**body, **in_url}).status_code == 200  # the code was not spent
+
+
 @pytest.mark.parametrize("body,status,error", [
     (b"client_id=x", 400, "invalid_request"),  # no grant_type
     (b"grant_type=password&username=a&password=b", 400, "unsupported_grant_type"),
