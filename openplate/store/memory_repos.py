@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 
 from openplate.oauth.models import (
-    LAST_USED_EVERY,
     AccessPrincipal,
     Client,
     CodeRecord,
@@ -66,24 +65,17 @@ class MemoryGrants:
             self._unit.update(grants, replace(grant, revoked_at=now))
 
     async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
-        remembered = self._client_grants
-        key = (client_pk, user_id, scope)
-        entry = remembered.get(key)
-        if entry is not None:
-            grant_id, created_at, touched_at = entry
+        async def is_live(grant_id: int, created_at: int) -> bool:
             grant = self._unit.tables.grants.get(grant_id)
-            if (grant is not None and grant.revoked_at is None
+            return (grant is not None and grant.revoked_at is None
                     and (grant.client_pk, grant.user_id, grant.scope, grant.created_at)
-                    == (client_pk, user_id, scope, created_at)):
-                if now - touched_at >= LAST_USED_EVERY:
-                    await self.touch(grant_id=grant_id, now=now)
-                    remembered.put(key, grant_id, created_at, now)
-                return grant_id
-            remembered.forget(key)
-        grant_id = await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
-                                     used=True, for_client=True)
-        remembered.put(key, grant_id, now, now)
-        return grant_id
+                    == (client_pk, user_id, scope, created_at))
+
+        return await self._client_grants.grant_for(
+            (client_pk, user_id, scope), now=now, is_live=is_live,
+            create=lambda: self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
+                                       used=True, for_client=True),
+            touch=lambda grant_id: self.touch(grant_id=grant_id, now=now))
 
 
 class MemoryCodes:

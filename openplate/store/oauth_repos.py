@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, text, update
 
 from openplate.oauth.models import (
-    LAST_USED_EVERY,
     AccessPrincipal,
     Client,
     CodeRecord,
@@ -160,24 +159,17 @@ class SqlGrants:
         await self._conn.execute(_GRANT_TOUCH, {"gid": grant_id, "at": now})
 
     async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
-        remembered = self._client_grants
-        key = (client_pk, user_id, scope)
-        entry = remembered.get(key)
-        if entry is not None:
-            grant_id, created_at, touched_at = entry
+        async def is_live(grant_id: int, created_at: int) -> bool:
             live = await self._conn.execute(_GRANT_LIVE, {
                 "gid": grant_id, "cpk": client_pk, "uid": user_id, "scope": scope,
                 "created": created_at})
-            if live.first() is not None:
-                if now - touched_at >= LAST_USED_EVERY:
-                    await self.touch(grant_id=grant_id, now=now)
-                    remembered.put(key, grant_id, created_at, now)
-                return grant_id
-            remembered.forget(key)
-        grant_id = await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
-                                     used=True, for_client=True)
-        remembered.put(key, grant_id, now, now)
-        return grant_id
+            return live.first() is not None
+
+        return await self._client_grants.grant_for(
+            (client_pk, user_id, scope), now=now, is_live=is_live,
+            create=lambda: self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
+                                       used=True, for_client=True),
+            touch=lambda grant_id: self.touch(grant_id=grant_id, now=now))
 
     async def revoke(self, *, grant_id: int, now: int) -> None:
         await self._conn.execute(
