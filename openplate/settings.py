@@ -3,15 +3,58 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_FILE = "openplate.db"
 SECRET_KEY_FILE = "openplate-secret.key"
+#: A key file with a shorter key in it is not used (see ``read_key``).
+MIN_SECRET_KEY_LENGTH = 32
+#: What ``database_url`` may name: SQLite (a file, or ``sqlite://`` in memory) or PostgreSQL.
+_DATABASE_URL = re.compile(r"sqlite(\+aiosqlite)?://(/.+)?|(postgresql(\+asyncpg)?|postgres)://.*",
+                           re.DOTALL)
+
+
+def check_database_url(url: str) -> str:
+    """A URL the engines here can open (store/engine.py); the message never repeats the URL,
+    which may carry a password."""
+    if not _DATABASE_URL.fullmatch(url):
+        raise ValueError("unsupported database URL: use sqlite:///PATH or postgresql://USER@HOST/DB")
+    if url.startswith("postgres"):
+        try:
+            urlsplit(url).port  # noqa: B018 - raises on a port that is not 0-65535
+        except ValueError:
+            raise ValueError("the database URL's port is not a number from 1 to 65535") from None
+    return url
+
+
+def check_public_url(url: str) -> str:
+    """An absolute http(s) URL with a host and no query, fragment or user name: the issuer and
+    the base of every link the server sends."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError("must be an absolute http(s) URL with a valid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValueError("must be an absolute http(s) URL, such as https://id.example.com")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise ValueError("must not have a query or fragment")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password")
+    if any(ch.isspace() for ch in url):
+        raise ValueError("must not contain spaces")
+    return url
+
+
+DatabaseUrl = Annotated[str, AfterValidator(check_database_url)]
+PublicUrl = Annotated[str, AfterValidator(check_public_url)]
 
 
 class Settings(BaseSettings):
@@ -19,10 +62,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OPENPLATE_", frozen=True, extra="ignore")
 
-    database_url: str = f"sqlite:///{DEFAULT_DATABASE_FILE}"
-    public_url: str | None = None
+    database_url: DatabaseUrl = f"sqlite:///{DEFAULT_DATABASE_FILE}"
+    public_url: PublicUrl | None = None
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     # Key for the keyed digests of client secrets, tokens, codes and session ids.
     # When unset, a random key is created once in ``openplate-secret.key`` beside the database.
     secret_key: str | None = Field(default=None, repr=False)
@@ -39,6 +82,9 @@ class Settings(BaseSettings):
     upload_parse_concurrency: int = Field(default=2, ge=1, le=64)
     # Signing algorithm of ID tokens and JWT access tokens: RS256, ES256 or EdDSA.
     signing_alg: Literal["RS256", "ES256", "EdDSA"] = "RS256"
+    # How often each process reloads the signing keys, so a rotation made elsewhere (the CLI,
+    # another node) is picked up.
+    key_reload_interval: int = Field(default=60, ge=1, le=3600)
     # "opaque" access tokens (the default), or RFC 9068 "jwt" for APIs that validate locally.
     access_token_format: Literal["opaque", "jwt"] = "opaque"
     # The "aud" of JWT access tokens and introspection answers; defaults to the public URL.
@@ -48,11 +94,15 @@ class Settings(BaseSettings):
     # New tokens, codes and session ids begin with their minting time (see oauth/tokens.py). Turn
     # off only while rolling out over nodes of a release that predates stamps (docs/deploy.md).
     stamped_secrets: bool = True
-    # Brute-force throttling: failures allowed per key and window before answering 429.
+    # Brute-force throttling: attempts allowed per key and window before answering 429
+    # (docs/security.md, "Throttling"). A sign-in attempt counts from before its password is
+    # checked and is given back if the password was right; a known device has its own budget
+    # as large as the per-account one.
     signin_failures_per_account: int = Field(default=10, ge=1)  # per 15 minutes
     signin_failures_per_ip: int = Field(default=30, ge=1)  # per 5 minutes
     token_failures_per_client: int = Field(default=60, ge=1)  # per minute
     token_failures_per_ip: int = Field(default=120, ge=1)  # per minute
+    signups_per_ip: int = Field(default=20, ge=1)  # sign-up attempts per hour
     # How long a SQLite writer waits for the lock before the request fails with 503.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Scale-out: shared rate-limit counters in Redis (falling back to the database if it fails).
@@ -71,7 +121,7 @@ class Settings(BaseSettings):
     # Housekeeping: delete expired codes, tokens, sessions and parked requests every N seconds
     # in each process (0 turns the periodic task off; `openplate purge` still works).
     purge_interval: int = Field(default=3600, ge=0)
-    purge_batch: int = Field(default=1000, ge=10, le=100_000)
+    purge_batch: int = Field(default=1000, ge=1, le=100_000)
     # How long the purge keeps the security log (seconds): routine events (tokens issued,
     # refreshed and revoked, sign-outs), and every other kind (sign-ins, failures, reuse
     # detected, password changes, ...) at least as long.
@@ -130,23 +180,34 @@ class Settings(BaseSettings):
                 return None if path in ("", ":memory:") else Path(path)
         return None
 
+    @property
+    def key_file(self) -> Path:
+        """Where the instance key is kept when ``secret_key`` is unset: beside the SQLite file,
+        else in the current folder."""
+        db = self.sqlite_path
+        return (db.parent if db is not None else Path.cwd()) / SECRET_KEY_FILE
+
     def with_secret_key(self) -> Settings:
         """Return settings whose secret key is set, creating the key file on first use."""
         if self.secret_key:
             return self
-        db = self.sqlite_path
-        folder = db.parent if db is not None else Path.cwd()
-        return self.model_copy(update={"secret_key": load_or_create_key(folder / SECRET_KEY_FILE)})
+        return self.model_copy(update={"secret_key": load_or_create_key(self.key_file)})
+
+
+def read_key(path: Path) -> str | None:
+    """The instance key in ``path``, or None if there is none there; never creates one."""
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return key if len(key) >= MIN_SECRET_KEY_LENGTH else None
 
 
 def load_or_create_key(path: Path) -> str:
     """Read the instance key from ``path``, creating it (mode 0600) if it does not exist yet."""
-    try:
-        key = path.read_text(encoding="ascii").strip()
-        if len(key) >= 32:
-            return key
-    except FileNotFoundError:
-        pass
+    key = read_key(path)
+    if key is not None:
+        return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     try:

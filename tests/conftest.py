@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,32 @@ from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+TESTS = Path(__file__).parent
+#: The fast tier (``-m core``): the protocol core over the memory store, the repository
+#: contract suite over memory, SQLite and PostgreSQL, and the check that the docs name real code
+#: and tests. No server, no browser. Folders and files directly under tests/.
+CORE_PATHS = ("oauth", "contract", "test_docs.py")
+
+
+def _in_core(path: Path) -> bool:
+    return path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[:1] in [
+        (name,) for name in CORE_PATHS]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _in_core(item.path):
+            item.add_marker(pytest.mark.core)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``-m core`` alone, nothing else is even imported: every core test is in CORE_PATHS,
+    so this changes no selection, only the time it takes (a third of the run)."""
+    if config.getoption("markexpr") != "core" or collection_path == TESTS:
+        return None
+    if not collection_path.is_relative_to(TESTS) or _in_core(collection_path):
+        return None
+    return True
 
 
 def _backend_server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:

@@ -1,10 +1,12 @@
-"""What ``openplate serve`` checks before it listens (cli.py's ``_prepare``): the schema, brought
-up to date whatever state it is in, and signing keys the configured secret key can unseal. Every
-refusal is one line and a non-zero exit, before any port is opened. Once it serves, the garbage
-collector it kept off while starting runs again."""
+"""What ``openplate serve`` checks before it listens (cli/server.py): that it can listen there at
+all, before it makes a file; then (``_prepare``) the schema, brought up to date whatever state it
+is in, and signing keys the configured secret key can unseal. Every refusal is one line and a
+non-zero exit, before it serves. Once it serves, the garbage collector it kept off while starting
+runs again."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import httpx
 
 from openplate.settings import Settings
 from openplate.store.migrate import head_revision, upgrade
-from tests.support.server import start_server
+from tests.support.server import free_port, start_server
 from tests.test_cli import assert_one_line_error, run
 
 SECRET_ENV = {"OPENPLATE_SECRET_KEY": "test-secret-key-" + "x" * 40}
@@ -27,7 +29,7 @@ def test_keys_sealed_with_another_secret_key_stop_serve_in_one_line(tmp_path: Pa
     made = run(tmp_path, "keys", "rotate", "--force",
                env={"OPENPLATE_SECRET_KEY": "another-secret-" + "y" * 40})
     assert made.returncode == 0, made.stderr
-    refused = run(tmp_path, "serve", "--port", "1", env=SECRET_ENV)  # it stops before listening
+    refused = run(tmp_path, "serve", "--port", str(free_port()), env=SECRET_ENV)
     assert_one_line_error(refused, "sealed with another secret key")
 
 
@@ -44,15 +46,31 @@ def test_an_outdated_schema_is_migrated_then_served(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_stops_serve_in_one_line(tmp_path: Path) -> None:
-    refused = run(tmp_path, "serve", "--port", "1", "--database-url",
+    refused = run(tmp_path, "serve", "--port", str(free_port()), "--database-url",
                   "postgresql://postgres@127.0.0.1:1/openplate", env=SECRET_ENV)
     assert_one_line_error(refused, "migration failed")
 
 
 def test_a_missing_database_folder_stops_serve_in_one_line(tmp_path: Path) -> None:
-    refused = run(tmp_path, "serve", "--port", "1", "--database-url",
+    refused = run(tmp_path, "serve", "--port", str(free_port()), "--database-url",
                   f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}", env=SECRET_ENV)
     assert_one_line_error(refused, "does not exist")
+
+
+def test_a_port_in_use_stops_serve_in_one_line_before_any_file_is_made(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = run(tmp_path, "serve", "--port", str(port))
+        assert_one_line_error(refused, f"cannot listen on 127.0.0.1:{port}")
+    assert list(tmp_path.iterdir()) == []  # neither the database nor the key file
+
+
+def test_a_host_that_does_not_resolve_stops_serve_in_one_line(tmp_path: Path) -> None:
+    refused = run(tmp_path, "serve", "--host", "no-such-host.invalid", "--port", str(free_port()))
+    assert_one_line_error(refused, "cannot listen on no-such-host.invalid")
+    assert list(tmp_path.iterdir()) == []
 
 
 def _young_collections(url: str) -> float:

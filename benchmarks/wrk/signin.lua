@@ -1,7 +1,7 @@
 -- Scenario 8: password sign-in, two requests per sign-in on each side, each from a fresh
 -- browser (no cookie):
---   ours: GET /signin (opens an anonymous session; the page carries its CSRF token)
---         POST /signin with that session's cookie, csrf_token, login and password -> 303
+--   ours: GET /signin (sets a form cookie, no session row; the page carries its CSRF token)
+--         POST /signin with that cookie, csrf_token, login and password -> 303
 --   peer: GET /auth?… (opens an interaction; 303 to /interaction/UID, whose cookie value is UID)
 --         POST /interaction/UID/login with that cookie, login and password -> 303
 -- Env: BENCH_KIND (ours|peer), BENCH_LOGIN, BENCH_PASSWORD, BENCH_AUTH_QUERY (peer).

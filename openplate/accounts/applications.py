@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from openplate.oauth.models import Client
+from openplate.oauth.oidc.jws import ALGORITHMS
 from openplate.oauth.redirect_uris import RedirectUriInvalid, validate_for_registration
 from openplate.oauth.tokens import CLIENT_SECRET_PREFIX, Digester, new_client_id, new_secret
 from openplate.store.unit import Store
@@ -13,6 +14,8 @@ MAX_REDIRECT_URIS = 20
 MAX_NAME_CHARS = 100
 CONFIDENTIAL_GRANTS = ("authorization_code", "refresh_token")
 ALL_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+#: What a client may register as id_token_signed_response_alg (RS256 first: OIDC's default).
+ID_TOKEN_ALGS = ALGORITHMS
 
 
 class InvalidApplication(ValueError):
@@ -59,26 +62,40 @@ def check_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
     return [g for g in ALL_GRANTS if g in grant_types]
 
 
+def check_id_token_alg(alg: str) -> str:
+    """An ID-token signing algorithm the server offers (exactly as spelt)."""
+    if alg not in ID_TOKEN_ALGS:
+        raise InvalidApplication(
+            f"ID token signature: choose {', '.join(ID_TOKEN_ALGS[:-1])} or {ID_TOKEN_ALGS[-1]}.")
+    return alg
+
+
 def split_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 async def register(
     store: Store, digester: Digester, *, owner_id: int, name: str, redirect_uris: list[str],
-    public: bool, now: int, grant_types: list[str] | None = None,
+    public: bool, now: int, grant_types: list[str] | None = None, by_operator: bool = False,
+    id_token_alg: str | None = None,
 ) -> tuple[Client, str | None]:
     """Create an application; return it with its client secret (None for a public client).
 
-    The secret is returned once, here; only its keyed digest is stored.
+    The secret is returned once, here; only its keyed digest is stored. An app the operator
+    registers (``by_operator``) is trusted for automatic error redirects from the start.
+    ``id_token_alg`` is its ID tokens' signature algorithm (the pages and the CLI pass
+    OPENPLATE_SIGNING_ALG unless one was chosen; None stores none, which follows that setting).
     """
     name = check_name(name)
     uris = check_redirect_uris(redirect_uris, require_one=False)
     grants = check_grant_types(grant_types or list(CONFIDENTIAL_GRANTS), public=public)
+    alg = check_id_token_alg(id_token_alg) if id_token_alg is not None else None
     secret = None if public else new_secret(CLIENT_SECRET_PREFIX, stamped=False)
     client = await store.applications.create(
         client_id=new_client_id(), owner_id=owner_id, name=name,
         secret_digest=digester.digest(secret) if secret else None, redirect_uris=uris,
-        grant_types=grants, require_pkce=public, now=now,
+        grant_types=grants, require_pkce=public, now=now, trusted=by_operator,
+        id_token_alg=alg,
     )
     return client, secret
 

@@ -15,13 +15,16 @@ from openplate.oauth.errors import (
     InvalidRedirectUri,
     InvalidRequest,
     OAuthError,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    UnauthorizedClient,
     UnsupportedResponseType,
 )
 from openplate.oauth.models import AuthorizationRequest, Client
 from openplate.oauth.params import Params
 from openplate.oauth.ports import ClientStore, OAuthStore
 from openplate.oauth.redirect_uris import find_match
-from openplate.oauth.scopes import DEFAULT_SCOPES, format_scope, parse_scope
+from openplate.oauth.scopes import DEFAULT_SCOPES, format_scope, requested_scope
 from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, Digester
 
 
@@ -29,22 +32,24 @@ class ErrorRedirect(Exception):
     """A redirectable error (RFC 6749 §4.1.2.1): sent back to the verified redirect URI."""
 
     def __init__(
-        self, error: OAuthError, redirect_uri: str, state: str | None, issuer: str
+        self, error: OAuthError, redirect_uri: str, state: str | None, issuer: str,
+        client: Client,
     ) -> None:
         super().__init__(error.description)
         self.error = error
+        self.client = client
         self.redirect_uri = redirect_uri
         self.state = state
         self.issuer = issuer
 
     @property
     def location(self) -> str:
-        return redirect_location(
-            self.redirect_uri,
-            {"error": self.error.error, "error_description": self.error.description},
-            self.state,
-            self.issuer,
-        )
+        return redirect_location(self.redirect_uri, _error_params(self.error), self.state,
+                                 self.issuer)
+
+
+def _error_params(error: OAuthError) -> dict[str, str]:
+    return {"error": error.error, "error_description": error.description}
 
 
 def redirect_location(
@@ -86,12 +91,24 @@ def _redirect_uri(params: Params, client: Client) -> str:
     return requested
 
 
-def _response_type(params: Params) -> None:
+def _response_type(params: Params, client: Client) -> None:
     response_type = params.get("response_type")
     if response_type is None:
         raise InvalidRequest("response_type is required.")
     if response_type != "code":
         raise UnsupportedResponseType("Only response_type=code is supported.")
+    # §4.1.2.1 unauthorized_client: "The client is not authorized to request an authorization
+    # code using this method."
+    if "authorization_code" not in client.grant_types:
+        raise UnauthorizedClient("This application may not use the authorization code grant.")
+
+
+def _no_request_objects(params: Params) -> None:
+    """OIDC Core §6: request objects are not supported; say so with the errors of §3.1.2.6."""
+    if "request" in params:
+        raise RequestNotSupported("Request objects (the request parameter) are not supported.")
+    if "request_uri" in params:
+        raise RequestUriNotSupported("The request_uri parameter is not supported.")
 
 
 PROMPTS = ("none", "login", "consent")
@@ -101,9 +118,8 @@ MAX_NONCE_CHARS = 512
 def _prompt(params: Params) -> tuple[str, ...]:
     """OIDC Core §3.1.2.1: space-delimited prompt values; "none" stands alone."""
     values = tuple(dict.fromkeys((params.get("prompt") or "").split()))
-    unknown = [v for v in values if v not in PROMPTS]
-    if unknown:
-        raise InvalidRequest(f"Unsupported prompt value '{unknown[0][:20]}'.")
+    if any(v not in PROMPTS for v in values):
+        raise InvalidRequest("prompt may hold only none, login and consent.")
     if "none" in values and len(values) > 1:
         raise InvalidRequest("prompt=none cannot be combined with other values.")
     return values
@@ -143,12 +159,13 @@ async def validate_request(
     state = params.get("state") if "state" not in params.duplicated else None
     try:
         params.reject_duplicates()
-        _response_type(params)
-        scope = parse_scope(params.get("scope")) or DEFAULT_SCOPES
+        _response_type(params, client)
+        _no_request_objects(params)
+        scope = requested_scope(params.get("scope")) or DEFAULT_SCOPES
         challenge = _pkce(params, client)
         prompt, max_age, nonce = _prompt(params), _max_age(params), _nonce(params)
     except OAuthError as error:
-        raise ErrorRedirect(error, redirect_uri, state, issuer) from None
+        raise ErrorRedirect(error, redirect_uri, state, issuer, client) from None
     login_hint = params.get("login_hint")
     return AuthorizationRequest(
         client_pk=client.pk,
@@ -198,9 +215,25 @@ async def approve(
     return redirect_location(request.redirect_uri, {"code": code}, request.state, issuer)
 
 
+def may_redirect_unseen(client: Client, *, user_id: int | None, remembered: bool) -> bool:
+    """RFC 9700 §4.11.2: "the authorization server MAY only automatically redirect the user agent
+    if it trusts the redirection URI. If the URI is not trusted, the authorization server MAY
+    inform the user and rely on the user to make the correct decision."
+
+    Anyone with an account can register an app and any https redirect URI, so a registered URI
+    alone is not trusted: an error found before a person has seen anything (a malformed request,
+    prompt=none) goes back at once only if the operator registered the app or someone other than
+    its owner allowed it (``Client.trusted``), or the signed-in user is its owner or allowed it
+    before. Otherwise our page names the app and the host, and the person decides.
+    """
+    if client.trusted:
+        return True
+    return user_id is not None and (user_id == client.owner_id or remembered)
+
+
 def refuse(request: AuthorizationRequest, error: OAuthError, *, issuer: str) -> str:
     """Where to send the browser with an error for a validated request (Deny, prompt=none …)."""
-    return ErrorRedirect(error, request.redirect_uri, request.state, issuer).location
+    return redirect_location(request.redirect_uri, _error_params(error), request.state, issuer)
 
 
 def deny(request: AuthorizationRequest, *, issuer: str) -> str:

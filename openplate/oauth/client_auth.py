@@ -103,12 +103,20 @@ async def authenticate(
 
 
 async def client_and_token(
-    call: ClientCall, clients: ClientStore, digester: Digester
+    call: ClientCall, clients: ClientStore, digester: Digester, *, secret_required: bool = False
 ) -> tuple[Client, str]:
-    """RFC 7009 §2.1 / RFC 7662 §2.1: an authenticated client and the ``token`` it asks about."""
+    """RFC 7009 §2.1 / RFC 7662 §2.1: an authenticated client and the ``token`` it asks about.
+
+    ``secret_required`` refuses a client that only names itself (a public client, method
+    ``none``): RFC 7662 §2.1 "the endpoint MUST also require some form of authorization".
+    """
     params = call.params
     params.reject_duplicates()
-    client = await authenticate(call.credentials(), clients, digester)
+    credentials = call.credentials()
+    if secret_required and credentials.client_secret is None:
+        raise InvalidClient("This endpoint requires client authentication with a client_secret.",
+                            detail="no client_secret")
+    client = await authenticate(credentials, clients, digester)
     token = params.get("token")
     if token is None:
         raise InvalidRequest("token is required.")

@@ -6,7 +6,20 @@ Each error knows its HTTP status and whether it may be sent back to the client's
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
+
+_OUTSIDE_WIRE_TEXT = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
+
+def wire_text(text: str) -> str:
+    """RFC 6749 §4.1.2.1 and §5.2 (and RFC 6750 §3): "Values for the "error_description"
+    parameter MUST NOT include characters outside the set %x20-21 / %x23-5B / %x5D-7E."
+
+    Some descriptions quote the request (a parameter's name, an unknown scope or grant type);
+    a quote mark, backslash, control or non-ASCII character there becomes "?".
+    """
+    return _OUTSIDE_WIRE_TEXT.sub("?", text)
 
 
 class OAuthError(Exception):
@@ -18,8 +31,8 @@ class OAuthError(Exception):
     redirectable: ClassVar[bool] = True
 
     def __init__(self, description: str, *, detail: str | None = None) -> None:
-        super().__init__(description)
-        self.description = description
+        self.description = wire_text(description)
+        super().__init__(self.description)
         self.detail = detail
 
     def to_json(self) -> dict[str, str]:
@@ -70,6 +83,18 @@ class ConsentRequired(OAuthError):
     """OIDC Core §3.1.2.6: prompt=none, and the user has not allowed this yet."""
 
     error = "consent_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the OP does not support the ``request`` parameter."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: the OP does not support the ``request_uri`` parameter."""
+
+    error = "request_uri_not_supported"
 
 
 class UnsupportedTokenType(OAuthError):

@@ -1,5 +1,8 @@
 """RFC 7662: token introspection, for the client the token was issued to and no other.
 
+§2.1: the caller must authenticate, so a public client (which has no secret) gets
+``invalid_client``; its tokens are for it to use, not to ask about.
+
 §2.2: a token that is unknown, expired, revoked, or another client's is reported as
 ``{"active": false}`` and nothing more.
 """
@@ -17,7 +20,8 @@ INACTIVE: dict[str, object] = {"active": False}
 
 
 async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> dict[str, object]:
-    client, token = await client_and_token(call, store.clients, ctx.digester)
+    client, token = await client_and_token(call, store.clients, ctx.digester,
+                                           secret_required=True)
     if plausible(token, REFRESH_TOKEN_PREFIX):
         record = await store.tokens.find_refresh(digest=ctx.digester.digest(token))
         if (record is None or record.client_pk != client.pk or record.used or record.revoked
@@ -32,16 +36,24 @@ async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> 
         found = await store.tokens.find_access(digest=ctx.digester.digest(token), now=ctx.now)
         if found is None or found.client_pk != client.pk:
             return INACTIVE
+        if found.for_client:  # client credentials: no user; the client is the subject
+            return _answer(client.client_id, client.client_id, found.scope, found.expires_at,
+                           found.issued_at, "Bearer", ctx)
         user_id, scope, exp, iat, kind = (found.user_id, found.scope, found.expires_at,
                                           found.issued_at, "Bearer")
         profile = found.user or await store.users.profile(user_id)
+    answer = _answer(subject(user_id), client.client_id, scope, exp, iat, kind, ctx)
+    if profile is not None:
+        answer["username"] = profile.username
+    return answer
+
+
+def _answer(sub: str, client_id: str, scope: str, exp: int, iat: int | None, kind: str,
+            ctx: TokenContext) -> dict[str, object]:
     answer: dict[str, object] = {
-        "active": True, "scope": scope, "client_id": client.client_id,
-        "token_type": kind, "exp": exp, "sub": subject(user_id), "iss": ctx.issuer,
-        "aud": ctx.audience,
+        "active": True, "scope": scope, "client_id": client_id, "token_type": kind, "exp": exp,
+        "sub": sub, "iss": ctx.issuer, "aud": ctx.audience,
     }
     if iat is not None:
         answer["iat"] = iat
-    if profile is not None:
-        answer["username"] = profile.username
     return answer

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from openplate.oauth.jwt_access import build_access_jwt, jti_for
 from openplate.oauth.models import Client, IssuedTokens
 from openplate.oauth.oidc.claims import subject, user_claims
-from openplate.oauth.oidc.id_token import Signer, build_id_token
+from openplate.oauth.oidc.id_token import Signers, build_id_token
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.tokens import (
     ACCESS_TOKEN_PREFIX,
@@ -51,19 +51,27 @@ class TokenContext:
     policy: TokenPolicy
     issuer: str = "http://localhost"
     audience: str = "http://localhost"
-    signer: Signer | None = None
+    #: The key ring: it signs JWT access tokens with the default algorithm, and each client's ID
+    #: tokens with the algorithm the client chose (``Client.id_token_alg``).
+    signer: Signers | None = None
 
 
 def access_token_for(
     ctx: TokenContext, *, secret: str, client: Client, user_id: int, scope: str, iat: int,
-    exp: int,
+    exp: int, for_client: bool = False,
 ) -> str:
-    """The access token handed out for a stored ``secret``: the secret itself, or a JWT."""
+    """The access token handed out for a stored ``secret``: the secret itself, or a JWT.
+
+    A client's own token (``for_client``, client credentials) has the client as its ``sub``
+    (RFC 9068 §2.2: "an identifier the authorization server uses to indicate the client
+    application"); any other has the user's.
+    """
     if ctx.policy.access_format != "jwt" or ctx.signer is None:
         return secret
     return build_access_jwt(
         ctx.signer, issuer=ctx.issuer, audience=ctx.audience, jti=jti_for(secret),
-        subject=subject(user_id), client_id=client.client_id, scope=scope, iat=iat, exp=exp,
+        subject=client.client_id if for_client else subject(user_id), client_id=client.client_id,
+        scope=scope, iat=iat, exp=exp,
     )
 
 
@@ -81,17 +89,20 @@ async def mint(
     auth_time: int | None = None,
     nonce: str | None = None,
     touch: bool = True,
+    for_client: bool = False,
 ) -> IssuedTokens:
     """Store the digests of new tokens for the grant and return the tokens themselves.
 
-    ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones.
+    ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones;
+    ``for_client`` marks a client's own token (client credentials; see ``access_token_for``).
     """
     secret = access_secret or ctx.digester.mint(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
     access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
-                              iat=ctx.now, exp=expires)
+                              iat=ctx.now, exp=expires, for_client=for_client)
+    access_digest = ctx.digester.digest(access)
     await store.tokens.create_access(
-        digest=ctx.digester.digest(access), grant_id=grant_id, client_pk=client.pk,
+        digest=access_digest, grant_id=grant_id, client_pk=client.pk,
         user_id=user_id, scope=scope, now=ctx.now, expires_at=expires,
     )
     refresh: str | None = None
@@ -100,6 +111,7 @@ async def mint(
         await store.tokens.create_refresh(
             digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client.pk,
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,
+            access_digest=access_digest,
         )
     if touch:  # "last used" on /account/apps; a grant created just now already says so
         await store.grants.touch(grant_id=grant_id, now=ctx.now)
@@ -119,7 +131,8 @@ async def id_token_for(
     ctx: TokenContext, store: OAuthStore, *, client: Client, user_id: int, scope: str,
     access_token: str, auth_time: int | None, nonce: str | None,
 ) -> str | None:
-    """An ID token when the grant has the openid scope (OIDC Core §3.1.3.3), else None."""
+    """An ID token when the grant has the openid scope (OIDC Core §3.1.3.3), else None; signed
+    with the client's ``id_token_signed_response_alg`` (the deployment's default if it chose none)."""
     scopes = scope.split()
     if "openid" not in scopes or ctx.signer is None:
         return None
@@ -127,7 +140,7 @@ async def id_token_for(
     if profile is None:
         return None
     return build_id_token(
-        ctx.signer, issuer=ctx.issuer, client_id=client.client_id,
+        ctx.signer.for_alg(client.id_token_alg), issuer=ctx.issuer, client_id=client.client_id,
         claims=user_claims(profile, scopes), now=ctx.now, ttl=ctx.policy.id_token_ttl,
         auth_time=auth_time, nonce=nonce, access_token=access_token,
     )

@@ -21,6 +21,13 @@ class Client:
     secret_digest: str | None  # None for a public client
     require_pkce: bool = False
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    #: Errors may go back to its redirect URIs before a person has seen anything: it was
+    #: registered by the operator, or someone other than its owner has allowed it (RFC 9700
+    #: §4.11.2; see openplate.oauth.authorize.may_redirect_unseen).
+    trusted: bool = False
+    #: OIDC Dynamic Registration's ``id_token_signed_response_alg``: RS256, ES256 or EdDSA;
+    #: None (clients registered before it could be chosen) follows OPENPLATE_SIGNING_ALG.
+    id_token_alg: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -83,6 +90,8 @@ class RefreshRecord:
     successor_stamp: str | None = None
     #: When its grant last got tokens (its ``last_used_at``; None if never written).
     grant_used_at: int | None = None
+    #: The digest of the access token minted with it (None if minted before that was kept).
+    access_digest: str | None = None
 
     @property
     def used(self) -> bool:
@@ -103,6 +112,9 @@ class AccessPrincipal:
     #: The token's user, read with the token (one statement for the bearer check and the
     #: answer of /users/me, userinfo and introspection).
     user: UserProfile | None = None
+    #: A client-credentials token: it speaks for the client itself. ``user_id`` is the client's
+    #: owner (whose account its uploads go to), but no user granted it: it is not a user's token.
+    for_client: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,10 @@ class ClientStore(Protocol):
 class GrantStore(Protocol):
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
-        used: bool = False,
+        used: bool = False, for_client: bool = False,
     ) -> int:
-        """A new grant; ``used`` when tokens are minted for it at once (no separate touch)."""
+        """A new grant; ``used`` when tokens are minted for it at once (no separate touch);
+        ``for_client`` for a client's own (client-credentials) grant."""
         ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...
@@ -34,7 +35,7 @@ class GrantStore(Protocol):
 
     async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
         """The live grant that this client's client-credentials tokens for ``scope`` hang on,
-        made on first use and reused after (see openplate.store.client_grants)."""
+        made on first use (``for_client``) and reused after (see openplate.store.client_grants)."""
         ...
 
 
@@ -56,7 +57,8 @@ class CodeStore(Protocol):
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
-        """Mark the code used if it was unused, atomically; return it as it was, else None."""
+        """Mark the code used if it was unused and its grant is not revoked, atomically; return
+        it as it was, else None."""
         ...
 
     async def find(self, *, digest: str) -> CodeRecord | None: ...
@@ -70,8 +72,10 @@ class TokenStore(Protocol):
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
-    ) -> None: ...
+        now: int, expires_at: int, access_digest: str | None = None,
+    ) -> None:
+        """A new refresh token; ``access_digest`` is the access token minted with it."""
+        ...
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None: ...
 
@@ -87,6 +91,12 @@ class TokenStore(Protocol):
         ...
 
     async def revoke_access(self, *, token_id: int, now: int) -> None: ...
+
+    async def copy_access(self, *, source_digest: str, digest: str) -> None:
+        """Store ``digest`` as another form of the access token stored as ``source_digest``
+        (same grant, client, user, scope, issue and expiry times); nothing if it is stored
+        already. For a JWT re-signed with another key."""
+        ...
 
 
 class UserDirectory(Protocol):

@@ -39,6 +39,24 @@ def parse_scope(raw: str | None, *, lenient_plus: bool = False) -> tuple[str, ..
     return tuple(seen)
 
 
+def requested_scope(raw: str | None) -> tuple[str, ...] | None:
+    """The known scopes of an authorisation request, in order; None if it named none.
+
+    OIDC Core §3.1.2.1: "Scope values used that are not understood by an implementation SHOULD
+    be ignored." They are left out of what is granted, so the token response's ``scope`` says
+    what the client got. A request that names scopes but none we know is ``invalid_scope``.
+    """
+    if raw is None:
+        return None
+    named = dict.fromkeys(item for item in raw.split(" ") if item)
+    if not named:
+        return None
+    known = tuple(s for s in named if s in SCOPES)
+    if not known:
+        raise InvalidScope("None of the requested scopes is known here.")
+    return known
+
+
 def format_scope(scopes: tuple[str, ...] | list[str]) -> str:
     return " ".join(scopes)
 

@@ -13,9 +13,10 @@ from openplate.resource_server.errors import InsufficientScopeError
 class AccessTokenInfo:
     """A validated access token.
 
-    ``subject`` is the user's id as a string (for a ``client_credentials`` token Openplate puts the
-    application owner's id there). ``claims`` holds the verified JWT claims or the introspection
-    answer; for a JWT its ``jti`` is itself a usable bearer credential, so never log ``claims``.
+    ``subject`` is the user's id as a string, or, for a token an application holds for itself
+    (``client_credentials``), its ``client_id`` (RFC 9068 §2.2): then ``for_client`` is true and
+    ``user_id`` is None, so no user is taken to stand behind it. ``claims`` holds the verified
+    JWT claims or the introspection answer (kept out of ``repr``).
     """
 
     subject: str
@@ -26,6 +27,16 @@ class AccessTokenInfo:
     issued_at: int | None = None
     source: Literal["jwt", "introspection"] = "jwt"
     claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
+
+    @property
+    def for_client(self) -> bool:
+        """True for an application's own token: its subject is the client, not a user."""
+        return self.subject == self.client_id
+
+    @property
+    def user_id(self) -> str | None:
+        """The user the token speaks for, or None for an application's own token."""
+        return None if self.for_client else self.subject
 
     def has_scopes(self, required: Iterable[str]) -> bool:
         return all(scope in self.scopes for scope in required)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openplate.oauth.models import UserProfile
@@ -38,8 +38,18 @@ _SESSION_INSERT = Prepared(sessions.insert().returning(sessions.c.id))
 _SESSION_BY_DIGEST = Prepared(select(sessions).where(
     sessions.c.digest == bindparam("d"), sessions.c.expires_at > bindparam("now")))
 _SESSION_FLASH = Prepared(
-    update(sessions).where(sessions.c.id == bindparam("sid")).values(flash=bindparam("flash")))
+    update(sessions).where(sessions.c.id == bindparam("sid"))
+    .values(flash=bindparam("flash"), flash_expires_at=bindparam("until")))
+# Taking the notice is one compare-and-clear, so of two pages loaded at once only one shows it.
+_SESSION_TAKE_FLASH = Prepared(
+    update(sessions).where(sessions.c.id == bindparam("sid"), sessions.c.flash == bindparam("seen"))
+    .values(flash=None, flash_expires_at=None))
 _PARK = Prepared(auth_requests.insert())
+_PARKED_COLUMNS = (auth_requests.c.session_id, auth_requests.c.client_pk, auth_requests.c.request,
+                   auth_requests.c.created_at, auth_requests.c.signed_in_at,
+                   auth_requests.c.browser_digest)
+_FIND = Prepared(select(*_PARKED_COLUMNS).where(
+    auth_requests.c.handle == bindparam("handle"), auth_requests.c.expires_at > bindparam("now")))
 _TAKE = Prepared(
     delete(auth_requests)
     .where(
@@ -47,7 +57,7 @@ _TAKE = Prepared(
         auth_requests.c.session_id == bindparam("sid"),
         auth_requests.c.expires_at > bindparam("now"),
     )
-    .returning(auth_requests.c.request)
+    .returning(*_PARKED_COLUMNS)
 )
 
 
@@ -63,14 +73,21 @@ class SqlUsers:
     def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
-    async def create(self, *, username: str, email: str, password_hash: str, now: int) -> UserRecord:
+    async def taken(self, *, username: str, email: str) -> str | None:
+        """Which of the two is already some account's ("username" or "email"), or None."""
         for field, column, value in (
             ("username", users.c.username_key, username.lower()),
             ("email", users.c.email_key, email.lower()),
         ):
-            taken = await self._conn.execute(select(users.c.id).where(column == value))
-            if taken.first() is not None:
-                raise DuplicateUser(field)
+            found = await self._conn.execute(select(users.c.id).where(column == value))
+            if found.first() is not None:
+                return field
+        return None
+
+    async def create(self, *, username: str, email: str, password_hash: str, now: int) -> UserRecord:
+        field = await self.taken(username=username, email=email)
+        if field is not None:
+            raise DuplicateUser(field)
         try:
             result = await self._conn.execute(
                 users.insert()
@@ -122,6 +139,8 @@ class SessionRecord:
     auth_time: int | None
     expires_at: int
     flash: str | None
+    #: How the user signed in (RFC 8176 amr values); empty while anonymous.
+    amr: tuple[str, ...] = ()
 
 
 class SqlSessions:
@@ -129,23 +148,30 @@ class SqlSessions:
         self._conn = conn
 
     async def create(
-        self, *, digest: str, csrf_token: str, user_id: int | None, now: int, expires_at: int
+        self, *, digest: str, csrf_token: str, user_id: int | None, now: int, expires_at: int,
+        amr: tuple[str, ...] = (),
     ) -> SessionRecord:
+        """A new session; a signed-in one (``user_id``) records ``now`` as its sign-in time and
+        ``amr`` as how the user signed in."""
+        signed_in = user_id is not None
         result = await self._conn.execute(_SESSION_INSERT, {
             "digest": digest, "csrf_token": csrf_token, "user_id": user_id, "created_at": now,
-            "auth_time": now if user_id is not None else None, "expires_at": expires_at,
+            "auth_time": now if signed_in else None, "expires_at": expires_at,
+            "amr": " ".join(amr) if signed_in and amr else None,
         })
         return SessionRecord(
-            int(result.scalar_one()), user_id, csrf_token,
-            now if user_id is not None else None, expires_at, None,
+            int(result.scalar_one()), user_id, csrf_token, now if signed_in else None,
+            expires_at, None, amr if signed_in else (),
         )
 
     async def by_digest(self, *, digest: str, now: int) -> SessionRecord | None:
         row = (await self._conn.execute(_SESSION_BY_DIGEST, {"d": digest, "now": now})).first()
         if row is None:
             return None
+        live_flash = row.flash if (row.flash_expires_at or 0) > now else None
         return SessionRecord(
-            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, row.flash
+            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, live_flash,
+            tuple((row.amr or "").split()),
         )
 
     async def delete(self, *, session_id: int) -> None:
@@ -154,28 +180,93 @@ class SqlSessions:
     async def delete_for_user(self, *, user_id: int) -> None:
         await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
-    async def set_flash(self, *, session_id: int, flash: str | None) -> None:
-        await self._conn.execute(_SESSION_FLASH, {"sid": session_id, "flash": flash})
+    async def set_flash(self, *, session_id: int, flash: str, expires_at: int) -> None:
+        """Keep a one-time notice with the session until ``take_flash`` or ``expires_at``."""
+        await self._conn.execute(
+            _SESSION_FLASH, {"sid": session_id, "flash": flash, "until": expires_at})
+
+    async def take_flash(self, *, session_id: int, seen: str) -> bool:
+        """Remove the notice ``seen`` in the session (as ``by_digest`` read it); True if this
+        call removed it, so the caller may show it (a concurrent page load did not)."""
+        result = await self._conn.execute(_SESSION_TAKE_FLASH, {"sid": session_id, "seen": seen})
+        return bool(result.rowcount == 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedRequest:
+    """An authorisation request kept server-side while the user signs in and decides."""
+
+    session_id: int | None  # None until a browser session claims it
+    client_pk: int
+    request: str  # as openplate.oauth.interaction.serialise wrote it
+    created_at: int
+    #: When the user signed in, in the session that holds it, after it was parked.
+    signed_in_at: int | None
+    #: The signed-out browser it is bound to (keyed digest of its form cookie), if no session.
+    browser_digest: str | None = None
+
+
+def _parked(row: Any) -> ParkedRequest:
+    return ParkedRequest(row.session_id, row.client_pk, str(row.request), row.created_at,
+                         row.signed_in_at, row.browser_digest)
 
 
 class SqlAuthRequests:
-    """Parked authorisation requests, each bound to the browser session that started it."""
+    """Parked authorisation requests, each bound to the browser session that started or claimed it."""
 
     def __init__(self, conn: DbConnection) -> None:
         self._conn = conn
 
     async def park(
-        self, *, handle: str, session_id: int, client_pk: int, request: str, now: int,
-        expires_at: int,
+        self, *, handle: str, session_id: int | None, client_pk: int, request: str, now: int,
+        expires_at: int, browser_digest: str | None = None,
     ) -> None:
         await self._conn.execute(_PARK, {
             "handle": handle, "session_id": session_id, "client_pk": client_pk,
             "request": request, "created_at": now, "expires_at": expires_at,
+            "signed_in_at": None, "browser_digest": browser_digest,
         })
 
-    async def take(self, *, handle: str, session_id: int, now: int) -> str | None:
-        """Remove and return a parked request, atomically: a decision is taken once."""
+    async def find(self, *, handle: str, now: int) -> ParkedRequest | None:
+        row = (await self._conn.execute(_FIND, {"handle": handle, "now": now})).first()
+        return _parked(row) if row is not None else None
+
+    async def claim(self, *, handle: str, session_id: int | None, browser_digest: str | None,
+                    now: int) -> bool:
+        """Bind a request no session holds to this session (or, for a signed-out browser, to its
+        form cookie's digest); False if it is bound to another browser or was claimed first."""
+        result = await self._conn.execute(
+            update(auth_requests)
+            .where(auth_requests.c.handle == handle, auth_requests.c.session_id.is_(None),
+                   or_(auth_requests.c.browser_digest.is_(None),
+                       auth_requests.c.browser_digest == browser_digest),
+                   auth_requests.c.expires_at > now)
+            .values(session_id=session_id, browser_digest=browser_digest)
+            .returning(auth_requests.c.id)
+        )
+        return result.first() is not None
+
+    async def take(self, *, handle: str, session_id: int, now: int) -> ParkedRequest | None:
+        """Remove and return a parked request of this session, atomically: it is answered once."""
         row = (await self._conn.execute(
             _TAKE, {"handle": handle, "sid": session_id, "now": now}
         )).first()
-        return str(row.request) if row is not None else None
+        return _parked(row) if row is not None else None
+
+    async def sign_in_for(self, *, handle: str | None, from_session: int | None,
+                          browser_digest: str | None, to_session: int, signed_in_at: int) -> None:
+        """A sign-in made a new session: the requests parked in the one it replaced, and the
+        request ``handle`` if this signed-out browser holds it, move to it, marked as signed in
+        for."""
+        owned = [auth_requests.c.session_id == from_session] if from_session is not None else []
+        if handle is not None and browser_digest is not None:
+            owned.append(and_(auth_requests.c.handle == handle,
+                              auth_requests.c.session_id.is_(None),
+                              auth_requests.c.browser_digest == browser_digest))
+        if not owned:
+            return
+        await self._conn.execute(
+            update(auth_requests)
+            .where(or_(*owned))
+            .values(session_id=to_session, signed_in_at=signed_in_at, browser_digest=None)
+        )

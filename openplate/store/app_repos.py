@@ -25,6 +25,8 @@ class SqlApplications:
     async def create(
         self, *, client_id: str, owner_id: int, name: str, secret_digest: str | None,
         redirect_uris: list[str], grant_types: list[str], require_pkce: bool, now: int,
+        trusted: bool = False,
+        id_token_alg: str | None = None,
     ) -> Client:
         result = await self._conn.execute(
             clients.insert()
@@ -32,6 +34,8 @@ class SqlApplications:
                 client_id=client_id, owner_id=owner_id, name=name, secret_digest=secret_digest,
                 redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
                 grant_types=" ".join(grant_types), created_at=now, secret_rotated_at=now,
+                trusted_at=now if trusted else None,
+                id_token_alg=id_token_alg,
             )
             .returning(clients)
         )
@@ -56,14 +60,15 @@ class SqlApplications:
 
     async def update(
         self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool,
-        grant_types: list[str],
+        grant_types: list[str], id_token_alg: str | None = None,
     ) -> None:
-        await self._conn.execute(
-            update(clients)
-            .where(clients.c.id == pk)
-            .values(name=name, redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
-                    grant_types=" ".join(grant_types))
-        )
+        """Save the settings; ``id_token_alg`` None leaves the stored algorithm as it is."""
+        values: dict[str, object] = {
+            "name": name, "redirect_uris": json.dumps(redirect_uris), "require_pkce": require_pkce,
+            "grant_types": " ".join(grant_types)}
+        if id_token_alg is not None:
+            values["id_token_alg"] = id_token_alg
+        await self._conn.execute(update(clients).where(clients.c.id == pk).values(**values))
         self._changed()
 
     async def set_secret(self, *, pk: int, secret_digest: str, now: int) -> None:
@@ -79,6 +84,15 @@ class SqlApplications:
             .where(refresh_tokens.c.client_pk == pk, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+    async def trust(self, *, pk: int, now: int) -> None:
+        """Trust the app for automatic error redirects from now on (no-op if it already is)."""
+        result = await self._conn.execute(
+            update(clients).where(clients.c.id == pk, clients.c.trusted_at.is_(None))
+            .values(trusted_at=now).returning(clients.c.id)
+        )
+        if result.first() is not None:
+            self._changed()
 
     async def delete(self, *, pk: int) -> None:
         await self._conn.execute(delete(clients).where(clients.c.id == pk))

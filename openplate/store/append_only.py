@@ -9,7 +9,7 @@ purges wait for each other). No repository writes that table, so the application
 an event by accident, and no row younger than the bound can go even through the purge. UPDATE
 is always refused.
 
-Used by the migrations that set the triggers (0002 first, 0006 the purge's bound) and by a new
+Used by the migrations that set the triggers (0002 first, 0008 the purge's bound) and by a new
 database's schema (migrate.py), so both ways of reaching the current schema create the very
 same triggers. Changing these statements changes no existing database: that takes a migration
 of its own; the statements of earlier migrations stay as they were (``*_0002``).

@@ -17,6 +17,12 @@ minute.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from openplate.oauth.models import LAST_USED_EVERY
+
+Key = tuple[int, int, str]
+
 
 class ClientGrants:
     """(client pk, owner id, scope) → (grant id, its ``created_at``, when its ``last_used_at``
@@ -37,3 +43,23 @@ class ClientGrants:
 
     def forget(self, key: tuple[int, int, str]) -> None:
         self._entries.pop(key, None)
+
+    async def grant_for(
+        self, key: Key, *, now: int, is_live: Callable[[int, int], Awaitable[bool]],
+        create: Callable[[], Awaitable[int]], touch: Callable[[int], Awaitable[None]],
+    ) -> int:
+        """The remembered grant for ``key`` if the store says it is live (``is_live(grant id,
+        created_at)``), touched at most once a minute; else a new one from ``create``. One rule
+        for every store (SQL and memory)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            grant_id, created_at, touched_at = entry
+            if await is_live(grant_id, created_at):
+                if now - touched_at >= LAST_USED_EVERY:
+                    await touch(grant_id)
+                    self.put(key, grant_id, created_at, now)
+                return grant_id
+            self.forget(key)
+        grant_id = await create()
+        self.put(key, grant_id, now, now)
+        return grant_id

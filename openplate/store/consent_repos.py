@@ -99,3 +99,8 @@ class SqlConsents:
             .values(revoked_at=now)
         )
         return existed
+
+    async def forget_user(self, *, user_id: int) -> int:
+        """Forget every consent the user gave (so every app asks again); how many there were."""
+        result = await self._conn.execute(delete(consents).where(consents.c.user_id == user_id))
+        return int(result.rowcount or 0)

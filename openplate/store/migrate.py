@@ -63,7 +63,9 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
-async def _current_revision(engine: AnyEngine) -> str | None:
+async def current_revision(engine: AnyEngine) -> str | None:
+    """The revision the database is at; None when it has no ``alembic_version`` table (no
+    Openplate schema yet) or cannot be read."""
     try:
         async with unit_of_work(engine, readonly=True, lock=asyncio.Lock()) as conn:
             row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
@@ -107,7 +109,7 @@ async def current_without_alembic(engine: AnyEngine) -> bool:
     """Whether the database is current without running Alembic: it was (one query), or it had
     no tables and now has the current schema. False: the migrations must run (``upgrade``).
     ``serve`` calls this on the engine it then checks the signing keys with."""
-    revision = await _current_revision(engine)
+    revision = await current_revision(engine)
     if revision == head_revision():
         return True
     return revision is None and await _create_new(engine)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, text, update
 
 from openplate.oauth.models import (
-    LAST_USED_EVERY,
     AccessPrincipal,
     Client,
     CodeRecord,
@@ -59,9 +58,13 @@ _CODE_COLUMNS = (
     authorization_codes.c.nonce,
     authorization_codes.c.auth_time,
 )
+# A code whose grant was revoked meanwhile (a new password, the app revoked) is not consumed:
+# its tokens would be born dead.
 _CODE_CONSUME = Prepared(
     update(authorization_codes)
-    .where(authorization_codes.c.digest == bindparam("d"), authorization_codes.c.used_at.is_(None))
+    .where(authorization_codes.c.digest == bindparam("d"), authorization_codes.c.used_at.is_(None),
+           select(grants.c.id).where(grants.c.id == authorization_codes.c.grant_id,
+                                     grants.c.revoked_at.is_(None)).exists())
     .values(used_at=bindparam("at"))
     .returning(*_CODE_COLUMNS)
 )
@@ -81,7 +84,7 @@ _LIVE_ACCESS = Prepared(
     select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
            access_tokens.c.created_at, users.c.username, users.c.email,
-           users.c.created_at.label("member_since"))
+           users.c.created_at.label("member_since"), grants.c.for_client)
     .join(grants, grants.c.id == access_tokens.c.grant_id)
     .join(users, users.c.id == access_tokens.c.user_id)
     .where(
@@ -95,6 +98,14 @@ _LIVE_ACCESS = Prepared(
 )
 
 
+# SQLite and PostgreSQL share this syntax (SQLite wants the WHERE that the SELECT has anyway).
+_ACCESS_COPY = text(
+    "INSERT INTO access_tokens (digest, grant_id, client_pk, user_id, scope, created_at,"
+    " expires_at) SELECT :new, grant_id, client_pk, user_id, scope, created_at, expires_at"
+    " FROM access_tokens WHERE digest = :old ON CONFLICT (digest) DO NOTHING"
+)
+
+
 def client_from_row(row: Any) -> Client:
     return Client(
         pk=row.id,
@@ -105,6 +116,8 @@ def client_from_row(row: Any) -> Client:
         secret_digest=row.secret_digest,
         require_pkce=bool(row.require_pkce),
         grant_types=tuple(row.grant_types.split()),
+        trusted=row.trusted_at is not None,
+        id_token_alg=row.id_token_alg,
     )
 
 
@@ -132,11 +145,12 @@ class SqlGrants:
 
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
-        used: bool = False,
+        used: bool = False, for_client: bool = False,
     ) -> int:
         result = await self._conn.execute(_GRANT_INSERT, {
             "user_id": user_id, "client_pk": client_pk, "scope": scope, "created_at": now,
             "auth_time": auth_time, "last_used_at": now if used else None,
+            "for_client": for_client,
         })
         return int(result.scalar_one())
 
@@ -145,24 +159,17 @@ class SqlGrants:
         await self._conn.execute(_GRANT_TOUCH, {"gid": grant_id, "at": now})
 
     async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
-        remembered = self._client_grants
-        key = (client_pk, user_id, scope)
-        entry = remembered.get(key)
-        if entry is not None:
-            grant_id, created_at, touched_at = entry
+        async def is_live(grant_id: int, created_at: int) -> bool:
             live = await self._conn.execute(_GRANT_LIVE, {
                 "gid": grant_id, "cpk": client_pk, "uid": user_id, "scope": scope,
                 "created": created_at})
-            if live.first() is not None:
-                if now - touched_at >= LAST_USED_EVERY:
-                    await self.touch(grant_id=grant_id, now=now)
-                    remembered.put(key, grant_id, created_at, now)
-                return grant_id
-            remembered.forget(key)
-        grant_id = await self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
-                                     used=True)
-        remembered.put(key, grant_id, now, now)
-        return grant_id
+            return live.first() is not None
+
+        return await self._client_grants.grant_for(
+            (client_pk, user_id, scope), now=now, is_live=is_live,
+            create=lambda: self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
+                                       used=True, for_client=True),
+            touch=lambda grant_id: self.touch(grant_id=grant_id, now=now))
 
     async def revoke(self, *, grant_id: int, now: int) -> None:
         await self._conn.execute(
@@ -229,12 +236,12 @@ class SqlTokens:
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
+        now: int, expires_at: int, access_digest: str | None = None,
     ) -> None:
         await self._conn.execute(_REFRESH_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "scope": scope, "created_at": now, "expires_at": expires_at, "used_at": None,
-            "revoked_at": None,
+            "revoked_at": None, "access_digest": access_digest,
         })
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
@@ -246,7 +253,7 @@ class SqlTokens:
             scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
             revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
-            grant_used_at=row.grant_used_at,
+            grant_used_at=row.grant_used_at, access_digest=row.access_digest,
         )
 
     async def use_refresh(
@@ -265,7 +272,12 @@ class SqlTokens:
             client_pk=row.client_pk, scope=row.scope, expires_at=row.expires_at,
             issued_at=row.created_at,
             user=UserProfile(row.user_id, row.username, row.email, row.member_since),
+            for_client=bool(row.for_client),
         )
+
+    async def copy_access(self, *, source_digest: str, digest: str) -> None:
+        # One statement, and a no-op when the copy is there already (two racing retries).
+        await self._conn.execute(_ACCESS_COPY, {"new": digest, "old": source_digest})
 
     async def revoke_access(self, *, token_id: int, now: int) -> None:
         await self._conn.execute(

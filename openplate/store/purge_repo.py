@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Engine, Table, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Table, delete, exists, func, or_, select, update
 
 from openplate.store.engine import InlineConnection
 from openplate.store.prepared import DbConnection, sqlite_error
@@ -187,3 +187,13 @@ def enable_incremental_vacuum(path: Path) -> bool:
         return True
     finally:
         conn.close()
+
+
+async def clear_stale_notices(conn: DbConnection, *, now: int, batch: int) -> int:
+    """Blank at most ``batch`` one-time notices that were never shown in time; return how many.
+    A notice may hold a client secret (sealed), kept only until shown or briefly."""
+    chosen = (select(sessions.c.id).where(sessions.c.flash_expires_at < now).limit(batch)
+              .scalar_subquery())
+    result = await conn.execute(
+        update(sessions).where(sessions.c.id.in_(chosen)).values(flash=None, flash_expires_at=None))
+    return int(result.rowcount or 0)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -57,8 +58,13 @@ clients = Table(
     Column("redirect_uris", Text, nullable=False, default="[]"),
     Column("require_pkce", Boolean, nullable=False, default=False),
     Column("grant_types", Text, nullable=False, default="authorization_code refresh_token"),
+    # id_token_signed_response_alg (RS256, ES256, EdDSA); NULL follows OPENPLATE_SIGNING_ALG.
+    Column("id_token_alg", String(16), nullable=True),
     Column("created_at", Time, nullable=False),
     Column("secret_rotated_at", Time, nullable=False),
+    # When the app became trusted for automatic error redirects (oauth/authorize.py
+    # may_redirect_unseen): registered by the operator, or first allowed by a user not its owner.
+    Column("trusted_at", Time, nullable=True),
 )
 
 grants = Table(
@@ -72,6 +78,8 @@ grants = Table(
     Column("revoked_at", Time, nullable=True),
     Column("last_used_at", Time, nullable=True),
     Column("auth_time", Time, nullable=True),  # when the user signed in (OIDC auth_time)
+    # A client-credentials grant: its tokens speak for the client, not for its owner.
+    Column("for_client", Boolean, nullable=False, server_default=false()),
 )
 
 authorization_codes = Table(
@@ -122,6 +130,9 @@ refresh_tokens = Table(
     # Set with used_at: the stamp of the successors (see openplate.oauth.tokens), so a retry in
     # the grace window can derive the very same ones.
     Column("successor_stamp", String(16), nullable=True),
+    # The digest of the access token minted with this one: a retry of the rotation that made
+    # it finds that access token through this, without rebuilding it (see refresh_token.py).
+    Column("access_digest", String(64), nullable=True),
 )
 
 sessions = Table(
@@ -131,10 +142,14 @@ sessions = Table(
     Column("digest", String(64), nullable=False, unique=True),
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("csrf_token", String(64), nullable=False),
+    # A one-time notice, sealed (it may carry a secret shown once), and when it stops counting.
     Column("flash", Text, nullable=True),
     Column("created_at", Time, nullable=False),
     Column("auth_time", Time, nullable=True),
     Column("expires_at", Time, nullable=False, index=True),
+    # How the user signed in (RFC 8176 amr values, space-separated); NULL while anonymous.
+    Column("amr", String(64), nullable=True),
+    Column("flash_expires_at", Time, nullable=True, index=True),
 )
 
 # Authorisation requests parked while the user signs in and decides (two-phase authorise).
@@ -143,11 +158,16 @@ auth_requests = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("handle", String(64), nullable=False, unique=True),
-    Column("session_id", Id, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    # NULL until a browser session claims it (a request POSTed cross-site arrives without one).
+    Column("session_id", Id, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
     Column("request", Text, nullable=False),
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
+    # When the user signed in, in this browser, after the request was parked (prompt=login, max_age).
+    Column("signed_in_at", Time, nullable=True),
+    # A signed-out browser's binding (keyed digest of its form cookie) until a session claims it.
+    Column("browser_digest", String(64), nullable=True),
 )
 
 maps = Table(

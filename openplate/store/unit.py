@@ -119,7 +119,25 @@ class Database:
     def transaction(
         self, *, readonly: bool = False, ip: str | None = None
     ) -> AbstractAsyncContextManager[Store]:
-        """Commit when the block ends normally; roll back if it raises.
+        """One unit of work: ``async with db.transaction() as store:``.
+
+        - The block ends normally: its changes are committed, and the ``async with`` returns
+          only once that commit has been made; if the commit fails, the ``async with`` raises
+          that error and nothing the block wrote is kept.
+        - The block raises: everything it wrote is rolled back and the exception goes on.
+          Nothing in between: to keep what was written before a refusal (the revocation after a
+          code replay), the caller must not let the refusal leave the block as an exception
+          (see ``commit_even_if_refused`` in web/routes/client_endpoints.py).
+
+        On SQLite (sqlite_units.py) a writing unit is a savepoint in a transaction shared with
+        the other units open at about the same time (group commit): raising rolls back to its
+        own savepoint only, and ending normally waits for the one ``COMMIT`` of the whole group,
+        whose failure fails every unit of it. A ``readonly`` unit begins a
+        deferred transaction of its own when no group is open; while one is, it joins that group
+        like a writer (and sees the group's writes before they are committed, but returns only
+        once they are). On PostgreSQL each unit is one transaction on a pooled connection, at the
+        server's isolation level (read committed), and ``readonly`` changes nothing: it is the
+        caller's word that the block only reads, which lets SQLite begin without the write lock.
 
         ``ip`` is the client address that security-log entries of this unit of work record.
         """

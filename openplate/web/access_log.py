@@ -1,8 +1,10 @@
 """Pure ASGI front middleware: request ids, security headers, the access log and request metrics,
 in one wrapper (each extra ASGI layer costs every request a coroutine and a send hop).
 
-The query string is logged with the values of sensitive parameters replaced, and no header is
-ever logged (so no Authorization header, no cookie).
+The query string is logged with every value replaced except those of a few parameters known to
+be harmless (``SHOWN``), whatever the others are called; no header is ever logged (so no
+Authorization header, no cookie). The formatter (openplate/logs.py) then masks anything shaped
+like a credential in every field: the path, the shown values, a caller's request id.
 """
 
 from __future__ import annotations
@@ -23,21 +25,28 @@ from openplate.web.replies import Reply
 
 log = logging.getLogger("openplate.access")
 
-SENSITIVE = frozenset({
-    "code", "client_secret", "refresh_token", "access_token", "token", "password",
-    "code_verifier", "id_token_hint", "assertion", "client_assertion", "state", "nonce",
+#: Query parameters whose values are logged: public identifiers and enumerations of OAuth and
+#: OpenID Connect, and the site's own switches. Any other value is replaced (``code``, ``state``,
+#: a token under a name nobody foresaw, an e-mail address in ``login_hint``...).
+SHOWN = frozenset({
+    "client_id", "response_type", "response_mode", "scope", "prompt", "max_age", "display",
+    "ui_locales", "claims_locales", "acr_values", "code_challenge_method", "grant_type",
+    "token_type_hint", "force",
 })
+HIDDEN = "[redacted]"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 
 def safe_query(raw: bytes) -> str:
+    """The query string as logged: names kept (up to 64 characters), values replaced unless the
+    name is in ``SHOWN`` (those kept up to 200 characters)."""
     if not raw:
         return ""
     try:
         pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
     except ValueError:
         return "[unparsable]"
-    return urlencode([(k, "[redacted]" if k in SENSITIVE else v[:200]) for k, v in pairs])
+    return urlencode([(k[:64], v[:200] if k in SHOWN else HIDDEN) for k, v in pairs])
 
 
 #: New request ids: a random prefix per process and a counter (unique without a system call

@@ -7,7 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -30,10 +30,10 @@ from openplate.store.activity import last_refresh_activity
 from openplate.store.engine import create_engine
 from openplate.store.unit import Database
 from openplate.throttling import ThrottlePolicy
-from openplate.web import errors
+from openplate.web import errors, hot_endpoints
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, now
-from openplate.web.hot import HotHandler, HotRoutes
+from openplate.web.hot import HotRoutes
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.replies import Refusal
@@ -41,7 +41,6 @@ from openplate.web.routes import (
     account,
     account_settings,
     api,
-    client_endpoints,
     developer,
     library,
     oauth,
@@ -54,50 +53,49 @@ log = logging.getLogger("openplate.web")
 FORM_LIMIT = 256 * 1024
 
 
-KEY_RELOAD_SECONDS = 60
+async def load_keys(ctx: AppContext, *, create: bool = False) -> list[str]:
+    """Load the signing key ring into memory (creating a current key of each algorithm on a new
+    database).
 
-
-async def load_keys(ctx: AppContext, *, create: bool = False) -> bool:
-    """Load the signing key ring into memory (creating the current key on a new database).
-
-    With ``create``, returns whether the next key is still to be published: the caller does it
-    in the background (``publish_next_key``), so a first start answers without waiting for a
-    second RSA key (14-130 ms to generate).
+    With ``create``, returns the algorithms whose next key is still to be published: the caller
+    does it in the background (``publish_next_keys``), so a first start answers without waiting
+    for a second RSA key (14-130 ms to generate).
     """
     instance_key = ctx.digester.key
-    missing_next = False
+    missing_next: list[str] = []
     if create:
         async with ctx.db.transaction() as store:
             missing_next = await signing.ensure_current(
-                store.signing_keys, alg=ctx.settings.signing_alg, instance_key=instance_key,
-                now=now())
+                store.signing_keys, instance_key=instance_key, now=now())
     async with ctx.db.transaction(readonly=True) as store:
         ctx.keys.ring = await signing.load_ring(
             store.signing_keys, instance_key=instance_key, now=now(),
-            retention=ctx.settings.key_retention,
+            retention=ctx.settings.key_retention, default_alg=ctx.settings.signing_alg,
         )
     return missing_next
 
 
-async def publish_next_key(ctx: AppContext) -> None:
-    """Generate the next signing key on a worker thread while the server answers, publish it
-    in the JWKS, and reload the ring. Another node may have published one meanwhile: then this
-    key is dropped. If it fails, the next start (or `openplate keys rotate`) publishes one."""
-    alg = ctx.settings.signing_alg
+async def publish_next_keys(ctx: AppContext, algs: list[str]) -> None:
+    """Generate the next key of each of ``algs`` on a worker thread while the server answers,
+    publish them in the JWKS, and reload the ring. Another node may have published one
+    meanwhile: then ours is dropped. If it fails, the next start (or `openplate keys rotate`)
+    publishes them."""
     try:
-        new = await asyncio.to_thread(keys.generate, alg)
+        made = await asyncio.to_thread(lambda: [keys.generate(alg) for alg in algs])
         async with ctx.db.transaction() as store:
-            await signing.publish_next(store.signing_keys, alg=alg,
-                                       instance_key=ctx.digester.key, now=now(), new=new)
+            for new in made:
+                await signing.publish_next(store.signing_keys, alg=new.alg,
+                                           instance_key=ctx.digester.key, now=now(), new=new)
         await load_keys(ctx)
-    except Exception:  # noqa: BLE001 - serving goes on with the current key alone
-        log.warning("could not publish the next signing key", exc_info=True)
+    except Exception:  # noqa: BLE001 - serving goes on with the current keys alone
+        log.warning("could not publish the next signing keys", exc_info=True)
 
 
 async def reload_keys_forever(ctx: AppContext) -> None:
-    """Pick up a rotation made by `openplate keys rotate` or another node."""
+    """Pick up a rotation made by `openplate keys rotate` or another node, every
+    ``OPENPLATE_KEY_RELOAD_INTERVAL`` seconds."""
     while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        await asyncio.sleep(ctx.settings.key_reload_interval)
         try:
             await load_keys(ctx)
         except Exception:  # noqa: BLE001 - keep serving with the ring we have; try again later
@@ -121,24 +119,20 @@ def _redis(url: str | None, timeout: float) -> Redis | None:
                           retry=Retry(NoBackoff(), 0))
 
 
-def hot_routes() -> dict[str, dict[str, HotHandler]]:
-    """The endpoints hot.py serves ahead of FastAPI (HEAD is answered wherever GET is)."""
-    return {
-        "/oauth/token": {"POST": client_endpoints.token_reply},
-        "/oauth/introspect": {"POST": client_endpoints.introspection_reply},
-        "/oauth/revoke": {"POST": client_endpoints.revocation_reply},
-        "/oauth/jwks": {"GET": oidc.jwks_reply},
-        "/.well-known/openid-configuration": {"GET": oidc.metadata_reply},
-        "/.well-known/oauth-authorization-server": {"GET": oidc.metadata_reply},
-        "/users/me": {"GET": api.users_me_reply},
-        "/oauth/userinfo": {"GET": oidc.userinfo_reply, "POST": oidc.userinfo_reply},
-    }
-
-
 class OpenplateApp(FastAPI):
-    """FastAPI, with the hot endpoints answered before its middleware stack is entered."""
+    """FastAPI, with the hot endpoints answered before its middleware stack is entered.
+
+    Both come from one registry (hot_endpoints.HOT_ENDPOINTS): ``hot`` serves them, and the
+    OpenAPI document describes them beside FastAPI's own routes.
+    """
 
     hot: HotRoutes | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document = super().openapi()  # FastAPI's routes; it keeps the document
+            hot_endpoints.describe(document)
+        return self.openapi_schema or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.hot is not None:
@@ -182,6 +176,7 @@ def create_app(settings: Settings) -> OpenplateApp:
             signin_ip=settings.signin_failures_per_ip,
             token_client=settings.token_failures_per_client,
             token_ip=settings.token_failures_per_ip,
+            signup_ip=settings.signups_per_ip,
         ),
     )
 
@@ -192,7 +187,7 @@ def create_app(settings: Settings) -> OpenplateApp:
             ctx.policy.restart.last_activity = await last_refresh_activity(store.conn)
         tasks = [asyncio.create_task(reload_keys_forever(ctx))]
         if missing_next:
-            tasks.append(asyncio.create_task(publish_next_key(ctx)))
+            tasks.append(asyncio.create_task(publish_next_keys(ctx, missing_next)))
         if settings.purge_interval:
             tasks.append(asyncio.create_task(purge_forever(
                 ctx.db, interval=settings.purge_interval, batch=settings.purge_batch,
@@ -230,8 +225,6 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(developer.router)
     app.include_router(account_settings.router)
     app.include_router(oauth.router)
-    app.include_router(client_endpoints.router)
-    app.include_router(oidc.router)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -257,5 +250,5 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog, metrics=ctx.metrics, failure=errors.failure_answer)
-    app.hot = HotRoutes(ctx, AccessLog(app, metrics=ctx.metrics), hot_routes())
+    app.hot = HotRoutes(ctx, AccessLog(app, metrics=ctx.metrics), hot_endpoints.HOT_ENDPOINTS)
     return app

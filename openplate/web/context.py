@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at 
     from redis.asyncio import Redis
 
     from openplate.store.redis_counters import RedisCounters
+    from openplate.web.notices import NoticeSeal
+    from openplate.web.sessions import FormTokens
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -68,6 +70,20 @@ class AppContext:
     def templates(self) -> Environment:
         """The page templates, loaded on the first page (the API never needs them)."""
         return make_templates()
+
+    @cached_property
+    def form_tokens(self) -> FormTokens:
+        """CSRF tokens for browsers without a session (see sessions.py)."""
+        from openplate.web.sessions import FormTokens
+
+        return FormTokens(self.digester.key)
+
+    @cached_property
+    def notice_seal(self) -> NoticeSeal:
+        """Seals the one-time notices kept with a session (see notices.py)."""
+        from openplate.web.notices import NoticeSeal
+
+        return NoticeSeal(self.digester.key)
 
     def counters(self, store: Store) -> Counters:
         """Throttle counters: Redis when configured (database if it fails), else the database."""

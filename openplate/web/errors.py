@@ -114,6 +114,17 @@ UNAVAILABLE = "The service is briefly unavailable; try again."
 UNSTORABLE = "The request contains a NUL character or invalid Unicode."
 
 
+def method_not_allowed_reply(ctx: AppContext, method: str, accept: str, allow: str) -> Reply:
+    """The 405 of a hot endpoint asked with another method, as ``http_exception`` answers one of
+    FastAPI's: a page for a browser's GET, else JSON; ``Allow`` either way (RFC 9110 §15.5.6)."""
+    if "text/html" in accept and method in ("GET", "HEAD"):
+        page = error_page(ctx, None, status=405, title="This request cannot be served",
+                          message="Method Not Allowed", error_code="method_not_allowed")
+        headers = [(name, value) for name, value in page.raw_headers if name != b"content-length"]
+        return Reply(405, bytes(page.body), (*headers, (b"allow", allow.encode("latin-1"))))
+    return error_reply(405, "method_not_allowed", "Method Not Allowed", {"Allow": allow})
+
+
 def failure_reply(exc: Exception, method: str, path: str) -> Reply:
     """What an exception no handler caught becomes, logged in one line named for what it is:
     400 for text the database cannot hold, 503 if the database failed (no traceback: an outage

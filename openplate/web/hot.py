@@ -7,10 +7,11 @@ exception middleware, an exit stack, body limits, HEAD handling, routing), a ``R
 ``Response`` object; on our benchmark machine that was more than the work itself. Here one
 function reads the request, calls the handler and writes its ``Reply``, doing what those
 layers did for these paths: the access log, metrics, request id and security headers (shared
-with ``AccessLog``), a body limit, HEAD as GET, and a JSON 500/503 for anything unexpected.
+with ``AccessLog``), a body limit, HEAD as GET, 405 for another method, and a JSON 500/503 for
+anything unexpected.
 
-The same handlers stay reachable through FastAPI (``via_starlette``), whose routes for these
-paths remain registered so that the OpenAPI document describes them.
+Which endpoints these are, and how the OpenAPI document describes them, is declared once, in
+hot_endpoints.py (``HotEndpoint``); FastAPI has no route for them.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from openplate.oauth.errors import RequestTooLarge
 from openplate.web.access_log import AccessLog, request_id_from
-from openplate.web.context import AppContext, context_of, scope_ip
-from openplate.web.errors import failure_reply, oauth_error_reply
-from openplate.web.replies import Refusal, Reply, to_response
+from openplate.web.context import AppContext, scope_ip
+from openplate.web.errors import failure_reply, method_not_allowed_reply, oauth_error_reply
+from openplate.web.replies import Refusal, Reply
 
 #: Every hot POST carries a small form; anything bigger is refused before it is read in full
 #: (the same cap as the other form endpoints; the token endpoint's own is smaller).
@@ -51,6 +51,27 @@ class HotRequest:
 
 
 HotHandler = Callable[[AppContext, HotRequest], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class HotEndpoint:
+    """One hot endpoint: where, which method (HEAD is answered wherever GET is), the handler,
+    and its OpenAPI operation object."""
+
+    method: str
+    path: str
+    handler: HotHandler
+    operation: dict[str, Any]
+
+
+def _not_allowed(allow: str) -> HotHandler:
+    """The handler of a known path asked with another method (RFC 9110 §15.5.6)."""
+
+    async def handler(ctx: AppContext, request: HotRequest) -> Reply:
+        return method_not_allowed_reply(ctx, request.method, request.header(b"accept") or "",
+                                        allow)
+
+    return handler
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -89,20 +110,30 @@ async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
 
 
 class HotRoutes:
-    """Path → method → handler, and the one function that serves a match."""
+    """Path → method → handler, built from the endpoints, and the one function that serves a
+    match."""
 
     def __init__(self, ctx: AppContext, front: AccessLog,
-                 routes: dict[str, dict[str, HotHandler]]) -> None:
+                 endpoints: tuple[HotEndpoint, ...]) -> None:
         self.ctx = ctx
         self.front = front
-        self.routes = routes
+        self.routes: dict[str, dict[str, HotHandler]] = {}
+        for endpoint in endpoints:
+            self.routes.setdefault(endpoint.path, {})[endpoint.method] = endpoint.handler
+        self._refusals: dict[str, HotHandler] = {}
+        for path, methods in self.routes.items():
+            allowed = sorted({*methods, *(("HEAD",) if "GET" in methods else ())})
+            self._refusals[path] = _not_allowed(", ".join(allowed))
 
     def match(self, scope: Scope) -> HotHandler | None:
-        methods = self.routes.get(scope["path"])
+        """The handler for the request; a 405 for a hot path asked with another method; None
+        for any other path (FastAPI's)."""
+        path = scope["path"]
+        methods = self.routes.get(path)
         if methods is None:
             return None
         method = scope["method"]
-        return methods.get("GET" if method == "HEAD" else method)
+        return methods.get("GET" if method == "HEAD" else method) or self._refusals[path]
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, handler: HotHandler) -> None:
         started = time.perf_counter()
@@ -134,11 +165,3 @@ class HotRoutes:
                     "body": b"" if method == "HEAD" else reply.body})
         self.front.record(scope, path, request_id, reply.status, started)
 
-
-async def via_starlette(request: Request, handler: HotHandler) -> Response:
-    """Run a hot handler for a request that reached it through FastAPI."""
-    scope = request.scope
-    body = await request.body() if request.method == "POST" else b""
-    hot = HotRequest(request.method, scope["path"], scope.get("query_string", b""),
-                     _headers(scope), body, scope_ip(scope))
-    return to_response(await handler(context_of(request), hot))

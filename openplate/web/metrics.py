@@ -1,6 +1,7 @@
 """Prometheus metrics: requests by route and status, latency, tokens, grant errors, sign-in
-failures, the database pool and (one process) Python's garbage collector. Works with one process
-or with `serve --workers N` (multiprocess mode, when PROMETHEUS_MULTIPROC_DIR is set)."""
+failures, password hashes, the database pool and (one process) Python's garbage collector.
+Works with one process or with `serve --workers N` (multiprocess mode, when
+PROMETHEUS_MULTIPROC_DIR is set)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ class Metrics:
                                     registry=target)
         self.signin_failures = Counter("openplate_signin_failures", "Failed sign-ins",
                                        registry=target)
+        # argon2id hashes and checks run, by what for (signin, password_change, signup): with the
+        # 401 and 429 answers, they show that throttled attempts never reach the hash.
+        self.password_hashes = Counter("openplate_password_hashes", "Password hashes and checks",
+                                       ["purpose"], registry=target)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._pool = PoolCollector(pool_stats)
         if not self.multiprocess:

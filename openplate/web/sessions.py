@@ -1,18 +1,31 @@
-"""Server-side browser sessions: an opaque cookie, a digest in the database, CSRF per session.
+"""Server-side browser sessions: an opaque cookie, a digest in the database, CSRF per session;
+and CSRF for browsers that have no session, without a database row.
 
 Signing out deletes the row, so a copied cookie is worthless afterwards; signing in replaces the
 session (and its cookie) so an id planted before sign-in is never promoted (session fixation).
+
+Only signing in or up (or a step that truly keeps server state) opens a session, so a crawler
+leaves no row behind. A signed-out browser that is shown a form (sign-in, sign-up) gets a *form
+cookie* instead: 256 random bits, HttpOnly, SameSite=Lax, ``__Host-`` over HTTPS, for
+``FORM_COOKIE_TTL`` seconds. The form carries an HMAC of that value under a key derived from the
+instance key, and a post is accepted only when the two match (a signed double-submit token). A
+cross-site post does not carry the Lax cookie, and another site can neither read the cookie nor
+compute the HMAC of a value it planted.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
+import re
 import secrets
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openplate.oauth.tokens import SESSION_PREFIX, plausible
+from openplate.oauth.tokens import SESSION_PREFIX, HmacSha256, plausible
 from openplate.store.account_repos import SessionRecord
 from openplate.store.unit import Store
 from openplate.web.context import AppContext, now
@@ -32,11 +45,17 @@ async def current(request: Request, ctx: AppContext, store: Store) -> SessionRec
 
 
 async def start(
-    ctx: AppContext, store: Store, *, user_id: int | None, replacing: SessionRecord | None = None
+    ctx: AppContext, store: Store, *, user_id: int | None, replacing: SessionRecord | None = None,
+    amr: tuple[str, ...] = (), for_request: str | None = None, browser_digest: str | None = None,
 ) -> tuple[SessionRecord, str]:
-    """Open a new session (deleting ``replacing``); return it and the cookie value to set."""
-    if replacing is not None:
-        await store.sessions.delete(session_id=replacing.id)
+    """Open a new session (deleting ``replacing``); return it and the cookie value to set.
+
+    A sign-in (``user_id``, with ``amr`` saying how) takes over the authorisation requests parked
+    in the session it replaces, and the one it was made for (``for_request``, the handle the
+    sign-in page was sent back to, if this signed-out browser holds it: ``browser_digest``),
+    marked as signed in for: that is how prompt=login and max_age learn, server-side, that the
+    user has just signed in.
+    """
     token = ctx.digester.mint(SESSION_PREFIX)
     t = now()
     record = await store.sessions.create(
@@ -45,7 +64,14 @@ async def start(
         user_id=user_id,
         now=t,
         expires_at=t + ctx.settings.session_ttl,
+        amr=amr,
     )
+    if user_id is not None:
+        await store.auth_requests.sign_in_for(
+            handle=for_request, from_session=replacing.id if replacing else None,
+            browser_digest=browser_digest, to_session=record.id, signed_in_at=t)
+    if replacing is not None:
+        await store.sessions.delete(session_id=replacing.id)
     return record, token
 
 
@@ -69,6 +95,58 @@ def clear_cookie(response: Response, ctx: AppContext) -> None:
 
 
 def csrf_ok(session: SessionRecord | None, submitted: str | None) -> bool:
-    if session is None or not submitted:
+    """Is ``submitted`` the session's CSRF token? (Forms of signed-in pages.)"""
+    return session is not None and token_ok(session.csrf_token, submitted)
+
+
+# --- CSRF without a session: the form cookie ---------------------------------------------------
+
+#: How long a signed-out browser's form cookie lasts; each page with a form renews it.
+FORM_COOKIE_TTL = 12 * 3600
+_FORM_KEY = re.compile(r"[A-Za-z0-9_\-]{43}")
+
+
+def form_cookie_name(ctx: AppContext) -> str:
+    return "__Host-openplate-form" if ctx.settings.secure_cookies else "openplate_form"
+
+
+def form_key(request: Request, ctx: AppContext) -> str | None:
+    """The browser's form cookie, if it has a well-formed one."""
+    value = request.cookies.get(form_cookie_name(ctx))
+    return value if value is not None and _FORM_KEY.fullmatch(value) else None
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FormTokens:
+    """The CSRF token a form carries for a form cookie: HMAC-SHA-256 under a key derived from the
+    instance key (never the instance key itself, so these are no digest of anything else)."""
+
+    def __init__(self, instance_key: bytes) -> None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"openplate form tokens v1").derive(instance_key)
+        self._mac = HmacSha256(key)
+
+    def token(self, key: str) -> str:
+        return base64.urlsafe_b64encode(self._mac.digest(key.encode("ascii"))).decode().rstrip("=")
+
+
+def set_form_cookie(response: Response, ctx: AppContext, key: str) -> None:
+    response.set_cookie(
+        form_cookie_name(ctx),
+        key,
+        max_age=FORM_COOKIE_TTL,
+        path="/",
+        secure=ctx.settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def token_ok(expected: str, submitted: str | None) -> bool:
+    """Constant-time comparison of a form's CSRF token with the one expected."""
+    if not expected or not submitted:
         return False
-    return hmac.compare_digest(session.csrf_token.encode(), submitted.encode("utf-8", "replace"))
+    return hmac.compare_digest(expected.encode(), submitted.encode("utf-8", "replace"))

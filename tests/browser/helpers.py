@@ -12,6 +12,7 @@ from tests.support.browser_flow import authorize, redirect_params
 from tests.support.seed import Account, App
 
 COOKIE = "openplate_session"  # the name over plain http (no __Host- prefix without Secure)
+FORM_COOKIE = "openplate_form"  # a signed-out browser's CSRF cookie, over plain http
 REDIRECT = "http://localhost:13524/"  # a loopback redirect URI nobody listens on
 
 
@@ -44,6 +45,13 @@ def sign_out(page: Page) -> None:
 def session_cookie(context: BrowserContext) -> dict[str, Any] | None:
     for cookie in context.cookies():
         if cookie["name"] == COOKIE:
+            return dict(cookie)
+    return None
+
+
+def form_cookie(context: BrowserContext) -> dict[str, Any] | None:
+    for cookie in context.cookies():
+        if cookie["name"] == FORM_COOKIE:
             return dict(cookie)
     return None
 

@@ -10,9 +10,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.browser.conftest import BrowserSeeder
 from tests.browser.helpers import (
     COOKIE,
+    FORM_COOKIE,
     at_path,
     fill_sign_in,
     fill_sign_up,
+    form_cookie,
     replayable,
     session_cookie,
     sign_in,
@@ -110,28 +112,34 @@ def test_taken_username_or_email_is_refused(
 
 @pytest.mark.parametrize("by", ["username", "email"])
 def test_sign_in_sets_a_fresh_httponly_lax_cookie(
-    page: Page, context: BrowserContext, seed: BrowserSeeder, by: str
+    page: Page, context: BrowserContext, seed: BrowserSeeder, server: LiveServer, by: str
 ) -> None:
     account = seed.user("signin")
     page.goto("/signin")
-    anonymous = session_cookie(context)
-    assert anonymous is not None, "the sign-in page opens an anonymous session for its CSRF token"
+    assert session_cookie(context) is None, "looking at the sign-in page opens no session"
+    form = form_cookie(context)
+    assert form is not None, "the sign-in form's CSRF token is bound to a form cookie"
+    assert form["httpOnly"] is True and form["sameSite"] == "Lax" and form["path"] == "/"
+    # A session id planted before sign-in is never promoted (no session fixation).
+    planted = "opss_" + "0" * 14 + "a" * 43
+    context.add_cookies([{"name": COOKIE, "value": planted, "url": server.url}])
 
     fill_sign_in(page, account.username if by == "username" else account.email, account.password)
     expect(page.locator("header .who")).to_have_text(f"Signed in as {account.username}")
 
     cookie = session_cookie(context)
     assert cookie is not None
-    assert cookie["value"] != anonymous["value"], "sign-in must replace the session id"
+    assert cookie["value"] != planted, "sign-in must mint its own session id"
     assert cookie["value"].startswith("opss_")
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Lax"
     assert cookie["path"] == "/"
-    assert COOKIE not in page.evaluate("document.cookie"), "scripts must not see the session"
+    seen_by_scripts = page.evaluate("document.cookie")
+    assert COOKIE not in seen_by_scripts and FORM_COOKIE not in seen_by_scripts
 
-    # The old anonymous session id is worthless now (no session fixation).
+    # The planted id is worthless.
     context.clear_cookies()
-    context.add_cookies([replayable(anonymous)])
+    context.add_cookies([{"name": COOKIE, "value": planted, "url": server.url}])
     page.goto("/applications")
     expect(page).to_have_url(at_path("/signin"))
 

@@ -35,8 +35,9 @@ def test_new_application_shows_its_secret_once(
     page.get_by_label("Client Name").fill(name)
     with page.expect_response(lambda r: r.url.endswith("/applications/new")) as created:
         page.get_by_role("button", name="Generate Application").click()
-    assert created.value.status == 201
+    assert created.value.status == 303  # a reload of the page it leads to posts nothing
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page.get_by_role("status")).to_have_text("Application created. Add a redirect URI to use it.")
     client_id = page.locator("#client-id").inner_text()
     secret = page.locator("#client-secret").inner_text()
     assert client_id.startswith("opc_") and len(client_id) > 10
@@ -70,7 +71,7 @@ def test_public_application_has_no_secret(member_page: Page) -> None:
         "None: this is a public client (PKCE required)."
     )
     expect(page.locator("#client-secret")).to_have_count(0)
-    expect(page.get_by_role("button", name="Rotate secret")).to_have_count(0)
+    expect(page.get_by_role("link", name="Rotate secret")).to_have_count(0)
     expect(page.get_by_label("Require PKCE")).to_be_checked()
     expect(page.get_by_label("Require PKCE")).to_be_disabled()
 
@@ -123,6 +124,14 @@ def test_redirect_uris_and_settings_persist_and_bad_ones_are_refused(
     expect(row.locator("td").nth(2)).to_have_text("2")
 
 
+def _rotate(page: Page) -> None:
+    """From the application's page: Rotate secret, then confirm."""
+    page.get_by_role("link", name="Rotate secret").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rotate the secret of")
+    page.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_role("status")).to_contain_text("New secret made")
+
+
 def test_rotate_secret_shows_a_new_one_and_retires_the_old(
     member_page: Page, member: Member, seed: BrowserSeeder, server: LiveServer
 ) -> None:
@@ -132,10 +141,10 @@ def test_rotate_secret_shows_a_new_one_and_retires_the_old(
     page.goto(f"/applications/{app.client_id}")
     expect(page.locator("#client-secret")).to_have_count(0)
 
-    page.get_by_role("button", name="Rotate secret").click()
+    _rotate(page)
     first = page.locator("#client-secret").inner_text()
     assert first.startswith("opcs_") and first != app.client_secret
-    page.get_by_role("button", name="Rotate secret").click()
+    _rotate(page)
     expect(page.locator("#client-secret")).not_to_have_text(first)
     second = page.locator("#client-secret").inner_text()
     assert second.startswith("opcs_") and second not in (first, app.client_secret)
@@ -160,8 +169,11 @@ def test_delete_removes_the_application(
     expect(rows.filter(has_text=doomed.client_id)).to_have_count(1)
 
     page.get_by_role("link", name=doomed.name).click()
+    page.get_by_role("link", name="Delete application").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Delete {doomed.name}?")
     page.get_by_role("button", name="Delete application").click()
     expect(page).to_have_url(server.url + "/applications")
+    expect(page.get_by_role("status")).to_have_text(f"Deleted {doomed.name}.")
     expect(rows).to_have_count(before - 1)
     expect(rows.filter(has_text=doomed.client_id)).to_have_count(0)
     expect(page.locator("table.apps")).to_contain_text(keep.name)

@@ -114,7 +114,7 @@ def signed_in(server: LiveServer, seeder: Seeder) -> Iterator[httpx.Client]:
 # --- /oauth/auth ------------------------------------------------------------------------------
 
 AUTH_NAMES = ["client_id", "redirect_uri", "response_type", "state", "scope", "code_challenge",
-              "code_challenge_method"]
+              "code_challenge_method", "prompt", "max_age", "request"]
 AUTH_VALUES = {
     "redirect_uri": [REDIRECT, LOOPBACK, "http://127.0.0.1:51234/cb", "http://127.0.0.1/cb",
                      "http://127.0.0.1:09000/cb", "http://127.0.0.1:0/cb", "http://127.0.0.1:65536/cb",
@@ -126,6 +126,10 @@ AUTH_VALUES = {
               "Account", "account\tmaps"],
     "code_challenge": [CHALLENGE, CHALLENGE[:-1], CHALLENGE + "A", CHALLENGE.replace("E", "=")],
     "code_challenge_method": ["S256", "plain", "s256", "S512"],
+    "prompt": ["login", "consent", "none", "login consent", "none login", "select_account", "LOGIN"],
+    # A day is longer than any test run: "86400" never asks for a new sign-in, "0" always does.
+    "max_age": ["0", "86400", "-1", "1.5", "x", "12345678901"],
+    "request": ["eyJhbGciOiJub25lIn0.e30."],
 }
 
 
@@ -165,47 +169,75 @@ def _registered(uri: str | None) -> bool:
         match.group(1) is None or 0 < int(match.group(1)) < 65536)
 
 
-def expected_authorization(query: bytes, client_id: str) -> tuple[int, str | None]:
-    """(400, None) for an error page, (302, error) for a redirected error, (303, None) to go on."""
+def expected_authorization(query: bytes, client_id: str) -> tuple[str, str | None]:
+    """("page", None) for an error page, ("error", code) for an error sent to the app, ("go", None)
+    for a request that goes on to sign-in or consent."""
     form = decode_form(query)
     if form is None:
-        return 400, None
+        return "page", None
     values, repeated = form.values, form.duplicated
     if "client_id" in repeated or values.get("client_id") != client_id:
-        return 400, None
+        return "page", None
     if "redirect_uri" in repeated or not _registered(values.get("redirect_uri")):
-        return 400, None
+        return "page", None
     if repeated:
-        return 302, "invalid_request"
+        return "error", "invalid_request"
     response_type = values.get("response_type")
     if response_type is None:
-        return 302, "invalid_request"
+        return "error", "invalid_request"
     if response_type != "code":
-        return 302, "unsupported_response_type"
-    scope = values.get("scope")
-    if scope is not None and any(s not in SCOPES for s in scope.split(" ") if s):
-        return 302, "invalid_scope"
+        return "error", "unsupported_response_type"
+    if "request" in values:
+        return "error", "request_not_supported"
+    if "request_uri" in values:
+        return "error", "request_uri_not_supported"
+    named = [s for s in (values.get("scope") or "").split(" ") if s]
+    if named and not any(s in SCOPES for s in named):  # unknown scopes alone are ignored
+        return "error", "invalid_scope"
     challenge, method = values.get("code_challenge"), values.get("code_challenge_method")
     if challenge is None:
         if method is not None:
-            return 302, "invalid_request"
+            return "error", "invalid_request"
     elif method != "S256" or not re.fullmatch(r"[A-Za-z0-9_-]{43}", challenge, re.ASCII):
-        return 302, "invalid_request"
-    return 303, None
+        return "error", "invalid_request"
+    prompt = (values.get("prompt") or "").split()
+    unknown = any(p not in ("none", "login", "consent") for p in prompt)
+    if unknown or ("none" in prompt and len(set(prompt)) > 1):
+        return "error", "invalid_request"
+    max_age = values.get("max_age")
+    if max_age is not None and not (max_age.isdigit() and len(max_age) <= 10):
+        return "error", "invalid_request"
+    return "go", None
+
+
+def _goes_on_to(query: bytes, *, signed_in: bool) -> tuple[str, str | None]:
+    """For a valid request: ("signin", None), ("consent", None) or ("error", code), for a browser
+    signed out or signed in (a while ago, never having allowed the app)."""
+    form = decode_form(query)
+    assert form is not None
+    prompt, max_age = (form.values.get("prompt") or "").split(), form.values.get("max_age")
+    if not signed_in:
+        return ("error", "login_required") if "none" in prompt else ("signin", None)
+    if "none" in prompt:
+        return "error", "consent_required"
+    if "login" in prompt or max_age == "0":
+        return "signin", None
+    return "consent", None
 
 
 def check_authorization_answer(response: httpx.Response, query: bytes, client_id: str,
                                *, signed_in: bool, issuer: str) -> None:
-    status, error = expected_authorization(query, client_id)
-    if status == 303 and signed_in:
-        status = 200
-    assert response.status_code == status, (status, error, describe(response))
-    if status == 400:
+    outcome, error = expected_authorization(query, client_id)
+    if outcome == "go":
+        outcome, error = _goes_on_to(query, signed_in=signed_in)
+    status = {"page": 400, "consent": 200, "error": 303, "signin": 303}[outcome]
+    assert response.status_code == status, (outcome, error, describe(response))
+    if outcome == "page":
         assert "location" not in response.headers
         assert is_html(response), describe(response)
-    elif status == 200:
+    elif outcome == "consent":
         assert is_html(response) and 'name="request"' in response.text, describe(response)
-    elif status == 302:
+    elif outcome == "error":
         form = decode_form(query)
         assert form is not None
         redirect_uri = form.values["redirect_uri"]
@@ -219,7 +251,8 @@ def check_authorization_answer(response: httpx.Response, query: bytes, client_id
     else:
         location = urlsplit(response.headers["location"])
         assert location.path == "/signin" and not location.netloc, location
-        assert parse_qs(location.query)["next"] == ["/oauth/auth?" + query.decode("ascii")]
+        # The request waits on the server; the sign-in page only gets its handle.
+        assert parse_qs(location.query)["next"][0].startswith("/oauth/auth/resume?request=")
 
 
 @FUZZ_ORACLE
@@ -777,9 +810,12 @@ def test_form_posts_signed_in(
     elif form.values.get("csrf_token") is None:
         expected = {403}
     else:
-        expected = {"/oauth/auth/decision": {400}, "/applications/new": {201, 400}}.get(path, {404})
+        expected = {"/oauth/auth/decision": {400}, "/applications/new": {303, 400}}.get(path, {404})
     assert response.status_code in expected, describe(response)
-    assert is_html(response), describe(response)
+    if response.status_code == 303:  # a new application: to its page, which says so
+        assert response.headers["location"].startswith("/applications/opc_"), describe(response)
+    else:
+        assert is_html(response), describe(response)
 
 
 # --- odd bytes anywhere in the request line or headers (raw HTTP/1.1) ------------------------

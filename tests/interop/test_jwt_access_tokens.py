@@ -72,7 +72,7 @@ def test_client_credentials_access_token_is_a_jwt(js: NodeClient, jwt_site: Site
     assert claims["client_id"] == machine["client_id"]
     assert claims["scope"] == "maps"
     assert claims["aud"] == site.url and claims["iss"] == site.url
-    assert claims["sub"] == str(owner.id)  # the token acts as the application's owner
+    assert claims["sub"] == machine["client_id"]  # RFC 9068 §2.2: no user; the client
 
 
 def test_jti_claim_alone_is_not_a_bearer_credential(js: NodeClient, jwt_site: Site) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openplate.oauth import pkce
@@ -33,6 +36,7 @@ def test_bad_input_is_invalid_request(raw: bytes) -> None:
         parse_params(raw)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # no wall-clock limits
 @given(st.binary(max_size=300))
 def test_parse_never_fails_otherwise(raw: bytes) -> None:
     try:
@@ -77,3 +81,23 @@ def test_bearer_header_forms() -> None:
         token_from_header(None)
     with pytest.raises(InvalidRequest):
         token_from_header("Basic Zm9vOmJhcg==")
+
+
+_WIRE_TEXT = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 §5.2, error_description
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1,
+               max_size=40))
+def test_error_descriptions_quoting_the_request_stay_wire_text(echoed: str) -> None:
+    """A description that quotes the request (a parameter's name, an unknown scope) keeps to the
+    characters RFC 6749 §4.1.2.1 / §5.2 allow; anything else becomes "?"."""
+    name = quote(echoed, safe="").encode()
+    params = parse_params(name + b"=1&" + name + b"=2")
+    with pytest.raises(InvalidRequest) as duplicated:
+        params.reject_duplicates()
+    with pytest.raises(InvalidScope) as unknown:
+        parse_scope("x" + echoed.replace(" ", ""))
+    for error in (duplicated.value, unknown.value):
+        assert _WIRE_TEXT.fullmatch(error.description), error.description
+        assert _WIRE_TEXT.fullmatch(error.to_json()["error_description"])
+    assert InvalidRequest('a "b" \\ é\n').description == "a ?b? ? ??"

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from openplate.oauth.pkce import s256
 from tests.support import jwt_check
 from tests.support.browser_flow import authorize, hidden_fields, obtain_code, redirect_params, sign_in
-from tests.support.seed import App, Seeder
-from tests.support.server import LiveServer
-from tests.support.tokens import exchange
+from tests.support.seed import Account, App, Seeder
+from tests.support.server import LiveServer, start_server
+from tests.support.tokens import exchange, tokens_for
 
 
 def _params(app: App, **extra: str) -> dict[str, str]:
@@ -34,7 +40,7 @@ def test_metadata_is_true_to_the_server(server: LiveServer) -> None:
     assert "password" not in meta["grant_types_supported"]
     assert meta["authorization_response_iss_parameter_supported"] is True
     assert meta["request_uri_parameter_supported"] is False
-    assert meta["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256", "ES256", "EdDSA"]
     for key in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
                 "revocation_endpoint", "introspection_endpoint"):
         assert meta[key].startswith(server.url + "/")
@@ -82,6 +88,41 @@ def test_id_token_and_userinfo(server: LiveServer, seeder: Seeder) -> None:
     assert "nonce" not in again
 
 
+def test_userinfo_takes_the_token_from_a_form_body(server: LiveServer, seeder: Seeder) -> None:
+    """RFC 6750 §2.2: a form-encoded POST body may carry ``access_token``, instead of the header
+    and never beside it; only a single-part form body is read for it, and never a query string."""
+    app, account = seeder.app(seeder.user("dev")), seeder.user("form")
+    token = exchange(server.url, app, obtain_code(server.url, account, app.client_id,
+                                                  app.redirect_uris[0], scope="openid")).json()[
+        "access_token"]
+    url = server.url + "/oauth/userinfo"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    in_body = httpx.post(url, content=f"access_token={token}".encode(), headers=form)
+    assert in_body.status_code == 200, in_body.text
+    assert in_body.json() == {"sub": str(account.id)}
+    charset = httpx.post(url, content=f"access_token={token}".encode(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    assert charset.status_code == 200
+    both = httpx.post(url, data={"access_token": token}, headers={"Authorization": f"Bearer {token}"})
+    assert (both.status_code, both.json()["error"]) == (400, "invalid_request")
+    twice = httpx.post(url, content=f"access_token={token}&access_token={token}".encode(),
+                       headers=form)
+    assert (twice.status_code, twice.json()["error"]) == (400, "invalid_request")
+    wrong = httpx.post(url, data={"access_token": "opat_not-a-real-token"})
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_token")
+    assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+    # Not a single-part form body, or not a POST: the token there is not read at all.
+    multipart = httpx.post(url, files={"access_token": (None, token)})
+    assert multipart.status_code == 401 and "error=" not in multipart.headers["www-authenticate"]
+    as_json = httpx.post(url, json={"access_token": token})
+    assert as_json.status_code == 401
+    in_query = httpx.get(url, params={"access_token": token})
+    assert in_query.status_code == 401
+    # The header alone still works with any body the client happens to send.
+    header = httpx.post(url, data={"other": "x"}, headers={"Authorization": f"Bearer {token}"})
+    assert header.status_code == 200
+
+
 def test_no_id_token_or_userinfo_without_openid(server: LiveServer, seeder: Seeder) -> None:
     app, account = seeder.app(seeder.user("dev")), seeder.user("u")
     tokens = exchange(server.url, app, obtain_code(server.url, account, app.client_id,
@@ -112,7 +153,7 @@ def test_prompt_login_and_max_age_force_a_new_sign_in(server: LiveServer, seeder
     with httpx.Client(base_url=server.url, timeout=20) as browser:
         authorize(browser, account, _params(app))  # signed in, consent remembered
         for extra in ({"prompt": "login"}, {"max_age": "0"}):
-            time.sleep(1.1)  # so the new sign-in is measurably later than the first
+            # No wait for the clock: the server itself marks the request as signed in for.
             forced = browser.get("/oauth/auth", params=_params(app, scope="openid", **extra))
             assert forced.status_code == 303 and forced.headers["location"].startswith("/signin")
             page = browser.get(forced.headers["location"])
@@ -145,3 +186,64 @@ def test_public_client_pkce_flow_issues_id_token(server: LiveServer, seeder: See
                        scope="openid", code_challenge=s256(verifier), code_challenge_method="S256")
     tokens = exchange(server.url, app, code, code_verifier=verifier).json()
     assert jwt_check.verify(tokens["id_token"], server.url)["aud"] == app.client_id
+
+
+@pytest.fixture(scope="module")
+def eddsa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A deployment whose default signing algorithm is not RS256."""
+    folder: Path = tmp_path_factory.mktemp("eddsa")
+    live = start_server(folder, extra_env={"OPENPLATE_SIGNING_ALG": "EdDSA"})
+    yield live
+    live.stop()
+
+
+def _app_with_alg(live: LiveServer, owner: Account, *alg: str) -> tuple[App, str]:
+    made = subprocess.run(
+        [sys.executable, "-m", "openplate.cli", "app", "create", "--owner", owner.username,
+         "--name", "Signer", "--redirect-uri", "http://localhost:13524/", *alg, "--json"],
+        env=live.env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    data = json.loads(made.stdout)
+    return App(data["client_id"], data["client_secret"], tuple(data["redirect_uris"]),
+               "Signer"), str(data["id_token_alg"])
+
+
+def _id_token_alg(live: LiveServer, seeder: Seeder, app: App) -> str:
+    """The algorithm of a new ID token for ``app``, after joserfc verified it with the JWKS."""
+    tokens = tokens_for(live.url, seeder.user("u"), app, scope="openid")
+    header = jwt_check.header(tokens["id_token"])
+    claims = jwt_check.verify(tokens["id_token"], live.url)
+    assert claims["aud"] == app.client_id
+    assert claims["at_hash"] == jwt_check.at_hash(tokens["access_token"], header["alg"])
+    return str(header["alg"])
+
+
+def test_each_client_chooses_its_id_token_algorithm(eddsa_server: LiveServer) -> None:
+    """RS256 is always offered; a client registers RS256, ES256 or EdDSA; OPENPLATE_SIGNING_ALG
+    only picks the default for a new client."""
+    live = eddsa_server
+    meta = httpx.get(live.url + "/.well-known/openid-configuration").json()
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256", "ES256", "EdDSA"]
+    seeder = Seeder(live)
+    owner = seeder.user("dev")
+    for flag, expected in ((("--id-token-alg", "ES256"), "ES256"),
+                           (("--id-token-alg", "RS256"), "RS256"), ((), "EdDSA")):
+        app, stored = _app_with_alg(live, owner, *flag)
+        assert stored == expected
+        assert _id_token_alg(live, seeder, app) == expected
+
+    # On the app page: a labelled select, saved with the other settings.
+    app, _ = _app_with_alg(live, owner, "--id-token-alg", "ES256")
+    with httpx.Client(base_url=live.url, timeout=20) as browser:
+        sign_in(browser, owner)
+        page = browser.get(f"/applications/{app.client_id}").text
+        assert "ID token signature" in page and '<select name="id_token_alg">' in page
+        assert '<option value="ES256" selected>' in page
+        form = {**hidden_fields(page), "name": "Signer", "redirect_uris": app.redirect_uris[0]}
+        refused = browser.post(f"/applications/{app.client_id}", data={**form, "id_token_alg": "HS256"})
+        assert refused.status_code == 400 and "ID token signature" in refused.text
+        assert _id_token_alg(live, seeder, app) == "ES256"  # nothing changed
+        saved = browser.post(f"/applications/{app.client_id}", data={**form, "id_token_alg": "RS256"})
+        assert saved.status_code == 303, saved.text
+        assert '<option value="RS256" selected>' in browser.get(f"/applications/{app.client_id}").text
+    assert _id_token_alg(live, seeder, app) == "RS256"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.support import jwt_check
 from tests.support.mindmaps import make_xmind_json
+from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer, start_server
 from tests.support.tokens import me, refresh, tokens_for
@@ -41,6 +43,26 @@ def test_introspection_only_for_the_owning_client(server: LiveServer, seeder: Se
     unauthenticated = httpx.post(server.url + "/oauth/introspect", data={"token": tokens["access_token"]})
     assert unauthenticated.status_code == 401
     assert _client_post(server, "/oauth/introspect", app).json()["error"] == "invalid_request"
+
+
+def test_introspection_requires_client_authentication(server: LiveServer, seeder: Seeder) -> None:
+    """RFC 7662 §2.1: a public client (no secret to prove who it is) may not introspect, and the
+    metadata does not offer "none" for the introspection endpoint."""
+    public = seeder.app(seeder.user("dev"), public=True)
+    for form in ({"client_id": public.client_id, "token": "opat_anything"},
+                 {"client_id": public.client_id, "token": "oprt_anything",
+                  "token_type_hint": "refresh_token"}):
+        refused = httpx.post(server.url + "/oauth/introspect", data=form)
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+        assert refused.headers["www-authenticate"].startswith("Basic")
+    # Revocation stays open to public clients (RFC 7009 §2.1 authenticates them by client_id).
+    revoked = httpx.post(server.url + "/oauth/revoke",
+                         data={"client_id": public.client_id, "token": "opat_anything"})
+    assert revoked.status_code == 200
+    meta = httpx.get(server.url + "/.well-known/openid-configuration").json()
+    assert meta["introspection_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post"]
+    assert "none" in meta["revocation_endpoint_auth_methods_supported"]
 
 
 def test_revocation_only_of_own_tokens(server: LiveServer, seeder: Seeder) -> None:
@@ -89,6 +111,9 @@ def test_client_credentials(server: LiveServer, seeder: Seeder) -> None:
     page = httpx.get(upload.json()["url"])
     assert owner.username in page.text  # the app acts as its owner's account
     assert me(server.url, body["access_token"]).status_code == 403  # no user, no account scope
+    described = _client_post(server, "/oauth/introspect", robot, token=body["access_token"]).json()
+    assert described["active"] is True and described["sub"] == robot.client_id
+    assert "username" not in described  # no user stands behind the token
     wide = _client_post(server, "/oauth/token", robot, grant_type="client_credentials", scope="account")
     assert wide.json()["error"] == "invalid_scope"
     # An app without the grant is refused, and the robot cannot run the browser flow.
@@ -173,6 +198,32 @@ def test_jwt_access_tokens(jwt_server: LiveServer) -> None:
     assert me(jwt_server.url, forged).status_code == 401
 
 
+def test_a_client_credentials_jwt_names_the_client_as_its_subject(jwt_server: LiveServer) -> None:
+    """RFC 9068 §2.2: with no resource owner, ``sub`` identifies the client; introspection says
+    the same, and neither /users/me nor UserInfo takes the token for a user."""
+    seeder = Seeder(jwt_server)
+    owner = seeder.user("bot")
+    robot = _machine_app(jwt_server, owner)
+    access = _client_post(jwt_server, "/oauth/token", robot,
+                          grant_type="client_credentials").json()["access_token"]
+    claims = jwt_check.verify(access, jwt_server.url)
+    assert claims["sub"] == robot.client_id == claims["client_id"]
+    assert claims["sub"] != str(owner.id)
+    described = _client_post(jwt_server, "/oauth/introspect", robot, token=access).json()
+    assert described["active"] is True and described["sub"] == robot.client_id
+    assert "username" not in described
+    # Even with the scopes those calls need (none a client can ask for today), it is no user's.
+    seeder.execute("UPDATE access_tokens SET scope = 'openid account maps' WHERE digest = :d",
+                   d=seeder.digester.digest(access))
+    for path in ("/users/me", "/oauth/userinfo"):
+        answer = httpx.get(jwt_server.url + path, headers={"Authorization": f"Bearer {access}"})
+        assert answer.status_code == 403 and answer.json()["error"] == "insufficient_scope", path
+    # A user's token keeps the user as its subject.
+    user_claims = jwt_check.verify(_tokens(jwt_server, seeder, seeder.app(owner))["access_token"],
+                                   jwt_server.url)
+    assert user_claims["sub"] != user_claims["client_id"]
+
+
 def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
     live = start_server(tmp_path)
     try:
@@ -183,7 +234,7 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
         assert jwt_check.header(old)["kid"] in before
         young = _cli(live, "keys", "rotate")
         assert young.returncode != 0 and "--force" in young.stderr  # the next key is brand new
-        rotated = _cli(live, "keys", "rotate", "--force")
+        rotated = _cli(live, "keys", "rotate", "--force", "--json")
         assert rotated.returncode == 0, rotated.stderr
         result = json.loads(rotated.stdout)
         assert result["current"] in before and result["retired"] == jwt_check.header(old)["kid"]
@@ -197,10 +248,69 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
         assert jwt_check.header(new)["kid"] == result["current"]
         assert jwt_check.verify(old, live.url)["aud"] == app.client_id
         assert jwt_check.verify(new, live.url)["aud"] == app.client_id
-        listed = [json.loads(line) for line in _cli(live, "keys", "list").stdout.splitlines()]
-        assert sorted(k["status"] for k in listed) == ["current", "next", "retired"]
+        listed = [json.loads(line) for line in _cli(live, "keys", "list", "--json").stdout.splitlines()]
+        for alg in ("RS256", "ES256", "EdDSA"):  # `keys rotate` rotated every algorithm
+            assert sorted(k["status"] for k in listed if k["alg"] == alg) == [
+                "current", "next", "retired"], alg
     finally:
         live.stop()
+
+
+def _wait_for_kid(live: LiveServer, kid: str) -> None:
+    """Until the server's JWKS lists ``kid``: it has reloaded its key ring (it reloads every
+    OPENPLATE_KEY_RELOAD_INTERVAL seconds)."""
+    deadline = time.monotonic() + 60
+    while kid not in {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}:
+        assert time.monotonic() < deadline, f"the server never reloaded its keys (no {kid})"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_refresh_retry_after_a_key_rotation_gets_the_same_successor(
+    tmp_path: Path, engine: str
+) -> None:
+    """A retry inside the grace window gets the same refresh token and a working access token
+    even when another process rotated the signing keys in between; the grant lives on."""
+    database_url = create_database() if engine == "postgresql" else None
+    live = start_server(tmp_path, database_url=database_url, extra_env={
+        "OPENPLATE_ACCESS_TOKEN_FORMAT": "jwt", "OPENPLATE_KEY_RELOAD_INTERVAL": "1",
+        "OPENPLATE_REFRESH_GRACE": "120"})
+    try:
+        seeder = Seeder(live)
+        app = seeder.app(seeder.user("dev"))
+        tokens = _tokens(live, seeder, app, scope="openid account maps")
+        first = refresh(live.url, app, tokens["refresh_token"]).json()
+        signed_by = jwt_check.header(first["access_token"])["kid"]
+        rotated = _cli(live, "keys", "rotate", "--force", "--json")  # another process, same database
+        assert rotated.returncode == 0, rotated.stderr
+        _wait_for_kid(live, json.loads(rotated.stdout)["next"])
+
+        retry = refresh(live.url, app, tokens["refresh_token"])
+        assert retry.status_code == 200, retry.text
+        again = retry.json()
+        assert again["refresh_token"] == first["refresh_token"]
+        assert jwt_check.header(again["access_token"])["kid"] != signed_by  # re-signed
+        first_claims = jwt_check.verify(first["access_token"], live.url)
+        claims = jwt_check.verify(again["access_token"], live.url)
+        assert {k: claims[k] for k in ("jti", "iat", "exp", "sub", "scope")} == {
+            k: first_claims[k] for k in ("jti", "iat", "exp", "sub", "scope")}
+        assert jwt_check.verify(again["id_token"], live.url)["at_hash"] == jwt_check.at_hash(
+            again["access_token"])
+        for access in (again["access_token"], first["access_token"]):
+            assert me(live.url, access).status_code == 200
+            assert _client_post(live, "/oauth/introspect", app, token=access).json()["active"]
+        # Another retry gets that same answer; the grant is alive and the successor works.
+        assert refresh(live.url, app, tokens["refresh_token"]).json()["access_token"] == (
+            again["access_token"])
+        assert seeder.scalar("SELECT count(*) FROM grants WHERE revoked_at IS NOT NULL") == 0
+        onward = refresh(live.url, app, again["refresh_token"])
+        assert onward.status_code == 200, onward.text
+        assert me(live.url, onward.json()["access_token"]).status_code == 200
+        assert "Traceback" not in live.log()
+    finally:
+        live.stop()
+        if database_url is not None:
+            drop_database(database_url)
 
 
 def _keys_once_started(folder: Path) -> tuple[list[dict[str, str]], set[str]]:
@@ -208,7 +318,7 @@ def _keys_once_started(folder: Path) -> tuple[list[dict[str, str]], set[str]]:
     its JWKS publishes."""
     live = start_server(folder)
     try:
-        listed = [json.loads(line) for line in _cli(live, "keys", "list").stdout.splitlines()]
+        listed = [json.loads(line) for line in _cli(live, "keys", "list", "--json").stdout.splitlines()]
         return listed, {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}
     finally:
         live.stop()
@@ -218,8 +328,9 @@ def test_a_first_start_publishes_its_next_key_once(tmp_path: Path) -> None:
     # The first answer does not wait for the next key (it is made on a worker thread after the
     # current one); start_server waits until the JWKS lists it, or fails after 30 s.
     listed, published = _keys_once_started(tmp_path)
-    assert sorted(k["status"] for k in listed) == ["current", "next"]
-    assert {k["alg"] for k in listed} == {"RS256"}
+    assert sorted((k["alg"], k["status"]) for k in listed) == [
+        ("ES256", "current"), ("ES256", "next"), ("EdDSA", "current"), ("EdDSA", "next"),
+        ("RS256", "current"), ("RS256", "next")]
     assert published == {k["kid"] for k in listed}
     again, _ = _keys_once_started(tmp_path)  # a restart finds both and makes no other
     assert again == listed

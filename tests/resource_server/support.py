@@ -61,6 +61,15 @@ class Env:
                               auth=(app.client_id, app.client_secret), timeout=20)
         assert response.status_code == 200, response.text
 
+    def client_token(self) -> tuple[App, str]:
+        """A client-credentials token of a new application of this user's (scope maps)."""
+        robot = self.seeder.app(self.account, redirect_uris=(), grant_types=("client_credentials",))
+        assert robot.client_secret is not None
+        response = httpx.post(self.url + "/oauth/token", data={"grant_type": "client_credentials"},
+                              auth=(robot.client_id, robot.client_secret), timeout=20)
+        assert response.status_code == 200, response.text
+        return robot, str(response.json()["access_token"])
+
     def new_app(self) -> App:
         return self.seeder.app(self.account, redirect_uris=("http://localhost:13524/",))
 

@@ -60,7 +60,15 @@ def test_a_real_jwt_validates(jwt_env: Env) -> None:
     assert info.expires_at == claims["exp"] and info.issued_at == claims["iat"]
     assert info.source == "jwt" and info.username is None
     assert info.claims["iss"] == jwt_env.url
-    assert "jti" not in repr(info)  # the jti is a usable credential: keep it out of logs
+    assert "jti" not in repr(info)  # claims stay out of repr (and so out of logs)
+    assert not info.for_client and info.user_id == str(jwt_env.account.id)
+
+
+def test_a_client_credentials_jwt_is_not_a_users(jwt_env: Env) -> None:
+    robot, token = jwt_env.client_token()
+    info = run(_validate(jwt_env, token, scopes=("maps",)))
+    assert info.subject == info.client_id == robot.client_id  # RFC 9068 §2.2
+    assert info.for_client and info.user_id is None
 
 
 def test_insufficient_scope(jwt_env: Env) -> None:

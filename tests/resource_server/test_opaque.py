@@ -52,6 +52,14 @@ def test_a_real_opaque_token_validates(opaque_env: Env) -> None:
         assert info.claims["iss"] == opaque_env.url
 
 
+def test_a_client_credentials_token_is_not_a_users(opaque_env: Env) -> None:
+    robot, token = opaque_env.client_token()
+    info = run(_validate(opaque_env, token, scopes=("maps",), client_id=robot.client_id,
+                         client_secret=robot.client_secret))
+    assert info.subject == info.client_id == robot.client_id
+    assert info.for_client and info.user_id is None and info.username is None
+
+
 def test_validate_sync(opaque_env: Env) -> None:
     token = opaque_env.access_token()
     info = validate_sync(token, issuer=opaque_env.url, required_scopes=("maps",),

@@ -22,15 +22,18 @@ JWT = {"OPENPLATE_ACCESS_TOKEN_FORMAT": "jwt"}
 
 
 def _rotate(live: LiveServer) -> dict[str, str]:
-    done = subprocess.run([sys.executable, "-m", "openplate.cli", "keys", "rotate", "--force"],
+    done = subprocess.run([sys.executable, "-m", "openplate.cli", "keys", "rotate", "--force",
+                           "--json"],
                           env=live.env, cwd=live.folder, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     result: dict[str, str] = json.loads(done.stdout)
     return result
 
 
-def _published(live: LiveServer) -> set[str]:
-    return {k["kid"] for k in httpx.get(live.url + "/oauth/jwks", timeout=10).json()["keys"]}
+def _published(live: LiveServer, alg: str = "RS256") -> set[str]:
+    """The kids of the published keys of ``alg`` (JWT access tokens: the default, RS256)."""
+    keys = httpx.get(live.url + "/oauth/jwks", timeout=10).json()["keys"]
+    return {k["kid"] for k in keys if k["alg"] == alg}
 
 
 def test_rotation_keeps_old_tokens_valid_and_finds_new_keys(

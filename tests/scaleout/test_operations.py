@@ -151,7 +151,8 @@ def test_purge_deletes_only_what_expired(tmp_path: Path) -> None:
                        d=seeder.digester.digest(old["access_token"]))
         seeder.execute("UPDATE authorization_codes SET expires_at = :t", t=past)
         seeder.execute("UPDATE sessions SET expires_at = :t", t=past)
-        purged = subprocess.run([sys.executable, "-m", "openplate.cli", "purge", "--batch", "1"],
+        purged = subprocess.run([sys.executable, "-m", "openplate.cli", "purge", "--batch", "1",
+                                 "--json"],
                                 env=live.env, capture_output=True, text=True, timeout=60, check=True)
         counts = json.loads(purged.stdout)
         assert counts["access_tokens"] == 1 and counts["authorization_codes"] == 2

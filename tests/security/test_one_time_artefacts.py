@@ -83,6 +83,24 @@ def test_retry_after_grace_window_is_reuse(server: LiveServer, seeder: Seeder) -
     assert me(server.url, successor["access_token"]).status_code == 401
 
 
+def test_a_retry_of_a_rotation_by_an_earlier_release_gets_the_same_successor(
+    server: LiveServer, seeder: Seeder
+) -> None:
+    """A successor minted before refresh tokens kept their access token's digest (an earlier
+    release's rotation, retried around an upgrade) is still found and answered."""
+    app = seeder.app(seeder.user("dev"))
+    code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0])
+    first = exchange(server.url, app, code).json()
+    successor = refresh(server.url, app, first["refresh_token"]).json()
+    seeder.execute("UPDATE refresh_tokens SET access_digest = NULL WHERE digest = :digest",
+                   digest=seeder.digester.digest(successor["refresh_token"]))
+    retry = refresh(server.url, app, first["refresh_token"])
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["access_token"] == successor["access_token"]
+    assert retry.json()["refresh_token"] == successor["refresh_token"]
+    assert me(server.url, successor["access_token"]).status_code == 200
+
+
 def test_scope_on_refresh_only_narrows(server: LiveServer, seeder: Seeder) -> None:
     app = seeder.app(seeder.user("dev"))
     code = obtain_code(server.url, seeder.user("u"), app.client_id, app.redirect_uris[0],

@@ -82,6 +82,30 @@ def test_secrets_have_entropy_and_prefixes() -> None:
     assert digester.digest(secret) != Digester(b"j" * 32).digest(secret)  # keyed
 
 
+def test_an_unknown_sign_in_name_costs_the_same_argon2id_verification(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No such account: the password is still verified, against a dummy hash made with the same
+    argon2id parameters as a real one, and the answer is no (even for the dummy's own password)."""
+    from argon2 import PasswordHasher, extract_parameters
+
+    from openplate.accounts import passwords
+
+    real = extract_parameters(passwords.hash_password("a real password"))
+    assert extract_parameters(passwords._dummy_hash()) == real
+    verified: list[str] = []
+
+    class Counting(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            verified.append(str(hash))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(passwords, "_HASHER", Counting.from_parameters(real))
+    assert passwords.verify_password("openplate-no-such-account", None) is False
+    assert passwords.verify_password("a guess", None) is False
+    assert verified == [passwords._dummy_hash()] * 2
+
+
 def test_security_log_is_readable_by_operator_and_append_only(server: LiveServer, seeder: Seeder) -> None:
     import json
     import subprocess

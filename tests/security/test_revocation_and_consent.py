@@ -44,7 +44,9 @@ def test_remembered_consent_skips_the_page_until_new_scopes(server: LiveServer, 
 def _revoke_on_account_page(browser: httpx.Client, app: App) -> httpx.Response:
     page = browser.get("/account/apps")
     assert page.status_code == 200 and app.name in page.text
-    return browser.post(f"/account/apps/{app.client_id}/revoke", data=hidden_fields(page.text))
+    confirm = browser.get(f"/account/apps/{app.client_id}/revoke")
+    assert confirm.status_code == 200 and app.name in confirm.text
+    return browser.post(f"/account/apps/{app.client_id}/revoke", data=hidden_fields(confirm.text))
 
 
 def test_revoking_the_app_ends_its_tokens_and_consent(server: LiveServer, seeder: Seeder) -> None:
@@ -53,6 +55,8 @@ def test_revoking_the_app_ends_its_tokens_and_consent(server: LiveServer, seeder
     with httpx.Client(base_url=server.url, timeout=20) as browser:
         assert sign_in(browser, account).status_code == 303
         assert _revoke_on_account_page(browser, app).status_code == 303
+        after = browser.get("/account/apps").text
+        assert f"Revoked access for {app.name}." in after  # said once, then the list without it
         assert app.name not in browser.get("/account/apps").text
         asked = browser.get("/oauth/auth", params=_params(app))
         assert asked.status_code == 200 and "Allow" in asked.text
@@ -73,7 +77,8 @@ def test_a_new_password_ends_every_grant(server: LiveServer, seeder: Seeder) -> 
         assert wrong.status_code == 401
         done = browser.post("/account/password", data={**hidden_fields(page.text),
                             "current_password": account.password, "new_password": "another pass 123"})
-        assert done.status_code == 200 and "password was changed" in done.text
+        assert done.status_code == 303 and done.headers["location"] == "/account/password"
+        assert "Password changed." in browser.get("/account/password").text
         assert browser.get("/account/apps").status_code == 200  # this browser stays signed in
     assert me(server.url, tokens["access_token"]).status_code == 401
     assert refresh(server.url, app, tokens["refresh_token"]).json()["error"] == "invalid_grant"
@@ -134,7 +139,7 @@ def test_require_pkce_switch_for_a_confidential_client(server: LiveServer, seede
             "require_pkce": "1"})
         assert saved.status_code == 303
     refused = httpx.get(server.url + "/oauth/auth", params=params)
-    assert refused.status_code == 302
+    assert refused.status_code == 303
     assert "error=invalid_request" in refused.headers["location"]
 
 

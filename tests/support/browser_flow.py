@@ -62,10 +62,13 @@ def obtain_code(
 
 
 def rotate_secret(base_url: str, developer: Account, client_id: str) -> str:
-    """Sign ``developer`` in, press "Rotate secret" on the application's page; the new secret."""
+    """Sign ``developer`` in, press "Rotate secret" on the application's page and confirm; the
+    new secret, from the page the confirmation leads to (where it is shown once)."""
     with httpx.Client(base_url=base_url, timeout=20) as browser:
         assert sign_in(browser, developer).status_code == 303
-        page = browser.get(f"/applications/{client_id}")
+        confirm = browser.get(f"/applications/{client_id}/rotate-secret")
         rotated = browser.post(f"/applications/{client_id}/rotate-secret",
-                               data=hidden_fields(page.text))
-    return rotated.text.split('id="client-secret">')[1].split("<")[0]
+                               data=hidden_fields(confirm.text))
+        assert rotated.status_code == 303, rotated.text
+        page = browser.get(rotated.headers["location"])
+    return page.text.split('id="client-secret">')[1].split("<")[0]

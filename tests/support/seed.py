@@ -71,13 +71,19 @@ class Seeder:
 
     def app(
         self, owner: Account, *, redirect_uris: tuple[str, ...] = ("http://localhost:13524/",),
-        public: bool = False, name: str = "Mind Mapper",
+        public: bool = False, name: str = "Mind Mapper", by_operator: bool = True,
+        grant_types: tuple[str, ...] | None = None,
     ) -> App:
+        """An app, registered as the operator's `openplate app create` does (``by_operator``:
+        trusted for automatic error redirects), or as a developer on the site does."""
+
         async def work(db: Database) -> App:
             async with db.transaction() as store:
                 client, secret = await applications.register(
                     store, self.digester, owner_id=owner.id, name=name,
                     redirect_uris=list(redirect_uris), public=public, now=int(time.time()),
+                    by_operator=by_operator,
+                    grant_types=list(grant_types) if grant_types is not None else None,
                 )
             return App(client.client_id, secret, client.redirect_uris, client.name)
 

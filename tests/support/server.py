@@ -45,6 +45,7 @@ RELAXED_LIMITS = {
     "OPENPLATE_SIGNIN_FAILURES_PER_IP": "100000",
     "OPENPLATE_TOKEN_FAILURES_PER_IP": "100000",
     "OPENPLATE_TOKEN_FAILURES_PER_CLIENT": "100000",
+    "OPENPLATE_SIGNUPS_PER_IP": "100000",
 }
 
 
@@ -82,12 +83,22 @@ def start_server(
     return LiveServer(url=url, folder=folder, database_url=database_url, process=process, env=env)
 
 
+#: Every algorithm has a current and a next key (openplate/signing.py).
+ALGORITHMS = ("RS256", "ES256", "EdDSA")
+
+
+def _settled(url: str) -> bool:
+    published = [key["alg"] for key in httpx.get(url + "/oauth/jwks", timeout=5).json()["keys"]]
+    return all(published.count(alg) >= 2 for alg in ALGORITHMS)
+
+
 def _wait_for_next_key(url: str, deadline: float, process: subprocess.Popen[bytes],
                        folder: Path) -> None:
-    """A new database's next signing key is published just after the first answer (see
-    publish_next_key in web/app.py; tests/oidc/test_token_services.py checks that it comes):
-    tests start from the settled server, whose JWKS lists the current and the next key."""
-    while len(httpx.get(url + "/oauth/jwks", timeout=5).json()["keys"]) < 2:
+    """A new database's next signing keys are published just after the first answer (see
+    publish_next_keys in web/app.py; tests/oidc/test_token_services.py checks that they come):
+    tests start from the settled server, whose JWKS lists the current and the next key of every
+    algorithm."""
+    while not _settled(url):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError("no next signing key:\n" + (folder / "server.log").read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -79,7 +80,10 @@ def test_loopback_redirect_any_port_is_accepted(http: httpx.Client, app: App) ->
 @pytest.mark.parametrize("extra,error", [
     ({"response_type": "token"}, "unsupported_response_type"),
     ({"response_type": None}, "invalid_request"),
-    ({"scope": "account admin"}, "invalid_scope"),
+    ({"scope": "admin root"}, "invalid_scope"),  # none known (unknown ones alone are ignored)
+    ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+    ({"request_uri": "https://app.example.com/req/1"}, "request_uri_not_supported"),
+    ({"prompt": "select_account"}, "invalid_request"),
     ({"code_challenge": "x" * 43, "code_challenge_method": "plain"}, "invalid_request"),
     ({"code_challenge": "short", "code_challenge_method": "S256"}, "invalid_request"),
 ])
@@ -91,7 +95,7 @@ def test_authorize_redirects_protocol_errors(
         "state": "st8", **extra,
     }
     response = http.get("/oauth/auth", params={k: v for k, v in params.items() if v is not None})
-    assert response.status_code == 302
+    assert response.status_code == 303
     location = response.headers["location"]
     assert location.startswith(REDIRECT + "?")
     query = parse_qs(urlsplit(location).query)
@@ -103,8 +107,26 @@ def test_authorize_duplicate_scope_is_redirected_invalid_request(http: httpx.Cli
         f"/oauth/auth?client_id={app.client_id}&redirect_uri={REDIRECT}&response_type=code"
         "&scope=account&scope=maps&state=q"
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert parse_qs(urlsplit(response.headers["location"]).query)["error"] == ["invalid_request"]
+
+
+_WIRE_TEXT = r"[\x20-\x21\x23-\x5b\x5d-\x7e]+"  # RFC 6749 §4.1.2.1 and §5.2
+
+
+def test_error_descriptions_keep_to_the_rfc_characters(http: httpx.Client, app: App) -> None:
+    """A description quoting the request turns a quote mark, backslash, control or non-ASCII
+    character into "?", in a redirect and in a token endpoint answer alike (they went out as
+    sent: the OIDF suite's ValidateErrorDescription... conditions fail on that)."""
+    redirected = http.get(f"/oauth/auth?client_id={app.client_id}&redirect_uri={REDIRECT}"
+                          "&response_type=code&state=q&x%22%5C%C3%A9%0A=1&x%22%5C%C3%A9%0A=2")
+    query = parse_qs(urlsplit(redirected.headers["location"]).query)
+    assert query["error"] == ["invalid_request"]
+    assert query["error_description"] == ["Parameter 'x????' must not be sent more than once."]
+    answer = http.post("/oauth/token", content=b"grant_type=a%22b%5Cc%C3%A9%0A",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.json()["error"] == "unsupported_grant_type"
+    assert re.fullmatch(_WIRE_TEXT, answer.json()["error_description"]), answer.text
 
 
 # --- /oauth/token ---------------------------------------------------------------------------
@@ -117,6 +139,24 @@ def test_token_wrong_method_and_content_type(http: httpx.Client, app: App) -> No
     assert http.get("/oauth/token").status_code == 405
     response = http.post("/oauth/token", json={"grant_type": "authorization_code"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_client_endpoints_refuse_a_query_string(
+    server: LiveServer, seeder: Seeder, http: httpx.Client, app: App
+) -> None:
+    """RFC 6749 §10.8: no secret in a URL (URLs end up in logs and proxies). The token,
+    revocation and introspection endpoints refuse any query string, and nothing happens."""
+    code = obtain_code(server.url, seeder.user("query"), app.client_id, REDIRECT)
+    body = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": app.client_id}
+    in_url = {"client_secret": app.client_secret or ""}
+    refused = http.post("/oauth/token", params=in_url, data=body)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert "query string" in refused.json()["error_description"]
+    for path in ("/oauth/revoke", "/oauth/introspect"):
+        answer = http.post(path, params={"token": code}, data={**in_url, "client_id": app.client_id})
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request", path
+    assert _post(http, {**body, **in_url}).status_code == 200  # the code was not spent
 
 
 @pytest.mark.parametrize("body,status,error", [

@@ -1,14 +1,20 @@
 """The endpoints served ahead of FastAPI (openplate/web/hot.py) keep every behaviour of the
 framework path: security headers, request ids, HEAD, body limits, 405 for other methods,
-metrics; on both engines."""
+metrics; on both engines. One registry (openplate/web/hot_endpoints.py) gives both their
+serving and their OpenAPI description."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 
+from openplate.settings import Settings
+from openplate.web.app import create_app
+from openplate.web.hot_endpoints import HOT_ENDPOINTS
 from tests.support.server import LiveServer
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -44,11 +50,34 @@ def test_security_headers_and_request_ids_on_hot_answers(server: LiveServer) -> 
     assert len(ids) == 4 and minted.headers["x-request-id"] not in ids  # hot and framework paths
 
 
-def test_other_methods_are_405_from_the_framework(server: LiveServer) -> None:
+def test_one_registry_serves_and_describes_the_hot_endpoints(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'o.db'}", secret_key="k" * 40))
+    hot = {(endpoint.path, endpoint.method) for endpoint in HOT_ENDPOINTS}
+    framework = {(route.path, method) for route in app.routes if isinstance(route, APIRoute)
+                 for method in route.methods}
+    assert not {path for path, _ in hot} & {path for path, _ in framework}  # no twin routes
+    described = {(path, method.upper()) for path, operations in app.openapi()["paths"].items()
+                 for method in operations}
+    assert hot <= described and ("/maps", "POST") in described
+    assert app.hot is not None
+    for path, method in hot:
+        assert app.hot.match({"path": path, "method": method}) is app.hot.routes[path][method]
+
+
+def test_other_methods_are_405(server: LiveServer) -> None:
     answer = httpx.get(server.url + "/oauth/token")
     assert answer.status_code == 405
-    assert "POST" in answer.headers["allow"]
-    assert httpx.post(server.url + "/oauth/jwks").status_code == 405
+    assert answer.headers["allow"] == "POST"
+    assert answer.json()["error"] == "method_not_allowed"
+    assert answer.headers["x-frame-options"] == "DENY"
+    jwks = httpx.post(server.url + "/oauth/jwks")
+    assert jwks.status_code == 405 and jwks.headers["allow"] == "GET, HEAD"
+    assert httpx.delete(server.url + "/oauth/userinfo").headers["allow"] == "GET, HEAD, POST"
+    assert httpx.head(server.url + "/oauth/revoke").status_code == 405
+    page = httpx.get(server.url + "/oauth/token", headers={"Accept": "text/html"})  # a browser
+    assert page.status_code == 405 and page.headers["allow"] == "POST"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This request cannot be served" in page.text
 
 
 def test_body_limits(server: LiveServer) -> None:

@@ -111,5 +111,5 @@ def test_public_client_without_pkce_is_refused(server: LiveServer, seeder: Seede
     response = httpx.get(server.url + "/oauth/auth", params={
         "client_id": app.client_id, "redirect_uri": "http://127.0.0.1/cb",
         "response_type": "code", "state": "a"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "error=invalid_request" in response.headers["location"]

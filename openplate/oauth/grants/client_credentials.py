@@ -1,8 +1,10 @@
 """RFC 6749 §4.4: a confidential client asking for a token for itself.
 
-The token acts as the application's owner in the library (uploads are theirs), carries only the
-scopes that make sense without a user signing in, and comes without a refresh token (§4.4.3:
-"A refresh token SHOULD NOT be included").
+The token speaks for the client: as a JWT its ``sub`` is the client's id (RFC 9068 §2.2), and
+introspection says the same; the API never takes it for a user (``/users/me`` and UserInfo
+refuse it). In the library it acts for the application's owner (uploads are theirs). It carries
+only the scopes that make sense without a user signing in, and comes without a refresh token
+(§4.4.3: "A refresh token SHOULD NOT be included").
 """
 
 from __future__ import annotations
@@ -30,4 +32,4 @@ async def client_token(
         user_id=client.owner_id, client_pk=client.pk, scope=scope, now=ctx.now
     )
     return await mint(store, ctx, grant_id=grant_id, client=client, user_id=client.owner_id,
-                      scope=scope, with_refresh=False, touch=False)
+                      scope=scope, with_refresh=False, touch=False, for_client=True)

@@ -1,9 +1,24 @@
 """RFC 6749 §6 and RFC 9700 §4.14.2: refreshing, with rotation, reuse detection and a grace window.
 
-Each refresh retires the presented token and issues a successor. The successors are derived from
-the presented token with the server's key, so a retry inside the grace window (a lost answer, or
-two racing requests) gets the very same tokens: never two live token families, never an error for
-the honest client. Outside the window, a retired token presented again revokes the whole grant.
+Each refresh retires the presented token and issues a successor. A retry inside the grace window
+(a lost answer, or two racing requests) gets the same successor instead of an error: never two
+live token families, never a revoked grant for the honest client. Outside the window, or once
+the successor has been used, a retired token presented again revokes the whole grant.
+
+The retry finds the successor through what the rotation stored, never by rebuilding the first
+answer and looking it up (a JWT re-signed after a key rotation, on any node, has other bytes):
+
+- the successor refresh token is derived from the presented one with the instance key and the
+  stamp stored at rotation (``_successors``), so the retry gets the very same refresh token;
+- that token's row holds the digest of the access token minted with it (``access_digest``), and
+  the retry reads that access token's row: still live, its scope and times.
+
+The retry's access token is that same token: for an opaque one, the same derived secret; for a
+JWT, the same claims (``jti``, ``iat``, ``exp``, scope) signed with the key that signs now. With
+the same key that is byte for byte the first answer (the signatures are deterministic); after a
+rotation it is the same token re-signed, stored beside the first as another form of it (same
+grant, same expiry), so either works with the bearer check and introspection until it expires or
+the grant ends. The ID token, if any, is made anew (OIDC Core §12.2).
 """
 
 from __future__ import annotations
@@ -61,30 +76,45 @@ def retry_in_time(policy: TokenPolicy, rotated_at: int, now: int) -> bool:
 async def _replay_successors(
     record: RefreshRecord, token: str, client: Client, store: OAuthStore, ctx: TokenContext
 ) -> IssuedTokens | None:
-    """The tokens this refresh already produced, if the retry is in time and they are untouched."""
+    """The tokens this refresh already produced, if the retry is in time and they are untouched
+    (see the module's docstring)."""
     if record.used_at is None or not retry_in_time(ctx.policy, record.used_at, ctx.now):
         return None
     access, refresh = _successors(token, record.successor_stamp, ctx)
     successor = await store.tokens.find_refresh(digest=ctx.digester.digest(refresh))
     if successor is None or successor.used or successor.revoked or successor.grant_revoked:
         return None
-    # The successors were minted together, so the access token was issued when the refresh
-    # token was; with deterministic signatures, rebuilding it gives the very same bytes.
-    issued_at = successor.issued_at
-    token_value = access_token_for(
-        ctx, secret=access, client=client, user_id=successor.user_id, scope=successor.scope,
-        iat=issued_at, exp=issued_at + ctx.policy.access_ttl,
-    )
-    live = await store.tokens.find_access(digest=ctx.digester.digest(token_value), now=ctx.now)
-    if live is None:
+    first_digest = successor.access_digest or _digest_before_links(access, client, successor, ctx)
+    first = await store.tokens.find_access(digest=first_digest, now=ctx.now)
+    if first is None:  # revoked on its own, or expired: not a retry to answer
         return None
-    id_token = await id_token_for(ctx, store, client=client, user_id=live.user_id,
-                                  scope=live.scope, access_token=token_value,
+    answer = access_token_for(ctx, secret=access, client=client, user_id=first.user_id,
+                              scope=first.scope, iat=first.issued_at, exp=first.expires_at)
+    answer_digest = ctx.digester.digest(answer)
+    if answer_digest != first_digest:
+        # A JWT, and the signing key changed since the rotation: the same token re-signed.
+        await store.tokens.copy_access(source_digest=first_digest, digest=answer_digest)
+        if await store.tokens.find_access(digest=answer_digest, now=ctx.now) is None:
+            return None  # that copy was made by an earlier retry and revoked since
+    id_token = await id_token_for(ctx, store, client=client, user_id=first.user_id,
+                                  scope=first.scope, access_token=answer,
                                   auth_time=record.auth_time, nonce=None)
     return IssuedTokens(
-        access_token=token_value, expires=live.expires_at, expires_in=live.expires_at - ctx.now,
+        access_token=answer, expires=first.expires_at, expires_in=first.expires_at - ctx.now,
         refresh_token=refresh, scope=successor.scope, id_token=id_token,
     )
+
+
+def _digest_before_links(
+    access: str, client: Client, successor: RefreshRecord, ctx: TokenContext
+) -> str:
+    """The access token's digest for a successor minted before refresh tokens kept it (a
+    rotation by an earlier release, in the grace window around an upgrade): what that release
+    stored, found the way it looked it up."""
+    value = access_token_for(ctx, secret=access, client=client, user_id=successor.user_id,
+                             scope=successor.scope, iat=successor.issued_at,
+                             exp=successor.issued_at + ctx.policy.access_ttl)
+    return ctx.digester.digest(value)
 
 
 async def _reuse(record: RefreshRecord, store: OAuthStore, ctx: TokenContext) -> InvalidGrant:

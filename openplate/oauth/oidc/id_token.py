@@ -14,6 +14,14 @@ class Signer(Protocol):
     def sign(self, claims: dict[str, object], *, typ: str = "JWT") -> str: ...
 
 
+class Signers(Signer, Protocol):
+    """The key ring: a signer of the default algorithm, and one for each other it offers."""
+
+    def for_alg(self, alg: str | None) -> Signer:
+        """The signer of ``alg`` (None: the default)."""
+        ...
+
+
 def build_id_token(
     signer: Signer, *, issuer: str, client_id: str, claims: dict[str, object], now: int, ttl: int,
     auth_time: int | None, nonce: str | None, access_token: str,

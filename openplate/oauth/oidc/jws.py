@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+#: Every algorithm offered, RS256 first (OpenID Connect's default, always offered).
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 

@@ -10,7 +10,9 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -84,20 +86,54 @@ def load_private(pem: bytes) -> SigningKey:
 
 
 @dataclass(frozen=True)
-class KeyRing:
-    """What the server signs with, and what it publishes: built once, served from memory."""
+class AlgKey:
+    """The current key of one algorithm: a ``Signer``."""
 
     kid: str
     alg: str
     private: SigningKey = field(repr=False)
+
+    def sign(self, claims: dict[str, Any], *, typ: str = "JWT") -> str:
+        return sign_compact({"alg": self.alg, "kid": self.kid, "typ": typ}, claims, self.private)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """What the server signs with, and what it publishes: built once, served from memory.
+
+    One current key per algorithm. The ring itself signs with the default algorithm
+    (``OPENPLATE_SIGNING_ALG``: JWT access tokens); ``for_alg`` gives the key of another (the ID
+    tokens of a client that registered ``id_token_signed_response_alg``).
+    """
+
+    default: AlgKey
+    signing: Mapping[str, AlgKey]
     published: tuple[dict[str, Any], ...]
     jwks_json: bytes = field(repr=False)
 
     @classmethod
-    def build(cls, *, kid: str, alg: str, private: SigningKey,
+    def build(cls, *, signing: dict[str, AlgKey], default_alg: str,
               published: list[dict[str, Any]]) -> KeyRing:
         document = json.dumps({"keys": published}, separators=(",", ":")).encode()
-        return cls(kid, alg, private, tuple(published), document)
+        default = signing.get(default_alg) or signing.get("RS256") or next(iter(signing.values()))
+        return cls(default, MappingProxyType(dict(signing)), tuple(published), document)
+
+    @property
+    def kid(self) -> str:
+        return self.default.kid
+
+    @property
+    def alg(self) -> str:
+        return self.default.alg
 
     def sign(self, claims: dict[str, Any], *, typ: str = "JWT") -> str:
-        return sign_compact({"alg": self.alg, "kid": self.kid, "typ": typ}, claims, self.private)
+        return self.default.sign(claims, typ=typ)
+
+    def for_alg(self, alg: str | None) -> AlgKey:
+        """The current key of ``alg`` (None: the default). LookupError if the ring has none."""
+        if alg is None:
+            return self.default
+        key = self.signing.get(alg)
+        if key is None:
+            raise LookupError(f"no current {alg} signing key is loaded")
+        return key

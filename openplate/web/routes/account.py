@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openplate.accounts.service import password_matches, prepare_account
+from openplate.accounts.service import check_account, hash_account
 from openplate.accounts.validation import InvalidAccountInput
 from openplate.store.account_repos import DuplicateUser
-from openplate.web import sessions
+from openplate.throttling import Refused
+from openplate.web import attempts, interaction, sessions
 from openplate.web.context import client_ip, context_of, now
 from openplate.web.pages import error_page, posted_form, redirect, render, safe_next, visitor
 
@@ -17,19 +18,26 @@ router = APIRouter(include_in_schema=False)
 
 BAD_FORM_TITLE = "This form could not be used"
 EXPIRED = "Your form expired. Go back, reload the page and try again."
+_TAKEN = {"username": "That username is already taken.",
+          "email": "That e-mail address is already taken."}
+#: RFC 8176 amr value of a sign-in with a password.
+PASSWORD = ("pwd",)
 
 
 @router.get("/signin")
 async def signin_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
-    force = request.query_params.get("force") == "1"  # prompt=login / max_age: sign in again
-    hint = (request.query_params.get("login_hint") or "")[:254]
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
-    if who.user is not None and not force:
+        # An authorisation request parked in this session that waits for a sign-in (the first,
+        # or a fresh one for prompt=login / max_age): asked for by the server, not the URL.
+        pending = await interaction.pending_sign_in(ctx, store, who, target, now=now())
+    if who.user is not None and pending is None:
         return redirect(ctx, target, who)
-    return render(ctx, "signin.html", who, next=target, login=hint, error=None)
+    hint = (pending.login_hint or "") if pending is not None else ""
+    return render(ctx, "signin.html", who, next=target, login=hint[:254], error=None,
+                  app_name=pending.client_name if pending is not None else None)
 
 
 @router.post("/signin")
@@ -41,40 +49,40 @@ async def signin(request: Request) -> Response:
     target = safe_next(form.get("next"))
     login, password = (form.get("login") or "").strip(), form.get("password") or ""
     ip, t = client_ip(request), now()
-    # Throttled per address and per login name, whether or not such an account exists.
-    keys = {f"signin:ip:{ip}": ctx.throttle.signin_per_ip,
-            f"signin:account:{login.lower()[:254]}": ctx.throttle.signin_per_account}
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        if not who.csrf_ok(form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
-        wait = await ctx.counters(store).retry_after(keys, now=t)
-        user = await store.users.by_login(login) if 0 < len(login) <= 254 and not wait else None
-    if wait is not None:
+        user = await store.users.by_login(login) if 0 < len(login) <= 254 else None
+    # Counted before the password is checked (see web/attempts.py), whether or not the account exists.
+    attempt = await attempts.password_attempt(ctx, request, login=login, user=user)
+    if isinstance(attempt, Refused):
         async with ctx.db.transaction(ip=ip) as store:
             await store.events.append(kind="signin.throttled", now=t)
         response = render(
             ctx, "signin.html", who, status=429, next=target, login=login[:254],
             error="Too many failed sign-ins. Wait a few minutes, then try again.",
         )
-        response.headers["Retry-After"] = str(wait)
+        response.headers["Retry-After"] = str(attempt.retry_after)
         return response
-    if not await password_matches(user, password[:1024]) or user is None:
+    if not await attempt.check(user, password) or user is None:
         ctx.metrics.signin_failures.inc()
         async with ctx.db.transaction(ip=ip) as store:
-            await ctx.counters(store).record_failure(keys, now=t)
             await store.events.append(kind="signin.failure", now=t,
                                       user_id=user.id if user else None)
         return render(
             ctx, "signin.html", who, status=401, next=target, login=login[:254],
             error="Wrong username, e-mail or password.",
         )
+    await attempt.succeeded()
     async with ctx.db.transaction(ip=ip) as store:
-        _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session)
-        await ctx.counters(store).clear(f"signin:account:{login.lower()[:254]}")
+        _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session,
+                                               amr=PASSWORD, for_request=interaction.handle_in(target),
+                                               browser_digest=interaction.browser_digest(ctx, who))
         await store.events.append(kind="signin.success", now=t, user_id=user.id)
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)
+    attempts.remember_device(response, ctx, user.id)
     return response
 
 
@@ -82,7 +90,7 @@ async def signin(request: Request) -> Response:
 async def signup_page(request: Request) -> Response:
     ctx = context_of(request)
     target = safe_next(request.query_params.get("next"))
-    async with ctx.db.transaction() as store:
+    async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
     return render(ctx, "signup.html", who, next=target, username="", email="", error=None)
 
@@ -97,7 +105,7 @@ async def signup(request: Request) -> Response:
     username, email = (form.get("username") or "").strip(), (form.get("email") or "").strip()
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+    if not who.csrf_ok(form.get("csrf_token")):
         return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
 
     def again(status: int, message: str) -> Response:
@@ -107,11 +115,23 @@ async def signup(request: Request) -> Response:
         )
 
     try:
-        account = await prepare_account(
+        checked = check_account(
             username=username, email=email, password=form.get("password") or ""
         )
     except InvalidAccountInput as error:
         return again(400, str(error))
+    # Throttled per address, and a taken name is answered, before the password is hashed.
+    refused = await attempts.signup_attempt(ctx, request)
+    if refused is not None:
+        response = again(429, "Too many sign-ups from your network. Wait a while, then try again.")
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    async with ctx.db.transaction(readonly=True) as store:
+        taken = await store.users.taken(username=checked.username, email=checked.email)
+    if taken is not None:
+        return again(409, _TAKEN[taken])
+    ctx.metrics.password_hashes.labels("signup").inc()
+    account = await hash_account(checked)
     try:
         async with ctx.db.transaction(ip=client_ip(request)) as store:
             user = await store.users.create(
@@ -119,14 +139,16 @@ async def signup(request: Request) -> Response:
                 password_hash=account.password_hash, now=now(),
             )
             _session, token = await sessions.start(
-                ctx, store, user_id=user.id, replacing=who.session
+                ctx, store, user_id=user.id, replacing=who.session, amr=PASSWORD,
+                for_request=interaction.handle_in(target),
+                browser_digest=interaction.browser_digest(ctx, who),
             )
             await store.events.append(kind="signup", now=now(), user_id=user.id)
-    except DuplicateUser as error:
-        what = "username" if error.field == "username" else "e-mail address"
-        return again(409, f"That {what} is already taken.")
+    except DuplicateUser as error:  # taken by a sign-up that raced this one
+        return again(409, _TAKEN[error.field])
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)
+    attempts.remember_device(response, ctx, user.id)
     return response
 
 
@@ -138,10 +160,10 @@ async def signout(request: Request) -> Response:
         return form
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         who = await visitor(request, ctx, store, create=False)
-        if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        if not who.csrf_ok(form.get("csrf_token")):
             return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
-        assert who.session is not None
-        await store.sessions.delete(session_id=who.session.id)
+        if who.session is not None:  # a signed-out browser has nothing to end
+            await store.sessions.delete(session_id=who.session.id)
         if who.user is not None:
             await store.events.append(kind="signout", now=now(), user_id=who.user.id)
     response = redirect(ctx, "/")

@@ -6,7 +6,7 @@ import asyncio
 import json
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.security import APIKeyHeader
@@ -23,7 +23,7 @@ from openplate.oauth.models import AccessPrincipal
 from openplate.store.unit import Store
 from openplate.web.context import AppContext, context_of, now
 from openplate.web.errors import bearer_error_reply, error_json, error_reply
-from openplate.web.hot import HotRequest, via_starlette
+from openplate.web.hot import HotRequest
 from openplate.web.middleware import BodyTooLarge
 from openplate.web.replies import Refusal, Reply, json_reply
 
@@ -51,12 +51,14 @@ Authorization = Annotated[str | None, Depends(authorization_header)]
 
 
 async def check_bearer(
-    ctx: AppContext, store: Store, authorization: str | None, *, scope: str
+    ctx: AppContext, store: Store, authorization: str | None, *, scope: str,
+    user_only: bool = False,
 ) -> AccessPrincipal:
-    """The token's principal, inside the caller's transaction; BearerRejected otherwise."""
+    """The token's principal, inside the caller's transaction; BearerRejected otherwise.
+    ``user_only`` refuses a client's own (client-credentials) token."""
     try:
         return await bearer.authenticate(
-            authorization, store.tokens, ctx.digester, now=now(), scope=scope
+            authorization, store.tokens, ctx.digester, now=now(), scope=scope, user_only=user_only
         )
     except OAuthError as error:
         sent = bool(authorization and authorization.strip())
@@ -71,28 +73,15 @@ class Me(BaseModel):
     MemberSince: str = Field(description="When the account was created (ISO 8601, UTC).")
 
 
-BEARER_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed Authorization header (RFC 6750 invalid_request)."},
-    401: {"description": "Missing, invalid, expired or revoked access token."},
-    403: {"description": "The token lacks the needed scope (insufficient_scope)."},
-}
-
-
-@router.get("/users/me", response_model=Me, summary="The signed-in user (scope: account)",
-            responses=BEARER_RESPONSES)
-async def users_me(request: Request, authorization: Authorization) -> Response:
-    return await via_starlette(request, users_me_reply)
-
-
 def member_since(created_at: int) -> str:
     return datetime.fromtimestamp(created_at, UTC).isoformat()
 
 
 async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
-    """The body of ``Me``, built directly (served by hot.py)."""
+    """The body of ``Me``, built directly (a hot endpoint, declared in hot_endpoints.py)."""
     authorization = request.header(b"authorization")
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="account")
+        principal = await check_bearer(ctx, store, authorization, scope="account", user_only=True)
     user = principal.user
     if user is None:
         return error_reply(404, "not_found", "The account no longer exists.")

@@ -1,17 +1,12 @@
 """The endpoints a client calls with its credentials: token (RFC 6749 §3.2), revocation
 (RFC 7009) and introspection (RFC 7662). One runner gives all three the same strict handling:
 form-encoded POST bodies only, no query string, throttling of failures, one unit of work.
-They are served by hot.py ahead of FastAPI; the routes here describe them in the OpenAPI
-document."""
+They are served by hot.py ahead of FastAPI (declared in hot_endpoints.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-from fastapi import APIRouter
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from typing import Any, TypeVar
 
 from openplate.oauth.client_auth import ClientCall
 from openplate.oauth.errors import InvalidRequest, OAuthError, RequestTooLarge
@@ -21,14 +16,13 @@ from openplate.oauth.params import Params, parse_params
 from openplate.oauth.revocation import revoke
 from openplate.oauth.token_endpoint import token_request
 from openplate.store.unit import Store
-from openplate.throttling import Limit
+from openplate.throttling import Limit, Refused
 from openplate.web.context import AppContext, now
 from openplate.web.errors import oauth_error_reply, throttled_reply
-from openplate.web.hot import HotRequest, via_starlette
+from openplate.web.hot import HotRequest
 from openplate.web.replies import NO_STORE, Reply, json_reply
 
-router = APIRouter(tags=["oauth"])
-
+T = TypeVar("T")
 BODY_LIMIT = 64 * 1024
 ClientAction = Callable[[ClientCall, Store, TokenContext], Awaitable[Any]]
 
@@ -47,18 +41,48 @@ def _read_params(request: HotRequest) -> Params:
 COUNTED = frozenset({"invalid_client", "invalid_grant"})
 
 
+async def _count_failure(
+    ctx: AppContext, store: Store, ip_keys: dict[str, Limit], client_keys: dict[str, Limit], t: int
+) -> int | None:
+    """Count a failure on its address, then on its client; the seconds to wait if a budget was
+    already spent (the failure is then answered 429, not with its error)."""
+    counters = ctx.counters(store)
+    for keys in (ip_keys, client_keys):
+        if keys:
+            taken = await counters.take(keys, now=t)
+            if isinstance(taken, Refused):
+                return taken.retry_after
+    return None
+
+
 async def _record_outcome(
-    ctx: AppContext, store: Store, keys: dict[str, Limit], claimed: str | None, t: int,
-    wait: int | None, failure: OAuthError | None,
-) -> None:
-    """A refusal for throttling, or a counted failure, into the counters and the security log."""
+    ctx: AppContext, store: Store, ip_keys: dict[str, Limit], client_keys: dict[str, Limit],
+    claimed: str | None, t: int, wait: int | None, failure: OAuthError | None,
+) -> int | None:
+    """Count a failure and log it, or log a refusal; the seconds to wait if refused."""
+    if wait is None and failure is not None and failure.error in COUNTED:
+        wait = await _count_failure(ctx, store, ip_keys, client_keys, t)
+        if wait is None:
+            await store.events.append(
+                kind="token.failure", now=t, client_id=claimed, detail={"error": failure.error})
     if wait is not None:
         await store.events.append(kind="token.throttled", now=t, client_id=claimed)
-    elif failure is not None and failure.error in COUNTED:
-        await ctx.counters(store).record_failure(keys, now=t)
-        await store.events.append(
-            kind="token.failure", now=t, client_id=claimed, detail={"error": failure.error}
-        )
+    return wait
+
+
+async def commit_even_if_refused(work: Awaitable[T]) -> T | OAuthError:
+    """``work``'s result, or the protocol error it raised, returned instead of raised.
+
+    Inside a unit of work, an exception rolls back everything the block did
+    (``Database.transaction``). A refusal is an answer, not a failure: returned as a value, it
+    lets the block end normally, so what ``work`` wrote before refusing is committed with it:
+    the grant revoked after a code replay or a refresh-token reuse, the security-log entry.
+    Any other exception still leaves the block and rolls it back.
+    """
+    try:
+        return await work
+    except OAuthError as error:
+        return error
 
 
 async def run_client_request(
@@ -66,8 +90,14 @@ async def run_client_request(
 ) -> Any:
     """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC reply.
 
-    ``writes=False`` is for an action that only reads (introspection): it runs in a reading
-    unit, and a refusal or failure to record gets a writing unit of its own afterwards.
+    Throttling (docs/security.md, "Throttling"): an address whose budget is spent is refused
+    before anything runs. A request that fails is counted on its address and on the client it
+    named, atomically, *before* it is answered; a failure that finds a budget spent is answered
+    429 instead of its error, so at most the budget's worth of wrong guesses per address are
+    ever told apart from a right one. A client's budget never refuses a request that succeeds:
+    others' wrong secrets cannot lock an application out. A request that succeeds writes no
+    counter. ``writes=False`` is for an action that only reads (introspection): it runs in a
+    reading unit, and a failure gets a writing unit of its own to be counted and logged in.
     """
     try:
         params = _read_params(request)
@@ -75,25 +105,24 @@ async def run_client_request(
         return oauth_error_reply(error)
     ip, t = request.ip, now()
     call = ClientCall(params, request.header(b"authorization"))
-    keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
+    ip_keys = {f"token:ip:{ip}": ctx.throttle.token_per_ip}
     claimed = call.claimed_client_id()
-    if claimed:
-        keys[f"token:client:{claimed[:100]}"] = ctx.throttle.token_per_client
+    client_keys = {f"token:client:{claimed[:100]}": ctx.throttle.token_per_client} if claimed else {}
     failure: OAuthError | None = None
     result: Any = None
     async with ctx.db.transaction(readonly=not writes, ip=ip) as store:
-        wait = await ctx.counters(store).retry_after(keys, now=t)
+        wait = await ctx.counters(store).retry_after(ip_keys, now=t)
         if wait is None:
-            try:
-                result = await action(call, store, ctx.token_context())
-            except OAuthError as error:
-                # Protocol errors are results: what they did (a replay's revocation) is committed.
-                failure = error
+            outcome = await commit_even_if_refused(action(call, store, ctx.token_context()))
+            if isinstance(outcome, OAuthError):
+                failure = outcome
+            else:
+                result = outcome
         if writes:
-            await _record_outcome(ctx, store, keys, claimed, t, wait, failure)
+            wait = await _record_outcome(ctx, store, ip_keys, client_keys, claimed, t, wait, failure)
     if not writes and (wait is not None or (failure is not None and failure.error in COUNTED)):
         async with ctx.db.transaction(ip=ip) as store:
-            await _record_outcome(ctx, store, keys, claimed, t, wait, failure)
+            wait = await _record_outcome(ctx, store, ip_keys, client_keys, claimed, t, wait, failure)
     if wait is not None:
         return throttled_reply(wait)
     if failure is not None:
@@ -123,44 +152,3 @@ async def introspection_reply(ctx: AppContext, request: HotRequest) -> Reply:
     if isinstance(result, Reply):
         return result
     return json_reply(result)
-
-
-def _form(*names: str) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "properties": {name: {"type": "string"} for name in names},
-            }}},
-        },
-        "responses": {"400": {"description": "RFC 6749 §5.2 error."},
-                      "401": {"description": "invalid_client."},
-                      "429": {"description": "Too many failures; see Retry-After."}},
-    }
-
-
-@router.post(
-    "/oauth/token", summary="Exchange a code, a refresh token or client credentials for tokens",
-    openapi_extra=_form("grant_type", "code", "redirect_uri", "client_id", "client_secret",
-                        "refresh_token", "scope", "code_verifier", "response_type"),
-    response_class=JSONResponse,
-)
-async def token_endpoint(request: Request) -> Response:
-    return await via_starlette(request, token_reply)
-
-
-@router.post(
-    "/oauth/revoke", summary="Revoke an access or refresh token (RFC 7009)",
-    openapi_extra=_form("token", "token_type_hint", "client_id", "client_secret"),
-)
-async def revocation_endpoint(request: Request) -> Response:
-    return await via_starlette(request, revocation_reply)
-
-
-@router.post(
-    "/oauth/introspect", summary="Describe a token (RFC 7662)",
-    openapi_extra=_form("token", "token_type_hint", "client_id", "client_secret"),
-    response_class=JSONResponse,
-)
-async def introspection_endpoint(request: Request) -> Response:
-    return await via_starlette(request, introspection_reply)

@@ -1,193 +1,244 @@
-"""The authorisation endpoint's HTTP face: /oauth/auth, sign-in when needed, and consent."""
+"""The authorisation endpoint's HTTP face: /oauth/auth (GET and POST), its resumption after
+sign-in, and the consent decision. Every decision is the core's (``interaction.decide``); these
+routes read the request, build the visitor's snapshot, and turn the decision into a response."""
 
 from __future__ import annotations
 
-import json
-import secrets
-from dataclasses import asdict
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from openplate.oauth import authorize
-from openplate.oauth.errors import (
-    ConsentRequired,
-    FatalAuthorizationError,
-    InvalidRequest,
-    LoginRequired,
+from openplate.oauth.errors import FatalAuthorizationError, InvalidRequest, OAuthError
+from openplate.oauth.interaction import (
+    AskConsent,
+    Decision,
+    IssueCode,
+    Refuse,
+    SignIn,
+    VisitorSnapshot,
+    decide,
 )
 from openplate.oauth.models import AuthorizationRequest, Client
-from openplate.oauth.params import parse_params
-from openplate.oauth.redirect_uris import find_match
+from openplate.oauth.params import Params, parse_params
 from openplate.oauth.scopes import SCOPES, format_scope
 from openplate.store.unit import Store
-from openplate.web import sessions
+from openplate.web import interaction, sessions
 from openplate.web.context import AppContext, client_ip, context_of, now
-from openplate.web.pages import Visitor, error_page, posted_form, redirect, render, visitor
+from openplate.web.forms import MAX_FORM_BYTES
+from openplate.web.pages import (
+    Visitor,
+    error_page,
+    posted_form,
+    redirect,
+    render,
+    signin_url,
+    visitor,
+)
 
 router = APIRouter()
 
 INVALID = "Invalid authorisation request"
-# Added to the query when we send the user to sign in again (prompt=login, max_age): the time
-# after which a sign-in counts, so coming back does not loop.
-LOGIN_AFTER = "op_login_after"
+CANNOT_CONTINUE = "This authorisation request cannot continue"
 
 
 def _redirect_host(uri: str) -> str:
     return urlsplit(uri).netloc or uri
 
 
-def _needs_sign_in(who: Visitor, request: AuthorizationRequest, login_after: int | None,
-                   t: int) -> bool:
-    """OIDC Core §3.1.2.1 prompt=login and max_age: is the user's sign-in recent enough?"""
-    if who.user is None or who.session is None:
-        return True
-    auth_time = who.session.auth_time or 0
-    if login_after is not None and auth_time >= login_after:
-        return False
-    if "login" in request.prompt:
-        return True
-    return request.max_age is not None and auth_time + request.max_age < t
+def _invalid_page(ctx: AppContext, error: OAuthError) -> Response:
+    return error_page(ctx, None, status=400, title=INVALID, message=error.description,
+                      error_code=error.error)
 
 
-def _sign_in_location(raw_query: str, request: AuthorizationRequest, *, force: bool, t: int) -> str:
-    back = "/oauth/auth?" + raw_query
-    fresh_login_wanted = "login" in request.prompt or request.max_age is not None
-    if fresh_login_wanted and LOGIN_AFTER not in raw_query:
-        # Whoever signs in from here has signed in after t: coming back must not ask again.
-        back += f"&{LOGIN_AFTER}={t}"
-    query = {"next": back}
-    if force:
-        query["force"] = "1"
-    if request.login_hint:
-        query["login_hint"] = request.login_hint
-    return "/signin?" + urlencode(query)
+def _answer_unseen(ctx: AppContext, who: Visitor, client: Client, location: str, error: OAuthError,
+                   snapshot: VisitorSnapshot | None) -> Response:
+    """An error found before the user saw anything: back to the client at once if its redirect
+    URI is trusted, else a page that names the app and lets the person decide (RFC 9700 §4.11.2)."""
+    user_id = snapshot.authentication.user_id if snapshot and snapshot.authentication else None
+    remembered = snapshot is not None and snapshot.remembered_scope is not None
+    if authorize.may_redirect_unseen(client, user_id=user_id, remembered=remembered):
+        return redirect(ctx, location, who)
+    return render(ctx, "authorize_error.html", who, status=400, client_name=client.name,
+                  message=error.description, error_code=error.error, location=location,
+                  redirect_host=_redirect_host(location))
 
 
-async def _remembered(store: Store, client: Client, user_id: int,
-                      request: AuthorizationRequest) -> bool:
-    """Consent given before covers this request (never for public clients, RFC 6749 §10.2)."""
-    if client.is_public or "consent" in request.prompt:
-        return False
-    scope = await store.consents.scope_for(user_id=user_id, client_pk=client.pk)
-    return scope is not None and set(request.scope) <= set(scope.split())
+async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
+               request: AuthorizationRequest, decision: Decision, snapshot: VisitorSnapshot, *,
+               handle: str | None) -> Response:
+    """Carry out the core's decision for a request, parked under ``handle`` or not yet parked."""
+    issuer, t = ctx.settings.base_url, snapshot.now
+    if isinstance(decision, (IssueCode, Refuse)):
+        if handle is not None:
+            assert who.session is not None  # both need a sign-in or a claim by this session
+            taken = await store.auth_requests.take(handle=handle, session_id=who.session.id, now=t)
+            if taken is None:  # answered meanwhile (a second click, another tab)
+                return error_page(ctx, who, status=400, title=CANNOT_CONTINUE,
+                                  message="This request was already answered. "
+                                          "Start again from the application.")
+        if isinstance(decision, Refuse):
+            location = authorize.refuse(request, decision.error, issuer=issuer)
+            if snapshot.consent_given:  # the user saw the consent page and its host
+                return redirect(ctx, location, who)
+            return _answer_unseen(ctx, who, client, location, decision.error, snapshot)
+        signed_in = decision.authentication
+        location = await authorize.approve(
+            request, user_id=signed_in.user_id, auth_time=signed_in.auth_time, store=store,
+            digester=ctx.digester, now=t, code_ttl=ctx.settings.code_ttl, issuer=issuer,
+        )
+        if snapshot.consent_given:
+            await _remember_consent(store, client, request, user_id=signed_in.user_id, now=t)
+        return redirect(ctx, location, who)
+    if handle is None:
+        handle = await interaction.park(ctx, store, request, who=who, now=t)
+    if isinstance(decision, SignIn):
+        return redirect(ctx, signin_url(interaction.resume_path(handle)), who)
+    assert isinstance(decision, AskConsent)
+    return render(
+        ctx, "consent.html", who, client_name=client.name, handle=handle,
+        redirect_host=_redirect_host(request.redirect_uri),
+        scopes=[(scope, SCOPES[scope]) for scope in request.scope],
+    )
 
 
-@router.get("/oauth/auth", include_in_schema=False)
-async def authorization_endpoint(request: Request) -> Response:
+async def _remember_consent(store: Store, client: Client, request: AuthorizationRequest, *,
+                            user_id: int, now: int) -> None:
+    remembered = await store.consents.scope_for(user_id=user_id, client_pk=client.pk)
+    union = list(dict.fromkeys([*(remembered or "").split(), *request.scope]))
+    await store.consents.remember(user_id=user_id, client_pk=client.pk,
+                                  scope=format_scope(union), now=now)
+    if user_id != client.owner_id and not client.trusted:
+        await store.applications.trust(pk=client.pk, now=now)
+    await store.events.append(kind="consent.granted", now=now, user_id=user_id,
+                              client_id=client.client_id,
+                              detail={"scope": format_scope(request.scope)})
+
+
+async def _authorize(request: Request, params: Params, *, posted: bool) -> Response:
     ctx = context_of(request)
     issuer = ctx.settings.base_url
-    raw_query: bytes = request.scope.get("query_string", b"")
-    try:
-        params = parse_params(raw_query)
-    except InvalidRequest as error:
-        return error_page(ctx, None, status=400, title=INVALID, message=error.description,
-                          error_code=error.error)
     async with ctx.db.transaction() as store:
         try:
             auth_request = await authorize.validate_request(params, store.clients, issuer=issuer)
         except FatalAuthorizationError as error:
-            return error_page(ctx, None, status=400, title=INVALID, message=error.description,
-                              error_code=error.error)
-        except authorize.ErrorRedirect as redirect_error:
-            return RedirectResponse(redirect_error.location, status_code=302)
-        who = await visitor(request, ctx, store, create=True)
-        t = now()
-        raw_after = params.get(LOGIN_AFTER) or ""
-        login_after = int(raw_after) if raw_after.isdigit() and len(raw_after) <= 12 else None
-        if _needs_sign_in(who, auth_request, login_after, t):
-            if "none" in auth_request.prompt:
-                refusal = LoginRequired("The user is not signed in.")
-                return redirect(ctx, authorize.refuse(auth_request, refusal, issuer=issuer), who)
-            force = who.user is not None  # signed in, but not recently enough
-            location = _sign_in_location(raw_query.decode("latin-1"), auth_request, force=force,
-                                         t=t)
-            return redirect(ctx, location, who)
-        assert who.user is not None and who.session is not None
+            return _invalid_page(ctx, error)
+        except authorize.ErrorRedirect as refusal:
+            who = await visitor(request, ctx, store, create=False) if not posted else Visitor(
+                None, None)
+            seen = (await interaction.snapshot(store, refusal.client, who, now=now())
+                    if who.user is not None else None)
+            return _answer_unseen(ctx, who, refusal.client, refusal.location, refusal.error, seen)
         client = await store.clients.by_client_id(auth_request.client_id)
         assert client is not None
-        if await _remembered(store, client, who.user.id, auth_request):
-            location = await authorize.approve(
-                auth_request, user_id=who.user.id, auth_time=who.session.auth_time, store=store,
-                digester=ctx.digester, now=t, code_ttl=ctx.settings.code_ttl, issuer=issuer,
-            )
-            return redirect(ctx, location, who)
-        if "none" in auth_request.prompt:
-            consent_refusal = ConsentRequired("The user has not allowed this app these scopes.")
-            location = authorize.refuse(auth_request, consent_refusal, issuer=issuer)
-            return redirect(ctx, location, who)
-        handle = secrets.token_urlsafe(24)
-        await store.auth_requests.park(
-            handle=handle, session_id=who.session.id, client_pk=client.pk,
-            request=json.dumps(asdict(auth_request)), now=t,
-            expires_at=t + ctx.settings.auth_request_ttl,
-        )
-    return _consent_page(ctx, who, client, auth_request, handle)
+        t = now()
+        if posted:
+            # A form POSTed from the app's site carries no SameSite=Lax cookie: park the request
+            # unclaimed and continue with a GET, on which the browser sends its session cookie.
+            handle = await interaction.park(ctx, store, auth_request, who=None, now=t)
+            return redirect(ctx, interaction.resume_path(handle))
+        who = await visitor(request, ctx, store, create=False)
+        seen = await interaction.snapshot(store, client, who, now=t)
+        return await _act(ctx, store, who, client, auth_request, decide(auth_request, client, seen),
+                          seen, handle=None)
 
 
-def _consent_page(ctx: AppContext, who: Visitor, client: Client, auth_request: AuthorizationRequest,
-                  handle: str) -> Response:
-    return render(
-        ctx, "consent.html", who, client_name=client.name, handle=handle,
-        redirect_host=_redirect_host(auth_request.redirect_uri),
-        scopes=[(scope, SCOPES[scope]) for scope in auth_request.scope],
-    )
+@router.get("/oauth/auth", include_in_schema=False)
+async def authorization_endpoint(request: Request) -> Response:
+    try:
+        params = parse_params(request.scope.get("query_string", b""))
+    except InvalidRequest as error:
+        return _invalid_page(context_of(request), error)
+    return await _authorize(request, params, posted=False)
 
 
-def _parked(data: str) -> AuthorizationRequest:
-    fields = json.loads(data)
-    fields["scope"] = tuple(fields["scope"])
-    fields["prompt"] = tuple(fields.get("prompt", ()))
-    return AuthorizationRequest(**fields)
+@router.post("/oauth/auth", include_in_schema=False)
+async def authorization_endpoint_post(request: Request) -> Response:
+    """OIDC Core §3.1.2.1: "Authorization Servers MUST support the use of the HTTP GET and POST
+    methods defined in RFC 7231 at the Authorization Endpoint." The form is read like a query
+    string (duplicates are the validator's to judge), and parameters go in the body only."""
+    ctx = context_of(request)
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return _invalid_page(ctx, InvalidRequest(
+            "Send the request as an application/x-www-form-urlencoded form."))
+    if request.scope.get("query_string"):
+        return _invalid_page(ctx, InvalidRequest(
+            "A POSTed request carries its parameters in the body, not the query string."))
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return _invalid_page(ctx, InvalidRequest("The request is too large."))
+    try:
+        params = parse_params(bytes(body))
+    except InvalidRequest as error:
+        return _invalid_page(ctx, error)
+    return await _authorize(request, params, posted=True)
+
+
+@router.get("/oauth/auth/resume", include_in_schema=False)
+async def resume_endpoint(request: Request) -> Response:
+    """Where the sign-in page sends the browser back: the parked request, decided again."""
+    ctx = context_of(request)
+    handle = interaction.handle_in(request.url.path + "?" + request.url.query)
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=False)
+        t = now()
+        try:
+            if handle is None:
+                raise interaction.CannotResume("This link is incomplete. "
+                                               "Start again from the application.")
+            resumed = await interaction.resume(ctx, store, who, handle, now=t)
+        except interaction.CannotResume as error:
+            return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
+        seen = await interaction.snapshot(store, resumed.client, who, now=t,
+                                          parked=resumed.parked)
+        decision = decide(resumed.request, resumed.client, seen)
+        return await _act(ctx, store, who, resumed.client, resumed.request, decision, seen,
+                          handle=resumed.handle)
 
 
 @router.post("/oauth/auth/decision", include_in_schema=False)
 async def decision_endpoint(request: Request) -> Response:
     ctx = context_of(request)
-    issuer = ctx.settings.base_url
-    title = "This authorisation request cannot continue"
-    form = await posted_form(request, ctx, title=title)
+    form = await posted_form(request, ctx, title=CANNOT_CONTINUE)
     if isinstance(form, Response):
         return form
-    async with ctx.db.transaction(ip=client_ip(request)) as store:
+    ip = client_ip(request)
+    async with ctx.db.transaction(ip=ip) as store:
         who = await visitor(request, ctx, store, create=False)
         if not sessions.csrf_ok(who.session, form.get("csrf_token")) or who.session is None:
-            return error_page(ctx, who, status=403, title=title,
+            return error_page(ctx, who, status=403, title=CANNOT_CONTINUE,
                               message="Your form expired. Start again from the application.")
         if who.user is None:
-            return error_page(ctx, who, status=403, title=title,
+            return error_page(ctx, who, status=403, title=CANNOT_CONTINUE,
                               message="You are signed out. Start again from the application.")
-        handle, choice = form.get("request") or "", form.get("decision")
+        choice = form.get("decision")
         if choice not in ("allow", "deny"):
-            return error_page(ctx, who, status=400, title=title, message="Choose Allow or Deny.")
-        parked = await store.auth_requests.take(handle=handle, session_id=who.session.id, now=now())
-        if parked is None:
-            return error_page(ctx, who, status=400, title=title,
-                              message="This request expired or was already answered. "
-                                      "Start again from the application.")
-        auth_request = _parked(parked)
-        client = await store.clients.by_client_id(auth_request.client_id)
-        if client is None or find_match(auth_request.redirect_uri, client.redirect_uris) is None:
-            return error_page(ctx, who, status=400, title=title,
-                              message="The application changed or was deleted meanwhile.")
+            return error_page(ctx, who, status=400, title=CANNOT_CONTINUE,
+                              message="Choose Allow or Deny.")
         t = now()
-        scope = format_scope(auth_request.scope)
+        try:
+            resumed = await interaction.resume(ctx, store, who, form.get("request") or "", now=t)
+        except interaction.CannotResume as error:
+            return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
+        client, auth_request = resumed.client, resumed.request
+        assert who.session is not None and who.user is not None
         if choice == "deny":
-            location = authorize.deny(auth_request, issuer=issuer)
+            if await store.auth_requests.take(handle=resumed.handle, session_id=who.session.id,
+                                              now=t) is None:
+                return error_page(ctx, who, status=400, title=CANNOT_CONTINUE,
+                                  message="This request was already answered. "
+                                          "Start again from the application.")
             await store.events.append(kind="consent.denied", now=t, user_id=who.user.id,
-                                      client_id=client.client_id, detail={"scope": scope})
-        else:
-            location = await authorize.approve(
-                auth_request, user_id=who.user.id, auth_time=who.session.auth_time, store=store,
-                digester=ctx.digester, now=t, code_ttl=ctx.settings.code_ttl, issuer=issuer,
-            )
-            remembered = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
-            union = list(dict.fromkeys([*(remembered or "").split(), *auth_request.scope]))
-            await store.consents.remember(
-                user_id=who.user.id, client_pk=client.pk, scope=format_scope(union), now=t
-            )
-            await store.events.append(kind="consent.granted", now=t, user_id=who.user.id,
-                                      client_id=client.client_id, detail={"scope": scope})
-    return redirect(ctx, location)
+                                      client_id=client.client_id,
+                                      detail={"scope": format_scope(auth_request.scope)})
+            return redirect(ctx, authorize.deny(auth_request, issuer=ctx.settings.base_url))
+        seen = await interaction.snapshot(store, client, who, now=t, parked=resumed.parked,
+                                          consent_given=True)
+        decision = decide(auth_request, client, seen)
+        return await _act(ctx, store, who, client, auth_request, decision, seen,
+                          handle=resumed.handle)

@@ -1,29 +1,23 @@
-"""Discovery (RFC 8414, OpenID Connect Discovery 1.0), the JWKS, and the UserInfo endpoint."""
+"""Discovery (RFC 8414, OpenID Connect Discovery 1.0), the JWKS, and the UserInfo endpoint:
+hot endpoints (declared in hot_endpoints.py)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from fastapi import APIRouter
-from starlette.requests import Request
-from starlette.responses import Response
-
+from openplate.oauth import bearer
+from openplate.oauth.errors import OAuthError
 from openplate.oauth.oidc.claims import user_claims
+from openplate.oauth.oidc.jws import ALGORITHMS
+from openplate.oauth.params import parse_params
 from openplate.oauth.scopes import SCOPES
 from openplate.settings import Settings
 from openplate.web.context import AppContext
 from openplate.web.errors import error_reply
-from openplate.web.hot import HotRequest, via_starlette
+from openplate.web.hot import HotRequest
 from openplate.web.replies import Reply, json_reply
-from openplate.web.routes.api import (
-    BEARER_RESPONSES,
-    CACHE_NO_STORE,
-    Authorization,
-    check_bearer,
-)
-
-router = APIRouter(tags=["oidc"])
+from openplate.web.routes.api import CACHE_NO_STORE, BearerRejected, check_bearer
 
 METADATA_CACHE = ((b"cache-control", b"public, max-age=300"),)
 METADATA_HEADERS = ((b"content-type", b"application/json"), *METADATA_CACHE)
@@ -48,10 +42,12 @@ def metadata(settings: Settings) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": client_auth,
         "revocation_endpoint_auth_methods_supported": client_auth,
-        "introspection_endpoint_auth_methods_supported": client_auth,
+        # RFC 7662 §2.1: introspection needs an authenticated client, so never "none".
+        "introspection_endpoint_auth_methods_supported": client_auth[:2],
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [settings.signing_alg],
+        # Every client may register any of these (RS256 always: OIDC Core §15.1).
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
                              "preferred_username", "name", "email", "email_verified"],
         "prompt_values_supported": ["none", "login", "consent"],
@@ -79,40 +75,30 @@ async def jwks_reply(ctx: AppContext, _request: HotRequest) -> Reply:
     return Reply(200, ring.jwks_json, JWKS_HEADERS)
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 metadata")
-async def oauth_metadata(request: Request) -> Response:
-    return await via_starlette(request, metadata_reply)
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-@router.get("/.well-known/openid-configuration", summary="OpenID Connect Discovery")
-async def openid_configuration(request: Request) -> Response:
-    return await via_starlette(request, metadata_reply)
+def userinfo_authorization(request: HotRequest) -> str | None:
+    """The token's Authorization header, or what a form body's ``access_token`` stands for.
 
-
-@router.get("/oauth/jwks", summary="The public signing keys (RFC 7517)", response_class=Response,
-            responses={200: {"content": {"application/jwk-set+json": {}},
-                             "description": "The JWK set."}})
-async def jwks(request: Request) -> Response:
-    return await via_starlette(request, jwks_reply)
+    RFC 6750 §2.2: only in a POST whose single-part body is ``application/x-www-form-urlencoded``
+    (a multipart or JSON body is not read for a token), and never beside the header.
+    """
+    authorization = request.header(b"authorization")
+    content_type = (request.header(b"content-type") or "").split(";", 1)[0].strip().lower()
+    if request.method != "POST" or content_type != FORM_TYPE or not request.body:
+        return authorization
+    try:
+        return bearer.authorization_with_body(authorization, parse_params(request.body))
+    except OAuthError as error:
+        raise BearerRejected(error, token_sent=True) from None
 
 
 async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
-    authorization = request.header(b"authorization")
+    authorization = userinfo_authorization(request)
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="openid")
+        principal = await check_bearer(ctx, store, authorization, scope="openid", user_only=True)
     profile = principal.user
     if profile is None:
         return error_reply(401, "invalid_token", "The account no longer exists.")
     return json_reply(user_claims(profile, principal.scope.split()), headers=CACHE_NO_STORE)
-
-
-@router.get("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
-            responses=BEARER_RESPONSES)
-async def userinfo_get(request: Request, authorization: Authorization) -> Response:
-    return await via_starlette(request, userinfo_reply)
-
-
-@router.post("/oauth/userinfo", summary="Claims about the signed-in user (OIDC Core §5.3)",
-             responses=BEARER_RESPONSES)
-async def userinfo_post(request: Request, authorization: Authorization) -> Response:
-    return await via_starlette(request, userinfo_reply)

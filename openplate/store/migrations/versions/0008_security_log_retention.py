@@ -1,7 +1,7 @@
 """the security log's retention purge
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 02:00:00
 
 The append-only triggers let a DELETE through for rows older than the bound that the purge
@@ -15,8 +15,8 @@ from alembic import op
 
 from openplate.store import append_only
 
-revision = '0006'
-down_revision = '0004'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

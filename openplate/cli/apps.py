@@ -1,0 +1,95 @@
+"""``openplate app create``: its flags are all in ``add_app_create_arguments``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING, Any
+
+from openplate.cli.common import (
+    CommandError,
+    add_database_flag,
+    add_json_flag,
+    for_writing,
+    print_fields,
+    print_json,
+    run,
+    settings_from,
+)
+
+if TYPE_CHECKING:
+    from openplate.store.unit import Database
+
+GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
+
+
+def add_app_create_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every flag of ``app create``."""
+    add_database_flag(parser)
+    parser.add_argument("--owner", required=True, help="username or e-mail of the owner")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--redirect-uri", action="append", dest="redirect_uri", metavar="URI",
+                        help="a redirect URI (repeat for several)")
+    parser.add_argument("--public", action="store_true",
+                        help="a public client: no secret, PKCE required")
+    parser.add_argument(
+        "--grant-type", action="append", dest="grant_type", choices=GRANT_TYPES,
+        help="a grant the app may use (repeat for several; default: authorization_code and "
+             "refresh_token)")
+    parser.add_argument(
+        "--id-token-alg", dest="id_token_alg", choices=["RS256", "ES256", "EdDSA"],
+        help="the signature of the app's ID tokens (default: OPENPLATE_SIGNING_ALG)")
+    add_json_flag(parser)
+
+
+def cmd_app_create(args: argparse.Namespace) -> None:
+    from openplate.accounts import applications
+    from openplate.accounts.applications import InvalidApplication
+    from openplate.oauth.tokens import Digester
+
+    settings = for_writing(settings_from(args))
+    assert settings.secret_key is not None
+    digester = Digester(settings.secret_key.encode("utf-8"))
+
+    async def work(db: Database) -> dict[str, object]:
+        async with db.transaction() as store:
+            owner = await store.users.by_login(args.owner)
+            if owner is None:
+                raise CommandError(f"no user with username or e-mail '{args.owner}'")
+            grant_types = applications.check_grant_types(
+                args.grant_type or list(applications.CONFIDENTIAL_GRANTS), public=args.public
+            )
+            needs_uri = "authorization_code" in grant_types
+            uris = applications.check_redirect_uris(args.redirect_uri or [], require_one=needs_uri)
+            client, secret = await applications.register(
+                store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
+                public=args.public, now=int(time.time()), grant_types=grant_types,
+                by_operator=True, id_token_alg=args.id_token_alg or settings.signing_alg,
+            )
+        return {
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "name": client.name,
+            "owner": owner.username,
+            "redirect_uris": list(client.redirect_uris),
+            "grant_types": list(client.grant_types),
+            "public": client.is_public,
+            "id_token_alg": client.id_token_alg,
+        }
+
+    try:
+        result = run(settings, work)
+    except InvalidApplication as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print_json(result)
+    else:
+        print_fields(result)
+
+
+def register(commands: Any) -> None:
+    app = commands.add_parser("app", help="manage OAuth applications").add_subparsers(
+        dest="app_command", required=True, metavar="ACTION")
+    create = app.add_parser("create", help="register an application")
+    add_app_create_arguments(create)
+    create.set_defaults(func=cmd_app_create)

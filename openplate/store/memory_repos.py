@@ -1,0 +1,217 @@
+"""The in-memory repositories of the protocol core's ports, with the SQL repositories'
+semantics (oauth_repos.py, security_log.py); the contract suite in tests/contract/ holds them to it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from openplate.oauth.models import (
+    AccessPrincipal,
+    Client,
+    CodeRecord,
+    RefreshRecord,
+    UserProfile,
+)
+from openplate.store.client_grants import ClientGrants
+from openplate.store.memory_tables import CodeRow, GrantRow, Table, TokenRow, Unit
+from openplate.store.security_log import KINDS, SecurityEvent
+
+
+class MemoryClients:
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+
+    async def by_client_id(self, client_id: str) -> Client | None:
+        row = self._unit.tables.clients.find(client_id)
+        return row.client if row is not None else None
+
+
+class MemoryUsers:
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+
+    async def profile(self, user_id: int) -> UserProfile | None:
+        row = self._unit.tables.users.get(user_id)
+        return row.profile if row is not None else None
+
+
+class MemoryGrants:
+    def __init__(self, unit: Unit, client_grants: ClientGrants) -> None:
+        self._unit = unit
+        self._client_grants = client_grants
+
+    async def create(
+        self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
+        used: bool = False, for_client: bool = False,
+    ) -> int:
+        grants = self._unit.tables.grants
+        grant = GrantRow(id=grants.next_id(), user_id=user_id, client_pk=client_pk, scope=scope,
+                         created_at=now, auth_time=auth_time, last_used_at=now if used else None,
+                         for_client=for_client)
+        self._unit.insert(grants, grant)
+        return grant.id
+
+    async def touch(self, *, grant_id: int, now: int) -> None:
+        grants = self._unit.tables.grants
+        grant = grants.get(grant_id)
+        if grant is not None:
+            self._unit.update(grants, replace(grant, last_used_at=now))
+
+    async def revoke(self, *, grant_id: int, now: int) -> None:
+        grants = self._unit.tables.grants
+        grant = grants.get(grant_id)
+        if grant is not None and grant.revoked_at is None:
+            self._unit.update(grants, replace(grant, revoked_at=now))
+
+    async def for_client(self, *, user_id: int, client_pk: int, scope: str, now: int) -> int:
+        async def is_live(grant_id: int, created_at: int) -> bool:
+            grant = self._unit.tables.grants.get(grant_id)
+            return (grant is not None and grant.revoked_at is None
+                    and (grant.client_pk, grant.user_id, grant.scope, grant.created_at)
+                    == (client_pk, user_id, scope, created_at))
+
+        return await self._client_grants.grant_for(
+            (client_pk, user_id, scope), now=now, is_live=is_live,
+            create=lambda: self.create(user_id=user_id, client_pk=client_pk, scope=scope, now=now,
+                                       used=True, for_client=True),
+            touch=lambda grant_id: self.touch(grant_id=grant_id, now=now))
+
+
+class MemoryCodes:
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+
+    async def create(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
+        scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
+        now: int, expires_at: int,
+    ) -> None:
+        codes = self._unit.tables.codes
+        self._unit.insert(codes, CodeRow(
+            id=codes.next_id(), digest=digest, grant_id=grant_id, client_pk=client_pk,
+            user_id=user_id, redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
+            nonce=nonce, auth_time=auth_time, created_at=now, expires_at=expires_at,
+        ))
+
+    async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
+        codes = self._unit.tables.codes
+        code = codes.find(digest)
+        if code is None or code.used_at is not None:
+            return None
+        grant = self._unit.tables.grants.get(code.grant_id)
+        if grant is None or grant.revoked_at is not None:
+            return None
+        self._unit.update(codes, replace(code, used_at=now))
+        return code.record(used=False)
+
+    async def find(self, *, digest: str) -> CodeRecord | None:
+        code = self._unit.tables.codes.find(digest)
+        return code.record(used=code.used_at is not None) if code is not None else None
+
+
+class MemoryTokens:
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+
+    async def create_access(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
+        now: int, expires_at: int,
+    ) -> None:
+        self._create(self._unit.tables.access, digest=digest, grant_id=grant_id,
+                     client_pk=client_pk, user_id=user_id, scope=scope, now=now,
+                     expires_at=expires_at)
+
+    async def create_refresh(
+        self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
+        now: int, expires_at: int, access_digest: str | None = None,
+    ) -> None:
+        self._create(self._unit.tables.refresh, digest=digest, grant_id=grant_id,
+                     client_pk=client_pk, user_id=user_id, scope=scope, now=now,
+                     expires_at=expires_at, access_digest=access_digest)
+
+    def _create(
+        self, table: Table[TokenRow], *, digest: str, grant_id: int, client_pk: int, user_id: int,
+        scope: str, now: int, expires_at: int, access_digest: str | None = None,
+    ) -> None:
+        self._unit.insert(table, TokenRow(
+            id=table.next_id(), digest=digest, grant_id=grant_id, client_pk=client_pk,
+            user_id=user_id, scope=scope, created_at=now, expires_at=expires_at,
+            access_digest=access_digest,
+        ))
+
+    async def copy_access(self, *, source_digest: str, digest: str) -> None:
+        access = self._unit.tables.access
+        source = access.find(source_digest)
+        if source is None or access.find(digest) is not None:
+            return
+        self._unit.insert(access, replace(source, id=access.next_id(), digest=digest))
+
+    async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
+        tables = self._unit.tables
+        token = tables.refresh.find(digest)
+        grant = tables.grants.get(token.grant_id) if token is not None else None
+        if token is None or grant is None:
+            return None
+        return RefreshRecord(
+            id=token.id, grant_id=token.grant_id, client_pk=token.client_pk,
+            user_id=token.user_id, scope=token.scope, expires_at=token.expires_at,
+            used_at=token.used_at, revoked=token.revoked_at is not None,
+            grant_revoked=grant.revoked_at is not None, auth_time=grant.auth_time,
+            issued_at=token.created_at, successor_stamp=token.successor_stamp,
+            grant_used_at=grant.last_used_at, access_digest=token.access_digest,
+        )
+
+    async def use_refresh(
+        self, *, refresh_id: int, now: int, successor_stamp: str | None
+    ) -> bool:
+        refresh = self._unit.tables.refresh
+        token = refresh.get(refresh_id)
+        if token is None or token.used_at is not None:
+            return False
+        self._unit.update(refresh, replace(token, used_at=now, successor_stamp=successor_stamp))
+        return True
+
+    async def find_access(self, *, digest: str, now: int) -> AccessPrincipal | None:
+        tables = self._unit.tables
+        token = tables.access.find(digest)
+        if token is None or token.revoked_at is not None or token.expires_at <= now:
+            return None
+        grant = tables.grants.get(token.grant_id)
+        user = tables.users.get(token.user_id)
+        if grant is None or grant.revoked_at is not None or user is None:
+            return None
+        return AccessPrincipal(
+            token_id=token.id, grant_id=token.grant_id, user_id=token.user_id,
+            client_pk=token.client_pk, scope=token.scope, expires_at=token.expires_at,
+            issued_at=token.created_at, user=user.profile, for_client=grant.for_client,
+        )
+
+    async def revoke_access(self, *, token_id: int, now: int) -> None:
+        access = self._unit.tables.access
+        token = access.get(token_id)
+        if token is not None and token.revoked_at is None:
+            self._unit.update(access, replace(token, revoked_at=now))
+
+
+class MemorySecurityLog:
+    """The append-only security log, readable as ``SqlSecurityLog`` is."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+
+    async def append(
+        self, *, kind: str, now: int, user_id: int | None = None, client_id: str | None = None,
+        ip: str | None = None, detail: dict[str, object] | None = None,
+    ) -> None:
+        assert kind in KINDS, kind
+        ip = ip or self._unit.ip
+        events = self._unit.tables.events
+        # Through JSON, as the SQL log stores it: what cannot be stored fails here too.
+        stored = json.loads(json.dumps(detail or {}, sort_keys=True))
+        self._unit.insert(events, SecurityEvent(
+            events.next_id(), now, kind, user_id, client_id, ip[:64] if ip else None, stored))
+
+    async def recent(self, *, user_id: int | None = None, limit: int = 100) -> list[SecurityEvent]:
+        rows = sorted(self._unit.tables.events.rows.values(), key=lambda e: e.id, reverse=True)
+        return [e for e in rows if user_id is None or e.user_id == user_id][:limit]

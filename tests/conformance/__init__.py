@@ -1,0 +1,1 @@
+"""The OpenID Foundation Basic OP and Config OP modules, as tests against a live Openplate."""
