@@ -57,4 +57,13 @@ while IFS= read -r name; do
   unset "$name"
 done < <(compgen -e | grep '^OPENPLATE_' | grep -v '^OPENPLATE_TEST_' || true)
 
-exec "$VENV/bin/python" -m pytest "$@"
+# Two test processes by default (pytest-xdist, a file's tests kept together): most tests wait on
+# a server, so two keep both cores of a small machine busy. OPENPLATE_TEST_WORKERS=1 runs one;
+# an explicit -n wins. More than a few would exhaust PostgreSQL's 100 connections.
+PARALLEL=()
+WORKERS=${OPENPLATE_TEST_WORKERS:-2}
+if [ "$WORKERS" != "1" ] && ! printf '%s\n' "$@" | grep -qE '^(-n|--numprocesses)'; then
+  PARALLEL=(-n "$WORKERS" --dist loadfile)
+fi
+
+exec "$VENV/bin/python" -m pytest "${PARALLEL[@]}" "$@"
