@@ -49,6 +49,11 @@ class FreezingProxy:
     def close(self) -> None:
         self._closed.set()
         self._flowing.set()
+        try:
+            # Wakes the thread blocked in accept() (closing the socket alone does not, on Linux).
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._listener.close()
         with self._lock:
             for sock in self._sockets:
