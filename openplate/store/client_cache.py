@@ -12,6 +12,7 @@ and the failure throttle deals with them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from openplate.oauth.models import Client
 
@@ -19,9 +20,12 @@ from openplate.oauth.models import Client
 class ClientCache:
     """client_id → (Client, read at), bounded in size and age."""
 
-    def __init__(self, *, ttl: float = 1.0, size: int = 10_000) -> None:
+    def __init__(self, *, ttl: float = 1.0, size: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.size = size
+        #: Seconds, from any origin: a test moves its own instead of sleeping.
+        self.clock = clock
         self._entries: dict[str, tuple[Client, float]] = {}
 
     def get(self, client_id: str) -> Client | None:
@@ -29,7 +33,7 @@ class ClientCache:
         if entry is None:
             return None
         client, read_at = entry
-        if time.monotonic() - read_at >= self.ttl:
+        if self.clock() - read_at >= self.ttl:
             del self._entries[client_id]
             return None
         return client
@@ -37,7 +41,7 @@ class ClientCache:
     def put(self, client: Client) -> None:
         if len(self._entries) >= self.size:
             self._entries.clear()
-        self._entries[client.client_id] = (client, time.monotonic())
+        self._entries[client.client_id] = (client, self.clock())
 
     def clear(self) -> None:
         self._entries.clear()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -29,6 +28,7 @@ from tests.contract.backends import (
     refresh_token,
     user_and_client,
 )
+from tests.support.waiting import PATIENCE, wait_until_async
 
 RACERS = 8
 
@@ -66,19 +66,25 @@ async def test_concurrent_rotations_of_a_refresh_token_one_wins(backend: Backend
     assert results.count(True) == 1
 
 
-async def _waiting_on_a_lock(url: str) -> None:
-    """Return once a session of this database waits for a row lock (a condition, not a sleep)."""
+async def _waiting_on_a_lock(url: str, second: asyncio.Future[object]) -> None:
+    """Return once a session of this database waits for a lock, as PostgreSQL reports it; fail
+    at once if the ``second`` transaction ended without waiting."""
     conn = await asyncpg.connect(url)
+
+    async def lock_waits() -> int:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+
+    def ended() -> str | None:
+        if not second.done():
+            return None
+        outcome = second.exception() or second.result()
+        return f"the second transaction ended without waiting ({outcome!r})"
+
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            waiting = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'")
-            if waiting:
-                return
-            assert time.monotonic() < deadline, "the second transaction never waited for the lock"
-            await asyncio.sleep(0.005)
+        await wait_until_async(lock_waits, "the second transaction to wait for the first's lock "
+                               "(pg_stat_activity: wait_event_type = 'Lock')", poll=0.005, gone=ended)
     finally:
         await conn.close()
 
@@ -94,7 +100,7 @@ async def _second_waits_for_first(
         async with postgresql.transaction() as store:
             assert await first_step(store)
             waiting = asyncio.ensure_future(second())
-            await _waiting_on_a_lock(plain_url)
+            await _waiting_on_a_lock(plain_url, waiting)
             assert not waiting.done()
             if not first_commits:
                 raise LookupError("the first transaction fails")
@@ -151,22 +157,28 @@ async def test_on_sqlite_two_connections_in_two_threads_one_consume_wins(
     digest = await code(sqlite, await grant(sqlite, user, client), user, client)
     start = threading.Barrier(2)
     results: list[object] = []
+    failures: list[BaseException] = []
 
     def worker() -> None:
         async def main() -> None:
             other = SqlBackend("sqlite", sqlite.url)
             try:
                 await other.add_user()  # opens its connection before the race
-                start.wait(timeout=10)
+                start.wait(timeout=PATIENCE)
                 results.append(await _consume(other, digest))
             finally:
                 await other.aclose()
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            failures.append(error)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
-    assert len(results) == 2, "a worker failed; see the captured output"
+        thread.join(timeout=PATIENCE)
+    assert not any(thread.is_alive() for thread in threads), (
+        f"gave up after {PATIENCE:g} s waiting for both workers to consume the code")
+    assert not failures, f"a worker failed: {failures!r}"
     assert sum(result is not None for result in results) == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer, start_server
 from tests.support.tokens import me, refresh, tokens_for
+from tests.support.waiting import exited, wait_until
 
 
 def _tokens(server: LiveServer, seeder: Seeder, app: App, scope: str = "account maps") -> dict[str, str]:
@@ -256,13 +256,16 @@ def test_key_rotation_keeps_old_tokens_verifiable(tmp_path: Path) -> None:
         live.stop()
 
 
+def _published_kids(live: LiveServer) -> set[str]:
+    return {k["kid"] for k in httpx.get(live.url + "/oauth/jwks", timeout=20).json()["keys"]}
+
+
 def _wait_for_kid(live: LiveServer, kid: str) -> None:
     """Until the server's JWKS lists ``kid``: it has reloaded its key ring (it reloads every
     OPENPLATE_KEY_RELOAD_INTERVAL seconds)."""
-    deadline = time.monotonic() + 60
-    while kid not in {k["kid"] for k in httpx.get(live.url + "/oauth/jwks").json()["keys"]}:
-        assert time.monotonic() < deadline, f"the server never reloaded its keys (no {kid})"
-        time.sleep(0.05)
+    wait_until(lambda: kid in _published_kids(live),
+               f"the server to reload its key ring and publish {kid} at {live.url}/oauth/jwks",
+               log=live.log, gone=exited(live.process), seen=lambda: sorted(_published_kids(live)))
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])

@@ -47,12 +47,13 @@ class Jwks:
         self.document: dict[str, Any] = documents[0] if documents else {"keys": []}
         self.failing = False
         self.requests = 0
-        self.delay = 0.0
+        #: While set, every request is held until the test opens it.
+        self.gate: asyncio.Event | None = None
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.failing:
             return httpx.Response(503, json={"error": "temporarily_unavailable"})
         return httpx.Response(200, json=self.document)
@@ -105,13 +106,21 @@ def test_first_fetch_failing_is_unavailable_not_invalid() -> None:
 def test_concurrent_requests_share_one_fetch() -> None:
     key = keys.generate("EdDSA")
     endpoint = Jwks({"keys": [key.public_jwk]})
-    endpoint.delay = 0.05
     token = mint(key, claims_for(ISSUER))
 
     async def main() -> None:
+        endpoint.gate = asyncio.Event()  # the fetch stays in flight until every check waits
         async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
             validator = _validator(client)
-            results = await asyncio.gather(*(validator.validate(token) for _ in range(20)))
+            checks = [asyncio.ensure_future(validator.validate(token)) for _ in range(20)]
+            # Every check runs until it waits: on the fetch in flight, or on a fetch of its own.
+            # Nothing here takes time, so a number of loop passes is enough whatever the load.
+            for _ in range(100):
+                await asyncio.sleep(0)
+            assert not any(check.done() for check in checks)
+            assert endpoint.requests == 1  # the others wait for the one fetch
+            endpoint.gate.set()
+            results = await asyncio.gather(*checks)
         assert {r.subject for r in results} == {"42"}
         assert endpoint.requests == 1
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
 from tests.support.tokens import all_at_once, exchange, me
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +119,12 @@ def test_sessions_survive_a_node(nodes: tuple[LiveServer, LiveServer]) -> None:
         assert elsewhere.get("/account/apps").status_code == 200
 
 
-def test_a_new_secret_reaches_every_node_within_a_second(
-    nodes: tuple[LiveServer, LiveServer],
-) -> None:
+def test_a_new_secret_reaches_every_node(nodes: tuple[LiveServer, LiveServer]) -> None:
     """Client records are cached per process for a second (docs/deploy.md): the node that
-    rotated the secret refuses the old one at once, the others within that second."""
+    rotated the secret refuses the old one at once, the others once the record they hold has
+    expired. The second itself is held to a test clock in tests/store/test_client_cache.py;
+    here the other node is watched until it refuses the old secret (while it still accepts it,
+    nothing counts against the client's failure budget)."""
     a, b = nodes
     seeder = Seeder(a)
     developer = seeder.user("dev")
@@ -137,6 +138,6 @@ def test_a_new_secret_reaches_every_node_within_a_second(
     new_secret = rotate_secret(a.url, developer, app.client_id)
     assert authenticates(a, app.client_secret) == 401
     assert authenticates(a, new_secret) == 200
-    time.sleep(1.1)
-    assert authenticates(b, app.client_secret) == 401
+    wait_until(lambda: authenticates(b, app.client_secret) == 401,
+               f"node B ({b.url}) to refuse the secret node A rotated away", log=b.log, poll=0.1)
     assert authenticates(b, new_secret) == 200

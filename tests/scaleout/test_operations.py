@@ -21,6 +21,7 @@ from tests.support.mindmaps import make_xmind_json
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, free_port, start_server
 from tests.support.tokens import exchange, me
+from tests.support.waiting import exited, wait_for_exit, wait_until
 
 
 def test_health_readiness_and_request_ids(server: LiveServer) -> None:
@@ -109,7 +110,11 @@ def test_graceful_shutdown_finishes_in_flight_requests(tmp_path: Path) -> None:
             assert _read_until(conn, b"\r\n\r\n").startswith(b"HTTP/1.1 100 Continue")
             conn.sendall(body[: len(body) // 2])
             os.kill(live.process.pid, signal.SIGTERM)  # the request is half received
-            time.sleep(1.5)
+            # The rest only once the server is shutting down and waits for this request.
+            wait_until(lambda: "Waiting for connections to close" in live.log(),
+                       "the server to begin its graceful shutdown and wait for the request in "
+                       "flight (uvicorn: 'Waiting for connections to close')",
+                       log=live.log, gone=exited(live.process))
             conn.sendall(body[len(body) // 2:])
             answer = _read_until(conn, b"")
         head_lines, _, payload = answer.partition(b"\r\n\r\n")
@@ -119,7 +124,8 @@ def test_graceful_shutdown_finishes_in_flight_requests(tmp_path: Path) -> None:
         assert json.loads(payload)["url"].startswith(live.url + "/")
         # uvicorn finishes the request, shuts the app down, then re-raises SIGTERM as its exit
         # status.
-        assert live.process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert wait_for_exit(live.process, "the server, after the request in flight",
+                             log=live.log) in (0, -signal.SIGTERM)
         assert "Application shutdown complete" in live.log()
     finally:
         live.stop()
@@ -168,23 +174,24 @@ def test_several_workers(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "OPENPLATE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
            "OPENPLATE_SECRET_KEY": "k" * 48}
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "openplate.cli", "serve", "--port", str(port), "--workers", "2",
-         "--log-level", "warning"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_file = tmp_path / "server.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openplate.cli", "serve", "--port", str(port), "--workers", "2",
+             "--log-level", "warning"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def server_log() -> str:
+        return log_file.read_text(errors="replace")
+
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until(lambda: httpx.get(url + "/readyz", timeout=5).status_code == 200,
+                   f"openplate serve --workers 2 to answer GET {url}/readyz with 200",
+                   log=server_log, gone=exited(process), ignore=(httpx.HTTPError,))
         pids = {httpx.get(url + "/healthz").status_code for _ in range(10)}
         assert pids == {200}
         metrics = httpx.get(url + "/metrics").text
         assert "openplate_http_requests_total" in metrics
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        wait_for_exit(process, "openplate serve --workers 2, after SIGTERM", log=server_log)

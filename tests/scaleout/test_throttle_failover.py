@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tests.support.burst import browser, csrf_of
 from tests.support.postgres import create_database, drop_database
 from tests.support.seed import App, Seeder
 from tests.support.server import LiveServer, free_port, start_server
+from tests.support.waiting import exited, wait_for_exit, wait_until
 
 ACCOUNT_LIMIT, CLIENT_LIMIT = 3, 4
 _addresses = itertools.count(2)
@@ -45,26 +45,21 @@ class OwnRedis:
             self.process = subprocess.Popen(
                 [program, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no"], stdout=log, stderr=subprocess.STDOUT)
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        deadline = time.monotonic() + 20
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=5, socket_timeout=5)
         try:
-            while True:
-                try:
-                    if client.ping():
-                        return
-                except redis.RedisError:
-                    pass
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the test's own redis-server did not start:\n"
-                                       + (self.folder / "redis.log").read_text())
-                time.sleep(0.02)
+            wait_until(client.ping, f"the test's own redis-server to answer PING on port {self.port}",
+                       log=self.log, gone=exited(self.process), ignore=(redis.RedisError,))
         finally:
             client.close()
+
+    def log(self) -> str:
+        return (self.folder / "redis.log").read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(timeout=20)
+            wait_for_exit(self.process, f"the test's own redis-server (port {self.port})",
+                          log=self.log)
             self.process = None
 
     def keys(self) -> int:
@@ -114,14 +109,13 @@ def redis_running(own_redis: OwnRedis, node: LiveServer) -> Iterator[None]:
 
 def _wait_until_redis_is(node: LiveServer, state: str) -> None:
     """Until the server's /readyz reports Redis as ``state`` ("ok" or "degraded")."""
-    deadline = time.monotonic() + 20
-    while True:
-        checks = httpx.get(node.url + "/readyz", timeout=10).json()["checks"]
-        if checks.get("redis", "").startswith(state):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the server never saw Redis as {state}: {checks}")
-        time.sleep(0.05)
+    def checks() -> dict[str, str]:
+        found: dict[str, str] = httpx.get(node.url + "/readyz", timeout=20).json()["checks"]
+        return found
+
+    wait_until(lambda: checks().get("redis", "").startswith(state),
+               f"{node.url}/readyz to report Redis as {state}", log=node.log,
+               gone=exited(node.process), seen=checks, ignore=(httpx.HTTPError,))
 
 
 def _signin(node: LiveServer, login: str, password: str, source: str) -> int:

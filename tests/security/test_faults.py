@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tests.support.browser_flow import obtain_code
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
 from tests.support.tokens import exchange, me, refresh
+from tests.support.waiting import PATIENCE, tail, wait_for_exit
 
 
 @pytest.fixture()
@@ -77,21 +77,28 @@ def test_killed_process_leaves_no_double_token_sets(tmp_path: Path) -> None:
     codes = [obtain_code(live.url, account, app.client_id, app.redirect_uris[0]) for _ in range(30)]
     # Redeem every code (some twice) while the server is killed without warning mid-flight.
     results: list[int] = []
+    answered = threading.Event()
 
     def redeem(code: str) -> None:
         try:
             results.append(exchange(live.url, app, code).status_code)
         except httpx.HTTPError:
             results.append(-1)
+        answered.set()
 
     threads = [threading.Thread(target=redeem, args=(c,)) for c in codes + codes[::3]]
     for thread in threads:
         thread.start()
-    time.sleep(0.05)
+    # Killed once the first redemption has been answered: the server is redeeming, and most of
+    # the 40 are still in flight.
+    assert answered.wait(PATIENCE), f"gave up after {PATIENCE:g} s waiting for a first " \
+        f"redemption to be answered:\n{tail(live.log())}"
     os.kill(live.process.pid, signal.SIGKILL)
     for thread in threads:
-        thread.join()
-    live.process.wait()
+        thread.join(PATIENCE)
+    assert not any(thread.is_alive() for thread in threads), (
+        f"gave up after {PATIENCE:g} s waiting for every redemption to end once the server was killed")
+    wait_for_exit(live.process, "the server, killed with SIGKILL")
     # Whatever happened, the database holds at most one token set per code, and tokens only for
     # codes that were marked used in the same transaction.
     per_code = seeder.scalar(
@@ -114,13 +121,19 @@ def test_killed_process_leaves_no_double_token_sets(tmp_path: Path) -> None:
         restarted.stop()
 
 
-GRACE = 5  # OPENPLATE_REFRESH_GRACE for the crash test: short, so its outage outlasts it soon
+#: OPENPLATE_REFRESH_GRACE for the crash test: long enough for a loaded machine to restart the
+#: server and retry within it. Nothing waits for it to pass: the test moves the rotations into the
+#: past in the database while the server is down, as a long outage would leave them.
+GRACE = 60
 
 
-def _past(moment: float) -> None:
-    """Wait until the clock has passed ``moment`` (a condition on the clock, not a guess)."""
-    while time.time() <= moment:
-        time.sleep(0.1)
+def _outage(seeder: Seeder, grant_of: str, seconds: int) -> None:
+    """Move every refresh token of the grant of the refresh token ``grant_of`` (made, used,
+    expiring) ``seconds`` into the past: what an outage that long leaves behind."""
+    grant = "(SELECT grant_id FROM refresh_tokens WHERE digest = :d)"
+    seeder.execute(f"UPDATE refresh_tokens SET created_at = created_at - :s, expires_at = "
+                   f"expires_at - :s, used_at = used_at - :s WHERE grant_id = {grant}",
+                   s=seconds, d=seeder.digester.digest(grant_of))
 
 
 def test_a_refresh_answer_lost_in_a_crash_is_retried_after_restart(tmp_path: Path) -> None:
@@ -134,15 +147,17 @@ def test_a_refresh_answer_lost_in_a_crash_is_retried_after_restart(tmp_path: Pat
     app = seeder.app(seeder.user("dev"))
     first = exchange(live.url, app, obtain_code(live.url, seeder.user("u"), app.client_id,
                                                 app.redirect_uris[0])).json()
-    earlier = refresh(live.url, app, first["refresh_token"])  # rotated long before the crash
+    earlier = refresh(live.url, app, first["refresh_token"])
     assert earlier.status_code == 200
-    _past(time.time() + GRACE + 1)
     lost = refresh(live.url, app, earlier.json()["refresh_token"])
     assert lost.status_code == 200  # committed: the answer only leaves after the commit
-    rotated_at = time.time()
     os.kill(live.process.pid, signal.SIGKILL)
-    live.process.wait()
-    _past(rotated_at + GRACE + 1)  # the outage outlasts the grace window
+    wait_for_exit(live.process, "the server, killed with SIGKILL")
+    # The outage outlasts the grace window (twice over), and the first rotation was made a grace
+    # window and more before the last one: long before the crash.
+    _outage(seeder, first["refresh_token"], 2 * GRACE)
+    seeder.execute("UPDATE refresh_tokens SET used_at = used_at - :s WHERE digest = :d",
+                   s=GRACE + 1, d=seeder.digester.digest(first["refresh_token"]))
     restarted = start_server(tmp_path, extra_env=env)
     try:
         retry = refresh(restarted.url, app, earlier.json()["refresh_token"])

@@ -8,6 +8,7 @@ import asyncio
 import threading
 
 from openplate.accounts.service import HashingPool
+from tests.support.waiting import PATIENCE, within
 
 
 def _run_order(pool: HashingPool, signups: int) -> list[str]:
@@ -18,13 +19,14 @@ def _run_order(pool: HashingPool, signups: int) -> list[str]:
         def first() -> None:
             order.append("signup0")
             started.set()
-            release.wait(60)
+            release.wait(PATIENCE)
 
         def job(name: str) -> None:
             order.append(name)
 
         holding = asyncio.create_task(pool.run_signup(first))
-        await asyncio.to_thread(started.wait, 60)  # the first sign-up holds its slot
+        assert await asyncio.to_thread(started.wait, PATIENCE), (
+            "gave up waiting for the first sign-up to start in the pool")  # it holds its slot
         flood = [asyncio.create_task(pool.run_signup(job, f"signup{i}")) for i in range(1, signups)]
         signin = asyncio.create_task(pool.run(job, "signin"))
         await asyncio.sleep(0)  # every task has queued
@@ -50,13 +52,15 @@ def test_sign_ups_never_take_every_slot() -> None:
 
         def hold() -> None:
             started.set()
-            release.wait(60)
+            release.wait(PATIENCE)
 
         flood = [asyncio.create_task(pool.run_signup(hold)) for _ in range(10)]
-        await asyncio.to_thread(started.wait, 60)
+        assert await asyncio.to_thread(started.wait, PATIENCE), (
+            "gave up waiting for a sign-up to start in the pool")
         try:
             # Runs while the sign-up flood is stuck: it must not wait for any of it.
-            return await asyncio.wait_for(pool.run(lambda: True), timeout=60)
+            return await within(pool.run(lambda: True),
+                                "the sign-in's hash, while sign-ups hold their slot")
         finally:
             release.set()
             await asyncio.gather(*flood)

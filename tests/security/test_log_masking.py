@@ -8,13 +8,13 @@ import json
 import logging
 import secrets
 import sys
-import time
 import uuid
 
 import httpx
 
 from openplate.logs import JsonFormatter
 from tests.support.server import LiveServer
+from tests.support.waiting import exited, wait_until
 
 
 def _random_secret() -> str:
@@ -55,10 +55,9 @@ def test_the_formatter_masks_every_field() -> None:
 
 
 def _wait_for(live: LiveServer, marker: str) -> str:
-    deadline = time.monotonic() + 30
-    while marker not in live.log():
-        assert time.monotonic() < deadline, f"the access log never recorded {marker}"
-        time.sleep(0.05)
+    """The server's log, once its access log has recorded the request marked ``marker``."""
+    wait_until(lambda: marker in live.log(), f"the access log to record the request {marker}",
+               log=live.log, gone=exited(live.process))
     return live.log()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from openplate.oauth.models import Client
 from openplate.store.client_cache import ClientCache
 
@@ -13,15 +11,31 @@ def _client(client_id: str, pk: int = 1) -> Client:
                   redirect_uris=("https://a.example/cb",), secret_digest="d" * 64)
 
 
+class Clock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_a_record_is_kept_for_its_time_to_live_and_no_longer() -> None:
-    cache = ClientCache(ttl=0.2)
+    clock = Clock()
+    cache = ClientCache(clock=clock)  # the server's: a second (docs/deploy.md)
     client = _client("opc_a")
     assert cache.get("opc_a") is None
     cache.put(client)
     assert cache.get("opc_a") is client
     assert cache.get("opc_b") is None
-    time.sleep(0.25)
-    assert cache.get("opc_a") is None
+    clock.now += 0.75
+    assert cache.get("opc_a") is client  # read again within the second: still the record read
+    clock.now += 0.25
+    assert cache.get("opc_a") is None  # a second after it was read: read it afresh
+    cache.put(client)
+    clock.now += 0.5
+    assert cache.get("opc_a") is client  # its second counts from when it was read again
 
 
 def test_clear_forgets_everything_and_the_size_is_bounded() -> None:

@@ -17,6 +17,7 @@ from openplate.settings import Settings
 from openplate.store.engine import create_engine
 from openplate.store.prepared import Prepared
 from openplate.store.sqlite_units import GROUP_WAIT_PASSES, SqliteUnits
+from tests.support.waiting import wait_until_async, within
 
 metadata = MetaData()
 notes = Table("notes", metadata, Column("id", Integer, primary_key=True), Column("body", String))
@@ -47,6 +48,28 @@ def durable(path: Path) -> list[str]:
     """What another connection sees: only committed rows."""
     with sqlite3.connect(path) as conn:
         return sorted(row[0] for row in conn.execute("SELECT body FROM notes"))
+
+
+class SteppedClock(asyncio.SelectorEventLoop):
+    """An event loop whose clock the test moves forward (``advance``), its timers with it: the
+    real clock plus every step taken. A timer set hours ahead fires only once the test has
+    stepped there, however slowly the machine runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stepped = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.stepped
+
+    def advance(self, seconds: float) -> None:
+        self.stepped += seconds
+
+
+async def passes(count: int) -> None:
+    """Let the event loop make ``count`` passes: whatever is due runs meanwhile."""
+    for _ in range(count):
+        await asyncio.sleep(0)
 
 
 def test_concurrent_units_commit_together_and_end_only_when_durable(database: Path) -> None:
@@ -165,7 +188,7 @@ def test_no_commit_while_a_unit_is_between_its_statements(database: Path) -> Non
     async def slow() -> None:
         async with units.begin(readonly=False) as conn:
             await conn.execute(INSERT, {"body": "slow-1"})
-            await asyncio.sleep(0.05)  # the flush scheduled by `quick` comes and goes
+            await passes(GROUP_WAIT_PASSES + 2)  # the flush scheduled by `quick` comes and goes
             inside.append(durable(database))
             await conn.execute(INSERT, {"body": "slow-2"})
 
@@ -234,7 +257,7 @@ def test_a_lone_unit_commits_without_waiting_for_company(database: Path) -> None
             await conn.execute(INSERT, {"body": "alone"})
         assert durable(database) == ["alone"]  # ended only once durable, a pass or two later
 
-    asyncio.run(asyncio.wait_for(main(), timeout=5))
+    asyncio.run(within(main(), "a lone unit's commit"))
     assert units.commits == 1
     units.close()
 
@@ -288,28 +311,38 @@ def test_a_quiet_spell_checkpoints_the_log_however_few_groups_it_holds(database:
     units = units_on(database)
     checkpointer = units.checkpointer
     assert checkpointer is not None
-    checkpointer.idle = 0.2
+    spell = checkpointer.idle = 3600.0  # reached by the test's steps, never by the real clock
 
     async def write(body: str) -> None:
         async with units.begin(readonly=False) as conn:
             await conn.execute(INSERT, {"body": body})
 
     async def main() -> None:
-        # Busy: a commit every 50 ms for about half a second, far fewer groups than `every`.
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, SteppedClock)
+        # Busy: a commit every half spell for five spells, far fewer groups than `every`.
         for n in range(10):
             await write(f"busy-{n}")
-            await asyncio.sleep(0.05)
-        assert checkpointer.done == 0  # never quiet for a whole spell yet
-        # Quiet: within two spells the log is checkpointed, with nobody writing.
-        for _ in range(50):
-            await asyncio.sleep(0.05)
-            if checkpointer.done:
-                break
-        assert checkpointer.done == 1
-        await asyncio.sleep(0.5)
-        assert checkpointer.done == 1  # once: nothing was written since
+            loop.advance(spell / 2)
+            await passes(3)
+        assert checkpointer.done == 0 and checkpointer._running is None  # never a quiet spell
+        # Quiet for a whole spell, with nobody writing: the log is checkpointed.
+        loop.advance(spell)
+        await passes(3)
 
-    asyncio.run(asyncio.wait_for(main(), timeout=10))
+        async def finished() -> int:
+            return checkpointer.done
+
+        await wait_until_async(finished, "the checkpoint begun after a quiet spell to finish")
+        assert checkpointer.done == 1
+        # Ten spells more: once, since nothing was written since.
+        for _ in range(10):
+            loop.advance(spell)
+            await passes(3)
+        assert checkpointer.done == 1 and checkpointer._running is None
+
+    with asyncio.Runner(loop_factory=SteppedClock) as runner:  # (asyncio.timeout would step too)
+        runner.run(main())
     assert checkpointer.last is not None
     busy, log_frames, copied = checkpointer.last
     assert busy == 0 and log_frames > 0 and copied == log_frames  # every frame back in the file

@@ -24,6 +24,7 @@ from openplate.store.engine import (
 )
 from tests.support.freezer import FreezingProxy
 from tests.support.postgres import create_database, drop_database
+from tests.support.waiting import within
 
 LIMIT = 0.5  # seconds; small so the test is quick (nothing here measures time)
 #: A safety net only: without the limits a frozen call would hang the test for good.
@@ -52,8 +53,8 @@ def run(url: str, work: Callable[[AnyEngine], Awaitable[None]], pool_size: int =
     async def main() -> None:
         engine = engine_for(url, pool_size)
         try:
-            async with asyncio.timeout(HANG):
-                await work(engine)
+            await within(work(engine), f"the database calls to end (each is limited to "
+                         f"{LIMIT} s: one that hangs here has no limit)", patience=HANG)
         finally:
             await dispose(engine)
 

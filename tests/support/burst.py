@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
+#: Seconds a request of a burst may wait for its answer: hundreds are in flight at once, each
+#: behind the server's throttling and password hashing, on a machine shared with other work.
+ANSWER_WITHIN = 120
+
 
 @dataclass(frozen=True)
 class Post:
@@ -23,6 +27,39 @@ class Post:
     data: dict[str, str]
     source: str = "127.0.0.1"
     cookies: dict[str, str] = field(default_factory=dict)
+
+
+def _named(error: httpx.TimeoutException, request: httpx.Request, seconds: float) -> Exception:
+    """The same timeout, saying which request went unanswered (httpx says only "timed out")."""
+    return type(error)(f"no answer to {request.method} {request.url} (from "
+                       f"{request.extensions.get('source', '?')}) within {seconds:g} s: {error}",
+                       request=request)
+
+
+class _Transport(httpx.HTTPTransport):
+    def __init__(self, source: str, **options: object) -> None:
+        super().__init__(local_address=source, **options)  # type: ignore[arg-type]
+        self.source = source
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["source"] = self.source
+        try:
+            return super().handle_request(request)
+        except httpx.TimeoutException as error:
+            raise _named(error, request, ANSWER_WITHIN) from error
+
+
+class _AsyncTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, source: str, **options: object) -> None:
+        super().__init__(local_address=source, **options)  # type: ignore[arg-type]
+        self.source = source
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["source"] = self.source
+        try:
+            return await super().handle_async_request(request)
+        except httpx.TimeoutException as error:
+            raise _named(error, request, ANSWER_WITHIN) from error
 
 
 def _origin(url: str) -> str:
@@ -33,8 +70,8 @@ def _origin(url: str) -> str:
 async def _together(posts: Sequence[Post]) -> list[httpx.Response]:
     tls = ssl.create_default_context()  # one for all (each client would load the CA bundle)
     clients = [
-        httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address=post.source, verify=tls),
-                          timeout=120, cookies=post.cookies)
+        httpx.AsyncClient(transport=_AsyncTransport(post.source, verify=tls),
+                          timeout=ANSWER_WITHIN, cookies=post.cookies)
         for post in posts
     ]
     try:
@@ -51,9 +88,8 @@ async def _forms(url: str, count: int, source: str) -> list[tuple[dict[str, str]
     tls = ssl.create_default_context()
 
     async def one() -> tuple[dict[str, str], str]:
-        async with httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(local_address=source, verify=tls), timeout=120,
-        ) as client:
+        async with httpx.AsyncClient(transport=_AsyncTransport(source, verify=tls),
+                                     timeout=ANSWER_WITHIN) as client:
             page = await client.get(url)
             return dict(client.cookies), csrf_of(page)
 
@@ -80,8 +116,7 @@ def statuses(responses: Sequence[httpx.Response]) -> dict[int, int]:
 
 def browser(base_url: str, source: str = "127.0.0.1") -> httpx.Client:
     """A client from ``source``, as a browser: it keeps cookies and does not follow redirects."""
-    return httpx.Client(base_url=base_url, timeout=60,
-                        transport=httpx.HTTPTransport(local_address=source))
+    return httpx.Client(base_url=base_url, timeout=ANSWER_WITHIN, transport=_Transport(source))
 
 
 def csrf_of(page: httpx.Response) -> str:

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.support.waiting import PATIENCE, NeverHappened
+
 
 class FreezingProxy:
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
@@ -47,6 +49,11 @@ class FreezingProxy:
     def close(self) -> None:
         self._closed.set()
         self._flowing.set()
+        try:
+            # Wakes the thread blocked in accept() (closing the socket alone does not, on Linux).
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._listener.close()
         with self._lock:
             for sock in self._sockets:
@@ -54,7 +61,10 @@ class FreezingProxy:
                     sock.close()
                 except OSError:
                     pass
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=PATIENCE)
+        if self._thread.is_alive():
+            raise NeverHappened(f"gave up after {PATIENCE:g} s waiting for the freezing proxy "
+                                f"on port {self.port} (to {self.target}) to stop accepting")
 
     def _accept(self) -> None:
         while not self._closed.is_set():
@@ -63,7 +73,7 @@ class FreezingProxy:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream = socket.create_connection(self.target, timeout=PATIENCE)
             except OSError:
                 client.close()
                 continue

@@ -6,11 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.support.waiting import exited, wait_until
 
 
 def free_port() -> int:
@@ -61,45 +62,40 @@ def start_server(
         "OPENPLATE_SECRET_KEY": "test-secret-key-" + "x" * 40,
         **(extra_env or {}),
     }
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "openplate.cli", "serve", "--port", str(port),
-         "--log-level", "info"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/openapi.json", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("server did not start:\n" + (folder / "server.log").read_text())
-        time.sleep(0.05)
-    _wait_for_next_key(url, deadline, process, folder)
-    return LiveServer(url=url, folder=folder, database_url=database_url, process=process, env=env)
+    with (folder / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openplate.cli", "serve", "--port", str(port),
+             "--log-level", "info"],
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    live = LiveServer(url=f"http://127.0.0.1:{port}", folder=folder, database_url=database_url,
+                      process=process, env=env)
+    try:
+        wait_until(lambda: httpx.get(live.url + "/openapi.json", timeout=5).status_code == 200,
+                   f"openplate serve ({database_url}) to answer GET {live.url}/openapi.json",
+                   log=live.log, gone=exited(process), ignore=(httpx.HTTPError,))
+        _wait_for_next_key(live)
+    except BaseException:
+        live.stop()
+        raise
+    return live
 
 
 #: Every algorithm has a current and a next key (openplate/signing.py).
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 
-def _settled(url: str) -> bool:
-    published = [key["alg"] for key in httpx.get(url + "/oauth/jwks", timeout=5).json()["keys"]]
-    return all(published.count(alg) >= 2 for alg in ALGORITHMS)
+def _published(url: str) -> list[str]:
+    return [key["alg"] for key in httpx.get(url + "/oauth/jwks", timeout=5).json()["keys"]]
 
 
-def _wait_for_next_key(url: str, deadline: float, process: subprocess.Popen[bytes],
-                       folder: Path) -> None:
+def _wait_for_next_key(live: LiveServer) -> None:
     """A new database's next signing keys are published just after the first answer (see
     publish_next_keys in web/app.py; tests/oidc/test_token_services.py checks that they come):
     tests start from the settled server, whose JWKS lists the current and the next key of every
     algorithm."""
-    while not _settled(url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("no next signing key:\n" + (folder / "server.log").read_text())
-        time.sleep(0.02)
+    wait_until(lambda: all(_published(live.url).count(alg) >= 2 for alg in ALGORITHMS),
+               f"{live.url}/oauth/jwks to list a current and a next key of each of "
+               f"{', '.join(ALGORITHMS)} (publish_next_keys)",
+               log=live.log, gone=exited(live.process), seen=lambda: _published(live.url),
+               ignore=(httpx.HTTPError, ValueError, KeyError))

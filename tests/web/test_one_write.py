@@ -12,6 +12,7 @@ import uvloop
 from openplate.web.app import STATIC
 from openplate.web.server import OneWritePerPass
 from tests.support.server import LiveServer
+from tests.support.waiting import within
 
 
 class CountingTransport:
@@ -52,7 +53,8 @@ def _run(test: Any) -> Any:
 async def _read(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
-        chunk = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
+        chunk = await within(loop.sock_recv(sock, 65536),
+                             f"byte {len(data) + 1} of the {size} written to the peer")
         if not chunk:
             break
         data += chunk
