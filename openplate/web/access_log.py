@@ -31,7 +31,7 @@ log = logging.getLogger("openplate.access")
 SHOWN = frozenset({
     "client_id", "response_type", "response_mode", "scope", "prompt", "max_age", "display",
     "ui_locales", "claims_locales", "acr_values", "code_challenge_method", "grant_type",
-    "token_type_hint", "force",
+    "token_type_hint",
 })
 HIDDEN = "[redacted]"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
