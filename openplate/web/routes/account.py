@@ -30,8 +30,8 @@ async def signin_page(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"))
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
-        # An authorisation request parked in this session that waits for a sign-in (the first,
-        # or a fresh one for prompt=login / max_age): asked for by the server, not the URL.
+        # An authorisation request of this browser that waits for a sign-in (the first, or a
+        # fresh one for prompt=login / max_age): the server says so, not the URL.
         pending = await interaction.pending_sign_in(ctx, store, who, target, now=now())
     if who.user is not None and pending is None:
         return redirect(ctx, target, who)
