@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from openplate.oauth.models import Client
 from openplate.oauth.oidc.jws import ALGORITHMS
@@ -10,8 +13,15 @@ from openplate.oauth.redirect_uris import RedirectUriInvalid, validate_for_regis
 from openplate.oauth.tokens import CLIENT_SECRET_PREFIX, Digester, new_client_id, new_secret
 from openplate.store.unit import Store
 
+if TYPE_CHECKING:
+    from openplate.accounts.app_logos import CheckedLogo
+
 MAX_REDIRECT_URIS = 20
 MAX_NAME_CHARS = 100
+MAX_URL_CHARS = 500
+MAX_DESCRIPTION_CHARS = 300
+#: Hosts an http (not https) homepage or privacy-policy URL may name: a developer's own machine.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CONFIDENTIAL_GRANTS = ("authorization_code", "refresh_token")
 ALL_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 #: What a client may register as id_token_signed_response_alg (RS256 first: OIDC's default).
@@ -19,18 +29,116 @@ ID_TOKEN_ALGS = ALGORITHMS
 
 
 class InvalidApplication(ValueError):
-    """Bad application input; the message is for a person."""
+    """Bad application input; the message is for a person and names the field (``field``: the
+    form field's name, for the page to put the message beside it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class AppProfile:
+    """What the consent page tells a person about an app, beside its name (RFC 7591's
+    client_uri, policy_uri and a description); every part already checked."""
+
+    homepage_url: str | None = None
+    description: str | None = None
+    privacy_url: str | None = None
+
+
+def _has_control(text: str, *, allow_newlines: bool = False) -> bool:
+    for c in text:
+        if allow_newlines and c == "\n":
+            continue
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp"):
+            return True
+    return False
 
 
 def check_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise InvalidApplication("Enter a client name.")
+        raise InvalidApplication("Enter a client name.", "name")
     if len(name) > MAX_NAME_CHARS:
-        raise InvalidApplication(f"A client name has at most {MAX_NAME_CHARS} characters.")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
-        raise InvalidApplication("A client name must not contain control characters.")
+        raise InvalidApplication(f"A client name has at most {MAX_NAME_CHARS} characters.", "name")
+    if _has_control(name):
+        raise InvalidApplication("A client name must not contain control characters.", "name")
     return name
+
+
+def _check_web_url(text: str, *, label: str, field: str) -> str:
+    """An absolute https URL, or http for the developer's own machine; nothing else."""
+    url = text.strip()
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidApplication(f"{label}: a URL has at most {MAX_URL_CHARS} characters.", field)
+    if any(c.isspace() for c in url) or _has_control(url) or not url.isascii():
+        raise InvalidApplication(
+            f"{label}: the URL must not contain spaces or control characters (percent-encode "
+            "any other character).", field)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise InvalidApplication(f"{label}: this is not a valid URL.", field) from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise InvalidApplication(
+            f"{label}: enter an absolute URL starting with https://, such as "
+            "https://example.com/.", field)
+    if parts.username is not None or parts.password is not None:
+        raise InvalidApplication(f"{label}: the URL must not contain a user name or password.",
+                                 field)
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise InvalidApplication(
+            f"{label}: use https (http is allowed only for localhost).", field)
+    return url
+
+
+def check_homepage(text: str | None, *, required: bool) -> str | None:
+    """The app's homepage (shown on the consent page); ``required`` for a new app."""
+    if not text or not text.strip():
+        if required:
+            raise InvalidApplication(
+                "Homepage: enter the address of the application's homepage, starting with "
+                "https://.", "homepage")
+        return None
+    return _check_web_url(text, label="Homepage", field="homepage")
+
+
+def check_privacy_url(text: str | None) -> str | None:
+    """The app's privacy policy (optional)."""
+    if not text or not text.strip():
+        return None
+    return _check_web_url(text, label="Privacy policy", field="privacy_url")
+
+
+def check_description(text: str | None) -> str | None:
+    """What the app does, in plain text (optional): at most MAX_DESCRIPTION_CHARS, line breaks
+    kept as typed (CRLF made LF), no other control characters."""
+    if text is None:
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return None
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise InvalidApplication(
+            f"Description: at most {MAX_DESCRIPTION_CHARS} characters (this one has "
+            f"{len(text)}).", "description")
+    if _has_control(text, allow_newlines=True):
+        raise InvalidApplication("Description: plain text only, without control characters.",
+                                 "description")
+    return text
+
+
+def check_profile(*, homepage: str | None, description: str | None, privacy_url: str | None,
+                  require_homepage: bool) -> AppProfile:
+    """The form's (or the CLI's) homepage, description and privacy-policy URL, checked."""
+    return AppProfile(
+        homepage_url=check_homepage(homepage, required=require_homepage),
+        description=check_description(description),
+        privacy_url=check_privacy_url(privacy_url),
+    )
 
 
 def check_redirect_uris(uris: list[str], *, require_one: bool) -> list[str]:
@@ -40,11 +148,12 @@ def check_redirect_uris(uris: list[str], *, require_one: bool) -> list[str]:
         try:
             seen.setdefault(validate_for_registration(uri), None)
         except RedirectUriInvalid as error:
-            raise InvalidApplication(f"{uri[:200]}: {error}") from None
+            raise InvalidApplication(f"{uri[:200]}: {error}", "redirect_uris") from None
     if require_one and not seen:
-        raise InvalidApplication("Enter at least one redirect URI.")
+        raise InvalidApplication("Enter at least one redirect URI.", "redirect_uris")
     if len(seen) > MAX_REDIRECT_URIS:
-        raise InvalidApplication(f"An application may have at most {MAX_REDIRECT_URIS} redirect URIs.")
+        raise InvalidApplication(
+            f"An application may have at most {MAX_REDIRECT_URIS} redirect URIs.", "redirect_uris")
     return list(seen)
 
 
@@ -66,7 +175,8 @@ def check_id_token_alg(alg: str) -> str:
     """An ID-token signing algorithm the server offers (exactly as spelt)."""
     if alg not in ID_TOKEN_ALGS:
         raise InvalidApplication(
-            f"ID token signature: choose {', '.join(ID_TOKEN_ALGS[:-1])} or {ID_TOKEN_ALGS[-1]}.")
+            f"ID token signature: choose {', '.join(ID_TOKEN_ALGS[:-1])} or {ID_TOKEN_ALGS[-1]}.",
+            "id_token_alg")
     return alg
 
 
@@ -77,7 +187,8 @@ def split_lines(text: str) -> list[str]:
 async def register(
     store: Store, digester: Digester, *, owner_id: int, name: str, redirect_uris: list[str],
     public: bool, now: int, grant_types: list[str] | None = None, by_operator: bool = False,
-    id_token_alg: str | None = None,
+    id_token_alg: str | None = None, profile: AppProfile | None = None,
+    logo: CheckedLogo | None = None,
 ) -> tuple[Client, str | None]:
     """Create an application; return it with its client secret (None for a public client).
 
@@ -85,6 +196,7 @@ async def register(
     registers (``by_operator``) is trusted for automatic error redirects from the start.
     ``id_token_alg`` is its ID tokens' signature algorithm (the pages and the CLI pass
     OPENPLATE_SIGNING_ALG unless one was chosen; None stores none, which follows that setting).
+    ``profile`` and ``logo`` come checked (``check_profile``, ``app_logos.check_logo``).
     """
     name = check_name(name)
     uris = check_redirect_uris(redirect_uris, require_one=False)
@@ -95,8 +207,11 @@ async def register(
         client_id=new_client_id(), owner_id=owner_id, name=name,
         secret_digest=digester.digest(secret) if secret else None, redirect_uris=uris,
         grant_types=grants, require_pkce=public, now=now, trusted=by_operator,
-        id_token_alg=alg,
+        id_token_alg=alg, profile=profile or AppProfile(),
     )
+    if logo is not None:
+        await store.applications.set_logo(pk=client.pk, png=logo.png, digest=logo.digest, now=now)
+        client = replace(client, logo_digest=logo.digest)
     return client, secret
 
 

@@ -39,17 +39,46 @@ def add_app_create_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--id-token-alg", dest="id_token_alg", choices=["RS256", "ES256", "EdDSA"],
         help="the signature of the app's ID tokens (default: OPENPLATE_SIGNING_ALG)")
+    parser.add_argument("--homepage", metavar="URL",
+                        help="the app's homepage, shown on the consent page (https; http only "
+                             "for localhost)")
+    parser.add_argument("--description", metavar="TEXT",
+                        help="what the app does, in plain text (at most 300 characters)")
+    parser.add_argument("--privacy-url", dest="privacy_url", metavar="URL",
+                        help="the app's privacy policy (https; http only for localhost)")
+    parser.add_argument("--logo", metavar="PATH",
+                        help="a PNG of at most 512x512 pixels and 256 KiB, shown on the consent page")
     add_json_flag(parser)
 
 
+def _read_logo(path: str) -> bytes:
+    """The logo file's bytes, reading at most one byte past the limit (the check says why)."""
+    from openplate.accounts.app_logos import LOGO_MAX_BYTES
+
+    try:
+        with open(path, "rb") as file:
+            return file.read(LOGO_MAX_BYTES + 1)
+    except OSError as error:
+        raise CommandError(f"--logo: cannot read {path}: {error.strerror or error}") from None
+
+
 def cmd_app_create(args: argparse.Namespace) -> None:
-    from openplate.accounts import applications
+    from openplate.accounts import app_logos, applications
     from openplate.accounts.applications import InvalidApplication
     from openplate.oauth.tokens import Digester
 
     settings = for_writing(settings_from(args))
     assert settings.secret_key is not None
     digester = Digester(settings.secret_key.encode("utf-8"))
+
+    try:
+        # Checked as the registration form checks them, before the database is opened.
+        profile = applications.check_profile(
+            homepage=args.homepage, description=args.description, privacy_url=args.privacy_url,
+            require_homepage=False)
+        logo = app_logos.check_logo(_read_logo(args.logo)) if args.logo is not None else None
+    except InvalidApplication as error:
+        raise CommandError(str(error)) from None
 
     async def work(db: Database) -> dict[str, object]:
         async with db.transaction() as store:
@@ -65,6 +94,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
                 store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
                 public=args.public, now=int(time.time()), grant_types=grant_types,
                 by_operator=True, id_token_alg=args.id_token_alg or settings.signing_alg,
+                profile=profile, logo=logo,
             )
         return {
             "client_id": client.client_id,
@@ -75,6 +105,10 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             "grant_types": list(client.grant_types),
             "public": client.is_public,
             "id_token_alg": client.id_token_alg,
+            "homepage": client.homepage_url,
+            "description": client.description,
+            "privacy_url": client.privacy_url,
+            "logo": f"/applications/{client.client_id}/logo.png" if client.logo_digest else None,
         }
 
     try:

@@ -28,6 +28,12 @@ class Client:
     #: OIDC Dynamic Registration's ``id_token_signed_response_alg``: RS256, ES256 or EdDSA;
     #: None (clients registered before it could be chosen) follows OPENPLATE_SIGNING_ALG.
     id_token_alg: str | None = None
+    #: What the consent page tells a person about the app (RFC 7591 §2's client_uri, policy_uri
+    #: and a plain-text description), and the SHA-256 of its logo (None: it has none).
+    homepage_url: str | None = None
+    description: str | None = None
+    privacy_url: str | None = None
+    logo_digest: str | None = None
 
     @property
     def is_public(self) -> bool:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from openplate.oauth.errors import InvalidScope
 
-#: Every scope the server knows, with the plain words shown on the consent page.
+#: Every scope the server knows, with the plain words shown on the consent page: exactly what
+#: the app receives (GET /users/me for ``account``; the ID token's and UserInfo's claims, OIDC
+#: Core §5.4, for the others: see openplate/oauth/oidc/claims.py).
 SCOPES: dict[str, str] = {
-    "account": "See your account details: your username and profile",
-    "maps": "Upload mind maps to the library and share them under your name",
-    "openid": "Sign you in with your Openplate account",
-    "profile": "See your username, your public profile name",
-    "email": "See your e-mail address",
+    "account": ("See your account details: your user ID, username, e-mail address and when you "
+                "joined"),
+    "maps": "Upload mind maps to the public library and share them under your name",
+    "openid": ("Sign you in with your Openplate account: it learns your user ID (the sub claim) "
+               "and when you signed in"),
+    "profile": "See your username (the preferred_username and name claims)",
+    "email": ("See your e-mail address and whether it is verified (the email and email_verified "
+              "claims)"),
 }
 #: What a client acting for itself (client_credentials) may ask for: there is no user to speak for.
 CLIENT_SCOPES: tuple[str, ...] = ("maps",)

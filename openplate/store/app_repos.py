@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
@@ -10,7 +12,18 @@ from openplate.oauth.models import Client
 from openplate.store.client_cache import ClientCache
 from openplate.store.oauth_repos import client_from_row
 from openplate.store.prepared import DbConnection
-from openplate.store.tables import clients, refresh_tokens
+from openplate.store.tables import client_logos, clients, refresh_tokens
+
+if TYPE_CHECKING:
+    from openplate.accounts.applications import AppProfile
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLogo:
+    """An app's logo as served: the PNG and its SHA-256 (hex)."""
+
+    png: bytes
+    digest: str
 
 
 class SqlApplications:
@@ -26,7 +39,7 @@ class SqlApplications:
         self, *, client_id: str, owner_id: int, name: str, secret_digest: str | None,
         redirect_uris: list[str], grant_types: list[str], require_pkce: bool, now: int,
         trusted: bool = False,
-        id_token_alg: str | None = None,
+        id_token_alg: str | None = None, profile: AppProfile | None = None,
     ) -> Client:
         result = await self._conn.execute(
             clients.insert()
@@ -36,6 +49,9 @@ class SqlApplications:
                 grant_types=" ".join(grant_types), created_at=now, secret_rotated_at=now,
                 trusted_at=now if trusted else None,
                 id_token_alg=id_token_alg,
+                homepage_url=profile.homepage_url if profile else None,
+                description=profile.description if profile else None,
+                privacy_url=profile.privacy_url if profile else None,
             )
             .returning(clients)
         )
@@ -70,6 +86,41 @@ class SqlApplications:
             values["id_token_alg"] = id_token_alg
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(**values))
         self._changed()
+
+    async def set_profile(self, *, pk: int, profile: AppProfile) -> None:
+        """Save the homepage, description and privacy-policy URL (None clears one)."""
+        await self._conn.execute(update(clients).where(clients.c.id == pk).values(
+            homepage_url=profile.homepage_url, description=profile.description,
+            privacy_url=profile.privacy_url))
+        self._changed()
+
+    async def set_logo(self, *, pk: int, png: bytes, digest: str, now: int) -> None:
+        """Give the app this logo (checked by accounts/app_logos.py), replacing any it had."""
+        await self._conn.execute(delete(client_logos).where(client_logos.c.client_pk == pk))
+        await self._conn.execute(client_logos.insert().values(
+            client_pk=pk, png=png, digest=digest, updated_at=now))
+        await self._conn.execute(update(clients).where(clients.c.id == pk).values(
+            logo_digest=digest))
+        self._changed()
+
+    async def remove_logo(self, *, pk: int) -> bool:
+        """Forget the app's logo; False if it had none."""
+        removed = await self._conn.execute(
+            delete(client_logos).where(client_logos.c.client_pk == pk)
+            .returning(client_logos.c.client_pk))
+        await self._conn.execute(update(clients).where(clients.c.id == pk).values(
+            logo_digest=None))
+        self._changed()
+        return removed.first() is not None
+
+    async def logo(self, *, client_id: str) -> StoredLogo | None:
+        """The logo of the app ``client_id``, if it has one (anyone may see it)."""
+        row = (await self._conn.execute(
+            select(client_logos.c.png, client_logos.c.digest)
+            .join(clients, clients.c.id == client_logos.c.client_pk)
+            .where(clients.c.client_id == client_id)
+        )).first()
+        return StoredLogo(png=bytes(row.png), digest=row.digest) if row is not None else None
 
     async def set_secret(self, *, pk: int, secret_digest: str, now: int) -> None:
         """Replace the secret's digest and revoke the refresh tokens issued under the old one."""

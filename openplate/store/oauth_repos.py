@@ -118,6 +118,10 @@ def client_from_row(row: Any) -> Client:
         grant_types=tuple(row.grant_types.split()),
         trusted=row.trusted_at is not None,
         id_token_alg=row.id_token_alg,
+        homepage_url=row.homepage_url,
+        description=row.description,
+        privacy_url=row.privacy_url,
+        logo_digest=row.logo_digest,
     )
 
 

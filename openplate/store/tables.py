@@ -65,6 +65,24 @@ clients = Table(
     # When the app became trusted for automatic error redirects (oauth/authorize.py
     # may_redirect_unseen): registered by the operator, or first allowed by a user not its owner.
     Column("trusted_at", Time, nullable=True),
+    # What the consent page shows (accounts/applications.py checks them): the homepage (required
+    # for apps registered since 0013), a plain-text description, the privacy policy, and the
+    # SHA-256 of the logo in client_logos (NULL: none).
+    Column("homepage_url", String(500), nullable=True),
+    Column("description", String(300), nullable=True),
+    Column("privacy_url", String(500), nullable=True),
+    Column("logo_digest", String(64), nullable=True),
+)
+
+# An application's logo: a PNG that passed accounts/app_logos.py, as Pillow re-encoded it.
+client_logos = Table(
+    "client_logos",
+    metadata,
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("png", LargeBinary, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("updated_at", Time, nullable=False),
 )
 
 grants = Table(

@@ -41,6 +41,7 @@ from openplate.web.routes import (
     account,
     account_settings,
     api,
+    app_logo,
     developer,
     library,
     oauth,
@@ -51,6 +52,7 @@ from openplate.web.routes import (
 STATIC = TEMPLATES.with_name("static")
 log = logging.getLogger("openplate.web")
 FORM_LIMIT = 256 * 1024
+APP_FORM_LIMIT = 64 * 1024 * 1024
 
 
 async def load_keys(ctx: AppContext, *, create: bool = False) -> list[str]:
@@ -222,6 +224,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.state.ctx = ctx
     app.include_router(library.router)
     app.include_router(account.router)
+    app.include_router(app_logo.router)
     app.include_router(developer.router)
     app.include_router(account_settings.router)
     app.include_router(oauth.router)
@@ -245,7 +248,14 @@ def create_app(settings: Settings) -> OpenplateApp:
     upload_limit = settings.max_upload_bytes + 1024 * 1024
 
     def limit_for(method: str, path: str) -> int:
-        return upload_limit if path == "/maps" else FORM_LIMIT
+        if path == "/maps":
+            return upload_limit
+        if path.startswith("/applications/") and path.count("/") == 2:
+            # An application's form may carry a logo: the route refuses it past its own bound
+            # (by Content-Length, or while streaming) with the form and a message beside the
+            # logo field, not a bare 413.
+            return APP_FORM_LIMIT
+        return FORM_LIMIT
 
     app.add_middleware(BodyLimit, limit_for=limit_for)
     app.add_middleware(HeadAsGet)

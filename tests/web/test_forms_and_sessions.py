@@ -196,7 +196,8 @@ def test_generate_application_redirects_and_shows_the_secret_once(
     with _developer_browser(server, developer) as browser:
         listing = browser.get("/applications")
         created = browser.post("/applications/new",
-                               data={**hidden_fields(listing.text), "name": name})
+                               data={**hidden_fields(listing.text), "name": name,
+                                     "homepage": "https://once.example/"})
         assert created.status_code == 303, created.text
         location = created.headers["location"]
         client_id = location.rsplit("/", 1)[1]

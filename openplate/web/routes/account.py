@@ -92,7 +92,11 @@ async def signup_page(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"))
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=True)
-    return render(ctx, "signup.html", who, next=target, username="", email="", error=None)
+        # Reached from the sign-in page of an authorisation request: say which app it continues
+        # to (the server decides, from the request parked for this browser; the URL only names it).
+        pending = await interaction.pending_sign_in(ctx, store, who, target, now=now())
+    return render(ctx, "signup.html", who, next=target, username="", email="", error=None,
+                  app_name=pending.client_name if pending is not None else None)
 
 
 @router.post("/signup")
@@ -105,6 +109,7 @@ async def signup(request: Request) -> Response:
     username, email = (form.get("username") or "").strip(), (form.get("email") or "").strip()
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
+        pending = await interaction.pending_sign_in(ctx, store, who, target, now=now())
     if not who.csrf_ok(form.get("csrf_token")):
         return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
 
@@ -112,6 +117,7 @@ async def signup(request: Request) -> Response:
         return render(
             ctx, "signup.html", who, status=status, next=target, username=username[:40],
             email=email[:254], error=message,
+            app_name=pending.client_name if pending is not None else None,
         )
 
     try:

@@ -7,16 +7,20 @@ secret and deleting the application ask first, on a page of their own (no JavaSc
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openplate.accounts import applications
+from openplate.accounts import app_logos, applications
 from openplate.accounts.applications import InvalidApplication
 from openplate.oauth.models import Client
 from openplate.oauth.params import Params
 from openplate.store.unit import Store
 from openplate.web.context import AppContext, client_ip, context_of, now
+from openplate.web.forms import BadForm, FormTooLarge, UploadForm, read_upload_form
 from openplate.web.notices import Notice
 from openplate.web.pages import (
     Visitor,
@@ -36,18 +40,78 @@ router = APIRouter(include_in_schema=False)
 
 NOT_FOUND = "No such application among yours."
 CREATED = "Application created. Add a redirect URI to use it."
+#: The most an application form may carry: the largest logo and room for the text fields.
+#: Refused before it is all read (see read_upload_form); BodyLimit allows these paths more.
+APP_FORM_MAX_BYTES = app_logos.LOGO_MAX_BYTES + 64 * 1024
+TOO_LARGE = (f"Logo: this file is too large. A logo is {app_logos.LIMITS_TEXT}.")
+
+
+@dataclass(frozen=True, slots=True)
+class FormError:
+    """A message for a person and the form field it is about (None: the form as a whole)."""
+
+    message: str
+    field: str | None = None
+
+    @classmethod
+    def of(cls, error: InvalidApplication) -> FormError:
+        return cls(str(error), error.field)
+
+
+def _profile_values(form: UploadForm | None, app: Client | None) -> dict[str, str]:
+    """What the profile fields show: as posted, else as stored (cut to what the fields hold)."""
+    if form is not None:
+        get = form.params.get
+        return {"homepage": (get("homepage") or "")[:applications.MAX_URL_CHARS + 100],
+                "description": (get("description") or "")[:applications.MAX_DESCRIPTION_CHARS + 100],
+                "privacy_url": (get("privacy_url") or "")[:applications.MAX_URL_CHARS + 100]}
+    return {"homepage": (app.homepage_url if app else None) or "",
+            "description": (app.description if app else None) or "",
+            "privacy_url": (app.privacy_url if app else None) or ""}
+
+
+async def _checked_logo(ctx: AppContext, form: UploadForm) -> app_logos.CheckedLogo | None:
+    """The posted logo, checked in a worker thread (a few at a time), or None if none came."""
+    raw = form.files.get("logo")
+    if raw is None:
+        return None
+    if len(raw) > app_logos.LOGO_MAX_BYTES:  # refused before Pillow sees it
+        return app_logos.check_logo(raw)
+    async with ctx.parse_slots:
+        return await asyncio.to_thread(app_logos.check_logo, raw)
+
+
+async def _upload_form(request: Request, ctx: AppContext) -> UploadForm | FormError | Response:
+    """The posted form; ``FormError`` if it was too large (the page says so beside the logo
+    field); the error page for a form that cannot be read at all."""
+    try:
+        return await read_upload_form(request, max_bytes=APP_FORM_MAX_BYTES,
+                                      file_fields=("logo",))
+    except FormTooLarge:
+        return FormError(TOO_LARGE, "logo")
+    except BadForm as error:
+        return error_page(ctx, None, status=400, title="Bad form", message=str(error))
+
+
+def _too_large_page(ctx: AppContext, who: Visitor) -> Response:
+    return error_page(ctx, who, status=413, title="Bad form", message=TOO_LARGE)
 
 
 def _app_page(
     ctx: AppContext, who: Visitor, app: Client, *, status: int = 200,
-    error: str | None = None, form_name: str | None = None, form_uris: str | None = None,
+    error: FormError | None = None, form: UploadForm | None = None,
 ) -> Response:
     notice = who.notice
     new_secret = notice.secret if notice and notice.client_id == app.client_id else None
+    form_name = (form.params.get("name") or "")[:100] if form else app.name
+    form_uris = ((form.params.get("redirect_uris") or "")[:50_000] if form
+                 else "\n".join(app.redirect_uris))
     return render(
-        ctx, "application.html", who, status=status, app=app, new_secret=new_secret, error=error,
-        form_name=app.name if form_name is None else form_name,
-        form_uris="\n".join(app.redirect_uris) if form_uris is None else form_uris,
+        ctx, "application.html", who, status=status, app=app, new_secret=new_secret,
+        error=error, form_name=form_name, form_uris=form_uris,
+        profile=_profile_values(form, app), logo_limits=app_logos.LIMITS_TEXT,
+        logo_max_side=app_logos.LOGO_MAX_SIDE,
+        max_description=applications.MAX_DESCRIPTION_CHARS,
         shown_secret_for=app.client_id,
         id_token_algs=applications.ID_TOKEN_ALGS,
         id_token_alg=app.id_token_alg or ctx.settings.signing_alg,
@@ -62,7 +126,18 @@ async def list_apps(request: Request) -> Response:
         if who.user is None:
             return redirect(ctx, signin_url("/applications"), who)
         apps = await store.applications.owned_by(owner_id=who.user.id)
-    return render(ctx, "applications.html", who, apps=apps, error=None, name="")
+    return _list_page(ctx, who, apps)
+
+
+def _list_page(ctx: AppContext, who: Visitor, apps: list[Client], *, status: int = 200,
+               error: FormError | None = None, form: UploadForm | None = None) -> Response:
+    return render(
+        ctx, "applications.html", who, status=status, apps=apps, error=error,
+        name=(form.params.get("name") or "")[:100] if form else "",
+        public=bool(form and form.params.get("public") == "1"),
+        profile=_profile_values(form, None), logo_limits=app_logos.LIMITS_TEXT,
+        max_description=applications.MAX_DESCRIPTION_CHARS,
+    )
 
 
 async def _own_app(
@@ -100,24 +175,39 @@ async def _form(request: Request, ctx: AppContext) -> Params | Response:
 @router.post("/applications/new")
 async def create_app(request: Request) -> Response:
     ctx = context_of(request)
-    form = await _form(request, ctx)
+    form = await _upload_form(request, ctx)
     if isinstance(form, Response):
         return form
-    async with ctx.db.transaction() as store:
-        who = await signed_in_post(request, ctx, store, form, back="/applications")
-        if isinstance(who, Response):
-            return who
-        assert who.user is not None and who.session is not None
-        try:
-            app, secret = await applications.register(
-                store, ctx.digester, owner_id=who.user.id, name=form.get("name") or "",
-                redirect_uris=[], public=form.get("public") == "1", now=now(),
-                id_token_alg=ctx.settings.signing_alg,
-            )
-        except InvalidApplication as error:
-            apps = await store.applications.owned_by(owner_id=who.user.id)
-            return render(ctx, "applications.html", who, status=400, apps=apps,
-                          error=str(error), name=(form.get("name") or "")[:100])
+    async with ctx.db.transaction(readonly=True) as store:
+        if isinstance(form, FormError):  # nothing changes: the form is shown again, saying why
+            who = await visitor(request, ctx, store, create=True)
+            if who.user is None:
+                return _too_large_page(ctx, who)
+        else:
+            checked = await signed_in_post(request, ctx, store, form.params, back="/applications")
+            if isinstance(checked, Response):
+                return checked
+            who = checked
+        assert who.user is not None
+        apps = await store.applications.owned_by(owner_id=who.user.id)
+    if isinstance(form, FormError):
+        return _list_page(ctx, who, apps, status=413, error=form)
+    assert who.user is not None and who.session is not None
+    get = form.params.get
+    try:
+        name = applications.check_name(get("name") or "")
+        profile = applications.check_profile(
+            homepage=get("homepage"), description=get("description"),
+            privacy_url=get("privacy_url"), require_homepage=True)
+        logo = await _checked_logo(ctx, form)
+    except InvalidApplication as error:
+        return _list_page(ctx, who, apps, status=400, error=FormError.of(error), form=form)
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
+        app, secret = await applications.register(
+            store, ctx.digester, owner_id=who.user.id, name=name, redirect_uris=[],
+            public=get("public") == "1", now=now(), id_token_alg=ctx.settings.signing_alg,
+            profile=profile, logo=logo,
+        )
         await tell(ctx, store, who.session, Notice(CREATED, secret, app.client_id))
     return redirect(ctx, f"/applications/{app.client_id}")
 
@@ -137,36 +227,55 @@ async def show_app(request: Request, client_id: str) -> Response:
 @router.post("/applications/{client_id}")
 async def update_app(request: Request, client_id: str) -> Response:
     ctx = context_of(request)
-    form = await _form(request, ctx)
+    form = await _upload_form(request, ctx)
     if isinstance(form, Response):
         return form
-    async with ctx.db.transaction() as store:
-        owned = await _own_app(request, ctx, store, form, client_id)
-        if isinstance(owned, Response):
-            return owned
-        who, app = owned
-        assert who.session is not None
-        name_text, uris_text = form.get("name") or "", form.get("redirect_uris") or ""
-        alg_text = form.get("id_token_alg")
-        try:
-            name = applications.check_name(name_text)
-            uris = applications.check_redirect_uris(
-                applications.split_lines(uris_text), require_one=True
-            )
-            alg = applications.check_id_token_alg(alg_text) if alg_text is not None else None
-        except InvalidApplication as error:
-            return _app_page(ctx, who, app, status=400, error=str(error),
-                             form_name=name_text[:100], form_uris=uris_text[:50_000])
-        require_pkce = app.is_public or form.get("require_pkce") == "1"
-        grants = [g for g in app.grant_types if g != "client_credentials"]
-        if form.get("client_credentials") == "1" and not app.is_public:
-            grants.append("client_credentials")
+    async with ctx.db.transaction(readonly=True) as store:
+        if isinstance(form, FormError):  # nothing changes: the form is shown again, saying why
+            who = await visitor(request, ctx, store, create=True)
+            mine = (await store.applications.owned(owner_id=who.user.id, client_id=client_id)
+                    if who.user is not None else None)
+            if mine is None:
+                return _too_large_page(ctx, who)
+            return _app_page(ctx, who, mine, status=413, error=form)
+        shown = await _own_app(request, ctx, store, form.params, client_id)
+    if isinstance(shown, Response):
+        return shown
+    who, app = shown
+    assert who.session is not None
+    get = form.params.get
+    alg_text = get("id_token_alg")
+    try:
+        name = applications.check_name(get("name") or "")
+        uris = applications.check_redirect_uris(
+            applications.split_lines(get("redirect_uris") or ""), require_one=True)
+        alg = applications.check_id_token_alg(alg_text) if alg_text is not None else None
+        # An app registered before homepages were asked for may keep saving without one.
+        profile = applications.check_profile(
+            homepage=get("homepage"), description=get("description"),
+            privacy_url=get("privacy_url"), require_homepage=app.homepage_url is not None)
+        logo = await _checked_logo(ctx, form)
+    except InvalidApplication as error:
+        return _app_page(ctx, who, app, status=400, error=FormError.of(error), form=form)
+    require_pkce = app.is_public or get("require_pkce") == "1"
+    grants = [g for g in app.grant_types if g != "client_credentials"]
+    if get("client_credentials") == "1" and not app.is_public:
+        grants.append("client_credentials")
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
+        # Still the developer's (it may have been deleted meanwhile).
+        if await store.applications.owned(owner_id=app.owner_id, client_id=client_id) is None:
+            return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
         await store.applications.update(
             pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce,
             grant_types=applications.check_grant_types(grants, public=app.is_public),
             id_token_alg=alg,
         )
-        await tell(ctx, store, who.session, Notice("Saved."))
+        await store.applications.set_profile(pk=app.pk, profile=profile)
+        if logo is not None:
+            await store.applications.set_logo(pk=app.pk, png=logo.png, digest=logo.digest,
+                                              now=now())
+        await tell(ctx, store, who.session, Notice("Saved." if logo is None
+                                                   else "Saved, with the new logo."))
     return redirect(ctx, f"/applications/{client_id}")
 
 
@@ -211,7 +320,7 @@ async def rotate(request: Request, client_id: str) -> Response:
         try:
             secret = await applications.rotate_secret(store, ctx.digester, app, now=now())
         except InvalidApplication as error:
-            return _app_page(ctx, who, app, status=400, error=str(error))
+            return _app_page(ctx, who, app, status=400, error=FormError.of(error))
         await store.events.append(kind="client.secret_rotated", now=now(), user_id=app.owner_id,
                                   client_id=app.client_id)
         await tell(ctx, store, who.session, Notice(

@@ -37,6 +37,7 @@ from openplate.web.pages import (
     signin_url,
     visitor,
 )
+from openplate.web.routes.app_logo import logo_path
 
 router = APIRouter()
 
@@ -97,10 +98,14 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
     if isinstance(decision, SignIn):
         return redirect(ctx, signin_url(interaction.resume_path(handle)), who)
     assert isinstance(decision, AskConsent)
+    owner = await store.users.by_id(client.owner_id)
     return render(
         ctx, "consent.html", who, client_name=client.name, handle=handle,
         redirect_host=_redirect_host(request.redirect_uri),
         scopes=[(scope, SCOPES[scope]) for scope in request.scope],
+        app=client, developer=owner.username if owner is not None else None,
+        homepage_host=_redirect_host(client.homepage_url) if client.homepage_url else None,
+        logo_url=logo_path(client.client_id, client.logo_digest),
     )
 
 
