@@ -33,6 +33,7 @@ def test_new_application_shows_its_secret_once(
 
     name = _unique("Browser App")
     page.get_by_label("Client Name").fill(name)
+    page.get_by_label("Homepage").fill("https://browser-app.example/")
     with page.expect_response(lambda r: r.url.endswith("/applications/new")) as created:
         page.get_by_role("button", name="Generate Application").click()
     assert created.value.status == 303  # a reload of the page it leads to posts nothing
@@ -206,7 +207,8 @@ def test_another_user_cannot_see_or_change_the_application(
     for action in ("rotate-secret", "delete"):
         page.goto("/applications")
         page.locator("form[action='/applications/new']").evaluate(
-            "(form, action) => { form.noValidate = true; form.action = action; form.submit(); }",
+            "(form, action) => { form.noValidate = true; form.action = action;"
+            " form.enctype = 'application/x-www-form-urlencoded'; form.submit(); }",
             f"/applications/{app.client_id}/{action}",
         )
         expect(page).to_have_url(at_path(f"/applications/{app.client_id}/{action}"))

@@ -347,7 +347,7 @@ def test_the_consent_page_tells_who_asks_and_what_they_get(server: LiveServer,
         assert "<img src=x" not in text
         # What they get, scope by scope.
         assert "<strong>account</strong>: See your account details: your user ID, username, " \
-               "e-mail address and when you joined." in text
+               "e-mail address and when you joined</li>" in text
         assert "(the sub claim)" in text
         assert "(the preferred_username and name claims)" in text
         assert "(the email and email_verified claims)" in text
