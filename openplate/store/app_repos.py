@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openplate.oauth.models import Client
 from openplate.store.client_cache import ClientCache
@@ -96,9 +98,15 @@ class SqlApplications:
 
     async def set_logo(self, *, pk: int, png: bytes, digest: str, now: int) -> None:
         """Give the app this logo (checked by accounts/app_logos.py), replacing any it had."""
-        await self._conn.execute(delete(client_logos).where(client_logos.c.client_pk == pk))
-        await self._conn.execute(client_logos.insert().values(
-            client_pk=pk, png=png, digest=digest, updated_at=now))
+        # One statement (ON CONFLICT, the same shape in both dialects): two uploads at once for
+        # the same app on PostgreSQL end with one of them, never a duplicate-key error.
+        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(client_logos).values(client_pk=pk, png=png, digest=digest,
+                                                updated_at=now)
+        await self._conn.execute(statement.on_conflict_do_update(
+            index_elements=[client_logos.c.client_pk],
+            set_={"png": statement.excluded.png, "digest": statement.excluded.digest,
+                  "updated_at": statement.excluded.updated_at}))
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(
             logo_digest=digest))
         self._changed()

@@ -103,4 +103,6 @@ async def read_upload_form(
                 raise BadForm(f"Unexpected file in the field '{name[:40]}'.")
     finally:
         await parsed.close()
+    if not values and not files:  # every form of ours carries at least its CSRF token
+        raise BadForm("The form is empty.")
     return UploadForm(Params(values=values), files)

@@ -66,6 +66,7 @@ def test_public_application_has_no_secret(member_page: Page) -> None:
     page = member_page
     page.goto("/applications")
     page.get_by_label("Client Name").fill(_unique("Desktop App"))
+    page.get_by_label("Homepage").fill("http://localhost:8080/")
     page.get_by_label("Public client").check()
     page.get_by_role("button", name="Generate Application").click()
     expect(page.locator(".credentials dd").nth(1)).to_have_text(
