@@ -82,6 +82,11 @@ def test_register_then_sign_up_and_allow_from_a_signed_out_browser(
     dev_page.get_by_role("button", name="Update").click()
     expect(dev_page.get_by_role("status")).to_have_text("Saved.")
     _check(dev_page, width, "application page with its logo", checked)
+    dev_page.get_by_role("link", name="remove it").click()
+    expect(dev_page.get_by_role("heading", level=1)).to_have_text(f"Remove the logo of {name}?")
+    _check(dev_page, width, "logo removal confirmation", checked)
+    dev_page.get_by_role("link", name="Cancel").click()
+    expect(dev_page.locator(".current-logo img")).to_be_visible()
 
     # A visitor with no account, in a browser of their own.
     visitor = open_context(viewport={"width": width, "height": 900}, bypass_csp=True).new_page()
@@ -124,6 +129,6 @@ def test_register_then_sign_up_and_allow_from_a_signed_out_browser(
     assert got["state"] == ["s1"] and got["code"][0]
     expect(visitor.locator("#callback")).to_have_text("Back at the app")
     assert checked == ["registration with an error", "application page with its logo",
-                       "sign-in for an application", "sign-up for an application",
+                       "logo removal confirmation", "sign-in for an application", "sign-up for an application",
                        "consent with the app's profile"]
 

@@ -21,8 +21,8 @@ from hypothesis import assume, given, reject
 from hypothesis import strategies as st
 
 from openplate.oauth.scopes import SCOPES
-from openplate.web.routes.developer import APP_FORM_MAX_BYTES
 from openplate.oauth.token_endpoint import GRANTS
+from openplate.web.routes.developer import APP_FORM_MAX_BYTES
 from tests.fuzz.helpers import (
     CONTENT_TYPES,
     FUZZ,
