@@ -40,7 +40,8 @@ def _check(page: Page, width: int, what: str, checked: list[str]) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{what}: {overflow}px wider than the {width}px window"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{what.replace(' ', '-')}-{width}.png"), full_page=True)
+    stem = what.replace(" ", "-").replace("'", "")
+    page.screenshot(path=str(SHOTS / f"{stem}-{width}.png"), full_page=True)
     checked.append(what)
 
 
