@@ -376,6 +376,8 @@ def test_sign_up_from_the_sign_in_page_continues_the_authorisation(
         link = re.search(r'<a href="(/signup\?next=[^"]+)">Sign up</a> and continue to', signin.text)
         assert link, signin.text
         signup_url = link.group(1).replace("&amp;", "&")
+        # The header's Sign up link keeps the request too.
+        assert signin.text.count(f'href="{link.group(1)}"') == 2, signin.text
         resume = parse_qs(urlsplit(signup_url).query)["next"][0]
         assert resume.startswith("/oauth/auth/resume?request=")
         signup = browser.get(signup_url)
