@@ -130,6 +130,6 @@ def test_register_then_sign_up_and_allow_from_a_signed_out_browser(
     assert got["state"] == ["s1"] and got["code"][0]
     expect(visitor.locator("#callback")).to_have_text("Back at the app")
     assert checked == ["registration with an error", "application page with its logo",
-                       "logo removal confirmation", "sign-in for an application", "sign-up for an application",
-                       "consent with the app's profile"]
+                       "logo removal confirmation", "sign-in for an application",
+                       "sign-up for an application", "consent with the app's profile"]
 
