@@ -383,6 +383,10 @@ def test_sign_up_from_the_sign_in_page_continues_the_authorisation(
         signup = browser.get(signup_url)
         assert f'continue to <strong class="app-name">{name}</strong>' in signup.text
         username = f"new{time.time_ns() % 10**9}"
+        short = browser.post("/signup", data={**hidden_fields(signup.text), "username": username,
+                                              "email": f"{username}@example.org", "password": "x"})
+        assert short.status_code == 400  # shown again, still saying where it goes on to
+        assert f'continue to <strong class="app-name">{name}</strong>' in short.text
         made = browser.post("/signup", data={**hidden_fields(signup.text), "username": username,
                                              "email": f"{username}@example.org",
                                              "password": "a long enough password"})
