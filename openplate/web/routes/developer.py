@@ -94,7 +94,7 @@ async def _upload_form(request: Request, ctx: AppContext) -> UploadForm | FormEr
 
 
 def _too_large_page(ctx: AppContext, who: Visitor) -> Response:
-    return error_page(ctx, who, status=413, title="Bad form", message=TOO_LARGE)
+    return error_page(ctx, who, status=413, title="This form is too large", message=TOO_LARGE)
 
 
 def _app_page(
