@@ -66,7 +66,7 @@ clients = Table(
     # may_redirect_unseen): registered by the operator, or first allowed by a user not its owner.
     Column("trusted_at", Time, nullable=True),
     # What the consent page shows (accounts/applications.py checks them): the homepage (required
-    # for apps registered since 0013), a plain-text description, the privacy policy, and the
+    # for apps registered since 0009), a plain-text description, the privacy policy, and the
     # SHA-256 of the logo in client_logos (NULL: none).
     Column("homepage_url", String(500), nullable=True),
     Column("description", String(300), nullable=True),

@@ -1,4 +1,4 @@
-"""SqlApplications' profile and logo (migration 0013), on SQLite and PostgreSQL: what is saved is
+"""SqlApplications' profile and logo (migration 0009), on SQLite and PostgreSQL: what is saved is
 read back, through the clients repository too; a logo is replaced in place, removed once, gone
 with its app; uploads racing for one app end with one logo and no error. (The memory store has
 no applications repository: the site's pages and the CLI always run on SQL.)"""
