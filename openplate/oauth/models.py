@@ -28,6 +28,9 @@ class Client:
     #: OIDC Dynamic Registration's ``id_token_signed_response_alg``: RS256, ES256 or EdDSA;
     #: None (clients registered before it could be chosen) follows OPENPLATE_SIGNING_ALG.
     id_token_alg: str | None = None
+    #: Disabled by the operator (``openplate app disable``): it authenticates (so it may still
+    #: revoke and introspect, answered ``active: false``) but gets no tokens.
+    disabled: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -83,6 +86,7 @@ class RefreshRecord:
     expires_at: int
     used_at: int | None  # when it was rotated; None while it is the live refresh token
     revoked: bool
+    #: Its grant was revoked, or its user or its application is disabled: it is dead either way.
     grant_revoked: bool
     auth_time: int | None = None
     issued_at: int = 0

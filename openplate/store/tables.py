@@ -44,6 +44,8 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("created_at", Time, nullable=False),
     Column("password_changed_at", Time, nullable=False),
+    # When the operator disabled the account (openplate user disable); NULL while enabled.
+    Column("disabled_at", Time, nullable=True),
 )
 
 clients = Table(
@@ -65,6 +67,8 @@ clients = Table(
     # When the app became trusted for automatic error redirects (oauth/authorize.py
     # may_redirect_unseen): registered by the operator, or first allowed by a user not its owner.
     Column("trusted_at", Time, nullable=True),
+    # When the operator disabled the application (openplate app disable); NULL while enabled.
+    Column("disabled_at", Time, nullable=True),
 )
 
 grants = Table(

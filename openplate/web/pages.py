@@ -71,6 +71,10 @@ async def visitor(
     user = None
     if session is not None and session.user_id is not None:
         user = await store.users.by_id(session.user_id)
+        # Disabling deletes the account's sessions; reading the flag here too (the row is read
+        # anyway) holds for a session that a sign-in on another node opened in that moment.
+        if user is not None and user.disabled:
+            session, user = None, None
     who = Visitor(session, user)
     if session is None:
         who.form_key = sessions.form_key(request, ctx)
