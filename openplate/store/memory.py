@@ -18,9 +18,9 @@ Seed it in one call, ``MemoryDatabase(users=[...], clients=[...])``, or with ``a
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 
 from openplate.oauth.models import Client, UserProfile
 from openplate.oauth.ports import OAuthStore

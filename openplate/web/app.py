@@ -39,6 +39,7 @@ from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.replies import Refusal
 from openplate.web.routes import (
     account,
+    account_delete,
     account_settings,
     api,
     developer,
@@ -224,6 +225,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account.router)
     app.include_router(developer.router)
     app.include_router(account_settings.router)
+    app.include_router(account_delete.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)

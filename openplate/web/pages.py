@@ -83,10 +83,17 @@ async def visitor(
         if who.form_key is not None:
             who.form_token = ctx.form_tokens.token(who.form_key)
             who.renew_form_cookie = create
-    if notice and session is not None and session.flash is not None:
+    if notice:
+        await take_notice(ctx, store, who)
+    return who
+
+
+async def take_notice(ctx: AppContext, store: Store, who: Visitor) -> None:
+    """Take the session's one-time notice for this page (needs a writing unit of work)."""
+    session = who.session
+    if session is not None and session.flash is not None:
         if await store.sessions.take_flash(session_id=session.id, seen=session.flash):
             who.notice = ctx.notice_seal.open(session.flash, session_id=session.id)
-    return who
 
 
 async def ensure_session(ctx: AppContext, store: Store, who: Visitor) -> SessionRecord:
