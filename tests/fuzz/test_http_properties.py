@@ -701,7 +701,8 @@ def test_maps_multipart_bodies(
 
 FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applications/new",
               "/applications/opc_nope", "/applications/opc_nope/rotate-secret",
-              "/applications/opc_nope/delete", "/account/password", "/account/apps/opc_nope/revoke"]
+              "/applications/opc_nope/delete", "/account/password", "/account/apps/opc_nope/revoke",
+              "/account/delete"]
 
 
 def _readable(ctype: bytes | None, body: bytes) -> FormData | None:
