@@ -146,6 +146,11 @@ def test_a_disabled_application_gets_no_tokens_and_its_tokens_end(
         assert page.status_code == 400 and "This application is disabled" in page.text
         assert "location" not in page.headers
 
+    # Its owner is told on the application's page.
+    with httpx.Client(base_url=server.url, timeout=20) as owner:
+        assert sign_in(owner, developer).status_code == 303
+        assert "have disabled this application" in owner.get(f"/applications/{app.client_id}").text
+
     assert operator_json(server, "app", "enable", app.client_id)["changed"] is True
     wait_until(lambda: client_token(server, app).status_code == 200,
                "the token endpoint to serve the enabled application again")
