@@ -168,7 +168,11 @@ def test_purge_with_a_batch_of_zero_fails_at_once(tmp_path: Path) -> None:
 
 DEFAULT_DB = "openplate.db"
 READ_ONLY = [("keys", "list"), ("security-log",), ("security-log", "--json"), ("purge",),
-             ("purge", "--json"), ("keys", "list", "--json")]
+             ("purge", "--json"), ("keys", "list", "--json"),
+             # The operator's commands act on accounts that must exist: they make nothing either.
+             ("user", "list"), ("user", "show", "ann", "--json"), ("user", "disable", "ann"),
+             ("user", "delete", "ann", "--yes"), ("app", "list", "--json"),
+             ("app", "enable", "opc_x")]
 
 
 @pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
@@ -243,6 +247,8 @@ def test_a_read_only_command_on_an_unreachable_database_is_one_line(tmp_path: Pa
     (), ("nonsense",), ("user",), ("keys",), ("keys", "list", "--bogus"),
     ("serve", "--log-level", "loud"), ("app", "create", "--name", "X"), ("serve", "--port"),
     ("app", "create", "--owner", "a", "--name", "X", "--grant-type", "implicit"),
+    ("user", "show"), ("user", "list", "--limit", "0"), ("user", "list", "--offset", "-1"),
+    ("app", "disable"), ("app", "list", "--limit", "1001"), ("user", "delete", "a", "--force"),
 ], ids=lambda args: " ".join(args) or "nothing")
 def test_a_usage_error_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
     refused = run_here(tmp_path, *args)

@@ -5,9 +5,10 @@ traceback; every flag is validated as its environment variable is, before anythi
 Commands print JSON with ``--json`` and plain text without it, except ``user create`` and
 ``security-log``, which print JSON either way (the README promised it; scripts read it).
 
-One module per command group: server.py (serve, migrate), users.py (user create), apps.py
-(app create), keys.py (keys rotate, keys list), maintenance.py (purge, security-log); common.py
-holds what they share.
+One module per command group: server.py (serve, migrate), users.py (user create) and
+user_admin.py (user list, show, set-password, disable, enable, delete), apps.py (app create) and
+app_admin.py (app list, show, disable, enable, delete), keys.py (keys rotate, keys list),
+maintenance.py (purge, security-log); common.py and paging.py hold what they share.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
+from openplate.cli import app_admin
 from openplate.cli.common import (
     CommandError,
     add_database_flag,
@@ -127,3 +128,4 @@ def register(commands: Any) -> None:
     create = app.add_parser("create", help="register an application")
     add_app_create_arguments(create)
     create.set_defaults(func=cmd_app_create)
+    app_admin.register(app)

@@ -1,4 +1,4 @@
-"""``openplate user create``.
+"""``openplate user create`` (the operator's other user commands are in user_admin.py).
 
 It prints the account as JSON with or without ``--json``: the README has promised that output
 (``{"id", "username", "email"}``) since the first release, and scripts read it.
@@ -11,6 +11,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from openplate.cli import user_admin
 from openplate.cli.common import (
     CommandError,
     add_database_flag,
@@ -64,3 +65,4 @@ def register(commands: Any) -> None:
                         help="read the password from the first line of standard input")
     add_json_flag(create, help_text="print JSON (the default for this command, kept for scripts)")
     create.set_defaults(func=cmd_user_create)
+    user_admin.register(user)

@@ -77,6 +77,9 @@ async def _client(params: Params, clients: ClientStore) -> Client:
     client = await clients.by_client_id(client_id)
     if client is None:
         raise InvalidClientId("No application is registered with this client_id.")
+    if client.disabled:
+        raise InvalidClientId("This application is disabled: it cannot ask for access to "
+                              "accounts at the moment.")
     return client
 
 

@@ -34,6 +34,9 @@ class Client:
     description: str | None = None
     privacy_url: str | None = None
     logo_digest: str | None = None
+    #: Disabled by the operator (``openplate app disable``): it authenticates (so it may still
+    #: revoke and introspect, answered ``active: false``) but gets no tokens.
+    disabled: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -89,6 +92,7 @@ class RefreshRecord:
     expires_at: int
     used_at: int | None  # when it was rotated; None while it is the live refresh token
     revoked: bool
+    #: Its grant was revoked, or its user or its application is disabled: it is dead either way.
     grant_revoked: bool
     auth_time: int | None = None
     issued_at: int = 0

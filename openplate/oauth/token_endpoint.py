@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from openplate.oauth.client_auth import ClientCall, authenticate
-from openplate.oauth.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from openplate.oauth.errors import (
+    InvalidClient,
+    InvalidRequest,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from openplate.oauth.grants.authorization_code import redeem_code
 from openplate.oauth.grants.client_credentials import client_token
 from openplate.oauth.grants.refresh_token import refresh
@@ -48,6 +53,8 @@ async def token_request(
     if handler is None:
         raise UnsupportedGrantType(f"grant_type '{grant_type[:40]}' is not supported.")
     client = await authenticate(call.credentials(), store.clients, ctx.digester)
+    if client.disabled:  # after the secret was checked: only its holder learns this
+        raise InvalidClient("This application is disabled.", detail="disabled application")
     if grant_type not in client.grant_types:
         raise UnauthorizedClient(f"This application may not use the {grant_type} grant.")
     return grant_type, await handler(params, client, store, ctx)

@@ -20,15 +20,21 @@ class UserRecord:
     email: str
     password_hash: str
     created_at: int
+    #: When the operator disabled the account; None while it is enabled.
+    disabled_at: int | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
     def public_json(self) -> dict[str, object]:
         return {"id": self.id, "username": self.username, "email": self.email}
 
 
-def _user(row: Any) -> UserRecord:
+def user_from_row(row: Any) -> UserRecord:
     return UserRecord(
         id=row.id, username=row.username, email=row.email,
-        password_hash=row.password_hash, created_at=row.created_at,
+        password_hash=row.password_hash, created_at=row.created_at, disabled_at=row.disabled_at,
     )
 
 
@@ -104,7 +110,7 @@ class SqlUsers:
 
     async def by_id(self, user_id: int) -> UserRecord | None:
         row = (await self._conn.execute(_USER_BY_ID, {"uid": user_id})).first()
-        return _user(row) if row is not None else None
+        return user_from_row(row) if row is not None else None
 
     async def profile(self, user_id: int) -> UserProfile | None:
         user = await self.by_id(user_id)
@@ -115,7 +121,7 @@ class SqlUsers:
         key = login.strip().lower()
         column = users.c.email_key if "@" in key else users.c.username_key
         row = (await self._conn.execute(select(users).where(column == key))).first()
-        return _user(row) if row is not None else None
+        return user_from_row(row) if row is not None else None
 
     async def set_password(self, *, user_id: int, password_hash: str, now: int) -> None:
         await self._conn.execute(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 
 from openplate.oauth.models import Client, UserProfile
 from openplate.oauth.ports import OAuthStore
@@ -97,6 +98,19 @@ class MemoryDatabase:
         )
         clients.add(ClientRow(client.pk, client))
         return client
+
+    def set_disabled(self, *, user_id: int | None = None, client_pk: int | None = None,
+                     at: int | None) -> None:
+        """Disable (``at``, a time) or enable (None) a user or an application, as the operator
+        does in SQL (``SqlAdmin.set_user_disabled``, ``set_app_disabled``); seeding, like
+        ``add_user``: no unit of work."""
+        if user_id is not None:
+            users = self._tables.users
+            users.put(replace(users.rows[user_id], disabled_at=at))
+        if client_pk is not None:
+            clients = self._tables.clients
+            row = clients.rows[client_pk]
+            clients.put(replace(row, client=replace(row.client, disabled=at is not None)))
 
     def transaction(
         self, *, readonly: bool = False, ip: str | None = None

@@ -18,6 +18,14 @@ from openplate.store.memory_tables import CodeRow, GrantRow, Table, TokenRow, Un
 from openplate.store.security_log import KINDS, SecurityEvent
 
 
+def _holder_disabled(unit: Unit, grant: GrantRow) -> bool:
+    """The grant's user or application is disabled: its tokens are dead, as in SQL."""
+    user = unit.tables.users.get(grant.user_id)
+    client = unit.tables.clients.get(grant.client_pk)
+    return ((user is not None and user.disabled_at is not None)
+            or (client is not None and client.client.disabled))
+
+
 class MemoryClients:
     def __init__(self, unit: Unit) -> None:
         self._unit = unit
@@ -100,7 +108,7 @@ class MemoryCodes:
         if code is None or code.used_at is not None:
             return None
         grant = self._unit.tables.grants.get(code.grant_id)
-        if grant is None or grant.revoked_at is not None:
+        if grant is None or grant.revoked_at is not None or _holder_disabled(self._unit, grant):
             return None
         self._unit.update(codes, replace(code, used_at=now))
         return code.record(used=False)
@@ -157,7 +165,8 @@ class MemoryTokens:
             id=token.id, grant_id=token.grant_id, client_pk=token.client_pk,
             user_id=token.user_id, scope=token.scope, expires_at=token.expires_at,
             used_at=token.used_at, revoked=token.revoked_at is not None,
-            grant_revoked=grant.revoked_at is not None, auth_time=grant.auth_time,
+            grant_revoked=grant.revoked_at is not None or _holder_disabled(self._unit, grant),
+            auth_time=grant.auth_time,
             issued_at=token.created_at, successor_stamp=token.successor_stamp,
             grant_used_at=grant.last_used_at, access_digest=token.access_digest,
         )
@@ -179,7 +188,8 @@ class MemoryTokens:
             return None
         grant = tables.grants.get(token.grant_id)
         user = tables.users.get(token.user_id)
-        if grant is None or grant.revoked_at is not None or user is None:
+        if (grant is None or grant.revoked_at is not None or user is None
+                or _holder_disabled(self._unit, grant)):
             return None
         return AccessPrincipal(
             token_id=token.id, grant_id=token.grant_id, user_id=token.user_id,

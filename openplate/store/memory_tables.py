@@ -124,6 +124,7 @@ class TokenRow:
 class UserRow:
     id: int
     profile: UserProfile
+    disabled_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

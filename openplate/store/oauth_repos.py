@@ -58,20 +58,27 @@ _CODE_COLUMNS = (
     authorization_codes.c.nonce,
     authorization_codes.c.auth_time,
 )
-# A code whose grant was revoked meanwhile (a new password, the app revoked) is not consumed:
-# its tokens would be born dead.
+# A code whose grant was revoked meanwhile (a new password, the app revoked), or whose user or
+# application was disabled, is not consumed: its tokens would be born dead.
 _CODE_CONSUME = Prepared(
     update(authorization_codes)
     .where(authorization_codes.c.digest == bindparam("d"), authorization_codes.c.used_at.is_(None),
            select(grants.c.id).where(grants.c.id == authorization_codes.c.grant_id,
-                                     grants.c.revoked_at.is_(None)).exists())
+                                     grants.c.revoked_at.is_(None),
+                                     users.c.id == grants.c.user_id, users.c.disabled_at.is_(None),
+                                     clients.c.id == grants.c.client_pk,
+                                     clients.c.disabled_at.is_(None)).exists())
     .values(used_at=bindparam("at"))
     .returning(*_CODE_COLUMNS)
 )
 _REFRESH_BY_DIGEST = Prepared(
     select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"),
-           grants.c.auth_time.label("auth_time"), grants.c.last_used_at.label("grant_used_at"))
+           grants.c.auth_time.label("auth_time"), grants.c.last_used_at.label("grant_used_at"),
+           users.c.disabled_at.label("user_disabled_at"),
+           clients.c.disabled_at.label("client_disabled_at"))
     .join(grants, grants.c.id == refresh_tokens.c.grant_id)
+    .join(users, users.c.id == grants.c.user_id)
+    .join(clients, clients.c.id == grants.c.client_pk)
     .where(refresh_tokens.c.digest == bindparam("d"))
 )
 _REFRESH_USE = Prepared(
@@ -80,6 +87,11 @@ _REFRESH_USE = Prepared(
     .values(used_at=bindparam("at"), successor_stamp=bindparam("stamp"))
     .returning(refresh_tokens.c.id)
 )
+# The bearer check of every API call, UserInfo and introspection: one statement. A disabled user
+# or application is read here, by primary key, in the same statement (no cache on any node to go
+# stale), so disabling takes effect on every node with the next request. Disabling also revokes
+# the grants (openplate/accounts/lifecycle.py), so enabling does not bring these tokens back;
+# the join is what holds against a token minted on another node in the very moment of disabling.
 _LIVE_ACCESS = Prepared(
     select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
@@ -87,12 +99,15 @@ _LIVE_ACCESS = Prepared(
            users.c.created_at.label("member_since"), grants.c.for_client)
     .join(grants, grants.c.id == access_tokens.c.grant_id)
     .join(users, users.c.id == access_tokens.c.user_id)
+    .join(clients, clients.c.id == access_tokens.c.client_pk)
     .where(
         and_(
             access_tokens.c.digest == bindparam("d"),
             access_tokens.c.revoked_at.is_(None),
             access_tokens.c.expires_at > bindparam("now"),
             grants.c.revoked_at.is_(None),
+            users.c.disabled_at.is_(None),
+            clients.c.disabled_at.is_(None),
         )
     )
 )
@@ -122,6 +137,7 @@ def client_from_row(row: Any) -> Client:
         description=row.description,
         privacy_url=row.privacy_url,
         logo_digest=row.logo_digest,
+        disabled=row.disabled_at is not None,
     )
 
 
@@ -255,7 +271,9 @@ class SqlTokens:
         return RefreshRecord(
             id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
             scope=row.scope, expires_at=row.expires_at, used_at=row.used_at,
-            revoked=row.revoked_at is not None, grant_revoked=row.grant_revoked_at is not None,
+            revoked=row.revoked_at is not None,
+            grant_revoked=(row.grant_revoked_at is not None or row.user_disabled_at is not None
+                           or row.client_disabled_at is not None),
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
             grant_used_at=row.grant_used_at, access_digest=row.access_digest,
         )

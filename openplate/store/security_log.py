@@ -21,6 +21,8 @@ KINDS = (
     "token.issued", "token.refreshed", "token.failure", "token.throttled",
     "code.replayed", "refresh.reused", "client.secret_rotated", "client.deleted",
     "token.revoked", "keys.rotated",
+    "account.disabled", "account.enabled", "account.deleted", "client.disabled",
+    "client.enabled",
 )
 
 

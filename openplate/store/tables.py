@@ -44,6 +44,8 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("created_at", Time, nullable=False),
     Column("password_changed_at", Time, nullable=False),
+    # When the operator disabled the account (openplate user disable); NULL while enabled.
+    Column("disabled_at", Time, nullable=True),
 )
 
 clients = Table(
@@ -72,6 +74,8 @@ clients = Table(
     Column("description", String(300), nullable=True),
     Column("privacy_url", String(500), nullable=True),
     Column("logo_digest", String(64), nullable=True),
+    # When the operator disabled the application (openplate app disable); NULL while enabled.
+    Column("disabled_at", Time, nullable=True),
 )
 
 # An application's logo: a PNG that passed accounts/app_logos.py, as Pillow re-encoded it.

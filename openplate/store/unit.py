@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
+from openplate.store.admin_repos import SqlAdmin
 from openplate.store.app_repos import SqlApplications
 from openplate.store.client_cache import ClientCache
 from openplate.store.client_grants import ClientGrants
@@ -82,6 +83,10 @@ class Store:
     @_repository
     def applications(self) -> SqlApplications:
         return SqlApplications(self.conn, self.client_cache)
+
+    @_repository
+    def admin(self) -> SqlAdmin:
+        return SqlAdmin(self.conn, self.client_cache)
 
     @_repository
     def maps(self) -> SqlMaps:

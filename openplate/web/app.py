@@ -39,6 +39,7 @@ from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.replies import Refusal
 from openplate.web.routes import (
     account,
+    account_delete,
     account_settings,
     api,
     app_logo,
@@ -227,6 +228,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(app_logo.router)
     app.include_router(developer.router)
     app.include_router(account_settings.router)
+    app.include_router(account_delete.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)

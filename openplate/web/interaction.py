@@ -154,6 +154,9 @@ async def resume(ctx: AppContext, store: Store, who: Visitor, handle: str, *,
     if (client is None or client.pk != parked.client_pk
             or find_match(request.redirect_uri, client.redirect_uris) is None):
         raise CannotResume("The application changed or was deleted meanwhile.")
+    if client.disabled:
+        raise CannotResume("This application was disabled meanwhile: it cannot ask for access "
+                           "to accounts at the moment.")
     return Resumed(handle, parked, request, client)
 
 

@@ -71,6 +71,10 @@ async def visitor(
     user = None
     if session is not None and session.user_id is not None:
         user = await store.users.by_id(session.user_id)
+        # Disabling deletes the account's sessions; reading the flag here too (the row is read
+        # anyway) holds for a session that a sign-in on another node opened in that moment.
+        if user is not None and user.disabled:
+            session, user = None, None
     who = Visitor(session, user)
     if session is None:
         who.form_key = sessions.form_key(request, ctx)
@@ -79,10 +83,17 @@ async def visitor(
         if who.form_key is not None:
             who.form_token = ctx.form_tokens.token(who.form_key)
             who.renew_form_cookie = create
-    if notice and session is not None and session.flash is not None:
+    if notice:
+        await take_notice(ctx, store, who)
+    return who
+
+
+async def take_notice(ctx: AppContext, store: Store, who: Visitor) -> None:
+    """Take the session's one-time notice for this page (needs a writing unit of work)."""
+    session = who.session
+    if session is not None and session.flash is not None:
         if await store.sessions.take_flash(session_id=session.id, seen=session.flash):
             who.notice = ctx.notice_seal.open(session.flash, session_id=session.id)
-    return who
 
 
 async def ensure_session(ctx: AppContext, store: Store, who: Visitor) -> SessionRecord:

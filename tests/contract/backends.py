@@ -60,6 +60,11 @@ class Backend(Protocol):
         grant_types: tuple[str, ...] = ALL_GRANT_TYPES, require_pkce: bool = False,
     ) -> Client: ...
 
+    async def set_disabled(self, *, user_id: int | None = None, client_pk: int | None = None,
+                           at: int | None) -> None:
+        """Disable (``at``) or enable (None) a user or an application, as the operator does."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -88,6 +93,10 @@ class MemoryBackend:
     ) -> Client:
         return self.db.add_client(owner_id=owner_id, secret=secret, redirect_uris=redirect_uris,
                                   grant_types=grant_types, require_pkce=require_pkce)
+
+    async def set_disabled(self, *, user_id: int | None = None, client_pk: int | None = None,
+                           at: int | None) -> None:
+        self.db.set_disabled(user_id=user_id, client_pk=client_pk, at=at)
 
     async def aclose(self) -> None:
         await self.db.dispose()
@@ -132,6 +141,14 @@ class SqlBackend:
                 redirect_uris=list(redirect_uris), grant_types=list(grant_types),
                 require_pkce=require_pkce, now=NOW - 3600,
             )
+
+    async def set_disabled(self, *, user_id: int | None = None, client_pk: int | None = None,
+                           at: int | None) -> None:
+        async with self.db.transaction() as store:
+            if user_id is not None:
+                await store.admin.set_user_disabled(user_id=user_id, at=at)
+            if client_pk is not None:
+                await store.admin.set_app_disabled(pk=client_pk, at=at)
 
     async def aclose(self) -> None:
         if self._db is not None:

@@ -702,7 +702,8 @@ def test_maps_multipart_bodies(
 
 FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applications/new",
               "/applications/opc_nope", "/applications/opc_nope/rotate-secret",
-              "/applications/opc_nope/delete", "/account/password", "/account/apps/opc_nope/revoke"]
+              "/applications/opc_nope/delete", "/account/password", "/account/apps/opc_nope/revoke",
+              "/account/delete"]
 
 
 #: The application forms (multipart, with a logo): bounded by the route, not the 256 KiB cap.

@@ -233,6 +233,30 @@ def test_the_current_password_field_spends_the_same_budget(strict_server: LiveSe
         assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
 
 
+def test_the_account_deletion_password_spends_the_same_budget(strict_server: LiveServer) -> None:
+    """/account/delete checks the password like a sign-in: of a burst of wrong ones from a
+    signed-in browser only the budget's worth are checked, and nothing is deleted."""
+    seeder = Seeder(strict_server)
+    user = seeder.user("deleter")
+    source = address()
+    with browser(strict_server.url, source) as signed_in:
+        assert sign_in(signed_in, user).status_code == 303
+        csrf = csrf_of(signed_in.get("/account/delete"))
+        posts = [Post(strict_server.url + "/account/delete",
+                      {"csrf_token": csrf, "password": f"guess number {i}"}, source,
+                      dict(signed_in.cookies)) for i in range(BURST)]
+        before = metric(strict_server.url, HASHES, purpose="account_delete")
+        answers = statuses(post_together(posts))
+        checked = metric(strict_server.url, HASHES, purpose="account_delete") - before
+        _report("account deletion password", strict_server, answers, checked)
+        assert answers == {401: ACCOUNT_LIMIT, 429: BURST - ACCOUNT_LIMIT}
+        assert checked == ACCOUNT_LIMIT
+        right = signed_in.post("/account/delete", data={"csrf_token": csrf,
+                                                        "password": user.password})
+        assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
+    assert seeder.scalar("SELECT COUNT(*) FROM users WHERE id = :u", u=user.id) == 1
+
+
 def test_a_parallel_burst_of_wrong_client_secrets_is_told_the_address_limit(
     strict_server: LiveServer,
 ) -> None:

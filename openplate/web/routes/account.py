@@ -20,6 +20,7 @@ BAD_FORM_TITLE = "This form could not be used"
 EXPIRED = "Your form expired. Go back, reload the page and try again."
 _TAKEN = {"username": "That username is already taken.",
           "email": "That e-mail address is already taken."}
+DISABLED = "This account is disabled. Contact the people who run this site."
 #: RFC 8176 amr value of a sign-in with a password.
 PASSWORD = ("pwd",)
 
@@ -75,6 +76,13 @@ async def signin(request: Request) -> Response:
             error="Wrong username, e-mail or password.",
         )
     await attempt.succeeded()
+    if user.disabled:
+        # Said only to someone who knew the password: a guess learns nothing more.
+        async with ctx.db.transaction(ip=ip) as store:
+            await store.events.append(kind="signin.failure", now=t, user_id=user.id,
+                                      detail={"reason": "disabled"})
+        return render(ctx, "signin.html", who, status=403, next=target, login=login[:254],
+                      error=DISABLED)
     async with ctx.db.transaction(ip=ip) as store:
         _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session,
                                                amr=PASSWORD, for_request=interaction.handle_in(target),

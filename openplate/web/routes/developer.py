@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openplate.accounts import app_logos, applications
+from openplate.accounts import app_logos, applications, lifecycle
 from openplate.accounts.applications import InvalidApplication
 from openplate.oauth.models import Client
 from openplate.oauth.params import Params
@@ -361,8 +361,7 @@ async def delete_app(request: Request, client_id: str) -> Response:
             return owned
         who, app = owned
         assert who.session is not None
-        await store.applications.delete(pk=app.pk)
-        await store.events.append(kind="client.deleted", now=now(), user_id=app.owner_id,
-                                  client_id=app.client_id)
+        await lifecycle.delete_app(store, app.pk, app.client_id, app.owner_id, now=now(),
+                                   by=lifecycle.BY_USER)
         await tell(ctx, store, who.session, Notice(f"Deleted {app.name}."))
     return redirect(ctx, "/applications")

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from openplate.library import Topic
 from openplate.web.context import context_of
-from openplate.web.pages import error_page, render, visitor
+from openplate.web.pages import error_page, render, take_notice, visitor
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,6 +26,10 @@ async def home(request: Request) -> Response:
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
         latest = await store.maps.latest(limit=24)
+    if who.session is not None and who.session.flash is not None:
+        # A notice (the account was deleted): only then does the home page write.
+        async with ctx.db.transaction() as store:
+            await take_notice(ctx, store, who)
     return render(ctx, "home.html", who, maps=latest)
 
 

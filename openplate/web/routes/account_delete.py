@@ -1,0 +1,108 @@
+"""``/account/delete``: a user deletes their own account, after seeing exactly what goes.
+
+The page lists the applications and maps by name and how many applications the user has
+allowed, and asks for the password (and each extra proof that
+``lifecycle.extra_proofs_required`` names: none today; a second factor adds one). The password
+check is a password attempt, throttled as a sign-in is (web/attempts.py). The deletion is one
+transaction (``lifecycle.delete_account``, which ``openplate user delete`` runs too); the
+browser is then signed out and sent to the home page with a notice.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openplate.accounts import lifecycle
+from openplate.oauth.params import Params
+from openplate.store.account_repos import UserRecord
+from openplate.throttling import Refused
+from openplate.web import attempts, sessions
+from openplate.web.context import AppContext, client_ip, context_of, now
+from openplate.web.notices import Notice
+from openplate.web.pages import (
+    Visitor,
+    error_page,
+    posted_form,
+    redirect,
+    render,
+    signin_url,
+    tell,
+    visitor,
+)
+
+router = APIRouter(include_in_schema=False)
+PATH = "/account/delete"
+TITLE = "This form could not be used"
+EXPIRED = "Your form expired. Reload the page and try again."
+DELETED_NOTICE = ("Your account was deleted, with its applications and maps. Every application "
+                  "lost access to it, and every browser was signed out.")
+
+
+async def _page(ctx: AppContext, who: Visitor, user: UserRecord, *, status: int = 200,
+                error: str | None = None) -> Response:
+    async with ctx.db.transaction(readonly=True) as store:
+        preview = await store.admin.deletion_preview(user_id=user.id)
+    return render(ctx, "account_delete.html", who, status=status, account=user, preview=preview,
+                  error=error, extra_proofs=lifecycle.extra_proofs_required(
+                      user, action="delete_account"))
+
+
+def _check_extra_proofs(user: UserRecord, form: Params) -> str | None:
+    """Why the extra proofs (a second factor) do not hold, or None. With none required (today)
+    there is nothing to check; the two-factor work fills this in."""
+    missing = [proof for proof in lifecycle.extra_proofs_required(user, action="delete_account")
+               if not form.get(f"proof_{proof}")]
+    return f"Enter your {missing[0]} as well." if missing else None
+
+
+@router.get(PATH)
+async def delete_page(request: Request) -> Response:
+    ctx = context_of(request)
+    async with ctx.db.transaction() as store:
+        who = await visitor(request, ctx, store, create=True, notice=True)
+    if who.user is None:
+        return redirect(ctx, signin_url(PATH), who)
+    return await _page(ctx, who, who.user)
+
+
+@router.post(PATH)
+async def delete_account(request: Request) -> Response:
+    ctx = context_of(request)
+    form = await posted_form(request, ctx, title=TITLE)
+    if isinstance(form, Response):
+        return form
+    async with ctx.db.transaction(readonly=True) as store:
+        who = await visitor(request, ctx, store, create=False)
+    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
+        return error_page(ctx, who, status=403, title=TITLE, message=EXPIRED)
+    if who.user is None or who.session is None:
+        return redirect(ctx, signin_url(PATH), who)
+    user = who.user
+    # The password is a password attempt like a sign-in's, on the same budgets (web/attempts.py).
+    attempt = await attempts.password_attempt(ctx, request, login=user.username, user=user,
+                                              purpose="account_delete")
+    if isinstance(attempt, Refused):
+        response = await _page(ctx, who, user, status=429,
+                               error="Too many wrong passwords. Wait a few minutes, then try again.")
+        response.headers["Retry-After"] = str(attempt.retry_after)
+        return response
+    if not await attempt.check(user, form.get("password") or ""):
+        return await _page(ctx, who, user, status=401,
+                           error="That password is not right. Nothing was deleted.")
+    await attempt.succeeded()
+    refused = _check_extra_proofs(user, form)
+    if refused is not None:
+        return await _page(ctx, who, user, status=401, error=refused)
+    async with ctx.db.transaction(ip=client_ip(request)) as store:
+        current = await store.users.by_id(user.id)
+        if current is None:  # deleted meanwhile (by the operator, or another browser)
+            return redirect(ctx, "/")
+        await lifecycle.delete_account(store, current, now=now(), by=lifecycle.BY_USER)
+        # Its sessions went with it; a new signed-out one carries the notice to the home page.
+        session, token = await sessions.start(ctx, store, user_id=None)
+        await tell(ctx, store, session, Notice(DELETED_NOTICE))
+    response = redirect(ctx, "/")
+    sessions.set_cookie(response, ctx, token)
+    return response
