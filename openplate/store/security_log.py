@@ -21,6 +21,10 @@ KINDS = (
     "token.issued", "token.refreshed", "token.failure", "token.throttled",
     "code.replayed", "refresh.reused", "client.secret_rotated", "client.deleted",
     "token.revoked", "keys.rotated",
+    # Second factors and passkeys (web/second_factor.py, routes/two_factor.py, routes/passkeys.py)
+    "two_factor.enabled", "two_factor.disabled", "recovery_codes.renewed", "recovery_code.used",
+    "second_factor.failure", "second_factor.throttled", "passkey.added", "passkey.renamed",
+    "passkey.removed", "passkey.failure",
 )
 
 

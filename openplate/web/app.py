@@ -46,6 +46,8 @@ from openplate.web.routes import (
     oauth,
     oidc,
     operations,
+    signin_two_factor,
+    two_factor,
 )
 
 STATIC = TEMPLATES.with_name("static")
@@ -224,6 +226,8 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account.router)
     app.include_router(developer.router)
     app.include_router(account_settings.router)
+    app.include_router(two_factor.router)
+    app.include_router(signin_two_factor.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)

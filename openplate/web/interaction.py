@@ -27,7 +27,7 @@ from openplate.oauth.models import AuthorizationRequest, Client
 from openplate.oauth.redirect_uris import find_match
 from openplate.store.account_repos import ParkedRequest
 from openplate.store.unit import Store
-from openplate.web import sessions
+from openplate.web import second_factor, sessions
 from openplate.web.context import AppContext
 from openplate.web.pages import Visitor
 
@@ -73,6 +73,7 @@ async def snapshot(
     """What the core needs to know about this browser to decide the request."""
     authentication = None
     remembered = None
+    has_second_factor = False
     if who.user is not None and who.session is not None and who.session.auth_time is not None:
         authentication = Authentication(
             user_id=who.user.id, auth_time=who.session.auth_time,
@@ -80,10 +81,12 @@ async def snapshot(
         )
         scope = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
         remembered = frozenset(scope.split()) if scope is not None else None
+        has_second_factor = await second_factor.enrolled(store, who.user.id)
     return VisitorSnapshot(
         now=now, authentication=authentication,
         signed_in_for_request=parked is not None and parked.signed_in_at is not None,
         remembered_scope=remembered, consent_given=consent_given,
+        has_second_factor=has_second_factor,
     )
 
 

@@ -4,7 +4,7 @@ routes read the request, build the visitor's snapshot, and turn the decision int
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -14,6 +14,7 @@ from openplate.oauth import authorize
 from openplate.oauth.errors import FatalAuthorizationError, InvalidRequest, OAuthError
 from openplate.oauth.interaction import (
     AskConsent,
+    AskSecondFactor,
     Decision,
     IssueCode,
     Refuse,
@@ -42,6 +43,8 @@ router = APIRouter()
 
 INVALID = "Invalid authorisation request"
 CANNOT_CONTINUE = "This authorisation request cannot continue"
+#: Where a signed-in user gives a second factor that a request asks for (routes/signin_two_factor.py).
+SECOND_FACTOR_PATH = "/signin/two-factor"
 
 
 def _redirect_host(uri: str) -> str:
@@ -86,7 +89,8 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
             return _answer_unseen(ctx, who, client, location, decision.error, snapshot)
         signed_in = decision.authentication
         location = await authorize.approve(
-            request, user_id=signed_in.user_id, auth_time=signed_in.auth_time, store=store,
+            request, user_id=signed_in.user_id, auth_time=signed_in.auth_time,
+            amr=signed_in.methods, store=store,
             digester=ctx.digester, now=t, code_ttl=ctx.settings.code_ttl, issuer=issuer,
         )
         if snapshot.consent_given:
@@ -96,6 +100,9 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         handle = await interaction.park(ctx, store, request, who=who, now=t)
     if isinstance(decision, SignIn):
         return redirect(ctx, signin_url(interaction.resume_path(handle)), who)
+    if isinstance(decision, AskSecondFactor):
+        return redirect(ctx, SECOND_FACTOR_PATH + "?next="
+                        + quote(interaction.resume_path(handle), safe=""), who)
     assert isinstance(decision, AskConsent)
     return render(
         ctx, "consent.html", who, client_name=client.name, handle=handle,
