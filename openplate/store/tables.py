@@ -301,3 +301,34 @@ second_factor_waits = Table(
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
 )
+
+# Passkeys (WebAuthn Level 2): public keys only; the private key never leaves the authenticator.
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # The credential id, base64url (at most 1023 bytes by WebAuthn Level 2 §5.1).
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("name", String(64), nullable=False),
+    # Synced between devices (backup eligible): a software-secured key (RFC 8176 swk), else hwk.
+    Column("multi_device", Boolean, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("last_used_at", Time, nullable=True),
+)
+
+# WebAuthn challenges: single use (DELETE … RETURNING), short-lived, bound to the browser that
+# asked (a keyed digest of its session, form cookie or half-signed-in cookie) and to a purpose.
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("challenge", String(128), nullable=False, unique=True),
+    Column("purpose", String(16), nullable=False),
+    Column("binding", String(64), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+)

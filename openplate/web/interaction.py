@@ -81,7 +81,7 @@ async def snapshot(
         )
         scope = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
         remembered = frozenset(scope.split()) if scope is not None else None
-        has_second_factor = await second_factor.enrolled(store, who.user.id)
+        has_second_factor = await second_factor.has_second_factor(store, who.user.id)
     return VisitorSnapshot(
         now=now, authentication=authentication,
         signed_in_for_request=parked is not None and parked.signed_in_at is not None,

@@ -41,9 +41,16 @@ def wait_cookie_name(ctx: AppContext) -> str:
 
 
 async def enrolled(store: Store, user_id: int) -> bool:
-    """Does the user have a second factor (a confirmed authenticator)?"""
+    """Has the user turned on two-factor sign-in (a confirmed authenticator app)? Then a
+    password alone never signs them in."""
     record = await store.second_factors.totp(user_id=user_id)
     return record is not None and record.confirmed
+
+
+async def has_second_factor(store: Store, user_id: int) -> bool:
+    """Can the user give a second factor: an authenticator app, or a passkey? (What an
+    application asking for ``acr_values=urn:openplate:acr:mfa`` may ask of them.)"""
+    return await enrolled(store, user_id) or await store.passkeys.count(user_id=user_id) > 0
 
 
 # --- checking a code -----------------------------------------------------------------------------
@@ -113,7 +120,8 @@ async def start_wait(ctx: AppContext, store: Store, *, user_id: int, next_path: 
     return token
 
 
-def _wait_digest(ctx: AppContext, request: Request) -> str | None:
+def wait_digest(ctx: AppContext, request: Request) -> str | None:
+    """The keyed digest of this browser's half-signed-in cookie, if it has a well-formed one."""
     token = request.cookies.get(wait_cookie_name(ctx))
     if not plausible(token, WAIT_PREFIX):
         return None
@@ -124,14 +132,14 @@ def _wait_digest(ctx: AppContext, request: Request) -> str | None:
 async def current_wait(ctx: AppContext, request: Request, store: Store, *,
                        now: int) -> SecondFactorWait | None:
     """This browser's live half-signed-in state, if it has one."""
-    digest = _wait_digest(ctx, request)
+    digest = wait_digest(ctx, request)
     return await store.second_factors.find_wait(digest=digest, now=now) if digest else None
 
 
 async def end_wait(ctx: AppContext, request: Request, store: Store, *,
                    now: int) -> SecondFactorWait | None:
     """End this browser's half-signed-in state (once); what it was, or None if gone."""
-    digest = _wait_digest(ctx, request)
+    digest = wait_digest(ctx, request)
     return await store.second_factors.end_wait(digest=digest, now=now) if digest else None
 
 
