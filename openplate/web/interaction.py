@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, quote, urlsplit
 
+from openplate.oauth.acr import wants_mfa
 from openplate.oauth.interaction import (
     Authentication,
     CorruptParkedRequest,
@@ -68,9 +69,11 @@ def bind_browser(ctx: AppContext, who: Visitor) -> str | None:
 
 async def snapshot(
     store: Store, client: Client, who: Visitor, *, now: int, parked: ParkedRequest | None = None,
-    consent_given: bool = False,
+    consent_given: bool = False, acr_values: tuple[str, ...] = (),
 ) -> VisitorSnapshot:
-    """What the core needs to know about this browser to decide the request."""
+    """What the core needs to know about this browser to decide the request (``acr_values``:
+    the request's; whether the user has a second factor is looked up only when they ask for
+    it, so an ordinary authorisation costs no extra query)."""
     authentication = None
     remembered = None
     has_second_factor = False
@@ -81,7 +84,8 @@ async def snapshot(
         )
         scope = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
         remembered = frozenset(scope.split()) if scope is not None else None
-        has_second_factor = await second_factor.has_second_factor(store, who.user.id)
+        if wants_mfa(acr_values):
+            has_second_factor = await second_factor.has_second_factor(store, who.user.id)
     return VisitorSnapshot(
         now=now, authentication=authentication,
         signed_in_for_request=parked is not None and parked.signed_in_at is not None,

@@ -147,7 +147,8 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
             handle = await interaction.park(ctx, store, auth_request, who=None, now=t)
             return redirect(ctx, interaction.resume_path(handle))
         who = await visitor(request, ctx, store, create=False)
-        seen = await interaction.snapshot(store, client, who, now=t)
+        seen = await interaction.snapshot(store, client, who, now=t,
+                                          acr_values=auth_request.acr_values)
         return await _act(ctx, store, who, client, auth_request, decide(auth_request, client, seen),
                           seen, handle=None)
 
@@ -202,7 +203,8 @@ async def resume_endpoint(request: Request) -> Response:
         except interaction.CannotResume as error:
             return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
         seen = await interaction.snapshot(store, resumed.client, who, now=t,
-                                          parked=resumed.parked)
+                                          parked=resumed.parked,
+                                          acr_values=resumed.request.acr_values)
         decision = decide(resumed.request, resumed.client, seen)
         return await _act(ctx, store, who, resumed.client, resumed.request, decision, seen,
                           handle=resumed.handle)
@@ -245,7 +247,7 @@ async def decision_endpoint(request: Request) -> Response:
                                       detail={"scope": format_scope(auth_request.scope)})
             return redirect(ctx, authorize.deny(auth_request, issuer=ctx.settings.base_url))
         seen = await interaction.snapshot(store, client, who, now=t, parked=resumed.parked,
-                                          consent_given=True)
+                                          consent_given=True, acr_values=auth_request.acr_values)
         decision = decide(auth_request, client, seen)
         return await _act(ctx, store, who, client, auth_request, decision, seen,
                           handle=resumed.handle)
