@@ -306,3 +306,50 @@ def test_discovery_names_the_acr_values(server: LiveServer) -> None:
     document = httpx.get(server.url + "/.well-known/openid-configuration", timeout=30).json()
     assert document["acr_values_supported"] == [PWD_ACR, MFA_ACR]
     assert {"amr", "acr"} <= set(document["claims_supported"])
+
+
+def test_passkey_forms_refuse_bad_input_clearly(server: LiveServer, seeder: Seeder) -> None:
+    """Garbage where a passkey answer goes, a challenge asked for by another browser, a name
+    too long: a clear error in the page, nothing stored, never a 500."""
+    account = seeder.user("pkbad")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        page = browser.get("/signin")
+        fields = hidden_fields(page.text)
+        options = browser.post("/signin/passkey/options", data=fields)
+        assert options.status_code == 200 and options.headers["cache-control"] == "no-store"
+        body = options.json()
+        assert body["userVerification"] == "required" and body["allowCredentials"] == []
+        assert body["rpId"] == urlsplit(server.url).hostname
+        huge = browser.post("/signin/passkey", data={**fields, "credential": "x" * 5000})
+        assert huge.status_code == 400  # the form reader's limit: 4096 characters a field
+        for credential in ("", "not json", "{}", '{"id": "x", "response": {"clientDataJSON": "!!"}}',
+                           "x" * 4000):
+            answer = browser.post("/signin/passkey", data={**fields, "credential": credential})
+            assert answer.status_code == 401, credential[:20]
+            assert 'id="passkey-error"' in answer.text and "passkey" in answer.text.lower()
+            assert not _signed_in(browser)
+        # The right shape answering a challenge this browser never asked for.
+        client_data = base64.urlsafe_b64encode(
+            b'{"type":"webauthn.get","challenge":"' + body["challenge"].encode()
+            + b'","origin":"http://x"}').decode().rstrip("=")
+        other = httpx.Client(base_url=server.url, timeout=30)
+        with other:
+            other_fields = hidden_fields(other.get("/signin").text)
+            stolen = other.post("/signin/passkey", data={**other_fields, "credential": (
+                '{"id": "abc", "rawId": "abc", "type": "public-key", "response": '
+                f'{{"clientDataJSON": "{client_data}", "authenticatorData": "", "signature": ""}}}}')})
+            assert stolen.status_code == 401 and "expired or was already used" in stolen.text
+        # Signed in: a name too long, and an answer that is no passkey.
+        assert sign_in(browser, account).status_code == 303
+        page = browser.get("/account/passkeys")
+        long_name = browser.post("/account/passkeys", data={
+            **hidden_fields(page.text), "name": "n" * 65, "credential": "{}"})
+        assert long_name.status_code == 400
+        assert 'aria-describedby="f-name-error"' in long_name.text and "at most 64" in long_name.text
+        garbage = browser.post("/account/passkeys", data={
+            **hidden_fields(page.text), "name": "Laptop", "credential": "{}"})
+        assert garbage.status_code == 400 and 'id="passkey-error"' in garbage.text
+        assert browser.post("/account/passkeys/999999/rename", data={
+            **hidden_fields(page.text), "name": "x"}).status_code == 404
+        assert browser.get("/account/passkeys/999999/remove").status_code == 404
+    assert seeder.scalar("select count(*) from passkeys where user_id = :u", u=account.id) == 0
