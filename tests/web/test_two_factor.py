@@ -246,6 +246,8 @@ def test_a_parked_request_continues_after_the_second_factor_and_the_id_token_say
         next_path = parse_qs(urlsplit(asked.headers["location"]).query)["next"][0]
         assert sign_in(browser, account, next_path=next_path).headers["location"] == \
             "/signin/two-factor"
+        assert f'<strong class="app-name">{client.name}</strong>' in \
+            browser.get("/signin/two-factor").text  # which application this sign-in is for
         done = code_step(browser, app.code())
         assert done.status_code == 303 and done.headers["location"] == next_path
         consent = browser.get(next_path)

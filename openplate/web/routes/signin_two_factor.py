@@ -50,6 +50,8 @@ class Pending:
     bound_to: str
     has_code: bool
     has_passkeys: bool
+    #: The application a parked authorisation request of this browser is for, if any.
+    app_name: str | None = None
 
 
 async def _pending(ctx: AppContext, request: Request, store: Store, who: Visitor,
@@ -67,14 +69,16 @@ async def _pending(ctx: AppContext, request: Request, store: Store, who: Visitor
         return None
     has_code = await second_factor.enrolled(store, user_id)
     has_passkeys = await store.passkeys.count(user_id=user_id) > 0
-    return Pending(user_id, target, step_up, bound_to, has_code, has_passkeys)
+    parked = await interaction.pending_sign_in(ctx, store, who, target, now=now)
+    return Pending(user_id, target, step_up, bound_to, has_code, has_passkeys,
+                   parked.client_name if parked is not None else None)
 
 
 def _page(ctx: AppContext, who: Visitor, pending: Pending, *, status: int = 200,
           errors: dict[str, str] | None = None, retry_after: int | None = None) -> Response:
     response = render(ctx, "signin_two_factor.html", who, status=status, next=pending.next_path,
                       errors=errors or {}, step_up=pending.step_up, has_code=pending.has_code,
-                      passkeys=pending.has_passkeys)
+                      passkeys=pending.has_passkeys, app_name=pending.app_name)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
