@@ -6,25 +6,30 @@ scrolling."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, CDPSession, Page, expect
 
 from openplate.accounts import totp
 from tests.browser.conftest import BrowserSeeder, _off_loop
 from tests.browser.helpers import fill_sign_in, sign_in, sign_out
+from tests.support import jwt_check
 from tests.support.seed import Account, Seeder
 from tests.support.server import LiveServer, start_server
 from tests.support.two_factor import Authenticator, secret_on
 
 AXE = Path(__file__).with_name("axe") / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = [1280, 390]
-#: Where the screenshots of the new pages go (paths named in the test's output).
-SHOTS = Path("/tmp/twofactor/screenshots")
+#: A folder to keep a screenshot of each page checked in (for a person to look at), if set.
+SHOTS = os.environ.get("OPENPLATE_SCREENSHOTS")
+MFA_ACR = "urn:openplate:acr:mfa"
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +72,10 @@ def _checker(page: Page, width: int) -> Callable[[str], None]:
         assert _serious_violations(page) == [], what
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{what}: {overflow}px wider than the {width}px window"
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{what.replace(' ', '-')}-{width}.png"), full_page=True)
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SHOTS) / f"{what.replace(' ', '-')}-{width}.png"),
+                            full_page=True)
     return check
 
 
@@ -240,3 +247,40 @@ def test_a_passkey_of_no_account_is_refused(open_context: Callable[..., BrowserC
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.locator("#passkey-error")).to_contain_text("not registered with Openplate")
     expect(page.locator("header .who")).to_have_count(0)
+
+
+REDIRECT = "http://localhost:13524/"  # a loopback redirect URI nobody listens on
+
+
+def test_an_app_asking_for_mfa_gets_a_passkey_step_up(
+    open_context: Callable[..., BrowserContext], seed: BrowserSeeder, server: LiveServer
+) -> None:
+    """Signed in with the password, a user who has a passkey is asked for it when an app sends
+    acr_values=urn:openplate:acr:mfa; the ID token then says mfa."""
+    context = open_context(bypass_csp=True)
+    page = context.new_page()
+    _virtual_authenticator(context, page)
+    account = seed.user("pkup")
+    app = seed.app(redirect_uris=(REDIRECT,), name="Strict Mapper")
+    sign_in(page, account)
+    _add_passkey(page, "Laptop")
+    page.route(REDIRECT + "**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body="<!doctype html><title>Back</title><p id=back>Back</p>"))
+    page.goto("/oauth/auth?" + urlencode({
+        "client_id": app.client_id, "redirect_uri": REDIRECT, "response_type": "code",
+        "state": "s", "scope": "openid", "nonce": "n", "acr_values": MFA_ACR}))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
+    expect(page.locator(".app-name")).to_have_text("Strict Mapper")
+    expect(page.get_by_label("Code")).to_have_count(0)  # no authenticator app: passkey only
+    page.get_by_role("button", name="Use a passkey").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Strict Mapper")  # consent
+    with page.expect_request(lambda r: r.url.startswith(REDIRECT)) as callback:
+        page.get_by_role("button", name="Allow").click()
+    expect(page.locator("#back")).to_have_text("Back")
+    code = parse_qs(urlsplit(callback.value.url).query)["code"][0]
+    answer = httpx.post(server.url + "/oauth/token", timeout=30, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": app.client_id, "client_secret": app.client_secret or ""})
+    claims = jwt_check.verify(answer.json()["id_token"], server.url)
+    assert claims["acr"] == MFA_ACR
+    assert claims["amr"] in (["pwd", "hwk", "mfa"], ["pwd", "swk", "mfa"])
