@@ -355,3 +355,29 @@ def test_passkey_forms_refuse_bad_input_clearly(server: LiveServer, seeder: Seed
             **hidden_fields(page.text), "name": "x"}).status_code == 404
         assert browser.get("/account/passkeys/999999/remove").status_code == 404
     assert seeder.scalar("select count(*) from passkeys where user_id = :u", u=account.id) == 0
+
+
+def test_prompt_login_asks_for_both_factors_again_and_auth_time_moves(
+    server: LiveServer, seeder: Seeder
+) -> None:
+    """prompt=login for an enrolled user: the password, then the code, then the code is issued;
+    auth_time is the new sign-in's (the clock is moved back on the old one)."""
+    account, dev = seeder.user("tf"), seeder.user("dev")
+    client = seeder.app(dev)
+    app, _codes = enrolled_account(server.url, account)
+    params = _params(client.client_id, client.redirect_uris[0])
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        assert sign_in(browser, account).status_code == 303
+        assert code_step(browser, app.code()).status_code == 303
+        assert "code" in redirect_params(authorize(browser, account, params))
+        seeder.execute("update sessions set auth_time = 1000 where user_id = :u", u=account.id)
+        asked = browser.get("/oauth/auth", params={**params, "prompt": "login"})
+        next_path = parse_qs(urlsplit(asked.headers["location"]).query)["next"][0]
+        assert sign_in(browser, account, next_path=next_path).headers["location"] == \
+            "/signin/two-factor"
+        assert browser.get(next_path).headers["location"].startswith("/signin?")  # not yet
+        done = code_step(browser, app.code())
+        assert done.headers["location"] == next_path
+        code = redirect_params(browser.get(next_path))["code"]
+    claims = jwt_check.verify(exchange(server.url, client, code).json()["id_token"], server.url)
+    assert claims["auth_time"] > 1000 and claims["acr"] == MFA_ACR
