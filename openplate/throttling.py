@@ -38,6 +38,8 @@ class ThrottlePolicy:
     token_per_client: Limit = Limit(attempts=60, window=60)
     token_per_ip: Limit = Limit(attempts=120, window=60)
     signup_per_ip: Limit = Limit(attempts=20, window=3600)
+    #: Second-factor codes (TOTP or recovery) per account, wherever they are typed.
+    second_factor_per_account: Limit = Limit(attempts=10, window=900)
 
     @classmethod
     def of(

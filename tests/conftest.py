@@ -19,7 +19,7 @@ TESTS = Path(__file__).parent
 #: The fast tier (``-m core``): the protocol core over the memory store, the repository
 #: contract suite over memory, SQLite and PostgreSQL, and the check that the docs name real code
 #: and tests. No server, no browser. Folders and files directly under tests/.
-CORE_PATHS = ("oauth", "contract", "test_docs.py")
+CORE_PATHS = ("oauth", "accounts", "contract", "test_docs.py")
 
 
 def _in_core(path: Path) -> bool:

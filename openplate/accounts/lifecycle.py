@@ -38,21 +38,12 @@ BY_OPERATOR = "operator"
 BY_USER = "user"
 
 
-def extra_proofs_required(user: UserRecord, *, action: str) -> tuple[str, ...]:
-    """The proofs beyond the password that ``action`` (today only ``"delete_account"``) needs
-    from ``user``: e.g. ``("totp",)`` once the account has a second factor. None today.
-
-    The seam for second factors: the account deletion page asks for every proof named here and
-    refuses until each is given (see web/routes/account_delete.py, ``_check_extra_proofs``).
-    """
-    return ()
-
-
 async def disable_user(store: Store, user: UserRecord, *, now: int) -> bool:
     """Disable the account and end its access; False (and nothing written) if it already was."""
     if not await store.admin.set_user_disabled(user_id=user.id, at=now):
         return False
     await store.admin.end_user_access(user_id=user.id, now=now)
+    await store.second_factors.forget_waits(user_id=user.id)
     await store.events.append(kind="account.disabled", now=now, user_id=user.id,
                               detail={"by": BY_OPERATOR})
     return True
@@ -95,6 +86,8 @@ async def set_password(store: Store, user: UserRecord, password_hash: str, *, no
     await store.users.set_password(user_id=user.id, password_hash=password_hash, now=now)
     await store.consents.forget_user(user_id=user.id)
     await store.sessions.delete_for_user(user_id=user.id)
+    # A sign-in half done with the old password (waiting for its second factor) ends too.
+    await store.second_factors.forget_waits(user_id=user.id)
     await store.events.append(kind="password.changed", now=now, user_id=user.id,
                               detail={"by": by})
 

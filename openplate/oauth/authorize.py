@@ -137,6 +137,15 @@ def _max_age(params: Params) -> int | None:
     return int(raw)
 
 
+def _acr_values(params: Params) -> tuple[str, ...]:
+    """§3.1.2.1 acr_values: space-separated; values we do not offer are kept but mean nothing
+    (the claim is voluntary)."""
+    raw = params.get("acr_values") or ""
+    if len(raw) > 512:
+        raise InvalidRequest("acr_values must be at most 512 characters.")
+    return tuple(dict.fromkeys(raw.split()))
+
+
 def _nonce(params: Params) -> str | None:
     nonce = params.get("nonce")
     if nonce is not None and len(nonce) > MAX_NONCE_CHARS:
@@ -167,6 +176,7 @@ async def validate_request(
         scope = requested_scope(params.get("scope")) or DEFAULT_SCOPES
         challenge = _pkce(params, client)
         prompt, max_age, nonce = _prompt(params), _max_age(params), _nonce(params)
+        acr_values = _acr_values(params)
     except OAuthError as error:
         raise ErrorRedirect(error, redirect_uri, state, issuer, client) from None
     login_hint = params.get("login_hint")
@@ -182,6 +192,7 @@ async def validate_request(
         prompt=prompt,
         max_age=max_age,
         login_hint=login_hint[:254] if login_hint else None,
+        acr_values=acr_values,
     )
 
 
@@ -190,6 +201,7 @@ async def approve(
     *,
     user_id: int,
     auth_time: int | None,
+    amr: tuple[str, ...] = (),
     store: OAuthStore,
     digester: Digester,
     now: int,
@@ -199,7 +211,8 @@ async def approve(
     """Issue a one-time code for an approved request; return where to send the browser."""
     scope = format_scope(request.scope)
     grant_id = await store.grants.create(
-        user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time
+        user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time,
+        amr=" ".join(amr) or None,
     )
     code = digester.mint(AUTHORIZATION_CODE_PREFIX)
     await store.codes.create(
@@ -212,6 +225,7 @@ async def approve(
         code_challenge=request.code_challenge,
         nonce=request.nonce,
         auth_time=auth_time,
+        amr=" ".join(amr) or None,
         now=now,
         expires_at=now + code_ttl,
     )

@@ -9,8 +9,8 @@ consent user interface pages", so a step that would interact becomes the step's 
 
 Everything a decision depends on comes from the server (the session and the parked request), so
 nothing a browser puts in a URL can change it. The web layer adapts HTTP to ``decide`` and
-renders the pages; it makes no decision of its own. Later steps (a second factor, a device
-code, a pushed request) are added as rows of ``STEPS``.
+renders the pages; it makes no decision of its own. Later steps (a device code, a pushed
+request) are added as rows of ``STEPS``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from openplate.oauth.acr import MFA, wants_mfa
 from openplate.oauth.errors import ConsentRequired, LoginRequired, OAuthError
 from openplate.oauth.models import AuthorizationRequest, Client
 
@@ -46,6 +47,8 @@ class VisitorSnapshot:
     remembered_scope: frozenset[str] | None = None
     #: The user pressed Allow on this request's consent page.
     consent_given: bool = False
+    #: The signed-in user has a second factor (a TOTP authenticator or a passkey).
+    has_second_factor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,13 @@ class SignIn:
 
     step: str
     fresh: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AskSecondFactor:
+    """Send the browser to the second-factor page: the user is signed in with a password only."""
+
+    step: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +88,8 @@ class Refuse:
     error: OAuthError
 
 
-Interaction = SignIn | AskConsent
-Decision = SignIn | AskConsent | IssueCode | Refuse
+Interaction = SignIn | AskSecondFactor | AskConsent
+Decision = SignIn | AskSecondFactor | AskConsent | IssueCode | Refuse
 Check = Callable[[AuthorizationRequest, Client, VisitorSnapshot], Interaction | None]
 
 
@@ -120,6 +130,19 @@ def _max_age(request: AuthorizationRequest, client: Client,
     return None
 
 
+def _second_factor(request: AuthorizationRequest, client: Client,
+                   visitor: VisitorSnapshot) -> Interaction | None:
+    """§3.1.2.1 acr_values: "Requested Authentication Context Class Reference values ... in
+    order of preference". Asked for the multi-factor level by a user who has a second factor,
+    and signed in with the password only, we ask for the second factor. A user with none goes on
+    (the claim is voluntary) and the ID token's acr says what was reached."""
+    assert visitor.authentication is not None  # the login-required step comes first
+    if (wants_mfa(request.acr_values) and visitor.has_second_factor
+            and MFA not in visitor.authentication.methods):
+        return AskSecondFactor("acr_values")
+    return None
+
+
 def _consent(request: AuthorizationRequest, client: Client,
              visitor: VisitorSnapshot) -> Interaction | None:
     """Ask unless the user allowed this request, or allowed these scopes to this app before.
@@ -151,7 +174,10 @@ STEPS: tuple[Step, ...] = (
          lambda _: LoginRequired("The user's sign-in is older than max_age."),
          "the sign-in is older than max_age (max_age=0: always), and the user has not signed in "
          "since the request arrived"),
-    # A second factor, acr_values and similar steps go here, before consent.
+    Step("acr_values", _second_factor,
+         lambda _: LoginRequired("The request asks for a second factor."),
+         "acr_values asks for urn:openplate:acr:mfa, the user has a second factor and signed "
+         "in with the password only"),
     Step("consent", _consent,
          lambda _: ConsentRequired("The user has not allowed this app these scopes."),
          "the user has not pressed Allow for this request, and (public client, prompt=consent, "
@@ -183,7 +209,7 @@ def serialise(request: AuthorizationRequest) -> str:
     return json.dumps(asdict(request), separators=(",", ":"), sort_keys=True)
 
 
-_TUPLES = ("scope", "prompt")
+_TUPLES = ("scope", "prompt", "acr_values")
 
 
 def deserialise(text: str) -> AuthorizationRequest:

@@ -59,6 +59,8 @@ class AuthorizationRequest:
     prompt: tuple[str, ...] = ()
     max_age: int | None = None
     login_hint: str | None = None
+    #: §3.1.2.1 acr_values: the authentication context classes asked for, in order.
+    acr_values: tuple[str, ...] = ()
 
     @property
     def is_openid(self) -> bool:
@@ -80,6 +82,8 @@ class CodeRecord:
     used: bool
     nonce: str | None = None
     auth_time: int | None = None
+    #: How the user signed in (RFC 8176 amr values, space-separated), if known.
+    amr: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,8 @@ class RefreshRecord:
     grant_used_at: int | None = None
     #: The digest of the access token minted with it (None if minted before that was kept).
     access_digest: str | None = None
+    #: How the user signed in, as its grant says (RFC 8176 amr values, space-separated).
+    amr: str | None = None
 
     @property
     def used(self) -> bool:

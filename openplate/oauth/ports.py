@@ -23,10 +23,11 @@ class ClientStore(Protocol):
 class GrantStore(Protocol):
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
-        used: bool = False, for_client: bool = False,
+        used: bool = False, for_client: bool = False, amr: str | None = None,
     ) -> int:
         """A new grant; ``used`` when tokens are minted for it at once (no separate touch);
-        ``for_client`` for a client's own (client-credentials) grant."""
+        ``for_client`` for a client's own (client-credentials) grant; ``amr``: how the user
+        signed in (RFC 8176 values, space-separated), for its ID tokens."""
         ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...
@@ -54,6 +55,7 @@ class CodeStore(Protocol):
         auth_time: int | None,
         now: int,
         expires_at: int,
+        amr: str | None = None,
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:

@@ -76,6 +76,7 @@ class GrantRow:
     last_used_at: int | None
     revoked_at: int | None = None
     for_client: bool = False
+    amr: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +94,14 @@ class CodeRow:
     created_at: int
     expires_at: int
     used_at: int | None = None
+    amr: str | None = None
 
     def record(self, *, used: bool) -> CodeRecord:
         return CodeRecord(
             id=self.id, grant_id=self.grant_id, client_pk=self.client_pk, user_id=self.user_id,
             redirect_uri=self.redirect_uri, scope=self.scope, code_challenge=self.code_challenge,
             expires_at=self.expires_at, used=used, nonce=self.nonce, auth_time=self.auth_time,
+            amr=self.amr,
         )
 
 

@@ -19,10 +19,12 @@ from openplate.store.tables import (
     authorization_codes,
     grants,
     refresh_tokens,
+    second_factor_waits,
     security_events,
     security_log_purge,
     sessions,
     throttle,
+    webauthn_challenges,
 )
 from openplate.store.unit import Database
 
@@ -74,6 +76,8 @@ def rules(now: int, retention: Retention) -> list[Rule]:
              created_before=rotated),
         Rule("sessions", sessions, sessions.c.expires_at < now),
         Rule("auth_requests", auth_requests, auth_requests.c.expires_at < now),
+        Rule("second_factor_waits", second_factor_waits, second_factor_waits.c.expires_at < now),
+        Rule("webauthn_challenges", webauthn_challenges, webauthn_challenges.c.expires_at < now),
         Rule("grants", grants, or_(
             grants.c.revoked_at < now - DAY,
             (grants.c.created_at < now - DAY)

@@ -23,6 +23,10 @@ KINDS = (
     "token.revoked", "keys.rotated",
     "account.disabled", "account.enabled", "account.deleted", "client.disabled",
     "client.enabled",
+    # Second factors and passkeys (web/second_factor.py, routes/two_factor.py, routes/passkeys.py)
+    "two_factor.enabled", "two_factor.disabled", "recovery_codes.renewed", "recovery_code.used",
+    "second_factor.failure", "second_factor.throttled", "passkey.added", "passkey.renamed",
+    "passkey.removed", "passkey.failure",
 )
 
 

@@ -102,6 +102,8 @@ grants = Table(
     Column("auth_time", Time, nullable=True),  # when the user signed in (OIDC auth_time)
     # A client-credentials grant: its tokens speak for the client, not for its owner.
     Column("for_client", Boolean, nullable=False, server_default=false()),
+    # How the user signed in (RFC 8176 amr values, space-separated): the ID tokens' amr and acr.
+    Column("amr", String(64), nullable=True),
 )
 
 authorization_codes = Table(
@@ -120,6 +122,7 @@ authorization_codes = Table(
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
     Column("used_at", Time, nullable=True),
+    Column("amr", String(64), nullable=True),
 )
 
 access_tokens = Table(
@@ -277,4 +280,77 @@ signing_keys = Table(
     Column("created_at", Time, nullable=False),
     Column("activated_at", Time, nullable=True),
     Column("retired_at", Time, nullable=True),
+)
+
+# Two-factor sign-in (TOTP, RFC 6238): one authenticator per user. The secret is sealed with
+# AES-256-GCM under a key derived from the instance key (accounts/second_factor.py); the last
+# step a code was accepted for makes each code single-use (RFC 6238 §5.2).
+totp_authenticators = Table(
+    "totp_authenticators",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+    # NULL while enrolling: the user has not typed a first valid code yet.
+    Column("confirmed_at", Time, nullable=True),
+    Column("last_step", BigInteger, nullable=True),
+)
+
+# Recovery codes: keyed digests only, each consumed once (used_at set atomically).
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_at", Time, nullable=False),
+    Column("used_at", Time, nullable=True),
+)
+
+# Half-signed-in browsers: the password was right, the second factor is still to come. Bound to
+# the browser by a cookie whose keyed digest is stored here; never in a URL.
+second_factor_waits = Table(
+    "second_factor_waits",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # Where the sign-in goes on to (a same-site path), and the signed-out browser's binding of a
+    # parked authorisation request (web/interaction.py browser_digest).
+    Column("next_path", Text, nullable=False),
+    Column("browser_digest", String(64), nullable=True),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+)
+
+# Passkeys (WebAuthn Level 2): public keys only; the private key never leaves the authenticator.
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # The credential id, base64url (at most 1023 bytes by WebAuthn Level 2 §5.1).
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("name", String(64), nullable=False),
+    # Synced between devices (backup eligible): a software-secured key (RFC 8176 swk), else hwk.
+    Column("multi_device", Boolean, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("last_used_at", Time, nullable=True),
+)
+
+# WebAuthn challenges: single use (DELETE … RETURNING), short-lived, bound to the browser that
+# asked (a keyed digest of its session, form cookie or half-signed-in cookie) and to a purpose.
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("challenge", String(128), nullable=False, unique=True),
+    Column("purpose", String(16), nullable=False),
+    Column("binding", String(64), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
 )

@@ -19,7 +19,9 @@ from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
+from openplate.store.passkey_repos import SqlPasskeys
 from openplate.store.prepared import DbConnection
+from openplate.store.second_factor_repos import SqlSecondFactors
 from openplate.store.security_log import SqlSecurityLog
 from openplate.store.sqlite_units import SqliteUnits
 from openplate.store.throttle_repo import SqlCounters
@@ -103,6 +105,14 @@ class Store:
     @_repository
     def signing_keys(self) -> SqlSigningKeys:
         return SqlSigningKeys(self.conn)
+
+    @_repository
+    def second_factors(self) -> SqlSecondFactors:
+        return SqlSecondFactors(self.conn)
+
+    @_repository
+    def passkeys(self) -> SqlPasskeys:
+        return SqlPasskeys(self.conn)
 
     @_repository
     def counters(self) -> SqlCounters:

@@ -48,6 +48,9 @@ from openplate.web.routes import (
     oauth,
     oidc,
     operations,
+    passkeys,
+    signin_two_factor,
+    two_factor,
 )
 
 STATIC = TEMPLATES.with_name("static")
@@ -229,6 +232,9 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(developer.router)
     app.include_router(account_settings.router)
     app.include_router(account_delete.router)
+    app.include_router(two_factor.router)
+    app.include_router(signin_two_factor.router)
+    app.include_router(passkeys.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at 
     from jinja2 import Environment
     from redis.asyncio import Redis
 
+    from openplate.accounts.second_factor import TotpSecretSeal
     from openplate.store.redis_counters import RedisCounters
     from openplate.web.notices import NoticeSeal
     from openplate.web.sessions import FormTokens
@@ -84,6 +85,13 @@ class AppContext:
         from openplate.web.notices import NoticeSeal
 
         return NoticeSeal(self.digester.key)
+
+    @cached_property
+    def totp_seal(self) -> TotpSecretSeal:
+        """Seals TOTP secrets at rest (see accounts/second_factor.py)."""
+        from openplate.accounts.second_factor import TotpSecretSeal
+
+        return TotpSecretSeal(self.digester.key)
 
     def counters(self, store: Store) -> Counters:
         """Throttle counters: Redis when configured (database if it fails), else the database."""

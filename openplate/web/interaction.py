@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, quote, urlsplit
 
+from openplate.oauth.acr import wants_mfa
 from openplate.oauth.interaction import (
     Authentication,
     CorruptParkedRequest,
@@ -27,7 +28,7 @@ from openplate.oauth.models import AuthorizationRequest, Client
 from openplate.oauth.redirect_uris import find_match
 from openplate.store.account_repos import ParkedRequest
 from openplate.store.unit import Store
-from openplate.web import sessions
+from openplate.web import second_factor, sessions
 from openplate.web.context import AppContext
 from openplate.web.pages import Visitor
 
@@ -68,11 +69,14 @@ def bind_browser(ctx: AppContext, who: Visitor) -> str | None:
 
 async def snapshot(
     store: Store, client: Client, who: Visitor, *, now: int, parked: ParkedRequest | None = None,
-    consent_given: bool = False,
+    consent_given: bool = False, acr_values: tuple[str, ...] = (),
 ) -> VisitorSnapshot:
-    """What the core needs to know about this browser to decide the request."""
+    """What the core needs to know about this browser to decide the request (``acr_values``:
+    the request's; whether the user has a second factor is looked up only when they ask for
+    it, so an ordinary authorisation costs no extra query)."""
     authentication = None
     remembered = None
+    has_second_factor = False
     if who.user is not None and who.session is not None and who.session.auth_time is not None:
         authentication = Authentication(
             user_id=who.user.id, auth_time=who.session.auth_time,
@@ -80,10 +84,13 @@ async def snapshot(
         )
         scope = await store.consents.scope_for(user_id=who.user.id, client_pk=client.pk)
         remembered = frozenset(scope.split()) if scope is not None else None
+        if wants_mfa(acr_values):
+            has_second_factor = await second_factor.has_second_factor(store, who.user.id)
     return VisitorSnapshot(
         now=now, authentication=authentication,
         signed_in_for_request=parked is not None and parked.signed_in_at is not None,
         remembered_scope=remembered, consent_given=consent_given,
+        has_second_factor=has_second_factor,
     )
 
 

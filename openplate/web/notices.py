@@ -35,6 +35,8 @@ class Notice:
     secret: str | None = None
     #: The application ``secret`` belongs to.
     client_id: str | None = None
+    #: Recovery codes, shown once (the page of /account/two-factor lists them).
+    codes: tuple[str, ...] = ()
 
 
 class NoticeSeal:
@@ -47,7 +49,8 @@ class NoticeSeal:
 
     def seal(self, notice: Notice, *, session_id: int) -> str:
         plain = json.dumps({"text": notice.text, "secret": notice.secret,
-                            "client_id": notice.client_id}, separators=(",", ":")).encode()
+                            "client_id": notice.client_id, "codes": list(notice.codes)},
+                           separators=(",", ":")).encode()
         nonce = os.urandom(12)
         sealed = self._aead.encrypt(nonce, plain, _bound_to(session_id))
         return _VERSION + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
@@ -60,12 +63,15 @@ class NoticeSeal:
             raw = base64.urlsafe_b64decode(sealed[len(_VERSION):])
             fields = json.loads(self._aead.decrypt(raw[:12], raw[12:], _bound_to(session_id)))
             text, secret, client_id = fields["text"], fields["secret"], fields["client_id"]
-        except (binascii.Error, ValueError, InvalidTag, KeyError, TypeError):
+            codes = fields.get("codes") or []
+        except (binascii.Error, ValueError, InvalidTag, KeyError, TypeError, AttributeError):
             return None
         if not isinstance(text, str) or not all(
                 value is None or isinstance(value, str) for value in (secret, client_id)):
             return None
-        return Notice(text, secret, client_id)
+        if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+            return None
+        return Notice(text, secret, client_id, tuple(codes))
 
 
 def _bound_to(session_id: int) -> bytes:

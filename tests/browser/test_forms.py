@@ -269,8 +269,9 @@ def test_password_change_does_what_the_page_says(
 # --- sign-in and sign-up: CSRF without a session --------------------------------------------------
 
 def _submit_with_token(page: Page, token: str | None) -> None:
-    """Submit the page's form with its CSRF field changed (None: removed)."""
-    page.locator("main form").evaluate(
+    """Submit the page's (first) form with its CSRF field changed (None: removed); the sign-in
+    page's second form is "Sign in with a passkey"."""
+    page.locator("main form").first.evaluate(
         "(form, token) => { const field = form.elements['csrf_token'];"
         " if (token === null) field.remove(); else field.value = token;"
         " form.noValidate = true; form.submit(); }", token)
@@ -284,7 +285,7 @@ def test_sign_in_and_up_reject_a_missing_or_wrong_csrf_token(
     account = seed.user("csrf")
     foreign = open_context().new_page()
     foreign.goto(f"/{form}")
-    foreign_token = foreign.locator("input[name=csrf_token]").input_value()
+    foreign_token = foreign.locator("input[name=csrf_token]").first.input_value()
 
     def fill() -> None:
         page.goto(f"/{form}")

@@ -184,16 +184,19 @@ def test_oidcc_ensure_request_with_acr_values_succeeds(
     rp: RelyingParty, provider: Provider, browser: Browser, account: Account
 ) -> None:
     """oidcc-ensure-request-with-acr-values-succeeds: acr_values (discovery's
-    acr_values_supported, or "1 2" when it names none, as here) must not cause an error. The ID
-    token SHOULD then name one of them in acr; Openplate does not, which the OIDF suite reports as
-    a warning (ValidateIdTokenACRClaimAgainstAcrValuesRequest)."""
+    acr_values_supported, or "1 2" when it names none) must not cause an error, and the ID token
+    SHOULD then name one of them in acr. Openplate offers urn:openplate:acr:pwd and
+    urn:openplate:acr:mfa; this account has no second factor, so it signs in with the password
+    and the ID token says urn:openplate:acr:pwd: no warning."""
     requested = " ".join(provider.meta.get("acr_values_supported", [])) or "1 2"
+    assert requested == "urn:openplate:acr:pwd urn:openplate:acr:mfa"
     request = rp.request(acr_values=requested)
     _, _, tokens = rp.code_flow(browser, account, request, expect_pages=("sign-in", "consent"))
     acr = tokens.id_claims.get("acr")
     if acr not in requested.split():
         rp.warn("ValidateIdTokenACRClaimAgainstAcrValuesRequest", f"acr is {acr!r}")
-    assert set(rp.warnings) == {"ValidateIdTokenACRClaimAgainstAcrValuesRequest"}
+    assert acr == "urn:openplate:acr:pwd" and tokens.id_claims.get("amr") == ["pwd"]
+    assert rp.warnings == {}
 
 
 def test_oidcc_ensure_request_with_valid_pkce_succeeds(

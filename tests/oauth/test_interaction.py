@@ -13,6 +13,7 @@ from openplate.oauth.errors import ConsentRequired, LoginRequired
 from openplate.oauth.interaction import (
     STEPS,
     AskConsent,
+    AskSecondFactor,
     Authentication,
     CorruptParkedRequest,
     Decision,
@@ -175,7 +176,7 @@ def test_rules_that_hold_for_every_combination() -> None:
 
 def test_every_step_has_a_name_and_says_when_it_applies() -> None:
     names = [step.name for step in STEPS]
-    assert names == ["login required", "prompt=login", "max_age", "consent"]
+    assert names == ["login required", "prompt=login", "max_age", "acr_values", "consent"]
     for step in STEPS:
         assert step.when and step.silent_error(step.name).error in ("login_required",
                                                                     "consent_required")
@@ -204,3 +205,66 @@ def test_the_architecture_document_shows_this_table() -> None:
         error = step.silent_error(step.name).error
         assert f"| {number} | {step.name} | {step.when} |" in text, step.name
         assert f"| `{error}` |" in text
+
+
+MFA_ACR = "urn:openplate:acr:mfa"
+PWD_ACR = "urn:openplate:acr:pwd"
+
+
+def _acr_request(acr: str, prompt: str = "") -> AuthorizationRequest:
+    return replace(_request(prompt), acr_values=tuple(acr.split()))
+
+
+def _mfa_visitor(methods: tuple[str, ...], *, enrolled: bool, fresh: bool = False) -> VisitorSnapshot:
+    return VisitorSnapshot(now=NOW, authentication=Authentication(USER, NOW - 10, methods),
+                           signed_in_for_request=fresh, remembered_scope=frozenset(["account", "maps"]),
+                           has_second_factor=enrolled)
+
+
+SECOND_FACTOR_CASES = [
+    ("mfa asked, password only, enrolled", _acr_request(MFA_ACR), ("pwd",), True,
+     "ask second factor (acr_values)"),
+    ("mfa asked after pwd, password only, enrolled", _acr_request(f"{PWD_ACR} {MFA_ACR}"),
+     ("pwd",), True, "ask second factor (acr_values)"),
+    ("mfa asked, password only, nothing enrolled", _acr_request(MFA_ACR), ("pwd",), False,
+     "issue code"),
+    ("mfa asked, signed in with a second factor", _acr_request(MFA_ACR), ("pwd", "otp", "mfa"),
+     True, "issue code"),
+    ("mfa asked, signed in with a passkey", _acr_request(MFA_ACR), ("hwk", "user", "mfa"), True,
+     "issue code"),
+    ("pwd asked, password only, enrolled", _acr_request(PWD_ACR), ("pwd",), True, "issue code"),
+    ("unknown acr asked", _acr_request("urn:other:gold"), ("pwd",), True, "issue code"),
+    ("no acr asked", _acr_request(""), ("pwd",), True, "issue code"),
+    ("mfa asked with prompt=none", _acr_request(MFA_ACR, "none"), ("pwd",), True,
+     "refuse login_required (acr_values)"),
+]
+
+
+@pytest.mark.parametrize(("request_", "methods", "enrolled", "expected"),
+                         [case[1:] for case in SECOND_FACTOR_CASES],
+                         ids=[case[0] for case in SECOND_FACTOR_CASES])
+def test_acr_values_asks_for_the_second_factor(request_: AuthorizationRequest,
+                                               methods: tuple[str, ...], enrolled: bool,
+                                               expected: str) -> None:
+    decision = decide(request_, CONFIDENTIAL, _mfa_visitor(methods, enrolled=enrolled))
+    if isinstance(decision, AskSecondFactor):
+        assert expected == f"ask second factor ({decision.step})"
+    else:
+        assert _shape(decision) == expected
+
+
+def test_the_second_factor_comes_after_a_fresh_sign_in_and_before_consent() -> None:
+    """prompt=login is asked first; a sign-in for the request with the password only still
+    needs the second factor; with it, consent is next."""
+    login = _acr_request(MFA_ACR, "login consent")
+    assert _shape(decide(login, CONFIDENTIAL, _mfa_visitor(("pwd",), enrolled=True))) == \
+        "sign in again (prompt=login)"
+    fresh = _mfa_visitor(("pwd",), enrolled=True, fresh=True)
+    assert isinstance(decide(login, CONFIDENTIAL, fresh), AskSecondFactor)
+    both = _mfa_visitor(("pwd", "otp", "mfa"), enrolled=True, fresh=True)
+    assert _shape(decide(login, CONFIDENTIAL, both)) == "ask consent"
+
+
+def test_acr_values_read_back_from_a_parked_request() -> None:
+    request = _acr_request(f"{MFA_ACR} {PWD_ACR}")
+    assert deserialise(serialise(request)) == request

@@ -51,8 +51,11 @@ RELAXED_LIMITS = {
 
 
 def start_server(
-    folder: Path, *, database_url: str | None = None, extra_env: dict[str, str] | None = None
+    folder: Path, *, database_url: str | None = None, extra_env: dict[str, str] | None = None,
+    localhost: bool = False,
 ) -> LiveServer:
+    """``localhost``: the public URL is http://localhost:<port> (a secure context with a valid
+    WebAuthn relying-party ID, which 127.0.0.1 is not), and ``url`` uses it."""
     port = free_port()
     database_url = database_url or f"sqlite:///{folder / 'openplate.db'}"
     env = {
@@ -60,6 +63,7 @@ def start_server(
         **RELAXED_LIMITS,
         "OPENPLATE_DATABASE_URL": database_url,
         "OPENPLATE_SECRET_KEY": "test-secret-key-" + "x" * 40,
+        **({"OPENPLATE_PUBLIC_URL": f"http://localhost:{port}"} if localhost else {}),
         **(extra_env or {}),
     }
     with (folder / "server.log").open("wb") as log:
@@ -68,7 +72,8 @@ def start_server(
              "--log-level", "info"],
             cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-    live = LiveServer(url=f"http://127.0.0.1:{port}", folder=folder, database_url=database_url,
+    host = "localhost" if localhost else "127.0.0.1"
+    live = LiveServer(url=f"http://{host}:{port}", folder=folder, database_url=database_url,
                       process=process, env=env)
     try:
         wait_until(lambda: httpx.get(live.url + "/openapi.json", timeout=5).status_code == 200,

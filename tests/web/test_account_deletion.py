@@ -13,6 +13,7 @@ from tests.support.operator_cli import operator, operator_json
 from tests.support.seed import Account, Seeder
 from tests.support.server import LiveServer
 from tests.support.tokens import me, refresh, tokens_for
+from tests.support.two_factor import enrol
 from tests.web.test_disabled_accounts import upload
 
 #: Every table with a row that belongs to a user, and how to count that user's rows in it.
@@ -29,6 +30,12 @@ OWNED = {
     "map_files": "SELECT COUNT(*) FROM map_files WHERE map_id IN (SELECT id FROM maps"
                  " WHERE owner_id = :u)",
     "auth_requests": "SELECT COUNT(*) FROM auth_requests WHERE client_pk IN (:c)",
+    "client_logos": "SELECT COUNT(*) FROM client_logos WHERE client_pk IN (:c)",
+    "totp_authenticators": "SELECT COUNT(*) FROM totp_authenticators WHERE user_id = :u",
+    "recovery_codes": "SELECT COUNT(*) FROM recovery_codes WHERE user_id = :u",
+    "passkeys": "SELECT COUNT(*) FROM passkeys WHERE user_id = :u",
+    "webauthn_challenges": "SELECT COUNT(*) FROM webauthn_challenges WHERE user_id = :u",
+    "second_factor_waits": "SELECT COUNT(*) FROM second_factor_waits WHERE user_id = :u",
 }
 
 
@@ -144,3 +151,28 @@ def test_the_operator_deletes_an_application_and_every_token_of_it_ends(
     assert left == dict.fromkeys(left, 0)
     # The map the user shared through it stays theirs.
     assert int(str(seeder.scalar("SELECT COUNT(*) FROM maps WHERE owner_id = :u", u=user.id))) == 1
+
+
+def test_with_two_factor_on_deleting_also_needs_a_code(server: LiveServer, seeder: Seeder) -> None:
+    owner, tokens, _fan = a_full_account(server, seeder)
+    own_pk = client_pk(seeder, own_client_id(seeder, owner))
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        assert sign_in(browser, owner).status_code == 303
+        app, _codes = enrol(browser)
+        page = browser.get("/account/delete")
+        assert 'name="code"' in page.text
+        fields = hidden_fields(page.text)
+        # The password alone deletes nothing; the field that is missing says so.
+        bare = browser.post("/account/delete", data={**fields, "password": owner.password})
+        assert bare.status_code == 400
+        assert 'aria-invalid="true" aria-describedby="delete-code-error"' in bare.text
+        wrong = browser.post("/account/delete", data={**fields, "password": owner.password,
+                                                      "code": app.wrong_code()})
+        assert wrong.status_code == 401 and "That code is not right" in wrong.text
+        assert counts(seeder, owner.id, own_pk)["users"] == 1
+        assert counts(seeder, owner.id, own_pk)["totp_authenticators"] == 1
+        done = browser.post("/account/delete", data={**fields, "password": owner.password,
+                                                     "code": app.code()})
+        assert done.status_code == 303 and done.headers["location"] == "/"
+    assert counts(seeder, owner.id, own_pk) == dict.fromkeys(OWNED, 0)
+    assert me(server.url, tokens["access_token"]).status_code == 401

@@ -11,6 +11,7 @@ from tests.support.operator_cli import operator_json
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
 from tests.support.tokens import exchange, me, refresh, tokens_for
+from tests.support.two_factor import code_step, enrolled_account, password_step
 from tests.support.waiting import wait_until
 
 
@@ -159,3 +160,18 @@ def test_a_disabled_application_gets_no_tokens_and_its_tokens_end(
     assert me(server.url, fresh["access_token"]).status_code == 200
     shown = operator_json(server, "app", "show", app.client_id)
     assert shown["disabled_at"] is None and shown["active_grants"] >= 2
+
+
+def test_disabled_between_the_password_and_the_second_factor_is_not_signed_in(
+        server: LiveServer, seeder: Seeder) -> None:
+    account = seeder.user("halfway")
+    app, _codes = enrolled_account(server.url, account)
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        step = password_step(browser, account)
+        assert step.status_code == 303 and step.headers["location"].startswith("/signin/two-factor")
+        operator_json(server, "user", "disable", account.username)
+        refused = code_step(browser, app.code())
+        assert refused.status_code == 403 and "This account is disabled" in refused.text
+        assert not signed_in(browser)
+    reasons = [e.get("detail") for e in _log(server, account) if e["kind"] == "signin.failure"]
+    assert {"reason": "disabled"} in reasons

@@ -48,7 +48,7 @@ async def redeem_code(
     pkce.verify(params.get("code_verifier"), record.code_challenge)
     issued = await mint(
         store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
-        scope=record.scope, auth_time=record.auth_time, nonce=record.nonce,
+        scope=record.scope, auth_time=record.auth_time, nonce=record.nonce, amr=record.amr,
     )
     await store.events.append(
         kind="token.issued", now=ctx.now, user_id=record.user_id, client_id=client.client_id,

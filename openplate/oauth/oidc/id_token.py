@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from openplate.oauth.acr import acr_of
 from openplate.oauth.oidc.jws import half_hash
 
 
@@ -24,7 +25,7 @@ class Signers(Signer, Protocol):
 
 def build_id_token(
     signer: Signer, *, issuer: str, client_id: str, claims: dict[str, object], now: int, ttl: int,
-    auth_time: int | None, nonce: str | None, access_token: str,
+    auth_time: int | None, nonce: str | None, access_token: str, amr: str | None = None,
 ) -> str:
     body: dict[str, object] = {
         "iss": issuer,
@@ -38,6 +39,12 @@ def build_id_token(
     }
     if auth_time is not None:
         body["auth_time"] = auth_time
+    if amr:
+        # §2: "amr ... JSON array of strings that are identifiers for authentication methods
+        # used in the authentication"; acr says which of our levels (openplate/oauth/acr.py).
+        methods = tuple(amr.split())
+        body["amr"] = list(methods)
+        body["acr"] = acr_of(methods)
     if nonce is not None:
         body["nonce"] = nonce
     return signer.sign(body)

@@ -10,7 +10,7 @@ from openplate.accounts.service import check_account, hash_account
 from openplate.accounts.validation import InvalidAccountInput
 from openplate.store.account_repos import DuplicateUser
 from openplate.throttling import Refused
-from openplate.web import attempts, interaction, sessions
+from openplate.web import attempts, interaction, second_factor, sessions
 from openplate.web.context import client_ip, context_of, now
 from openplate.web.pages import error_page, posted_form, redirect, render, safe_next, visitor
 
@@ -83,6 +83,19 @@ async def signin(request: Request) -> Response:
                                       detail={"reason": "disabled"})
         return render(ctx, "signin.html", who, status=403, next=target, login=login[:254],
                       error=DISABLED)
+    async with ctx.db.transaction(ip=ip) as store:
+        if await second_factor.enrolled(store, user.id):
+            # Half-signed-in: no session yet; the second factor is asked for next, and the
+            # state that remembers the password was right is server-side, bound to a cookie.
+            wait = await second_factor.start_wait(
+                ctx, store, user_id=user.id, next_path=target, now=t,
+                browser_digest=interaction.browser_digest(ctx, who))
+        else:
+            wait = None
+    if wait is not None:
+        response = redirect(ctx, "/signin/two-factor", who)
+        second_factor.set_wait_cookie(response, ctx, wait)
+        return response
     async with ctx.db.transaction(ip=ip) as store:
         _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session,
                                                amr=PASSWORD, for_request=interaction.handle_in(target),

@@ -1,8 +1,8 @@
 """``/account/delete``: a user deletes their own account, after seeing exactly what goes.
 
 The page lists the applications and maps by name and how many applications the user has
-allowed, and asks for the password (and each extra proof that
-``lifecycle.extra_proofs_required`` names: none today; a second factor adds one). The password
+allowed, and asks for the password and, when two-factor sign-in is on, a code from the
+authenticator app or a recovery code (``second_factor.check_code``: counted, used up). The password
 check is a password attempt, throttled as a sign-in is (web/attempts.py). The deletion is one
 transaction (``lifecycle.delete_account``, which ``openplate user delete`` runs too); the
 browser is then signed out and sent to the home page with a notice.
@@ -18,7 +18,7 @@ from openplate.accounts import lifecycle
 from openplate.oauth.params import Params
 from openplate.store.account_repos import UserRecord
 from openplate.throttling import Refused
-from openplate.web import attempts, sessions
+from openplate.web import attempts, second_factor, sessions
 from openplate.web.context import AppContext, client_ip, context_of, now
 from openplate.web.notices import Notice
 from openplate.web.pages import (
@@ -41,20 +41,30 @@ DELETED_NOTICE = ("Your account was deleted, with its applications and maps. Eve
 
 
 async def _page(ctx: AppContext, who: Visitor, user: UserRecord, *, status: int = 200,
-                error: str | None = None) -> Response:
+                error: str | None = None, code_error: str | None = None) -> Response:
     async with ctx.db.transaction(readonly=True) as store:
         preview = await store.admin.deletion_preview(user_id=user.id)
+        ask_code = await second_factor.enrolled(store, user.id)
     return render(ctx, "account_delete.html", who, status=status, account=user, preview=preview,
-                  error=error, extra_proofs=lifecycle.extra_proofs_required(
-                      user, action="delete_account"))
+                  error=error, code_error=code_error, ask_code=ask_code)
 
 
-def _check_extra_proofs(user: UserRecord, form: Params) -> str | None:
-    """Why the extra proofs (a second factor) do not hold, or None. With none required (today)
-    there is nothing to check; the two-factor work fills this in."""
-    missing = [proof for proof in lifecycle.extra_proofs_required(user, action="delete_account")
-               if not form.get(f"proof_{proof}")]
-    return f"Enter your {missing[0]} as well." if missing else None
+async def _second_factor_refused(ctx: AppContext, request: Request, user: UserRecord,
+                                 form: Params) -> tuple[int, str] | None:
+    """Why the second factor does not hold (status and words), or None: with two-factor
+    sign-in on, deleting the account also needs a current code or an unused recovery code."""
+    async with ctx.db.transaction(readonly=True) as store:
+        if not await second_factor.enrolled(store, user.id):
+            return None
+    typed = (form.get("code") or "").strip()
+    if not typed:
+        return 400, "Enter a code from your authenticator app, or a recovery code. Nothing was deleted."
+    result = await second_factor.check_code(ctx, request, user_id=user.id, typed=typed, now=now())
+    if result.retry_after is not None:
+        return 429, "Too many wrong codes. Wait a few minutes, then try again. Nothing was deleted."
+    if not result.ok:
+        return 401, "That code is not right, or was already used. Nothing was deleted."
+    return None
 
 
 @router.get(PATH)
@@ -92,9 +102,9 @@ async def delete_account(request: Request) -> Response:
         return await _page(ctx, who, user, status=401,
                            error="That password is not right. Nothing was deleted.")
     await attempt.succeeded()
-    refused = _check_extra_proofs(user, form)
+    refused = await _second_factor_refused(ctx, request, user, form)
     if refused is not None:
-        return await _page(ctx, who, user, status=401, error=refused)
+        return await _page(ctx, who, user, status=refused[0], code_error=refused[1])
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         current = await store.users.by_id(user.id)
         if current is None:  # deleted meanwhile (by the operator, or another browser)

@@ -4,7 +4,7 @@ routes read the request, build the visitor's snapshot, and turn the decision int
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -14,6 +14,7 @@ from openplate.oauth import authorize
 from openplate.oauth.errors import FatalAuthorizationError, InvalidRequest, OAuthError
 from openplate.oauth.interaction import (
     AskConsent,
+    AskSecondFactor,
     Decision,
     IssueCode,
     Refuse,
@@ -43,6 +44,8 @@ router = APIRouter()
 
 INVALID = "Invalid authorisation request"
 CANNOT_CONTINUE = "This authorisation request cannot continue"
+#: Where a signed-in user gives a second factor that a request asks for (routes/signin_two_factor.py).
+SECOND_FACTOR_PATH = "/signin/two-factor"
 
 
 def _redirect_host(uri: str) -> str:
@@ -87,7 +90,8 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
             return _answer_unseen(ctx, who, client, location, decision.error, snapshot)
         signed_in = decision.authentication
         location = await authorize.approve(
-            request, user_id=signed_in.user_id, auth_time=signed_in.auth_time, store=store,
+            request, user_id=signed_in.user_id, auth_time=signed_in.auth_time,
+            amr=signed_in.methods, store=store,
             digester=ctx.digester, now=t, code_ttl=ctx.settings.code_ttl, issuer=issuer,
         )
         if snapshot.consent_given:
@@ -97,6 +101,9 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         handle = await interaction.park(ctx, store, request, who=who, now=t)
     if isinstance(decision, SignIn):
         return redirect(ctx, signin_url(interaction.resume_path(handle)), who)
+    if isinstance(decision, AskSecondFactor):
+        return redirect(ctx, SECOND_FACTOR_PATH + "?next="
+                        + quote(interaction.resume_path(handle), safe=""), who)
     assert isinstance(decision, AskConsent)
     owner = await store.users.by_id(client.owner_id)
     return render(
@@ -145,7 +152,8 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
             handle = await interaction.park(ctx, store, auth_request, who=None, now=t)
             return redirect(ctx, interaction.resume_path(handle))
         who = await visitor(request, ctx, store, create=False)
-        seen = await interaction.snapshot(store, client, who, now=t)
+        seen = await interaction.snapshot(store, client, who, now=t,
+                                          acr_values=auth_request.acr_values)
         return await _act(ctx, store, who, client, auth_request, decide(auth_request, client, seen),
                           seen, handle=None)
 
@@ -200,7 +208,8 @@ async def resume_endpoint(request: Request) -> Response:
         except interaction.CannotResume as error:
             return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
         seen = await interaction.snapshot(store, resumed.client, who, now=t,
-                                          parked=resumed.parked)
+                                          parked=resumed.parked,
+                                          acr_values=resumed.request.acr_values)
         decision = decide(resumed.request, resumed.client, seen)
         return await _act(ctx, store, who, resumed.client, resumed.request, decision, seen,
                           handle=resumed.handle)
@@ -243,7 +252,7 @@ async def decision_endpoint(request: Request) -> Response:
                                       detail={"scope": format_scope(auth_request.scope)})
             return redirect(ctx, authorize.deny(auth_request, issuer=ctx.settings.base_url))
         seen = await interaction.snapshot(store, client, who, now=t, parked=resumed.parked,
-                                          consent_given=True)
+                                          consent_given=True, acr_values=auth_request.acr_values)
         decision = decide(auth_request, client, seen)
         return await _act(ctx, store, who, client, auth_request, decision, seen,
                           handle=resumed.handle)

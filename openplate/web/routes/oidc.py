@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from openplate.oauth import bearer
+from openplate.oauth.acr import ACR_VALUES_SUPPORTED
 from openplate.oauth.errors import OAuthError
 from openplate.oauth.oidc.claims import user_claims
 from openplate.oauth.oidc.jws import ALGORITHMS
@@ -49,7 +50,10 @@ def metadata(settings: Settings) -> dict[str, Any]:
         # Every client may register any of these (RS256 always: OIDC Core §15.1).
         "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-                             "preferred_username", "name", "email", "email_verified"],
+                             "amr", "acr", "preferred_username", "name", "email",
+                             "email_verified"],
+        # OIDC Discovery §3: our two levels (openplate/oauth/acr.py), asked for with acr_values.
+        "acr_values_supported": list(ACR_VALUES_SUPPORTED),
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
         "claims_parameter_supported": False,
