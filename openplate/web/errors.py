@@ -8,7 +8,7 @@ import logging
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -131,6 +131,11 @@ def failure_reply(exc: Exception, method: str, path: str) -> Reply:
     would log one per request), else a 500 with its traceback (a bug)."""
     if isinstance(exc, BodyTooLarge):
         return error_reply(413, "request_too_large", "The request body is too large.")
+    if isinstance(exc, ClientDisconnect):
+        # The client gave up (its own timeout) before its body was read: nobody will read this
+        # answer, and it is not our failure, so one line and no traceback.
+        log.info("client went away on %s %s before its request was read", method, path)
+        return error_reply(400, "invalid_request", "The request was not received in full.")
     if isinstance(exc, UnstorableText):
         log.info("bad input on %s %s: %s", method, path, exc)
         return error_reply(400, "invalid_request", UNSTORABLE)

@@ -460,7 +460,7 @@ def test_token_endpoint_body_over_the_cap_is_413(
 # --- unexpected methods -----------------------------------------------------------------------
 
 ALLOWED_METHODS = {
-    "/oauth/token": {"POST"}, "/oauth/auth": {"GET"}, "/oauth/auth/decision": {"POST"},
+    "/oauth/token": {"POST"}, "/oauth/auth": {"GET", "POST"}, "/oauth/auth/decision": {"POST"},
     "/users/me": {"GET"}, "/maps": {"POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
     "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},

@@ -60,7 +60,10 @@ CountersIn = Callable[..., Counters]
 
 @asynccontextmanager
 async def opened(url: str) -> AsyncIterator[Database]:
-    db = Database(create_engine(Settings(database_url=url, secret_key="k" * 48)), DIGESTER)
+    # A burst of 300 queues for the pool's connections: this checks counting, not how long a
+    # loaded machine takes to hand a connection out, so the wait for one is long.
+    db = Database(create_engine(Settings(database_url=url, secret_key="k" * 48,
+                                         db_pool_timeout=120)), DIGESTER)
     try:
         yield db
     finally:

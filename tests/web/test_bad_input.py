@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +15,7 @@ from tests.support.browser_flow import obtain_code, sign_in
 from tests.support.mindmaps import make_billion_laughs_mm, make_xmind_json, make_zip_bomb
 from tests.support.seed import App, Seeder
 from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
 
 REDIRECT = "https://app.example.com/cb"
 
@@ -348,3 +350,21 @@ def test_unknown_paths_and_methods(http: httpx.Client) -> None:
     assert http.get("/mindmaps/zzzzzzz/x").status_code == 404
     assert http.get("/mindmaps/../../etc/passwd").status_code == 404
     assert http.get("/mindmaps/abcdefg/files/other").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/signin", "/signup", "/oauth/token", "/maps"])
+def test_a_client_that_goes_away_mid_body_leaves_no_traceback(server: LiveServer, path: str) -> None:
+    """A client that gives up (its own timeout) after sending half its body: one log line, no
+    traceback, and the server goes on answering."""
+    host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
+    assert host is not None and port is not None
+    before = len(server.log())
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n"
+                    "Content-Length: 1000\r\n\r\nlogin=half".encode())
+    wait_until(lambda: " went away " in server.log()[before:] or f"POST {path} " in server.log()[before:],
+               what=f"the server to log the abandoned POST {path}", log=server.log)
+    assert httpx.get(server.url + "/", timeout=20).status_code == 200
+    fresh = server.log()[before:]
+    assert "Traceback" not in fresh and "unhandled error" not in fresh, fresh[-2000:]
