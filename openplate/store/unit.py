@@ -16,6 +16,7 @@ from openplate.store.client_grants import ClientGrants
 from openplate.store.consent_repos import SqlConsents
 from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
+from openplate.store.mail_repos import SqlOutbox
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
 from openplate.store.prepared import DbConnection
@@ -98,6 +99,10 @@ class Store:
     @_repository
     def signing_keys(self) -> SqlSigningKeys:
         return SqlSigningKeys(self.conn)
+
+    @_repository
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self.conn)
 
     @_repository
     def counters(self) -> SqlCounters:

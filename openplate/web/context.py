@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at 
     from jinja2 import Environment
     from redis.asyncio import Redis
 
+    from openplate.mail.worker import MailWorker
     from openplate.store.redis_counters import RedisCounters
     from openplate.web.notices import NoticeSeal
     from openplate.web.sessions import FormTokens
@@ -64,6 +65,7 @@ class AppContext:
     keys: LiveKeys
     metadata_json: bytes  # RFC 8414 / OIDC Discovery document, built once
     metrics: Metrics
+    mail: MailWorker
     redis: Redis | None = None
 
     @cached_property
