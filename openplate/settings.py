@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     token_failures_per_client: int = Field(default=60, ge=1)  # per minute
     token_failures_per_ip: int = Field(default=120, ge=1)  # per minute
     signups_per_ip: int = Field(default=20, ge=1)  # sign-up attempts per hour
+    # Mailed one-time links (password resets, e-mail verifications), per hour.
+    link_mails_per_account: int = Field(default=3, ge=1)  # per account (or name typed)
+    link_mails_per_ip: int = Field(default=20, ge=1)  # per client address
+    # Authorising an application needs a verified e-mail address (docs/accounts.md).
+    require_verified_email: bool = False
     # How long a SQLite writer waits for the lock before the request fails with 503.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Scale-out: shared rate-limit counters in Redis (falling back to the database if it fails).

@@ -21,6 +21,7 @@ KINDS = (
     "token.issued", "token.refreshed", "token.failure", "token.throttled",
     "code.replayed", "refresh.reused", "client.secret_rotated", "client.deleted",
     "token.revoked", "keys.rotated",
+    "password.reset_requested", "password.reset", "email.change_requested", "email.verified",
 )
 
 

@@ -16,6 +16,7 @@ from openplate.store.client_grants import ClientGrants
 from openplate.store.consent_repos import SqlConsents
 from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
+from openplate.store.link_repos import SqlEmailVerifications, SqlPasswordResets
 from openplate.store.mail_repos import SqlOutbox
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
@@ -99,6 +100,14 @@ class Store:
     @_repository
     def signing_keys(self) -> SqlSigningKeys:
         return SqlSigningKeys(self.conn)
+
+    @_repository
+    def password_resets(self) -> SqlPasswordResets:
+        return SqlPasswordResets(self.conn)
+
+    @_repository
+    def email_verifications(self) -> SqlEmailVerifications:
+        return SqlEmailVerifications(self.conn)
 
     @_repository
     def outbox(self) -> SqlOutbox:

@@ -48,6 +48,7 @@ from openplate.web.routes import (
     oauth,
     oidc,
     operations,
+    recovery,
 )
 
 STATIC = TEMPLATES.with_name("static")
@@ -185,6 +186,8 @@ def create_app(settings: Settings) -> OpenplateApp:
             token_client=settings.token_failures_per_client,
             token_ip=settings.token_failures_per_ip,
             signup_ip=settings.signups_per_ip,
+            link_mail_account=settings.link_mails_per_account,
+            link_mail_ip=settings.link_mails_per_ip,
         ),
     )
 
@@ -233,6 +236,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account.router)
     app.include_router(developer.router)
     app.include_router(account_settings.router)
+    app.include_router(recovery.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)
