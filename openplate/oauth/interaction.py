@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from openplate.oauth.errors import ConsentRequired, LoginRequired, OAuthError
+from openplate.oauth.errors import ConsentRequired, InteractionRequired, LoginRequired, OAuthError
 from openplate.oauth.models import AuthorizationRequest, Client
 
 
@@ -46,6 +46,10 @@ class VisitorSnapshot:
     remembered_scope: frozenset[str] | None = None
     #: The user pressed Allow on this request's consent page.
     consent_given: bool = False
+    #: The signed-in user's e-mail address is verified (None: nobody is signed in).
+    email_verified: bool | None = None
+    #: The server's policy (OPENPLATE_REQUIRE_VERIFIED_EMAIL): apps only for verified addresses.
+    verified_email_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,13 @@ class SignIn:
 @dataclass(frozen=True, slots=True)
 class AskConsent:
     """Show the consent page."""
+
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyEmail:
+    """Ask the user to verify their e-mail address (the page offers the link again)."""
 
     step: str
 
@@ -78,8 +89,8 @@ class Refuse:
     error: OAuthError
 
 
-Interaction = SignIn | AskConsent
-Decision = SignIn | AskConsent | IssueCode | Refuse
+Interaction = SignIn | AskConsent | VerifyEmail
+Decision = SignIn | AskConsent | VerifyEmail | IssueCode | Refuse
 Check = Callable[[AuthorizationRequest, Client, VisitorSnapshot], Interaction | None]
 
 
@@ -120,6 +131,15 @@ def _max_age(request: AuthorizationRequest, client: Client,
     return None
 
 
+def _verified_email(request: AuthorizationRequest, client: Client,
+                    visitor: VisitorSnapshot) -> Interaction | None:
+    """The server's own rule (OPENPLATE_REQUIRE_VERIFIED_EMAIL): no app is authorised for an
+    account whose e-mail address is not verified."""
+    if visitor.verified_email_required and not visitor.email_verified:
+        return VerifyEmail("verified e-mail")
+    return None
+
+
 def _consent(request: AuthorizationRequest, client: Client,
              visitor: VisitorSnapshot) -> Interaction | None:
     """Ask unless the user allowed this request, or allowed these scopes to this app before.
@@ -151,6 +171,10 @@ STEPS: tuple[Step, ...] = (
          lambda _: LoginRequired("The user's sign-in is older than max_age."),
          "the sign-in is older than max_age (max_age=0: always), and the user has not signed in "
          "since the request arrived"),
+    Step("verified e-mail", _verified_email,
+         lambda _: InteractionRequired("The user must verify their e-mail address."),
+         "the server requires a verified e-mail address (OPENPLATE_REQUIRE_VERIFIED_EMAIL), and "
+         "the user's is not verified"),
     # A second factor, acr_values and similar steps go here, before consent.
     Step("consent", _consent,
          lambda _: ConsentRequired("The user has not allowed this app these scopes."),

@@ -44,6 +44,7 @@ from openplate.web.routes import (
     account_settings,
     api,
     developer,
+    email_settings,
     library,
     oauth,
     oidc,
@@ -237,6 +238,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(developer.router)
     app.include_router(account_settings.router)
     app.include_router(recovery.router)
+    app.include_router(email_settings.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)

@@ -68,9 +68,10 @@ def bind_browser(ctx: AppContext, who: Visitor) -> str | None:
 
 async def snapshot(
     store: Store, client: Client, who: Visitor, *, now: int, parked: ParkedRequest | None = None,
-    consent_given: bool = False,
+    consent_given: bool = False, require_verified_email: bool = False,
 ) -> VisitorSnapshot:
-    """What the core needs to know about this browser to decide the request."""
+    """What the core needs to know about this browser to decide the request
+    (``require_verified_email``: the server's OPENPLATE_REQUIRE_VERIFIED_EMAIL)."""
     authentication = None
     remembered = None
     if who.user is not None and who.session is not None and who.session.auth_time is not None:
@@ -84,6 +85,8 @@ async def snapshot(
         now=now, authentication=authentication,
         signed_in_for_request=parked is not None and parked.signed_in_at is not None,
         remembered_scope=remembered, consent_given=consent_given,
+        email_verified=who.user.email_verified if authentication is not None and who.user else None,
+        verified_email_required=require_verified_email,
     )
 
 

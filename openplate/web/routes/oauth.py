@@ -18,6 +18,7 @@ from openplate.oauth.interaction import (
     IssueCode,
     Refuse,
     SignIn,
+    VerifyEmail,
     VisitorSnapshot,
     decide,
 )
@@ -96,6 +97,10 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         handle = await interaction.park(ctx, store, request, who=who, now=t)
     if isinstance(decision, SignIn):
         return redirect(ctx, signin_url(interaction.resume_path(handle)), who)
+    if isinstance(decision, VerifyEmail):
+        assert who.user is not None
+        return render(ctx, "verify_email_needed.html", who, client_name=client.name,
+                      email=who.user.email, next=interaction.resume_path(handle))
     assert isinstance(decision, AskConsent)
     return render(
         ctx, "consent.html", who, client_name=client.name, handle=handle,
@@ -140,7 +145,8 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
             handle = await interaction.park(ctx, store, auth_request, who=None, now=t)
             return redirect(ctx, interaction.resume_path(handle))
         who = await visitor(request, ctx, store, create=False)
-        seen = await interaction.snapshot(store, client, who, now=t)
+        seen = await interaction.snapshot(store, client, who, now=t,
+                                          require_verified_email=ctx.settings.require_verified_email)
         return await _act(ctx, store, who, client, auth_request, decide(auth_request, client, seen),
                           seen, handle=None)
 
@@ -195,7 +201,8 @@ async def resume_endpoint(request: Request) -> Response:
         except interaction.CannotResume as error:
             return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
         seen = await interaction.snapshot(store, resumed.client, who, now=t,
-                                          parked=resumed.parked)
+                                          parked=resumed.parked,
+                                          require_verified_email=ctx.settings.require_verified_email)
         decision = decide(resumed.request, resumed.client, seen)
         return await _act(ctx, store, who, resumed.client, resumed.request, decision, seen,
                           handle=resumed.handle)
@@ -238,7 +245,8 @@ async def decision_endpoint(request: Request) -> Response:
                                       detail={"scope": format_scope(auth_request.scope)})
             return redirect(ctx, authorize.deny(auth_request, issuer=ctx.settings.base_url))
         seen = await interaction.snapshot(store, client, who, now=t, parked=resumed.parked,
-                                          consent_given=True)
+                                          consent_given=True,
+                                          require_verified_email=ctx.settings.require_verified_email)
         decision = decide(auth_request, client, seen)
         return await _act(ctx, store, who, client, auth_request, decision, seen,
                           handle=resumed.handle)
