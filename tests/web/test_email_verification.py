@@ -39,9 +39,10 @@ def confirm(client: httpx.Client, path: str) -> httpx.Response:
     return client.post(path, data=hidden_fields(page.text))
 
 
-def claims(server: LiveServer, account: Account, seeder: Seeder) -> tuple[dict[str, object], dict[str, object]]:
+def claims(server: LiveServer, account: Account,
+           seeder: Seeder) -> tuple[dict[str, object], dict[str, object]]:
     """The ID token's claims and UserInfo's, for a fresh authorisation with scope email."""
-    app = seeder.app(Account(1, "", ""), name="Claims Reader")
+    app = seeder.app(seeder.user("reader"), name="Claims Reader")
     body = tokens_for(server.url, account, app, scope="openid email")
     payload = body["id_token"].split(".")[1]
     id_claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
