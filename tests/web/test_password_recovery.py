@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
+import pytest
 
 from tests.support.browser_flow import hidden_fields, sign_in
-from tests.support.burst import Post, post_together, statuses
+from tests.support.burst import Post, fresh_forms, post_together, statuses
 from tests.support.mailbox import folder_of, link_in, mail_to, read_all, text_of
 from tests.support.seed import Account, Seeder
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, start_server
 from tests.support.tokens import me, tokens_for
 
 RESET_SUBJECT = "Reset your Openplate password"
@@ -201,3 +203,38 @@ def test_changing_the_password_mails_a_notice(server: LiveServer, seeder: Seeder
     [notice] = mail_to(server, account.email, subject=CHANGED_SUBJECT)
     assert "Your password was changed" in text_of(notice)
     assert "/account/security" in text_of(notice)
+
+
+def test_a_parallel_burst_for_one_name_gets_three_links(server: LiveServer, seeder: Seeder) -> None:
+    """The per-name budget (3 an hour) holds when ten requests arrive at once."""
+    account = seeder.user("burst")
+    forms = fresh_forms(server.url + "/password/forgot", 10, source="127.0.0.1")
+    answers = post_together([Post(server.url + "/password/forgot",
+                                  {"csrf_token": token, "next": "/", "login": account.username},
+                                  cookies=cookies) for cookies, token in forms])
+    assert statuses(answers) == {303: 3, 429: 7}
+    assert all(a.headers.get("retry-after") for a in answers if a.status_code == 429)
+    assert len(mail_to(server, account.email, subject=RESET_SUBJECT, count=3)) == 3
+
+
+@pytest.fixture(scope="module")
+def tight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = start_server(tmp_path_factory.mktemp("tight"),
+                        extra_env={"OPENPLATE_LINK_MAILS_PER_IP": "5"})
+    yield live
+    live.stop()
+
+
+def test_requests_are_throttled_per_address(tight_server: LiveServer) -> None:
+    """Many names from one address: the address's budget holds under a burst; another address
+    has its own."""
+    url = tight_server.url + "/password/forgot"
+    forms = fresh_forms(url, 12, source="127.0.0.7")
+    answers = post_together([Post(url, {"csrf_token": token, "next": "/", "login": f"name{i}"},
+                                  source="127.0.0.7", cookies=cookies)
+                             for i, (cookies, token) in enumerate(forms)])
+    assert statuses(answers) == {303: 5, 429: 7}
+    [(cookies, token)] = fresh_forms(url, 1, source="127.0.0.8")
+    [other] = post_together([Post(url, {"csrf_token": token, "next": "/", "login": "name0"},
+                                  source="127.0.0.8", cookies=cookies)])
+    assert other.status_code == 303
