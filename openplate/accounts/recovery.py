@@ -81,7 +81,8 @@ async def reset_password(store: RecoveryStore, digester: Digester, *, token: str
                          password_hash: str, base_url: str, now: int) -> Reset | None:
     """Use the link (once, atomically) to set the new password, and do what a password change
     does: every grant ends, every remembered consent is forgotten, every session of the account
-    ends; then log it and tell the user by mail. None: the link is unknown, used or expired."""
+    ends; the address the link was mailed to counts as verified; then log it and tell the user by
+    mail. None: the link is unknown, used or expired."""
     if not plausible_token(token):
         return None
     link = await store.password_resets.use(digest=digester.digest(token), now=now)
@@ -91,6 +92,8 @@ async def reset_password(store: RecoveryStore, digester: Digester, *, token: str
     if user is None:
         return None
     await store.users.set_password(user_id=user.id, password_hash=password_hash, now=now)
+    if not user.email_verified:  # the link reached this address: it is the user's
+        await store.users.set_verified_email(user_id=user.id, email=user.email, now=now)
     await store.consents.forget_user(user_id=user.id)
     await store.sessions.delete_for_user(user_id=user.id)
     await store.events.append(kind="password.reset", now=now, user_id=user.id)

@@ -54,8 +54,9 @@ async def test_a_link_is_a_digest_at_rest_and_works_thirty_minutes_once(database
             assert await recovery.reset_password(store, db.digester, token=token,
                                                  password_hash="newer", base_url=BASE,
                                                  now=NOW + 61) is None
-            assert (await store.conn.execute(
-                text("SELECT password_hash FROM users"))).scalar() == "new"
+            row = (await store.conn.execute(
+                text("SELECT password_hash, email_verified_at FROM users"))).first()
+            assert tuple(row) == ("new", NOW + 60)  # the link reached the address: verified
     finally:
         await db.dispose()
 
