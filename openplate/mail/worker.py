@@ -53,6 +53,9 @@ class MailWorker:
         """Send every message due now, batch by batch; how many went out."""
         sent = 0
         while True:
+            async with self.db.transaction(readonly=True) as store:
+                if not await store.outbox.any_due(now=self.clock()):
+                    return sent
             async with self.db.transaction() as store:
                 claimed = await store.outbox.claim(now=self.clock(), lease=LEASE, limit=BATCH)
             for message in claimed:

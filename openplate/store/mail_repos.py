@@ -64,6 +64,16 @@ class SqlOutbox:
             ).returning(mail_outbox.c.id))
         return int(result.scalar_one())
 
+    async def any_due(self, *, now: int) -> bool:
+        """Whether a message is due and free: a read, so an idle worker never takes the write
+        lock (SQLite) just to find nothing."""
+        free = mail_outbox.c.claimed_until.is_(None) | (mail_outbox.c.claimed_until <= now)
+        row = (await self._conn.execute(
+            select(mail_outbox.c.id)
+            .where(mail_outbox.c.sent_at.is_(None), mail_outbox.c.next_attempt_at <= now, free)
+            .limit(1))).first()
+        return row is not None
+
     async def claim(self, *, now: int, lease: int, limit: int) -> list[OutboxMessage]:
         """Take up to ``limit`` due messages for this worker alone: each is held ``lease``
         seconds (no other worker takes it meanwhile; a worker that dies leaves it to be taken
