@@ -79,7 +79,8 @@ def test_no_public_page_opens_a_session(
     (cookies kept): no session row appears. Routes with parameters get real values."""
     public_id, slug = shared_map
     someone_elses = seeder.app(seeder.user("dev")).client_id
-    values = {"{public_id}": public_id, "{slug}": slug, "{client_id}": someone_elses}
+    values = {"{public_id}": public_id, "{slug}": slug, "{client_id}": someone_elses,
+              "{token}": "oppr_not-a-link-anyone-was-sent"}  # a mailed link's token
     urls: list[str] = []
     for path in _page_paths(tmp_path_factory):
         for name, value in values.items():
