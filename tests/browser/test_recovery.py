@@ -6,17 +6,18 @@ with no serious or critical axe-core violation and no sideways scrolling at 1280
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import BrowserSeeder
-from tests.browser.helpers import axe_violations, fill_sign_in, sign_in
+from tests.browser.conftest import BrowserSeeder, _off_loop
+from tests.browser.helpers import axe_violations, fill_sign_in, fill_sign_up, sign_in
 from tests.support.mailbox import link_in, mail_to
-from tests.support.seed import Account
-from tests.support.server import LiveServer
+from tests.support.seed import Account, Seeder
+from tests.support.server import LiveServer, start_server
 
 RESET_SUBJECT = "Reset your Openplate password"
 VERIFY_SUBJECT = "Confirm your e-mail address for Openplate"
@@ -111,3 +112,51 @@ def test_new_pages_pass_axe_and_fit_the_width(
     page.goto("/account/email/verified")
     check("address confirmed")
     print(f"axe serious/critical counts at {width}px: {checked}; screenshots in {tmp_path}")
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = start_server(tmp_path_factory.mktemp("strict-browser"),
+                        extra_env={"OPENPLATE_REQUIRE_VERIFIED_EMAIL": "true"})
+    yield live
+    live.stop()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_verify_first_page_passes_axe_and_leads_on(
+    browser: Browser, strict_server: LiveServer, width: int, tmp_path: Path,
+) -> None:
+    """With OPENPLATE_REQUIRE_VERIFIED_EMAIL, a new account is asked to verify before the app:
+    the page passes axe-core and fits the width; after the mailed link, Continue reaches consent."""
+    seeder = Seeder(strict_server)
+    app = _off_loop(seeder.app, _off_loop(seeder.user, "owner"), name="Careful Mapper")
+    context = browser.new_context(base_url=strict_server.url, bypass_csp=True,
+                                  viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        query = urlencode({"client_id": app.client_id, "response_type": "code",
+                           "redirect_uri": app.redirect_uris[0], "state": "s"})
+        page.goto(f"/oauth/auth?{query}")
+        page.locator("main").get_by_role("link", name="Sign up").click()
+        name = f"careful{time.time_ns() % 10**9}"
+        fill_sign_up(page, name, f"{name}@example.org", NEW_PASSWORD)
+        expect(page.get_by_role("heading", name="Verify your e-mail address")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("Careful Mapper")
+        assert axe_violations(page) == []
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{overflow}px wider than the {width}px window"
+        page.screenshot(path=str(tmp_path / f"verify-first-{width}.png"), full_page=True)
+        resume = page.get_by_role("link", name="Continue").get_attribute("href")
+        assert resume is not None and resume.startswith("/oauth/auth/resume?")
+        page.get_by_role("button", name="Send the link again").click()
+        expect(page.get_by_role("status")).to_contain_text("We sent a new link")
+        [*_, newest] = mail_to(strict_server, f"{name}@example.org", subject=VERIFY_SUBJECT,
+                               count=2)
+        page.goto(link_in(newest))
+        page.get_by_role("button", name="Confirm my address").click()
+        expect(page.get_by_role("status")).to_contain_text("verified")
+        page.goto(resume)
+        expect(page.get_by_role("button", name="Allow")).to_be_visible()
+        print(f"verify-first page at {width}px: 0 serious/critical; screenshot in {tmp_path}")
+    finally:
+        context.close()

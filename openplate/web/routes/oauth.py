@@ -191,7 +191,8 @@ async def resume_endpoint(request: Request) -> Response:
     ctx = context_of(request)
     handle = interaction.handle_in(request.url.path + "?" + request.url.query)
     async with ctx.db.transaction() as store:
-        who = await visitor(request, ctx, store, create=False)
+        # The page it shows (consent, verify your address) tells what the last post did.
+        who = await visitor(request, ctx, store, create=False, notice=True)
         t = now()
         try:
             if handle is None:
