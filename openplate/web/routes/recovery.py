@@ -11,6 +11,7 @@ in a Referer (every page is ``Referrer-Policy: no-referrer``).
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.background import BackgroundTask
@@ -96,8 +97,6 @@ async def forgot(request: Request) -> Response:
 
 
 def _quoted(target: str) -> str:
-    from urllib.parse import quote
-
     return quote(target, safe="")
 
 
