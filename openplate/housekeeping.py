@@ -29,6 +29,7 @@ def retention_of(settings: Settings) -> Retention:
         routine_events=settings.security_log_routine_retention,
         security_events=settings.security_log_retention,
         rotated_refresh=max(settings.refresh_reuse_window, settings.refresh_grace),
+        sent_mail=settings.mail_retention,
     )
 
 

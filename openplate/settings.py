@@ -53,7 +53,38 @@ def check_public_url(url: str) -> str:
     return url
 
 
+def check_mail_from(value: str) -> str:
+    """An address mail can come from: ``openplate@example.com`` or ``Openplate <openplate@example.com>``."""
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
+    name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or any(ch in value for ch in "\r\n"):
+        raise ValueError("must be an e-mail address, such as Openplate <openplate@example.com>")
+    try:
+        Address(display_name=name, addr_spec=address)
+    except (ValueError, IndexError):
+        raise ValueError("must be an e-mail address, such as Openplate <openplate@example.com>") from None
+    return value
+
+
+def _check_smtp_url(url: str) -> str:
+    from openplate.mail.smtp_url import check_smtp_url
+
+    return check_smtp_url(url)
+
+
+def _check_ca_file(path: Path) -> Path:
+    if not path.is_file():
+        raise ValueError("no such file")
+    return path
+
+
 DatabaseUrl = Annotated[str, AfterValidator(check_database_url)]
+SmtpUrl = Annotated[str, AfterValidator(_check_smtp_url)]
+MailFrom = Annotated[str, AfterValidator(check_mail_from)]
+CaFile = Annotated[Path, AfterValidator(_check_ca_file)]
 PublicUrl = Annotated[str, AfterValidator(check_public_url)]
 
 
@@ -103,6 +134,11 @@ class Settings(BaseSettings):
     token_failures_per_client: int = Field(default=60, ge=1)  # per minute
     token_failures_per_ip: int = Field(default=120, ge=1)  # per minute
     signups_per_ip: int = Field(default=20, ge=1)  # sign-up attempts per hour
+    # Mailed one-time links (password resets, e-mail verifications), per hour.
+    link_mails_per_account: int = Field(default=3, ge=1)  # per account (or name typed)
+    link_mails_per_ip: int = Field(default=20, ge=1)  # per client address
+    # Authorising an application needs a verified e-mail address (docs/accounts.md).
+    require_verified_email: bool = False
     # How long a SQLite writer waits for the lock before the request fails with 503.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     # Scale-out: shared rate-limit counters in Redis (falling back to the database if it fails).
@@ -133,6 +169,18 @@ class Settings(BaseSettings):
     # Trust X-Forwarded-For/-Proto from these proxy addresses (comma-separated), e.g. "127.0.0.1".
     forwarded_allow_ips: str | None = None
     sql_echo: bool = False
+    # Mail (docs/accounts.md, "E-mail"). No SMTP URL: mail is written to the folder
+    # openplate-mail/ beside the SQLite file instead (one .eml per message).
+    smtp_url: SmtpUrl | None = Field(default=None, repr=False)
+    # The From address; defaults to Openplate <openplate@HOST of the public URL>.
+    mail_from: MailFrom | None = None
+    # A CA bundle (PEM) to trust for the SMTP server's certificate, e.g. a private CA.
+    smtp_ca_file: CaFile | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)  # connecting, and each command
+    # How long `openplate purge` keeps sent mail in the queue (its bodies are blanked once sent).
+    mail_retention: int = Field(default=7 * 86_400, ge=0)
+    # How often the mail worker looks for due messages (it is woken at once for this process's).
+    mail_poll_interval: float = Field(default=10.0, gt=0, le=3600)
 
     @field_validator("security_log_retention")
     @classmethod
@@ -156,6 +204,20 @@ class Settings(BaseSettings):
         if self.public_url:
             return self.public_url.rstrip("/")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def mail_sender(self) -> str:
+        """The From header of every message."""
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.base_url).hostname or "localhost"
+        return f"Openplate <openplate@{host}>"
+
+    @property
+    def mail_folder(self) -> Path:
+        """Where mail goes when no SMTP server is set: beside the SQLite file, else here."""
+        db = self.sqlite_path
+        return (db.parent if db is not None else Path.cwd()) / "openplate-mail"
 
     @property
     def audience(self) -> str:

@@ -40,11 +40,15 @@ class ThrottlePolicy:
     signup_per_ip: Limit = Limit(attempts=20, window=3600)
     #: Second-factor codes (TOTP or recovery) per account, wherever they are typed.
     second_factor_per_account: Limit = Limit(attempts=10, window=900)
+    #: Mails of one-time links (password reset, e-mail verification) per account name typed or
+    #: account, and per address, per hour: each one sends a message to someone's mailbox.
+    link_mail_per_account: Limit = Limit(attempts=3, window=3600)
+    link_mail_per_ip: Limit = Limit(attempts=20, window=3600)
 
     @classmethod
     def of(
         cls, *, signin_account: int, signin_ip: int, token_client: int, token_ip: int,
-        signup_ip: int = 20,
+        signup_ip: int = 20, link_mail_account: int = 3, link_mail_ip: int = 20,
     ) -> ThrottlePolicy:
         """The default windows with the given counts."""
         return cls(
@@ -53,6 +57,8 @@ class ThrottlePolicy:
             token_per_client=Limit(token_client, 60),
             token_per_ip=Limit(token_ip, 60),
             signup_per_ip=Limit(signup_ip, 3600),
+            link_mail_per_account=Limit(link_mail_account, 3600),
+            link_mail_per_ip=Limit(link_mail_ip, 3600),
         )
 
     @property

@@ -32,6 +32,7 @@ SETTING_FLAGS = {
     "security_log_routine_retention": "--security-log-routine-retention",
     "security_log_retention": "--security-log-retention",
     "refresh_reuse_window": "--refresh-reuse-window",
+    "mail_retention": "--mail-retention",
 }
 
 

@@ -77,7 +77,8 @@ def register(commands: Any) -> None:
             ("security_log_routine_retention",
              "routine security-log events (tokens issued, refreshed, revoked; sign-outs)"),
             ("security_log_retention", "every other security-log event"),
-            ("refresh_reuse_window", "rotated refresh tokens, for reuse detection")):
+            ("refresh_reuse_window", "rotated refresh tokens, for reuse detection"),
+            ("mail_retention", "sent mail (its bodies are blanked once sent)")):
         purge.add_argument("--" + name.replace("_", "-"), dest=name, metavar="SECONDS",
                            help=f"how long to keep {what} (env OPENPLATE_{name.upper()})")
     add_json_flag(purge, help_text="print the counts as one JSON object")

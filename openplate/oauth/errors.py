@@ -85,6 +85,12 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
+class InteractionRequired(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none, and the user must do something else first."""
+
+    error = "interaction_required"
+
+
 class RequestNotSupported(OAuthError):
     """OIDC Core §3.1.2.6: the OP does not support the ``request`` parameter."""
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from openplate.oauth.acr import MFA, wants_mfa
-from openplate.oauth.errors import ConsentRequired, LoginRequired, OAuthError
+from openplate.oauth.errors import ConsentRequired, InteractionRequired, LoginRequired, OAuthError
 from openplate.oauth.models import AuthorizationRequest, Client
 
 
@@ -49,6 +49,10 @@ class VisitorSnapshot:
     consent_given: bool = False
     #: The signed-in user has a second factor (a TOTP authenticator or a passkey).
     has_second_factor: bool = False
+    #: The signed-in user's e-mail address is verified (None: nobody is signed in).
+    email_verified: bool | None = None
+    #: The server's policy (OPENPLATE_REQUIRE_VERIFIED_EMAIL): apps only for verified addresses.
+    verified_email_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,13 @@ class AskConsent:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyEmail:
+    """Ask the user to verify their e-mail address (the page offers the link again)."""
+
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
 class IssueCode:
     """Every step passed: issue the code for this user."""
 
@@ -88,8 +99,8 @@ class Refuse:
     error: OAuthError
 
 
-Interaction = SignIn | AskSecondFactor | AskConsent
-Decision = SignIn | AskSecondFactor | AskConsent | IssueCode | Refuse
+Interaction = SignIn | AskSecondFactor | AskConsent | VerifyEmail
+Decision = SignIn | AskSecondFactor | AskConsent | VerifyEmail | IssueCode | Refuse
 Check = Callable[[AuthorizationRequest, Client, VisitorSnapshot], Interaction | None]
 
 
@@ -140,6 +151,14 @@ def _second_factor(request: AuthorizationRequest, client: Client,
     if (wants_mfa(request.acr_values) and visitor.has_second_factor
             and MFA not in visitor.authentication.methods):
         return AskSecondFactor("acr_values")
+
+
+def _verified_email(request: AuthorizationRequest, client: Client,
+                    visitor: VisitorSnapshot) -> Interaction | None:
+    """The server's own rule (OPENPLATE_REQUIRE_VERIFIED_EMAIL): no app is authorised for an
+    account whose e-mail address is not verified."""
+    if visitor.verified_email_required and not visitor.email_verified:
+        return VerifyEmail("verified e-mail")
     return None
 
 
@@ -178,6 +197,10 @@ STEPS: tuple[Step, ...] = (
          lambda _: LoginRequired("The request asks for a second factor."),
          "acr_values asks for urn:openplate:acr:mfa, the user has a second factor and signed "
          "in with the password only"),
+    Step("verified e-mail", _verified_email,
+         lambda _: InteractionRequired("The user must verify their e-mail address."),
+         "the server requires a verified e-mail address (OPENPLATE_REQUIRE_VERIFIED_EMAIL), and "
+         "the user's is not verified"),
     Step("consent", _consent,
          lambda _: ConsentRequired("The user has not allowed this app these scopes."),
          "the user has not pressed Allow for this request, and (public client, prompt=consent, "

@@ -167,3 +167,5 @@ class UserProfile:
     username: str
     email: str
     created_at: int  # when the account was made (the API's MemberSince)
+    #: The address was shown to be the user's (a verification link was used for it).
+    email_verified: bool = False

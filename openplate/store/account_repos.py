@@ -22,10 +22,16 @@ class UserRecord:
     created_at: int
     #: When the operator disabled the account; None while it is enabled.
     disabled_at: int | None = None
+    #: When the current address was verified; None: not (yet).
+    email_verified_at: int | None = None
 
     @property
     def disabled(self) -> bool:
         return self.disabled_at is not None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def public_json(self) -> dict[str, object]:
         return {"id": self.id, "username": self.username, "email": self.email}
@@ -35,6 +41,7 @@ def user_from_row(row: Any) -> UserRecord:
     return UserRecord(
         id=row.id, username=row.username, email=row.email,
         password_hash=row.password_hash, created_at=row.created_at, disabled_at=row.disabled_at,
+        email_verified_at=row.email_verified_at,
     )
 
 
@@ -114,7 +121,9 @@ class SqlUsers:
 
     async def profile(self, user_id: int) -> UserProfile | None:
         user = await self.by_id(user_id)
-        return UserProfile(user.id, user.username, user.email, user.created_at) if user is not None else None
+        if user is None:
+            return None
+        return UserProfile(user.id, user.username, user.email, user.created_at, user.email_verified)
 
     async def by_login(self, login: str) -> UserRecord | None:
         """Find by username or e-mail address, case-insensitively."""
@@ -122,6 +131,22 @@ class SqlUsers:
         column = users.c.email_key if "@" in key else users.c.username_key
         row = (await self._conn.execute(select(users).where(column == key))).first()
         return user_from_row(row) if row is not None else None
+
+    async def email_owner(self, email: str) -> int | None:
+        """The id of the account whose address ``email`` is (any case), if any."""
+        found = await self._conn.execute(select(users.c.id).where(users.c.email_key == email.lower()))
+        row = found.first()
+        return int(row.id) if row is not None else None
+
+    async def set_verified_email(self, *, user_id: int, email: str, now: int) -> None:
+        """``email`` is the account's address from now on, verified at ``now``; DuplicateUser if
+        another account took it meanwhile."""
+        try:
+            await self._conn.execute(
+                update(users).where(users.c.id == user_id)
+                .values(email=email, email_key=email.lower(), email_verified_at=now))
+        except IntegrityError:
+            raise DuplicateUser("email") from None
 
     async def set_password(self, *, user_id: int, password_hash: str, now: int) -> None:
         await self._conn.execute(

@@ -17,7 +17,10 @@ from openplate.store.tables import (
     access_tokens,
     auth_requests,
     authorization_codes,
+    email_verifications,
     grants,
+    mail_outbox,
+    password_resets,
     refresh_tokens,
     second_factor_waits,
     security_events,
@@ -44,6 +47,8 @@ class Retention:
     #: Rotated refresh tokens, from their rotation: a later presentation is then still
     #: recognised as reuse. At least the grace window (Settings checks it).
     rotated_refresh: int = 7 * DAY
+    #: Sent mail, from its sending (its bodies were blanked then; see store/mail_repos.py).
+    sent_mail: int = 7 * DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,9 @@ def rules(now: int, retention: Retention) -> list[Rule]:
             & ~exists().where(authorization_codes.c.grant_id == grants.c.id),
         )),
         Rule("throttle", throttle, throttle.c.window_start < now - DAY),
+        Rule("mail_outbox", mail_outbox, mail_outbox.c.sent_at < now - retention.sent_mail),
+        Rule("password_resets", password_resets, password_resets.c.expires_at < now),
+        Rule("email_verifications", email_verifications, email_verifications.c.expires_at < now),
         Rule("security_events", security_events,
              security_events.c.kind.in_(ROUTINE_KINDS) & (security_events.c.at < routine),
              created_before=routine, log_bound=routine),

@@ -27,6 +27,7 @@ KINDS = (
     "two_factor.enabled", "two_factor.disabled", "recovery_codes.renewed", "recovery_code.used",
     "second_factor.failure", "second_factor.throttled", "passkey.added", "passkey.renamed",
     "passkey.removed", "passkey.failure",
+    "password.reset_requested", "password.reset", "email.change_requested", "email.verified",
 )
 
 

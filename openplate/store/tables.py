@@ -46,6 +46,8 @@ users = Table(
     Column("password_changed_at", Time, nullable=False),
     # When the operator disabled the account (openplate user disable); NULL while enabled.
     Column("disabled_at", Time, nullable=True),
+    # When the current address was shown to be the user's (a verification link); NULL: not yet.
+    Column("email_verified_at", Time, nullable=True),
 )
 
 clients = Table(
@@ -353,4 +355,50 @@ webauthn_challenges = Table(
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
+)
+# Mail waiting to be sent, and sent mail until the purge (openplate/mail/). A body may hold a
+# one-time link (that is its point); bodies are blanked once the message is sent.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("text_body", Text, nullable=True),
+    Column("html_body", Text, nullable=True),
+    Column("created_at", Time, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # Due from then; a worker that claims it holds it until ``claimed_until`` (store/mail_repos.py).
+    Column("next_attempt_at", Time, nullable=False, index=True),
+    Column("claimed_until", Time, nullable=True),
+    Column("sent_at", Time, nullable=True, index=True),
+    Column("last_error", String(500), nullable=True),
+)
+
+# One-time links: password resets and e-mail verifications. Only a keyed digest of the token.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+    Column("used_at", Time, nullable=True),
+    # The authorisation request parked when the visitor asked (kept going after the reset).
+    Column("next_path", String(200), nullable=True),
+)
+
+email_verifications = Table(
+    "email_verifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # The address the link proves: the account's current one, or the new one it changes to.
+    Column("email", String(254), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+    Column("used_at", Time, nullable=True),
 )

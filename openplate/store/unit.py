@@ -17,6 +17,8 @@ from openplate.store.client_grants import ClientGrants
 from openplate.store.consent_repos import SqlConsents
 from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
+from openplate.store.link_repos import SqlEmailVerifications, SqlPasswordResets
+from openplate.store.mail_repos import SqlOutbox
 from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
 from openplate.store.passkey_repos import SqlPasskeys
@@ -113,6 +115,16 @@ class Store:
     @_repository
     def passkeys(self) -> SqlPasskeys:
         return SqlPasskeys(self.conn)
+    def password_resets(self) -> SqlPasswordResets:
+        return SqlPasswordResets(self.conn)
+
+    @_repository
+    def email_verifications(self) -> SqlEmailVerifications:
+        return SqlEmailVerifications(self.conn)
+
+    @_repository
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self.conn)
 
     @_repository
     def counters(self) -> SqlCounters:

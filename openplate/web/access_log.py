@@ -37,6 +37,19 @@ HIDDEN = "[redacted]"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 
+#: Paths that end in a one-time secret (the token of a mailed link): the path is logged with
+#: that segment replaced. (logs.py also masks the token's shape anywhere.)
+SECRET_PATHS = ("/password/reset/", "/account/email/verify/")
+
+
+def safe_path(path: str) -> str:
+    """The path as logged: a mailed link's token replaced."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + HIDDEN
+    return path
+
+
 def safe_query(raw: bytes) -> str:
     """The query string as logged: names kept (up to 64 characters), values replaced unless the
     name is in ``SHOWN`` (those kept up to 200 characters)."""
@@ -173,10 +186,11 @@ class AccessLog:
     @staticmethod
     def _log(scope: Scope, request_id: str, status: int, elapsed: float) -> None:
         client = scope.get("client")
+        path = safe_path(scope["path"])
         log.info(
-            "%s %s %s", scope["method"], scope["path"], status,
+            "%s %s %s", scope["method"], path, status,
             extra={"fields": {
-                "request_id": request_id, "method": scope["method"], "path": scope["path"],
+                "request_id": request_id, "method": scope["method"], "path": path,
                 "query": safe_query(scope.get("query_string", b"")), "status": status,
                 "ms": round(elapsed * 1000, 2),
                 "ip": client[0] if client else None,

@@ -2,12 +2,14 @@
 
 ``account_changed`` is called, in the unit of work that made the change, for every enrolment or
 removal of a second factor, a renewal of recovery codes, and every passkey added, renamed or
-removed. The "your account changed" e-mail is to be sent from here (queued in the same unit of
-work) once the mail queue exists; until then it does nothing more.
+removed. It queues the "your account changed" e-mail in that unit of work (so the change and its
+mail are committed together); the caller wakes the mail worker once the block has committed
+(``ctx.mail.wake()``).
 """
 
 from __future__ import annotations
 
+from openplate.mail.notify import notify_account_changed
 from openplate.store.unit import Store
 from openplate.web.context import AppContext
 
@@ -24,9 +26,10 @@ CHANGES = {
 
 async def account_changed(ctx: AppContext, store: Store, *, user_id: int, change: str,
                           now: int) -> None:
-    """MAIL HOOK: tell ``user_id`` by e-mail that ``change`` (a key of ``CHANGES``) happened.
-
-    Not wired yet: the mail queue (issue 15, "E-mail") queues the message here, in ``store``'s
-    unit of work, so the change and its mail are committed together.
-    """
-    assert change in CHANGES, change
+    """Tell ``user_id`` by e-mail that ``change`` (a key of ``CHANGES``) happened."""
+    what = CHANGES[change]
+    user = await store.users.by_id(user_id)
+    if user is None:  # deleted in this very unit of work: nobody to tell
+        return
+    await notify_account_changed(store, base_url=ctx.settings.base_url, username=user.username,
+                                 email=user.email, what=what, now=now)

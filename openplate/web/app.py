@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 from openplate import __version__, signing
 from openplate.housekeeping import purge_forever, retention_of
+from openplate.mail.transport import transport_for
+from openplate.mail.worker import MailWorker
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.oidc import keys
 from openplate.oauth.tokens import Digester
@@ -44,11 +46,13 @@ from openplate.web.routes import (
     api,
     app_logo,
     developer,
+    email_settings,
     library,
     oauth,
     oidc,
     operations,
     passkeys,
+    recovery,
     signin_two_factor,
     two_factor,
 )
@@ -160,9 +164,10 @@ def create_app(settings: Settings) -> OpenplateApp:
         return (int(getattr(pool, "checkedout", lambda: 0)()),
                 int(getattr(pool, "checkedin", lambda: 0)()))
 
+    db = Database(engine, digester)
     ctx = AppContext(
         settings=settings,
-        db=Database(engine, digester),
+        db=db,
         digester=digester,
         policy=TokenPolicy(
             access_ttl=settings.access_token_ttl,
@@ -176,6 +181,11 @@ def create_app(settings: Settings) -> OpenplateApp:
         keys=LiveKeys(),
         metadata_json=oidc.metadata_json(settings),
         metrics=Metrics(pool_stats),
+        mail=MailWorker(
+            db, transport_for(smtp_url=settings.smtp_url, folder=settings.mail_folder,
+                              timeout=settings.smtp_timeout, ca_file=settings.smtp_ca_file),
+            sender=settings.mail_sender, base_url=settings.base_url,
+            poll_interval=settings.mail_poll_interval),
         redis=_redis(settings.redis_url, settings.redis_timeout),
         throttle=ThrottlePolicy.of(
             signin_account=settings.signin_failures_per_account,
@@ -183,6 +193,8 @@ def create_app(settings: Settings) -> OpenplateApp:
             token_client=settings.token_failures_per_client,
             token_ip=settings.token_failures_per_ip,
             signup_ip=settings.signups_per_ip,
+            link_mail_account=settings.link_mails_per_account,
+            link_mail_ip=settings.link_mails_per_ip,
         ),
     )
 
@@ -191,7 +203,8 @@ def create_app(settings: Settings) -> OpenplateApp:
         missing_next = await load_keys(ctx, create=True)
         async with ctx.db.transaction(readonly=True) as store:  # see refresh_token.retry_in_time
             ctx.policy.restart.last_activity = await last_refresh_activity(store.conn)
-        tasks = [asyncio.create_task(reload_keys_forever(ctx))]
+        tasks = [asyncio.create_task(reload_keys_forever(ctx)),
+                 asyncio.create_task(ctx.mail.run_forever())]
         if missing_next:
             tasks.append(asyncio.create_task(publish_next_keys(ctx, missing_next)))
         if settings.purge_interval:
@@ -235,6 +248,8 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(two_factor.router)
     app.include_router(signin_two_factor.router)
     app.include_router(passkeys.router)
+    app.include_router(recovery.router)
+    app.include_router(email_settings.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)

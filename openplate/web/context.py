@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at 
     from redis.asyncio import Redis
 
     from openplate.accounts.second_factor import TotpSecretSeal
+    from openplate.mail.worker import MailWorker
     from openplate.store.redis_counters import RedisCounters
     from openplate.web.notices import NoticeSeal
     from openplate.web.sessions import FormTokens
@@ -65,6 +66,7 @@ class AppContext:
     keys: LiveKeys
     metadata_json: bytes  # RFC 8414 / OIDC Discovery document, built once
     metrics: Metrics
+    mail: MailWorker
     redis: Redis | None = None
 
     @cached_property

@@ -70,10 +70,12 @@ def bind_browser(ctx: AppContext, who: Visitor) -> str | None:
 async def snapshot(
     store: Store, client: Client, who: Visitor, *, now: int, parked: ParkedRequest | None = None,
     consent_given: bool = False, acr_values: tuple[str, ...] = (),
+    require_verified_email: bool = False,
 ) -> VisitorSnapshot:
     """What the core needs to know about this browser to decide the request (``acr_values``:
     the request's; whether the user has a second factor is looked up only when they ask for
-    it, so an ordinary authorisation costs no extra query)."""
+    it, so an ordinary authorisation costs no extra query; ``require_verified_email``: the
+    server's OPENPLATE_REQUIRE_VERIFIED_EMAIL)."""
     authentication = None
     remembered = None
     has_second_factor = False
@@ -91,6 +93,8 @@ async def snapshot(
         signed_in_for_request=parked is not None and parked.signed_in_at is not None,
         remembered_scope=remembered, consent_given=consent_given,
         has_second_factor=has_second_factor,
+        email_verified=who.user.email_verified if authentication is not None and who.user else None,
+        verified_email_required=require_verified_email,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -94,3 +95,18 @@ def secret_accepted(server_url: str, client_id: str, secret: str) -> bool:
     error = response.json().get("error")
     assert error in ("invalid_grant", "invalid_client"), response.text
     return bool(error == "invalid_grant")
+
+
+AXE = Path(__file__).with_name("axe") / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page (its context must bypass the CSP:
+    axe is injected as a script)."""
+    assert AXE.is_file(), f"axe-core is missing ({AXE}): run `bash scripts/test.sh`"
+    page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, Any]] = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' '))}))")
+    return [v for v in violations if v["impact"] in ("serious", "critical")]

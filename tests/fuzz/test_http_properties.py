@@ -703,7 +703,8 @@ def test_maps_multipart_bodies(
 FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applications/new",
               "/applications/opc_nope", "/applications/opc_nope/rotate-secret",
               "/applications/opc_nope/delete", "/account/password", "/account/apps/opc_nope/revoke",
-              "/account/delete"]
+              "/account/delete", "/password/forgot", "/password/reset/oppr_nope", "/account/email",
+              "/account/email/resend", "/account/email/verify/opev_nope"]
 
 
 #: The application forms (multipart, with a logo): bounded by the route, not the 256 KiB cap.
@@ -776,6 +777,9 @@ def expected_with_csrf(path: str, form: FormData | None) -> set[int]:
         "/signin": {401, 429},  # no such account (or that login was tried too often)
         "/signup": {303, 400, 409},
         "/signout": {303},
+        "/password/forgot": {303, 400, 429},  # the same answer for any name, or a bad one
+        "/password/reset/oppr_nope": {410},  # no such link
+        "/account/email/verify/opev_nope": {410},
     }.get(path, {303, 403})  # everything else wants a signed-in user: to /signin, or refused
 
 
@@ -795,7 +799,9 @@ def test_form_posts_with_a_valid_csrf_token(
     if response.status_code == 303:
         location = response.headers["location"]
         assert location.startswith("/") and not location.startswith("//"), location
-        if path not in ("/signin", "/signup", "/signout"):
+        if path == "/password/forgot":
+            assert location.startswith("/password/forgot/sent?next="), location
+        elif path not in ("/signin", "/signup", "/signout"):
             assert location.startswith("/signin?next="), location
     else:
         assert is_html(response), describe(response)

@@ -176,10 +176,11 @@ def test_rules_that_hold_for_every_combination() -> None:
 
 def test_every_step_has_a_name_and_says_when_it_applies() -> None:
     names = [step.name for step in STEPS]
-    assert names == ["login required", "prompt=login", "max_age", "acr_values", "consent"]
+    assert names == ["login required", "prompt=login", "max_age", "acr_values", "verified e-mail",
+                     "consent"]
     for step in STEPS:
-        assert step.when and step.silent_error(step.name).error in ("login_required",
-                                                                    "consent_required")
+        assert step.when and step.silent_error(step.name).error in (
+            "login_required", "interaction_required", "consent_required")
 
 
 def test_a_parked_request_reads_back_the_same() -> None:

@@ -17,5 +17,7 @@ def user_claims(profile: UserProfile, scopes: tuple[str, ...] | list[str]) -> di
         claims["name"] = profile.username
     if "email" in scopes:
         claims["email"] = profile.email
-        claims["email_verified"] = False  # addresses are not verified yet
+        # §5.1: "true if the End-User's e-mail address has been verified": a link mailed to
+        # this very address was used (openplate/accounts/email_change.py).
+        claims["email_verified"] = profile.email_verified
     return claims

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openplate.accounts import email_change
 from openplate.accounts.service import check_account, hash_account
 from openplate.accounts.validation import InvalidAccountInput
 from openplate.store.account_repos import DuplicateUser
@@ -171,8 +172,11 @@ async def signup(request: Request) -> Response:
                 browser_digest=interaction.browser_digest(ctx, who),
             )
             await store.events.append(kind="signup", now=now(), user_id=user.id)
+            await email_change.mail_verification(store, ctx.digester, user=user, email=user.email,
+                                                 base_url=ctx.settings.base_url, now=now())
     except DuplicateUser as error:  # taken by a sign-up that raced this one
         return again(409, _TAKEN[error.field])
+    ctx.mail.wake()
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)
     attempts.remember_device(response, ctx, user.id)

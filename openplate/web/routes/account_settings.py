@@ -11,6 +11,7 @@ from starlette.responses import Response
 from openplate.accounts.passwords import hash_password
 from openplate.accounts.service import run_hash
 from openplate.accounts.validation import InvalidAccountInput, check_password
+from openplate.mail.notify import notify_account_changed
 from openplate.oauth.scopes import SCOPES
 from openplate.throttling import Refused
 from openplate.web import attempts, sessions
@@ -146,7 +147,12 @@ async def change_password(request: Request) -> Response:
         await store.sessions.delete_for_user(user_id=who.user.id)
         session, token = await sessions.start(ctx, store, user_id=who.user.id)
         await store.events.append(kind="password.changed", now=now(), user_id=who.user.id)
+        await store.password_resets.cancel_for_user(user_id=who.user.id, now=now())
+        await notify_account_changed(store, base_url=ctx.settings.base_url,
+                                     username=who.user.username, email=who.user.email,
+                                     what="Your password was changed", now=now())
         await tell(ctx, store, session, Notice(CHANGED_NOTICE))
+    ctx.mail.wake()
     response = redirect(ctx, "/account/password")
     sessions.set_cookie(response, ctx, token)
     return response

@@ -19,6 +19,7 @@ from openplate.oauth.interaction import (
     IssueCode,
     Refuse,
     SignIn,
+    VerifyEmail,
     VisitorSnapshot,
     decide,
 )
@@ -104,6 +105,10 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
     if isinstance(decision, AskSecondFactor):
         return redirect(ctx, SECOND_FACTOR_PATH + "?next="
                         + quote(interaction.resume_path(handle), safe=""), who)
+    if isinstance(decision, VerifyEmail):
+        assert who.user is not None
+        return render(ctx, "verify_email_needed.html", who, client_name=client.name,
+                      email=who.user.email, next=interaction.resume_path(handle))
     assert isinstance(decision, AskConsent)
     owner = await store.users.by_id(client.owner_id)
     return render(
@@ -153,7 +158,8 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
             return redirect(ctx, interaction.resume_path(handle))
         who = await visitor(request, ctx, store, create=False)
         seen = await interaction.snapshot(store, client, who, now=t,
-                                          acr_values=auth_request.acr_values)
+                                          acr_values=auth_request.acr_values,
+                                          require_verified_email=ctx.settings.require_verified_email)
         return await _act(ctx, store, who, client, auth_request, decide(auth_request, client, seen),
                           seen, handle=None)
 
@@ -198,7 +204,8 @@ async def resume_endpoint(request: Request) -> Response:
     ctx = context_of(request)
     handle = interaction.handle_in(request.url.path + "?" + request.url.query)
     async with ctx.db.transaction() as store:
-        who = await visitor(request, ctx, store, create=False)
+        # The page it shows (consent, verify your address) tells what the last post did.
+        who = await visitor(request, ctx, store, create=False, notice=True)
         t = now()
         try:
             if handle is None:
@@ -209,7 +216,8 @@ async def resume_endpoint(request: Request) -> Response:
             return error_page(ctx, who, status=400, title=CANNOT_CONTINUE, message=str(error))
         seen = await interaction.snapshot(store, resumed.client, who, now=t,
                                           parked=resumed.parked,
-                                          acr_values=resumed.request.acr_values)
+                                          acr_values=resumed.request.acr_values,
+                                          require_verified_email=ctx.settings.require_verified_email)
         decision = decide(resumed.request, resumed.client, seen)
         return await _act(ctx, store, who, resumed.client, resumed.request, decision, seen,
                           handle=resumed.handle)
@@ -252,7 +260,8 @@ async def decision_endpoint(request: Request) -> Response:
                                       detail={"scope": format_scope(auth_request.scope)})
             return redirect(ctx, authorize.deny(auth_request, issuer=ctx.settings.base_url))
         seen = await interaction.snapshot(store, client, who, now=t, parked=resumed.parked,
-                                          consent_given=True, acr_values=auth_request.acr_values)
+                                          consent_given=True, acr_values=auth_request.acr_values,
+                                          require_verified_email=ctx.settings.require_verified_email)
         decision = decide(auth_request, client, seen)
         return await _act(ctx, store, who, client, auth_request, decision, seen,
                           handle=resumed.handle)

@@ -129,6 +129,7 @@ async def add_passkey(request: Request) -> Response:
         await account_changed(ctx, store, user_id=who.user.id, change="passkey.added", now=t)
         await tell(ctx, store, who.session, Notice(f"Passkey “{name}” added. You can sign in "
                                                    "with it instead of your password."))
+    ctx.mail.wake()  # the notice was queued with the change, now committed
     return redirect(ctx, PATH)
 
 
@@ -162,6 +163,7 @@ async def rename_passkey(request: Request, passkey_id: int) -> Response:
                                   detail={"name": name})
         await account_changed(ctx, store, user_id=who.user.id, change="passkey.renamed", now=t)
         await tell(ctx, store, who.session, Notice(f"Passkey renamed to “{name}”."))
+    ctx.mail.wake()  # the notice was queued with the change, now committed
     return redirect(ctx, PATH)
 
 
@@ -204,6 +206,7 @@ async def remove_passkey(request: Request, passkey_id: int) -> Response:
                                   detail={"name": key.name})
         await account_changed(ctx, store, user_id=who.user.id, change="passkey.removed", now=t)
         await tell(ctx, store, who.session, Notice(f"Passkey “{key.name}” removed."))
+    ctx.mail.wake()  # the notice was queued with the change, now committed
     return redirect(ctx, PATH)
 
 

@@ -161,6 +161,7 @@ async def confirm(request: Request) -> Response:
             "Two-factor sign-in is on. Keep these recovery codes somewhere safe.", codes=codes))
         if not isinstance(taken, Refused):
             await ctx.counters(store).give_back(taken)
+    ctx.mail.wake()  # the notice was queued with the change, now committed
     return redirect(ctx, PATH)
 
 
@@ -198,6 +199,7 @@ async def renew_codes(request: Request) -> Response:
         await tell(ctx, store, who.session, Notice(
             "New recovery codes made; the old ones no longer work. Keep these somewhere safe.",
             codes=codes))
+    ctx.mail.wake()  # the notice was queued with the change, now committed
     return redirect(ctx, PATH)
 
 
@@ -246,4 +248,5 @@ async def disable(request: Request) -> Response:
         await account_changed(ctx, store, user_id=user.id, change="two_factor.disabled", now=t)
         await tell(ctx, store, who.session, Notice(
             "Two-factor sign-in is off. Your recovery codes no longer work."))
+    ctx.mail.wake()  # the notice was queued with the change, now committed
     return redirect(ctx, PATH)
