@@ -151,3 +151,5 @@ class UserProfile:
     username: str
     email: str
     created_at: int  # when the account was made (the API's MemberSince)
+    #: The name the user chose to show; None: the username stands in for it.
+    display_name: str | None = None

@@ -84,7 +84,8 @@ _LIVE_ACCESS = Prepared(
     select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
            access_tokens.c.created_at, users.c.username, users.c.email,
-           users.c.created_at.label("member_since"), grants.c.for_client)
+           users.c.created_at.label("member_since"), users.c.display_name,
+           grants.c.for_client)
     .join(grants, grants.c.id == access_tokens.c.grant_id)
     .join(users, users.c.id == access_tokens.c.user_id)
     .where(
@@ -271,7 +272,8 @@ class SqlTokens:
             token_id=row.id, grant_id=row.grant_id, user_id=row.user_id,
             client_pk=row.client_pk, scope=row.scope, expires_at=row.expires_at,
             issued_at=row.created_at,
-            user=UserProfile(row.user_id, row.username, row.email, row.member_since),
+            user=UserProfile(row.user_id, row.username, row.email, row.member_since,
+                             display_name=row.display_name),
             for_client=bool(row.for_client),
         )
 

@@ -21,6 +21,7 @@ KINDS = (
     "token.issued", "token.refreshed", "token.failure", "token.throttled",
     "code.replayed", "refresh.reused", "client.secret_rotated", "client.deleted",
     "token.revoked", "keys.rotated",
+    "session.ended", "sessions.others_ended", "profile.changed",
 )
 
 
@@ -63,10 +64,15 @@ class SqlSecurityLog:
             "ip": ip[:64] if ip else None, "detail": json.dumps(detail or {}, sort_keys=True),
         })
 
-    async def recent(self, *, user_id: int | None = None, limit: int = 100) -> list[SecurityEvent]:
+    async def recent(self, *, user_id: int | None = None, limit: int = 100,
+                     before: int | None = None) -> list[SecurityEvent]:
+        """The newest ``limit`` events (of ``user_id``), newest first; with ``before``, only
+        those older than the event of that id (the next page)."""
         query = select(security_events).order_by(security_events.c.id.desc()).limit(limit)
         if user_id is not None:
             query = query.where(security_events.c.user_id == user_id)
+        if before is not None:
+            query = query.where(security_events.c.id < before)
         rows = await self._conn.execute(query)
         return [
             SecurityEvent(r.id, r.at, r.kind, r.user_id, r.client_id, r.ip, json.loads(r.detail))

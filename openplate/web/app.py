@@ -39,6 +39,9 @@ from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.replies import Refusal
 from openplate.web.routes import (
     account,
+    account_profile,
+    account_security,
+    account_sessions,
     account_settings,
     api,
     developer,
@@ -224,6 +227,9 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account.router)
     app.include_router(developer.router)
     app.include_router(account_settings.router)
+    app.include_router(account_profile.router)
+    app.include_router(account_sessions.router)
+    app.include_router(account_security.router)
     app.include_router(oauth.router)
     app.include_router(operations.router)
     app.include_router(api.router)

@@ -78,7 +78,8 @@ async def signin(request: Request) -> Response:
     async with ctx.db.transaction(ip=ip) as store:
         _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session,
                                                amr=PASSWORD, for_request=interaction.handle_in(target),
-                                               browser_digest=interaction.browser_digest(ctx, who))
+                                               browser_digest=interaction.browser_digest(ctx, who),
+                                               user_agent=sessions.user_agent_of(request))
         await store.events.append(kind="signin.success", now=t, user_id=user.id)
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)
@@ -142,6 +143,7 @@ async def signup(request: Request) -> Response:
                 ctx, store, user_id=user.id, replacing=who.session, amr=PASSWORD,
                 for_request=interaction.handle_in(target),
                 browser_digest=interaction.browser_digest(ctx, who),
+                user_agent=sessions.user_agent_of(request),
             )
             await store.events.append(kind="signup", now=now(), user_id=user.id)
     except DuplicateUser as error:  # taken by a sign-up that raced this one

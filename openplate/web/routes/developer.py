@@ -253,7 +253,8 @@ async def delete_app(request: Request, client_id: str) -> Response:
         who, app = owned
         assert who.session is not None
         await store.applications.delete(pk=app.pk)
+        # Its name stays in the log: the owner's security timeline can still say which app.
         await store.events.append(kind="client.deleted", now=now(), user_id=app.owner_id,
-                                  client_id=app.client_id)
+                                  client_id=app.client_id, detail={"name": app.name})
         await tell(ctx, store, who.session, Notice(f"Deleted {app.name}."))
     return redirect(ctx, "/applications")
