@@ -41,11 +41,13 @@ CREATED = "Application created. Add a redirect URI to use it."
 def _app_page(
     ctx: AppContext, who: Visitor, app: Client, *, status: int = 200,
     error: str | None = None, form_name: str | None = None, form_uris: str | None = None,
+    error_field: str | None = None,
 ) -> Response:
     notice = who.notice
     new_secret = notice.secret if notice and notice.client_id == app.client_id else None
     return render(
         ctx, "application.html", who, status=status, app=app, new_secret=new_secret, error=error,
+        error_field=error_field,
         form_name=app.name if form_name is None else form_name,
         form_uris="\n".join(app.redirect_uris) if form_uris is None else form_uris,
         shown_secret_for=app.client_id,
@@ -148,14 +150,17 @@ async def update_app(request: Request, client_id: str) -> Response:
         assert who.session is not None
         name_text, uris_text = form.get("name") or "", form.get("redirect_uris") or ""
         alg_text = form.get("id_token_alg")
+        field = "name"
         try:
             name = applications.check_name(name_text)
+            field = "redirect_uris"
             uris = applications.check_redirect_uris(
                 applications.split_lines(uris_text), require_one=True
             )
+            field = "id_token_alg"
             alg = applications.check_id_token_alg(alg_text) if alg_text is not None else None
         except InvalidApplication as error:
-            return _app_page(ctx, who, app, status=400, error=str(error),
+            return _app_page(ctx, who, app, status=400, error=str(error), error_field=field,
                              form_name=name_text[:100], form_uris=uris_text[:50_000])
         require_pkce = app.is_public or form.get("require_pkce") == "1"
         grants = [g for g in app.grant_types if g != "client_credentials"]
