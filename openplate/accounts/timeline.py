@@ -26,6 +26,9 @@ class Line:
     ip: str | None
     #: Something the user may want to look at (a failure, a token used twice...).
     alarming: bool = False
+    #: The application's name as it appears in ``text`` (pages isolate it: it may be
+    #: right-to-left), if the line names one.
+    app: str | None = None
 
 
 def _app(event: SecurityEvent, names: Mapping[str, str]) -> str:
@@ -101,7 +104,10 @@ def sentence(event: SecurityEvent, names: Mapping[str, str]) -> tuple[str, bool]
     if entry is None:  # a kind written by a newer version of Openplate
         return f"Something happened on your account ({event.kind}).", False
     words, alarming = entry
-    return first_uppercase(words(event, _app(event, names))), alarming
+    text = words(event, _app(event, names))
+    if text.startswith((DELETED_APP, UNKNOWN_APP)):  # never change an application's own name
+        text = first_uppercase(text)
+    return text, alarming
 
 
 def lines(events: Sequence[SecurityEvent], names: Mapping[str, str]) -> list[Line]:
@@ -119,6 +125,9 @@ def lines(events: Sequence[SecurityEvent], names: Mapping[str, str]) -> list[Lin
                             event.ip, alarming=True))
         else:
             text, alarming = sentence(event, names)
-            out.append(Line(event.at, text, event.ip, alarming))
+            app = _app(event, names) if event.client_id is not None else None
+            if app is not None and app not in text:
+                app = first_uppercase(app) if first_uppercase(app) in text else None
+            out.append(Line(event.at, text, event.ip, alarming, app))
         index += run
     return out

@@ -47,6 +47,7 @@ def _event(kind: str, *, client_id: str | None = "c1", detail: dict[str, object]
 def test_each_sentence_reads_as_a_sentence(kind: str) -> None:
     text, _ = sentence(_event(kind), {"c1": "Demo Mapper"})
     assert text[0].isupper() and text.endswith("."), text
+    assert "c1" not in text
     assert "c1" not in text and "None" not in text
 
 
@@ -63,6 +64,17 @@ def test_applications_are_named_and_deleted_ones_said_so() -> None:
         "An application that has since been deleted got access to your account.")
     assert sentence(_event("no.such_kind"), names)[0] == (
         "Something happened on your account (no.such_kind).")
+
+
+def test_an_applications_own_name_is_kept_as_it_is_and_marked_for_isolation() -> None:
+    names = {"c1": "mapper ✓", "c2": "خريطة"}
+    told = lines([_event("token.issued", event_id=2), _event("consent.granted", client_id="c2"),
+                  _event("token.issued", client_id="gone", event_id=0)], names)
+    assert [(line.text, line.app) for line in told] == [
+        ("mapper ✓ got access to your account.", "mapper ✓"),
+        ("You allowed خريطة.", "خريطة"),
+        ("An application that has since been deleted got access to your account.",
+         "An application that has since been deleted")]
 
 
 def test_a_run_of_failed_sign_ins_is_one_line() -> None:

@@ -73,7 +73,7 @@ def test_a_display_name_is_saved_shown_in_the_header_and_in_the_name_claim(
     with browser(server, account) as client:
         saved = _post(client, "/account", display_name=f"  {name} ")
         assert _notice(client, saved) == "Display name saved."
-        assert f"Signed in as <strong>{name}</strong>" in client.get("/").text
+        assert f"Signed in as <strong dir=\"auto\">{name}</strong>" in client.get("/").text
     assert _display_name(seeder, account) == name
     app = seeder.app(seeder.user("dev"))
     got = tokens_for(server.url, account, app, scope="openid profile")
@@ -243,6 +243,9 @@ def test_the_timeline_tells_events_in_plain_words_with_application_names(
     seeder.execute("DELETE FROM clients WHERE client_id = :c", c=gone.client_id)
     with browser(server, account) as client:
         page = client.get("/account/security").text
+    # Application names are isolated (<bdi>): a right-to-left name cannot reorder the sentence.
+    assert "You allowed <bdi>Demo Mapper</bdi>." in page
+    page = page.replace("<bdi>", "").replace("</bdi>", "")
     assert "You allowed Demo Mapper." in page
     assert "Demo Mapper got access to your account." in page
     assert "You allowed an application that has since been deleted." in page
