@@ -73,7 +73,7 @@ SENTENCES: dict[str, tuple[Sentence, bool]] = {
     "password.changed": (lambda e, app: "You changed your password.", False),
     "consent.granted": (lambda e, app: f"You allowed {app}.", False),
     "consent.denied": (lambda e, app: f"You refused {app}.", False),
-    "app.revoked": (lambda e, app: f"You took away {app}'s access.", False),
+    "app.revoked": (lambda e, app: f"You took back the access you gave {app}.", False),
     "token.issued": (lambda e, app: f"{app} got access to your account.", False),
     "token.refreshed": (lambda e, app: f"{app} renewed its access to your account.", False),
     "token.failure": (lambda e, app: f"{app} failed to get a token.", True),
@@ -89,7 +89,7 @@ SENTENCES: dict[str, tuple[Sentence, bool]] = {
     "token.revoked": (lambda e, app: f"{app} gave up a token for your account.", False),
     "keys.rotated": (lambda e, app: "The server's signing keys were replaced.", False),
     "session.ended": (lambda e, app: f"You signed out another browser{_browser(e)}.", False),
-    "sessions.others_ended": (lambda e, app: _others(e), False),
+    "session.others_ended": (lambda e, app: _others(e), False),
     "profile.changed": (lambda e, app: "You changed your display name.", False),
 }
 

@@ -21,7 +21,7 @@ KINDS = (
     "token.issued", "token.refreshed", "token.failure", "token.throttled",
     "code.replayed", "refresh.reused", "client.secret_rotated", "client.deleted",
     "token.revoked", "keys.rotated",
-    "session.ended", "sessions.others_ended", "profile.changed",
+    "session.ended", "session.others_ended", "profile.changed",
 )
 
 

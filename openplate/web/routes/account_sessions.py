@@ -128,7 +128,7 @@ async def sign_out_others(request: Request) -> Response:
         assert who.user is not None and who.session is not None
         ended = await store.sessions.delete_others(user_id=who.user.id, keep=who.session.id,
                                                     now=now())
-        await store.events.append(kind="sessions.others_ended", now=now(), user_id=who.user.id,
+        await store.events.append(kind="session.others_ended", now=now(), user_id=who.user.id,
                                   detail={"count": ended})
         text = ("No other browser was signed in." if ended == 0 else
                 f"Signed out {ended} other browser{'' if ended == 1 else 's'}.")
