@@ -32,3 +32,16 @@ def test_bad_names_are_refused_naming_the_field(typed: str) -> None:
         check_display_name(typed)
     assert refused.value.field == "display_name"
     assert str(refused.value)
+
+
+def test_the_name_claim_is_the_display_name_else_the_username() -> None:
+    from openplate.oauth.models import UserProfile
+    from openplate.oauth.oidc.claims import user_claims
+
+    named = user_claims(UserProfile(7, "ada", "a@example.org", 0, display_name="Ada L."),
+                        ["openid", "profile"])
+    plain = user_claims(UserProfile(7, "ada", "a@example.org", 0), ["openid", "profile"])
+    assert (named["name"], named["preferred_username"]) == ("Ada L.", "ada")
+    assert plain["name"] == "ada"
+    assert "name" not in user_claims(UserProfile(7, "ada", "a@example.org", 0,
+                                                 display_name="Ada L."), ["openid"])

@@ -280,3 +280,51 @@ def test_the_timeline_is_paged_newest_first(server: LiveServer, seeder: Seeder) 
         assert len(re.findall(r'<span class="what">', second)) == 12
         assert "Older events" not in second and "Back to the newest" in second
         assert client.get("/account/security?before=nonsense").status_code == 200
+
+
+# --- errors tied to their fields -----------------------------------------------------------------
+
+def _field(page: str, pattern: str) -> str:
+    found = re.search(pattern, page)
+    assert found is not None, pattern
+    return found.group(0)
+
+
+def _tied(field: str, error_id: str) -> bool:
+    return 'aria-invalid="true"' in field and f'aria-describedby="{error_id}"' in field
+
+
+def test_form_errors_are_tied_to_their_fields(server: LiveServer, seeder: Seeder) -> None:
+    with httpx.Client(base_url=server.url, timeout=20) as client:
+        fields = hidden_fields(client.get("/signup").text)
+        page = client.post("/signup", data={**fields, "username": "fine_name",
+                                            "email": "not an address", "password": "long enough"})
+        assert page.status_code == 400 and 'id="signup-error" role="alert"' in page.text
+        assert _tied(_field(page.text, r'<input name="email"[^>]*>'), "signup-error")
+        assert not _tied(_field(page.text, r'<input name="username"[^>]*>'), "signup-error")
+        assert not _tied(_field(page.text, r'<input name="password"[^>]*>'), "signup-error")
+        page = client.post("/signup", data={**fields, "username": "fine_name",
+                                            "email": "a@example.org", "password": "short"})
+        assert _tied(_field(page.text, r'<input name="password"[^>]*>'), "signup-error")
+        page = client.post("/signin", data={**hidden_fields(client.get("/signin").text),
+                                            "login": "nobody", "password": "wrong"})
+        assert page.status_code == 401
+        assert _tied(_field(page.text, r'<input name="login"[^>]*>'), "signin-error")
+        assert _tied(_field(page.text, r'<input name="password"[^>]*>'), "signin-error")
+    account = seeder.user("fields")
+    app = seeder.app(account, by_operator=False)
+    with browser(server, account) as client:
+        form = hidden_fields(client.get(f"/applications/{app.client_id}").text)
+        page = client.post(f"/applications/{app.client_id}", data={
+            **form, "name": "Fine", "redirect_uris": "http://example.com/plain"})
+        assert page.status_code == 400
+        assert _tied(_field(page.text, r'<textarea name="redirect_uris"[^>]*>'), "app-error")
+        assert not _tied(_field(page.text, r'<input name="name"[^>]*>'), "app-error")
+        page = client.post("/applications/new", data={**form, "name": "x" * 101})
+        assert _tied(_field(page.text, r'<input name="name"[^>]*>'), "new-app-error")
+        page = client.post("/account/password", data={
+            **form, "current_password": account.password, "new_password": "short"})
+        assert page.status_code == 400
+        assert _tied(_field(page.text, r'<input name="new_password"[^>]*>'), "password-error")
+        assert not _tied(_field(page.text, r'<input name="current_password"[^>]*>'),
+                         "password-error")
