@@ -211,7 +211,7 @@ class SqlSessions:
         rows = await self._conn.execute(
             select(sessions)
             .where(sessions.c.user_id == user_id, sessions.c.expires_at > now)
-            .order_by(sessions.c.last_seen_at.desc(), sessions.c.id.desc()))
+            .order_by(sessions.c.last_seen_at.desc().nulls_last(), sessions.c.id.desc()))
         return [_session(row, None) for row in rows]
 
     async def seen(self, *, session_id: int, now: int, every: int, ip: str | None) -> bool:

@@ -9,6 +9,7 @@ import secrets
 import pytest
 
 from openplate.store.account_repos import USER_AGENT_MAX
+from openplate.store.tables import sessions
 from tests.contract.backends import NOW, SqlBackend, user_and_client
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
@@ -61,6 +62,20 @@ async def test_a_users_sessions_are_listed_with_what_they_keep(sql: SqlBackend) 
         "UA", "192.0.2.1", NOW, NOW)
     assert second.user_agent == "x" * USER_AGENT_MAX and second.ip is not None
     assert len(second.ip) == 64
+
+
+async def test_sessions_never_seen_are_listed_last(sql: SqlBackend) -> None:
+    """Sessions made before migration 0012 have no last sighting: last on both engines (SQLite
+    and PostgreSQL sort NULL at opposite ends unless told)."""
+    user, _ = await user_and_client(sql)
+    unseen = await _session(sql, user.id, at=NOW + 10)
+    seen = await _session(sql, user.id)
+    async with sql.db.transaction() as store:
+        await store.conn.execute(
+            sessions.update().where(sessions.c.id == unseen).values(last_seen_at=None))
+        listed = await store.sessions.for_user(user_id=user.id, now=NOW)
+    assert [s.id for s in listed] == [seen, unseen]
+    assert listed[1].last_seen_at is None
 
 
 async def test_seen_writes_at_most_once_an_interval(sql: SqlBackend) -> None:
