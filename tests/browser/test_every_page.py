@@ -166,6 +166,11 @@ def test_every_page_fits_the_width_and_passes_axe(
     page.goto(_auth_path(site.pending))
     expect(page.locator(".app-name")).to_be_visible()
     check("signin-for-an-app")
+    # An app nobody has allowed yet, with a request it cannot make: the error stays on our page.
+    page.goto("/oauth/auth?" + urlencode({"client_id": site.own_client_id, "redirect_uri": LONG_URI,
+                                          "response_type": "token", "state": "s"}))
+    expect(page.locator(".redirect-host")).to_be_visible()
+    check("authorize-error")
     page.goto("/docs")
     _open_every_operation(page)
     check("docs", skip_link=False)
@@ -234,7 +239,7 @@ def test_every_page_fits_the_width_and_passes_axe(
     known[str(width)] = counts
     report.write_text(json.dumps(known, indent=1, sort_keys=True))
     assert problems == [], "\n".join(problems)
-    assert len(counts) == 28
+    assert len(counts) == 29
 
 
 def test_the_skip_link_moves_to_the_main_content(page: Page) -> None:
