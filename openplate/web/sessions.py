@@ -104,8 +104,9 @@ async def note_seen(ctx: AppContext, session_id: int, ip: str | None) -> None:
     try:
         async with ctx.db.transaction() as store:
             await store.sessions.seen(session_id=session_id, now=now(), every=SEEN_EVERY, ip=ip)
-    except Exception:  # noqa: BLE001 - the page has been served; the next view tries again
-        log.warning("could not note a session as seen", exc_info=True)
+    except Exception as error:  # noqa: BLE001 - the page has been served; the next view tries
+        # again. No traceback: an unreachable database is already reported where it matters.
+        log.warning("could not note a session as seen: %s", type(error).__name__)
 
 
 def set_cookie(response: Response, ctx: AppContext, token: str) -> None:
