@@ -105,9 +105,13 @@ async def delete_account(store: Store, user: UserRecord, *, now: int, by: str) -
 
 
 async def delete_app(store: Store, app_pk: int, client_id: str, owner_id: int, *, now: int,
-                     by: str) -> None:
+                     by: str, name: str | None = None) -> None:
     """Delete the application: its client ID and secret stop working, every grant of it (so
-    every code and token) and every user's consent go with it. Maps uploaded through it stay."""
+    every code and token) and every user's consent go with it. Maps uploaded through it stay.
+    Its ``name`` stays in the log, so the owner's security timeline can still say which app."""
     await store.applications.delete(pk=app_pk)
+    detail: dict[str, object] = {"by": by}
+    if name is not None:
+        detail["name"] = name
     await store.events.append(kind="client.deleted", now=now, user_id=owner_id,
-                              client_id=client_id, detail={"by": by})
+                              client_id=client_id, detail=detail)

@@ -137,7 +137,7 @@ def cmd_app_delete(args: argparse.Namespace) -> None:
                 raise CommandError(f"not deleted: this deletes {app.name} ({app.client_id}) and "
                                    "ends every token it holds, for good; add --yes to do it")
             await lifecycle.delete_app(store, app.pk, app.client_id, app.owner_id,
-                                       now=int(time.time()), by=lifecycle.BY_OPERATOR)
+                                       now=int(time.time()), by=lifecycle.BY_OPERATOR, name=app.name)
             return app
 
     app = run(settings, work, readonly_checks=True)

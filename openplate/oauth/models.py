@@ -169,3 +169,5 @@ class UserProfile:
     created_at: int  # when the account was made (the API's MemberSince)
     #: The address was shown to be the user's (a verification link was used for it).
     email_verified: bool = False
+    #: The name the user chose to show; None: the username stands in for it.
+    display_name: str | None = None

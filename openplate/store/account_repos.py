@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openplate.oauth.models import UserProfile
@@ -32,6 +32,13 @@ class UserRecord:
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+    #: The name the account shows, if the user chose one (else the username stands in).
+    display_name: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """The display name, or the username when there is none."""
+        return self.display_name or self.username
 
     def public_json(self) -> dict[str, object]:
         return {"id": self.id, "username": self.username, "email": self.email}
@@ -41,7 +48,7 @@ def user_from_row(row: Any) -> UserRecord:
     return UserRecord(
         id=row.id, username=row.username, email=row.email,
         password_hash=row.password_hash, created_at=row.created_at, disabled_at=row.disabled_at,
-        email_verified_at=row.email_verified_at,
+        email_verified_at=row.email_verified_at, display_name=row.display_name,
     )
 
 
@@ -57,6 +64,12 @@ _SESSION_FLASH = Prepared(
 _SESSION_TAKE_FLASH = Prepared(
     update(sessions).where(sessions.c.id == bindparam("sid"), sessions.c.flash == bindparam("seen"))
     .values(flash=None, flash_expires_at=None))
+# Written only when the last note is older than the interval (see SqlSessions.seen).
+_SESSION_SEEN = Prepared(
+    update(sessions)
+    .where(sessions.c.id == bindparam("sid"),
+           or_(sessions.c.last_seen_at.is_(None), sessions.c.last_seen_at <= bindparam("due")))
+    .values(last_seen_at=bindparam("now"), ip=func.coalesce(bindparam("ip"), sessions.c.ip)))
 _PARK = Prepared(auth_requests.insert())
 _PARKED_COLUMNS = (auth_requests.c.session_id, auth_requests.c.client_pk, auth_requests.c.request,
                    auth_requests.c.created_at, auth_requests.c.signed_in_at,
@@ -72,6 +85,10 @@ _TAKE = Prepared(
     )
     .returning(*_PARKED_COLUMNS)
 )
+
+
+#: The longest User-Agent kept with a session (longer ones are cut).
+USER_AGENT_MAX = 256
 
 
 class DuplicateUser(Exception):
@@ -123,7 +140,8 @@ class SqlUsers:
         user = await self.by_id(user_id)
         if user is None:
             return None
-        return UserProfile(user.id, user.username, user.email, user.created_at, user.email_verified)
+        return UserProfile(user.id, user.username, user.email, user.created_at, user.email_verified,
+                           display_name=user.display_name)
 
     async def by_login(self, login: str) -> UserRecord | None:
         """Find by username or e-mail address, case-insensitively."""
@@ -147,6 +165,11 @@ class SqlUsers:
                 .values(email=email, email_key=email.lower(), email_verified_at=now))
         except IntegrityError:
             raise DuplicateUser("email") from None
+
+    async def set_display_name(self, *, user_id: int, display_name: str | None) -> None:
+        """Set (or with None, remove) the name the account shows."""
+        await self._conn.execute(
+            update(users).where(users.c.id == user_id).values(display_name=display_name))
 
     async def set_password(self, *, user_id: int, password_hash: str, now: int) -> None:
         await self._conn.execute(
@@ -172,6 +195,11 @@ class SessionRecord:
     flash: str | None
     #: How the user signed in (RFC 8176 amr values); empty while anonymous.
     amr: tuple[str, ...] = ()
+    created_at: int = 0
+    #: When a page last saw it (at most ``SEEN_EVERY`` seconds stale; None before 0013).
+    last_seen_at: int | None = None
+    user_agent: str | None = None
+    ip: str | None = None
 
 
 class SqlSessions:
@@ -180,19 +208,23 @@ class SqlSessions:
 
     async def create(
         self, *, digest: str, csrf_token: str, user_id: int | None, now: int, expires_at: int,
-        amr: tuple[str, ...] = (),
+        amr: tuple[str, ...] = (), user_agent: str | None = None, ip: str | None = None,
     ) -> SessionRecord:
         """A new session; a signed-in one (``user_id``) records ``now`` as its sign-in time and
-        ``amr`` as how the user signed in."""
+        ``amr`` as how the user signed in. ``user_agent`` is cut to ``USER_AGENT_MAX``
+        characters, ``ip`` to 64."""
         signed_in = user_id is not None
+        agent = user_agent[:USER_AGENT_MAX] if user_agent else None
+        address = ip[:64] if ip else None
         result = await self._conn.execute(_SESSION_INSERT, {
             "digest": digest, "csrf_token": csrf_token, "user_id": user_id, "created_at": now,
             "auth_time": now if signed_in else None, "expires_at": expires_at,
             "amr": " ".join(amr) if signed_in and amr else None,
+            "user_agent": agent, "ip": address, "last_seen_at": now,
         })
         return SessionRecord(
             int(result.scalar_one()), user_id, csrf_token, now if signed_in else None,
-            expires_at, None, amr if signed_in else (),
+            expires_at, None, amr if signed_in else (), now, now, agent, address,
         )
 
     async def by_digest(self, *, digest: str, now: int) -> SessionRecord | None:
@@ -200,13 +232,41 @@ class SqlSessions:
         if row is None:
             return None
         live_flash = row.flash if (row.flash_expires_at or 0) > now else None
-        return SessionRecord(
-            row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, live_flash,
-            tuple((row.amr or "").split()),
-        )
+        return _session(row, live_flash)
+
+    async def for_user(self, *, user_id: int, now: int) -> list[SessionRecord]:
+        """The user's live sessions, the most recently seen first (without their notices)."""
+        rows = await self._conn.execute(
+            select(sessions)
+            .where(sessions.c.user_id == user_id, sessions.c.expires_at > now)
+            .order_by(sessions.c.last_seen_at.desc().nulls_last(), sessions.c.id.desc()))
+        return [_session(row, None) for row in rows]
+
+    async def seen(self, *, session_id: int, now: int, every: int, ip: str | None) -> bool:
+        """Note that the session was seen at ``now`` (from ``ip``), unless that was noted less
+        than ``every`` seconds ago: one conditional UPDATE, so of several nodes seeing it at
+        once at most one writes. True if this call wrote."""
+        result = await self._conn.execute(_SESSION_SEEN, {
+            "sid": session_id, "now": now, "due": now - every,
+            "ip": ip[:64] if ip else None})
+        return bool(result.rowcount == 1)
 
     async def delete(self, *, session_id: int) -> None:
         await self._conn.execute(delete(sessions).where(sessions.c.id == session_id))
+
+    async def delete_of_user(self, *, user_id: int, session_id: int) -> bool:
+        """End one of the user's sessions; False if it is not theirs (or already ended)."""
+        result = await self._conn.execute(
+            delete(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id))
+        return bool(result.rowcount == 1)
+
+    async def delete_others(self, *, user_id: int, keep: int, now: int) -> int:
+        """End every live session of the user but ``keep``; how many ended (expired ones are
+        left to the purge)."""
+        result = await self._conn.execute(
+            delete(sessions).where(sessions.c.user_id == user_id, sessions.c.id != keep,
+                                   sessions.c.expires_at > now))
+        return int(result.rowcount or 0)
 
     async def delete_for_user(self, *, user_id: int) -> None:
         await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
@@ -221,6 +281,13 @@ class SqlSessions:
         call removed it, so the caller may show it (a concurrent page load did not)."""
         result = await self._conn.execute(_SESSION_TAKE_FLASH, {"sid": session_id, "seen": seen})
         return bool(result.rowcount == 1)
+
+
+def _session(row: Any, flash: str | None) -> SessionRecord:
+    return SessionRecord(
+        row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, flash,
+        tuple((row.amr or "").split()), row.created_at, row.last_seen_at, row.user_agent, row.ip,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -156,3 +157,12 @@ class SqlApplications:
     async def delete(self, *, pk: int) -> None:
         await self._conn.execute(delete(clients).where(clients.c.id == pk))
         self._changed()
+
+    async def names_of(self, client_ids: Iterable[str]) -> dict[str, str]:
+        """The name of each of ``client_ids`` still registered (deleted ones are left out)."""
+        wanted = sorted(set(client_ids))
+        if not wanted:
+            return {}
+        rows = await self._conn.execute(
+            select(clients.c.client_id, clients.c.name).where(clients.c.client_id.in_(wanted)))
+        return {row.client_id: row.name for row in rows}

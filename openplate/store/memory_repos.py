@@ -222,6 +222,8 @@ class MemorySecurityLog:
         self._unit.insert(events, SecurityEvent(
             events.next_id(), now, kind, user_id, client_id, ip[:64] if ip else None, stored))
 
-    async def recent(self, *, user_id: int | None = None, limit: int = 100) -> list[SecurityEvent]:
+    async def recent(self, *, user_id: int | None = None, limit: int = 100,
+                     before: int | None = None) -> list[SecurityEvent]:
         rows = sorted(self._unit.tables.events.rows.values(), key=lambda e: e.id, reverse=True)
-        return [e for e in rows if user_id is None or e.user_id == user_id][:limit]
+        return [e for e in rows if (user_id is None or e.user_id == user_id)
+                and (before is None or e.id < before)][:limit]

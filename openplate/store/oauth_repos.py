@@ -99,6 +99,7 @@ _LIVE_ACCESS = Prepared(
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
            access_tokens.c.created_at, users.c.username, users.c.email,
            users.c.created_at.label("member_since"), users.c.email_verified_at,
+           users.c.display_name,
            grants.c.for_client)
     .join(grants, grants.c.id == access_tokens.c.grant_id)
     .join(users, users.c.id == access_tokens.c.user_id)
@@ -298,7 +299,8 @@ class SqlTokens:
             client_pk=row.client_pk, scope=row.scope, expires_at=row.expires_at,
             issued_at=row.created_at,
             user=UserProfile(row.user_id, row.username, row.email, row.member_since,
-                             row.email_verified_at is not None),
+                             row.email_verified_at is not None,
+                             display_name=row.display_name),
             for_client=bool(row.for_client),
         )
 

@@ -28,6 +28,7 @@ KINDS = (
     "second_factor.failure", "second_factor.throttled", "passkey.added", "passkey.renamed",
     "passkey.removed", "passkey.failure",
     "password.reset_requested", "password.reset", "email.change_requested", "email.verified",
+    "session.ended", "session.others_ended", "profile.changed",
 )
 
 
@@ -70,10 +71,15 @@ class SqlSecurityLog:
             "ip": ip[:64] if ip else None, "detail": json.dumps(detail or {}, sort_keys=True),
         })
 
-    async def recent(self, *, user_id: int | None = None, limit: int = 100) -> list[SecurityEvent]:
+    async def recent(self, *, user_id: int | None = None, limit: int = 100,
+                     before: int | None = None) -> list[SecurityEvent]:
+        """The newest ``limit`` events (of ``user_id``), newest first; with ``before``, only
+        those older than the event of that id (the next page)."""
         query = select(security_events).order_by(security_events.c.id.desc()).limit(limit)
         if user_id is not None:
             query = query.where(security_events.c.user_id == user_id)
+        if before is not None:
+            query = query.where(security_events.c.id < before)
         rows = await self._conn.execute(query)
         return [
             SecurityEvent(r.id, r.at, r.kind, r.user_id, r.client_id, r.ip, json.loads(r.detail))

@@ -48,6 +48,8 @@ users = Table(
     Column("disabled_at", Time, nullable=True),
     # When the current address was shown to be the user's (a verification link); NULL: not yet.
     Column("email_verified_at", Time, nullable=True),
+    # The name the account shows; NULL: the username stands in for it.
+    Column("display_name", String(64), nullable=True),
 )
 
 clients = Table(
@@ -177,6 +179,11 @@ sessions = Table(
     # How the user signed in (RFC 8176 amr values, space-separated); NULL while anonymous.
     Column("amr", String(64), nullable=True),
     Column("flash_expires_at", Time, nullable=True, index=True),
+    # For the list of signed-in browsers: the User-Agent (cut short), the address, and when the
+    # session was last seen (written at most once every few minutes; see web/sessions.py).
+    Column("user_agent", String(256), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("last_seen_at", Time, nullable=True),
 )
 
 # Authorisation requests parked while the user signs in and decides (two-phase authorise).

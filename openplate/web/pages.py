@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -13,7 +14,7 @@ from openplate.oauth.params import Params
 from openplate.store.account_repos import SessionRecord, UserRecord
 from openplate.store.unit import Store
 from openplate.web import sessions
-from openplate.web.context import AppContext, now
+from openplate.web.context import AppContext, client_ip, now
 from openplate.web.forms import BadForm, read_form
 from openplate.web.notices import NOTICE_TTL, Notice
 
@@ -33,6 +34,9 @@ class Visitor:
     renew_form_cookie: bool = False
     #: The one-time notice this page shows (taken from the session by ``visitor(notice=True)``).
     notice: Notice | None = None
+    #: The address to note as the session's last sighting once the answer is sent (``finish``),
+    #: when the last note is older than ``sessions.SEEN_EVERY``; None: nothing to write.
+    seen_from: str | None = None
 
     @property
     def csrf_token(self) -> str:
@@ -76,6 +80,8 @@ async def visitor(
         if user is not None and user.disabled:
             session, user = None, None
     who = Visitor(session, user)
+    if sessions.seen_due(session, now()):
+        who.seen_from = client_ip(request)
     if session is None:
         who.form_key = sessions.form_key(request, ctx)
         if who.form_key is None and create:
@@ -113,6 +119,10 @@ async def tell(ctx: AppContext, store: Store, session: SessionRecord, notice: No
 
 
 def finish(response: Response, ctx: AppContext, who: Visitor | None) -> Response:
+    if who is not None and who.seen_from is not None and who.session is not None:
+        # After the answer is sent, in a unit of work of its own (see sessions.note_seen).
+        response.background = BackgroundTask(sessions.note_seen, ctx, who.session.id,
+                                             who.seen_from)
     if who is not None and who.new_cookie is not None:
         sessions.set_cookie(response, ctx, who.new_cookie)
     if who is not None and who.renew_form_cookie and who.form_key is not None:

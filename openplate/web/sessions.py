@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import logging
 import re
 import secrets
 
@@ -29,6 +30,8 @@ from openplate.oauth.tokens import SESSION_PREFIX, HmacSha256, plausible
 from openplate.store.account_repos import SessionRecord
 from openplate.store.unit import Store
 from openplate.web.context import AppContext, now
+
+log = logging.getLogger("openplate.web")
 
 
 def cookie_name(ctx: AppContext) -> str:
@@ -47,6 +50,7 @@ async def current(request: Request, ctx: AppContext, store: Store) -> SessionRec
 async def start(
     ctx: AppContext, store: Store, *, user_id: int | None, replacing: SessionRecord | None = None,
     amr: tuple[str, ...] = (), for_request: str | None = None, browser_digest: str | None = None,
+    user_agent: str | None = None,
 ) -> tuple[SessionRecord, str]:
     """Open a new session (deleting ``replacing``); return it and the cookie value to set.
 
@@ -65,6 +69,8 @@ async def start(
         now=t,
         expires_at=t + ctx.settings.session_ttl,
         amr=amr,
+        user_agent=user_agent,
+        ip=store.ip,
     )
     if user_id is not None:
         await store.auth_requests.sign_in_for(
@@ -73,6 +79,34 @@ async def start(
     if replacing is not None:
         await store.sessions.delete(session_id=replacing.id)
     return record, token
+
+
+def user_agent_of(request: Request) -> str | None:
+    """The browser's User-Agent header (the repository cuts it to a safe length)."""
+    return request.headers.get("user-agent")
+
+
+#: A session's ``last_seen_at`` is written at most once in this many seconds (and never by the
+#: hot endpoints, which do not read browser sessions): a page view does not cost a write.
+SEEN_EVERY = 300
+
+
+def seen_due(session: SessionRecord | None, at: int) -> bool:
+    """Is it time to note that this signed-in session was seen again?"""
+    return (session is not None and session.user_id is not None
+            and (session.last_seen_at is None or session.last_seen_at <= at - SEEN_EVERY))
+
+
+async def note_seen(ctx: AppContext, session_id: int, ip: str | None) -> None:
+    """Write ``last_seen_at`` (and the address) in a unit of work of its own, after the answer
+    has been sent (a background task of the response; see pages.finish). A failure only costs
+    the note."""
+    try:
+        async with ctx.db.transaction() as store:
+            await store.sessions.seen(session_id=session_id, now=now(), every=SEEN_EVERY, ip=ip)
+    except Exception as error:  # noqa: BLE001 - the page has been served; the next view tries
+        # again. No traceback: an unreachable database is already reported where it matters.
+        log.warning("could not note a session as seen: %s", type(error).__name__)
 
 
 def set_cookie(response: Response, ctx: AppContext, token: str) -> None:

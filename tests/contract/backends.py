@@ -35,7 +35,8 @@ ALL_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 
 
 class ReadableLog(EventLog, Protocol):
-    async def recent(self, *, user_id: int | None = None, limit: int = 100) -> list[SecurityEvent]: ...
+    async def recent(self, *, user_id: int | None = None, limit: int = 100,
+                     before: int | None = None) -> list[SecurityEvent]: ...
 
 
 class ContractStore(OAuthStore, Protocol):

@@ -83,3 +83,17 @@ async def test_what_a_unit_wrote_is_there_for_the_next(backend: Backend) -> None
         events = await store.events.recent(user_id=user.id)
     assert principal is not None and principal.grant_id == grant_id
     assert [e.kind for e in events] == ["token.issued"]
+
+
+async def test_events_are_read_a_page_at_a_time(backend: Backend) -> None:
+    user, _client = await user_and_client(backend)
+    async with backend.transaction() as store:
+        for n in range(5):
+            await store.events.append(kind="signin.success", now=NOW + n, user_id=user.id)
+    async with backend.transaction(readonly=True) as store:
+        first = await store.events.recent(user_id=user.id, limit=2)
+        second = await store.events.recent(user_id=user.id, limit=2, before=first[-1].id)
+        last = await store.events.recent(user_id=user.id, limit=2, before=second[-1].id)
+        none = await store.events.recent(user_id=user.id, limit=2, before=last[-1].id)
+    assert [e.at for e in first + second + last] == [NOW + 4, NOW + 3, NOW + 2, NOW + 1, NOW]
+    assert none == []

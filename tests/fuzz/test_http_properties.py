@@ -704,7 +704,8 @@ FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applic
               "/applications/opc_nope", "/applications/opc_nope/rotate-secret",
               "/applications/opc_nope/delete", "/account/password", "/account/apps/opc_nope/revoke",
               "/account/delete", "/password/forgot", "/password/reset/oppr_nope", "/account/email",
-              "/account/email/resend", "/account/email/verify/opev_nope"]
+              "/account/email/resend", "/account/email/verify/opev_nope", "/account",
+              "/account/sessions/1/sign-out", "/account/sessions/sign-out-others"]
 
 
 #: The application forms (multipart, with a logo): bounded by the route, not the 256 KiB cap.
@@ -811,7 +812,8 @@ def test_form_posts_with_a_valid_csrf_token(
 
 @FUZZ_SLOW
 @given(path=st.sampled_from(["/oauth/auth/decision", "/applications/new", "/applications/opc_nope",
-                             "/account/apps/opc_nope/revoke"]),
+                             "/account/apps/opc_nope/revoke", "/account",
+                             "/account/sessions/1/sign-out"]),
        data=st.data())
 def test_form_posts_signed_in(
     live: Live, signed_in: httpx.Client, watch: LogWatch, path: str, data: st.DataObject
@@ -826,9 +828,12 @@ def test_form_posts_signed_in(
     elif form.values.get("csrf_token") is None:
         expected = {403}
     else:
-        expected = {"/oauth/auth/decision": {400}, "/applications/new": {303, 400}}.get(path, {404})
+        expected = {"/oauth/auth/decision": {400}, "/applications/new": {303, 400},
+                    "/account": {303, 400}}.get(path, {404})
     assert response.status_code in expected, describe(response)
-    if response.status_code == 303:  # a new application: to its page, which says so
+    if response.status_code == 303 and path == "/account":  # the display name: saved or kept
+        assert response.headers["location"] == "/account", describe(response)
+    elif response.status_code == 303:  # a new application: to its page, which says so
         assert response.headers["location"].startswith("/applications/opc_"), describe(response)
     else:
         assert is_html(response), describe(response)

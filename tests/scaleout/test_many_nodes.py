@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,3 +142,26 @@ def test_a_new_secret_reaches_every_node(nodes: tuple[LiveServer, LiveServer]) -
     wait_until(lambda: authenticates(b, app.client_secret) == 401,
                f"node B ({b.url}) to refuse the secret node A rotated away", log=b.log, poll=0.1)
     assert authenticates(b, new_secret) == 200
+
+
+def test_a_browser_signed_out_on_one_node_is_signed_out_on_every_node(
+        nodes: tuple[LiveServer, LiveServer]) -> None:
+    """/account/sessions on node B ends a session made on node A: its next request, on either
+    node, is signed out (sessions live in the database; no node keeps them)."""
+    a, b = nodes
+    account = Seeder(a).user("browsers")
+    with httpx.Client(base_url=a.url, timeout=20, headers={"User-Agent": "curl/8.5.0"}) as on_a, \
+            httpx.Client(base_url=b.url, timeout=20) as on_b:
+        assert sign_in(on_a, account).status_code == 303
+        assert sign_in(on_b, account).status_code == 303
+        page = on_b.get("/account/sessions").text
+        assert "curl 8 on an unknown system" in page
+        ids = re.findall(r'action="/account/sessions/(\d+)/sign-out"', page)
+        assert len(ids) == 1
+        ended = on_b.post(f"/account/sessions/{ids[0]}/sign-out",
+                          data={"csrf_token": hidden_fields(page)["csrf_token"]})
+        assert ended.status_code == 303
+        assert on_a.get("/account").headers["location"].startswith("/signin")
+        with httpx.Client(base_url=b.url, timeout=20, cookies=on_a.cookies) as a_cookie_on_b:
+            assert a_cookie_on_b.get("/account").headers["location"].startswith("/signin")
+        assert on_b.get("/account").status_code == 200

@@ -14,7 +14,9 @@ def user_claims(profile: UserProfile, scopes: tuple[str, ...] | list[str]) -> di
     claims: dict[str, object] = {"sub": subject(profile.id)}
     if "profile" in scopes:
         claims["preferred_username"] = profile.username
-        claims["name"] = profile.username
+        # §5.1 name: "End-User's full name in displayable form": the display name the user
+        # chose at /account, else their username.
+        claims["name"] = profile.display_name or profile.username
     if "email" in scopes:
         claims["email"] = profile.email
         # §5.1: "true if the End-User's e-mail address has been verified": a link mailed to

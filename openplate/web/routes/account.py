@@ -100,7 +100,8 @@ async def signin(request: Request) -> Response:
     async with ctx.db.transaction(ip=ip) as store:
         _session, token = await sessions.start(ctx, store, user_id=user.id, replacing=who.session,
                                                amr=PASSWORD, for_request=interaction.handle_in(target),
-                                               browser_digest=interaction.browser_digest(ctx, who))
+                                               browser_digest=interaction.browser_digest(ctx, who),
+                                               user_agent=sessions.user_agent_of(request))
         await store.events.append(kind="signin.success", now=t, user_id=user.id)
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)
@@ -135,10 +136,10 @@ async def signup(request: Request) -> Response:
     if not who.csrf_ok(form.get("csrf_token")):
         return error_page(ctx, who, status=403, title=BAD_FORM_TITLE, message=EXPIRED)
 
-    def again(status: int, message: str) -> Response:
+    def again(status: int, message: str, field: str | None = None) -> Response:
         return render(
             ctx, "signup.html", who, status=status, next=target, username=username[:40],
-            email=email[:254], error=message,
+            email=email[:254], error=message, error_field=field,
             app_name=pending.client_name if pending is not None else None,
         )
 
@@ -147,7 +148,7 @@ async def signup(request: Request) -> Response:
             username=username, email=email, password=form.get("password") or ""
         )
     except InvalidAccountInput as error:
-        return again(400, str(error))
+        return again(400, str(error), error.field)
     # Throttled per address, and a taken name is answered, before the password is hashed.
     refused = await attempts.signup_attempt(ctx, request)
     if refused is not None:
@@ -157,7 +158,7 @@ async def signup(request: Request) -> Response:
     async with ctx.db.transaction(readonly=True) as store:
         taken = await store.users.taken(username=checked.username, email=checked.email)
     if taken is not None:
-        return again(409, _TAKEN[taken])
+        return again(409, _TAKEN[taken], taken)
     ctx.metrics.password_hashes.labels("signup").inc()
     account = await hash_account(checked)
     try:
@@ -170,12 +171,13 @@ async def signup(request: Request) -> Response:
                 ctx, store, user_id=user.id, replacing=who.session, amr=PASSWORD,
                 for_request=interaction.handle_in(target),
                 browser_digest=interaction.browser_digest(ctx, who),
+                user_agent=sessions.user_agent_of(request),
             )
             await store.events.append(kind="signup", now=now(), user_id=user.id)
             await email_change.mail_verification(store, ctx.digester, user=user, email=user.email,
                                                  base_url=ctx.settings.base_url, now=now())
     except DuplicateUser as error:  # taken by a sign-up that raced this one
-        return again(409, _TAKEN[error.field])
+        return again(409, _TAKEN[error.field], error.field)
     ctx.mail.wake()
     response = redirect(ctx, target)
     sessions.set_cookie(response, ctx, token)

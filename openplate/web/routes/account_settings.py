@@ -1,8 +1,7 @@
-"""A signed-in user's own settings: authorised apps, password, and their security log."""
+"""A signed-in user's own settings: authorised apps and password (the security timeline is in
+account_security.py)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -28,6 +27,7 @@ from openplate.web.pages import (
     tell,
     visitor,
 )
+from openplate.web.times import TIMES_NOTE, moment
 
 router = APIRouter(include_in_schema=False)
 TITLE = "This form could not be used"
@@ -35,12 +35,6 @@ EXPIRED = "Your form expired. Reload the page and try again."
 NOT_AUTHORISED = "You have not authorised such an application."
 CHANGED_NOTICE = ("Password changed. Every application lost access to your account and must "
                     "ask you again, and your other browsers are signed out.")
-
-
-def when(timestamp: int | None) -> str:
-    if timestamp is None:
-        return "never"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y %H:%M UTC")
 
 
 @router.get("/account/apps")
@@ -51,7 +45,8 @@ async def authorised_apps(request: Request) -> Response:
         if who.user is None:
             return redirect(ctx, signin_url("/account/apps"), who)
         apps = await store.consents.authorised_apps(user_id=who.user.id)
-    return render(ctx, "account_apps.html", who, apps=apps, when=when, scopes=SCOPES)
+    return render(ctx, "account_apps.html", who, apps=apps, when=moment, scopes=SCOPES,
+                  times_note=TIMES_NOTE)
 
 
 @router.get("/account/apps/{client_id}/revoke")
@@ -136,7 +131,8 @@ async def change_password(request: Request) -> Response:
     try:
         new = check_password(form.get("new_password") or "")
     except InvalidAccountInput as error:
-        return render(ctx, "account_password.html", who, status=400, error=str(error))
+        return render(ctx, "account_password.html", who, status=400, error=str(error),
+                      error_field="new_password")
     new_hash = await run_hash(hash_password, new)
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         # What the page promised: every grant ends (so every token), every remembered consent is
@@ -145,7 +141,8 @@ async def change_password(request: Request) -> Response:
         await store.users.set_password(user_id=who.user.id, password_hash=new_hash, now=now())
         await store.consents.forget_user(user_id=who.user.id)
         await store.sessions.delete_for_user(user_id=who.user.id)
-        session, token = await sessions.start(ctx, store, user_id=who.user.id)
+        session, token = await sessions.start(ctx, store, user_id=who.user.id,
+                                              user_agent=sessions.user_agent_of(request))
         await store.events.append(kind="password.changed", now=now(), user_id=who.user.id)
         await store.password_resets.cancel_for_user(user_id=who.user.id, now=now())
         await notify_account_changed(store, base_url=ctx.settings.base_url,
@@ -156,14 +153,3 @@ async def change_password(request: Request) -> Response:
     response = redirect(ctx, "/account/password")
     sessions.set_cookie(response, ctx, token)
     return response
-
-
-@router.get("/account/security")
-async def security_log(request: Request) -> Response:
-    ctx = context_of(request)
-    async with ctx.db.transaction() as store:
-        who = await visitor(request, ctx, store, create=True, notice=True)
-        if who.user is None:
-            return redirect(ctx, signin_url("/account/security"), who)
-        events = await store.events.recent(user_id=who.user.id, limit=200)
-    return render(ctx, "account_security.html", who, events=events, when=when)

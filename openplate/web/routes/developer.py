@@ -362,6 +362,6 @@ async def delete_app(request: Request, client_id: str) -> Response:
         who, app = owned
         assert who.session is not None
         await lifecycle.delete_app(store, app.pk, app.client_id, app.owner_id, now=now(),
-                                   by=lifecycle.BY_USER)
+                                   by=lifecycle.BY_USER, name=app.name)
         await tell(ctx, store, who.session, Notice(f"Deleted {app.name}."))
     return redirect(ctx, "/applications")
