@@ -60,12 +60,41 @@ def _others(event: SecurityEvent) -> str:
     return f"You signed out all your other browsers ({count})."
 
 
+def _named(event: SecurityEvent, what: str) -> str:
+    """``what`` followed by the passkey's name in quotes, when the event kept it."""
+    name = event.detail.get("name")
+    return f"{what} “{name}”" if isinstance(name, str) and name else what
+
+
+def _recovery_used(event: SecurityEvent) -> str:
+    left = _count(event, "left")
+    if left is None:
+        return "A recovery code was used to sign in to your account."
+    return f"A recovery code was used to sign in to your account ({left} left)."
+
+
+def _by_operator(event: SecurityEvent) -> bool:
+    return event.detail.get("by") == "operator"
+
+
+def _app_deleted(event: SecurityEvent, app: str) -> str:
+    if _by_operator(event):
+        return f"The people who run this site deleted your application {app}."
+    return f"You deleted your application {app}."
+
+
+def _signin_failed(event: SecurityEvent) -> str:
+    if event.detail.get("reason") == "disabled":
+        return "Someone with your password tried to sign in while your account was disabled."
+    return "Someone failed to sign in to your account."
+
+
 Sentence = Callable[[SecurityEvent, str], str]
 
 #: kind: (sentence given the event and the application's name, alarming?)
 SENTENCES: dict[str, tuple[Sentence, bool]] = {
     "signin.success": (lambda e, app: "You signed in.", False),
-    "signin.failure": (lambda e, app: "Someone failed to sign in to your account.", True),
+    "signin.failure": (lambda e, app: _signin_failed(e), True),
     "signin.throttled": (lambda e, app: "Sign-ins to your account were paused after too many "
                                         "failed attempts.", True),
     "signup": (lambda e, app: "You created your account.", False),
@@ -85,12 +114,41 @@ SENTENCES: dict[str, tuple[Sentence, bool]] = {
                                       "access.", True),
     "client.secret_rotated": (lambda e, app: f"You made a new secret for your application "
                                              f"{app}.", False),
-    "client.deleted": (lambda e, app: f"You deleted your application {app}.", False),
+    "client.deleted": (_app_deleted, False),
     "token.revoked": (lambda e, app: f"{app} gave up a token for your account.", False),
     "keys.rotated": (lambda e, app: "The server's signing keys were replaced.", False),
     "session.ended": (lambda e, app: f"You signed out another browser{_browser(e)}.", False),
     "session.others_ended": (lambda e, app: _others(e), False),
     "profile.changed": (lambda e, app: "You changed your display name.", False),
+    "account.disabled": (lambda e, app: "The people who run this site disabled your account.",
+                         True),
+    "account.enabled": (lambda e, app: "The people who run this site enabled your account "
+                                       "again.", False),
+    "account.deleted": (lambda e, app: "Your account was deleted.", True),
+    "client.disabled": (lambda e, app: f"The people who run this site disabled your "
+                                       f"application {app}.", True),
+    "client.enabled": (lambda e, app: f"The people who run this site enabled your application "
+                                      f"{app} again.", False),
+    "two_factor.enabled": (lambda e, app: "You turned on two-factor sign-in.", False),
+    "two_factor.disabled": (lambda e, app: "You turned off two-factor sign-in.", True),
+    "recovery_codes.renewed": (lambda e, app: "You made new recovery codes; the old ones no "
+                                              "longer work.", False),
+    "recovery_code.used": (lambda e, app: _recovery_used(e), True),
+    "second_factor.failure": (lambda e, app: "Someone gave your password but a wrong second-"
+                                             "factor code.", True),
+    "second_factor.throttled": (lambda e, app: "Second-factor codes for your account were "
+                                               "paused after too many wrong ones.", True),
+    "passkey.added": (lambda e, app: _named(e, "You added the passkey") + ".", False),
+    "passkey.renamed": (lambda e, app: _named(e, "You renamed a passkey to") + ".", False),
+    "passkey.removed": (lambda e, app: _named(e, "You removed the passkey") + ".", False),
+    "passkey.failure": (lambda e, app: "A passkey failed to sign in to your account.", True),
+    "password.reset_requested": (lambda e, app: "A link to reset your password was sent to your "
+                                                "e-mail address.", True),
+    "password.reset": (lambda e, app: "Your password was reset with a link sent by e-mail.",
+                       False),
+    "email.change_requested": (lambda e, app: "You asked to change your e-mail address; a link "
+                                              "was sent to the new one.", False),
+    "email.verified": (lambda e, app: "You confirmed your e-mail address.", False),
 }
 
 

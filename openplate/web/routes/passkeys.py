@@ -271,7 +271,8 @@ async def signin_with_passkey(request: Request) -> Response:
             _session, token = await sessions.start(
                 ctx, store, user_id=proven.user_id, replacing=who.session, amr=proven.methods,
                 for_request=interaction.handle_in(target),
-                browser_digest=interaction.browser_digest(ctx, who))
+                browser_digest=interaction.browser_digest(ctx, who),
+                user_agent=sessions.user_agent_of(request))
             await store.events.append(kind="signin.success", now=t, user_id=proven.user_id,
                                       detail={"passkey": proven.passkey.name})
     if failure is not None:

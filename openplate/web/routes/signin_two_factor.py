@@ -124,7 +124,8 @@ async def _finish(ctx: AppContext, request: Request, who: Visitor, pending: Pend
             disabled = False
             _session, token = await sessions.start(
                 ctx, store, user_id=pending.user_id, replacing=who.session, amr=amr,
-                for_request=interaction.handle_in(pending.next_path), browser_digest=browser_digest)
+                for_request=interaction.handle_in(pending.next_path), browser_digest=browser_digest,
+                user_agent=sessions.user_agent_of(request))
             await store.events.append(kind="signin.success", now=t, user_id=pending.user_id,
                                       detail=detail)
     if disabled:
