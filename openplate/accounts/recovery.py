@@ -18,6 +18,7 @@ from openplate.store.account_repos import SqlSessions, SqlUsers
 from openplate.store.consent_repos import SqlConsents
 from openplate.store.link_repos import ResetLink, SqlPasswordResets
 from openplate.store.mail_repos import SqlOutbox
+from openplate.store.second_factor_repos import SqlSecondFactors
 from openplate.store.security_log import SqlSecurityLog
 
 RESET_TTL = 30 * 60
@@ -38,6 +39,8 @@ class RecoveryStore(Protocol):
     def sessions(self) -> SqlSessions: ...
     @property
     def events(self) -> SqlSecurityLog: ...
+    @property
+    def second_factors(self) -> SqlSecondFactors: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,6 +151,7 @@ def _second_factor(request: AuthorizationRequest, client: Client,
     if (wants_mfa(request.acr_values) and visitor.has_second_factor
             and MFA not in visitor.authentication.methods):
         return AskSecondFactor("acr_values")
+    return None
 
 
 def _verified_email(request: AuthorizationRequest, client: Client,

@@ -24,6 +24,8 @@ class UserRecord:
     disabled_at: int | None = None
     #: When the current address was verified; None: not (yet).
     email_verified_at: int | None = None
+    #: The name the account shows, if the user chose one (else the username stands in).
+    display_name: str | None = None
 
     @property
     def disabled(self) -> bool:
@@ -32,8 +34,6 @@ class UserRecord:
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
-    #: The name the account shows, if the user chose one (else the username stands in).
-    display_name: str | None = None
 
     @property
     def shown_name(self) -> str:

@@ -115,6 +115,8 @@ class Store:
     @_repository
     def passkeys(self) -> SqlPasskeys:
         return SqlPasskeys(self.conn)
+
+    @_repository
     def password_resets(self) -> SqlPasswordResets:
         return SqlPasswordResets(self.conn)
 

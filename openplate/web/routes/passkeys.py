@@ -16,7 +16,6 @@ from starlette.responses import JSONResponse, Response
 from openplate.store.passkey_repos import PasskeyRecord
 from openplate.store.unit import Store
 from openplate.web import attempts, interaction, passkeys, sessions
-from openplate.web.routes.account import DISABLED
 from openplate.web.account_changes import account_changed
 from openplate.web.context import AppContext, client_ip, context_of, now
 from openplate.web.notices import Notice
@@ -33,6 +32,7 @@ from openplate.web.pages import (
     tell,
     visitor,
 )
+from openplate.web.routes.account import DISABLED
 
 router = APIRouter(include_in_schema=False)
 PATH = "/account/passkeys"

@@ -19,7 +19,6 @@ from openplate.oauth.params import Params
 from openplate.store.unit import Store
 from openplate.web import attempts, interaction, passkeys, second_factor, sessions
 from openplate.web.context import AppContext, client_ip, context_of, now
-from openplate.web.routes.account import DISABLED
 from openplate.web.pages import (
     Visitor,
     error_page,
@@ -30,6 +29,7 @@ from openplate.web.pages import (
     signin_url,
     visitor,
 )
+from openplate.web.routes.account import DISABLED
 
 router = APIRouter(include_in_schema=False)
 PATH = "/signin/two-factor"
