@@ -119,6 +119,10 @@ def test_set_password_checks_it_as_sign_up_does(folder: Path) -> None:
     # The secret never reaches the database or the log as text.
     raw = b"".join(path.read_bytes() for path in folder.glob("cli.db*"))
     assert b"a new long password" not in raw
+    # Bob is told, by a message queued for the server's mail worker.
+    queued = json.loads(run(folder, "mail", "list", "--json", env=ENV).stdout)
+    assert [(m["kind"], m["recipient"], m["state"]) for m in queued] == [
+        ("account.changed", "bob@example.org", "queued")], queued
 
 
 def test_app_list_and_show(folder: Path) -> None:

@@ -29,6 +29,7 @@ with the JWKS cannot be told: such a token works there until it expires.
 
 from __future__ import annotations
 
+from openplate.mail.notify import notify_account_changed
 from openplate.store.account_repos import UserRecord
 from openplate.store.admin_repos import DeletionPreview
 from openplate.store.unit import Store
@@ -80,9 +81,10 @@ async def enable_app(store: Store, app_pk: int, client_id: str, owner_id: int, *
 
 
 async def set_password(store: Store, user: UserRecord, password_hash: str, *, now: int,
-                       by: str) -> None:
+                       by: str, base_url: str) -> None:
     """A new password (hashed by the caller, outside the transaction): every grant ends (so
-    every token), every remembered consent is forgotten and every browser is signed out."""
+    every token), every remembered consent is forgotten and every browser is signed out; the
+    user is told by mail (queued here, sent by the server's mail worker)."""
     await store.users.set_password(user_id=user.id, password_hash=password_hash, now=now)
     await store.consents.forget_user(user_id=user.id)
     await store.sessions.delete_for_user(user_id=user.id)
@@ -90,6 +92,10 @@ async def set_password(store: Store, user: UserRecord, password_hash: str, *, no
     await store.second_factors.forget_waits(user_id=user.id)
     await store.events.append(kind="password.changed", now=now, user_id=user.id,
                               detail={"by": by})
+    what = ("The people who run this site set a new password for your account"
+            if by == BY_OPERATOR else "Your password was changed")
+    await notify_account_changed(store, base_url=base_url, username=user.username,
+                                 email=user.email, what=what, now=now)
 
 
 async def delete_account(store: Store, user: UserRecord, *, now: int, by: str) -> DeletionPreview:

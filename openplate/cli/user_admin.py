@@ -113,7 +113,7 @@ def cmd_user_set_password(args: argparse.Namespace) -> None:
         async with db.transaction() as store:
             user = await _find(store, args.user)
             await lifecycle.set_password(store, user, password_hash, now=int(time.time()),
-                                         by=lifecycle.BY_OPERATOR)
+                                         by=lifecycle.BY_OPERATOR, base_url=settings.base_url)
         return {"id": user.id, "username": user.username, "password_changed": True}
 
     result = run(settings, work, readonly_checks=True)

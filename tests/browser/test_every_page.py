@@ -174,6 +174,10 @@ def test_every_page_fits_the_width_and_passes_axe(
     page.goto("/docs")
     _open_every_operation(page)
     check("docs", skip_link=False)
+    page.goto("/password/forgot")
+    check("password-forgot")
+    page.goto("/password/reset/oppr_" + "x" * 43)
+    check("password-reset-unknown-link")
 
     # Signed in, with a 64-character display name.
     _sign_in(page, site.account)
@@ -209,6 +213,14 @@ def test_every_page_fits_the_width_and_passes_axe(
     page.get_by_role("button", name="Change password").click()
     expect(page.get_by_role("alert")).to_be_visible()
     check("password-error")
+    page.goto("/account/email")
+    check("email")
+    page.goto("/account/two-factor")
+    check("two-factor")
+    page.goto("/account/passkeys")
+    check("passkeys")
+    page.goto("/account/delete")
+    check("account-delete")
     page.goto("/account/apps")
     check("account-apps")
     page.goto(f"/account/apps/{site.allowed.client_id}/revoke")
@@ -239,7 +251,7 @@ def test_every_page_fits_the_width_and_passes_axe(
     known[str(width)] = counts
     report.write_text(json.dumps(known, indent=1, sort_keys=True))
     assert problems == [], "\n".join(problems)
-    assert len(counts) == 29
+    assert len(counts) == 35
 
 
 def test_the_skip_link_moves_to_the_main_content(page: Page) -> None:
