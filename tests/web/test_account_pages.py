@@ -318,10 +318,12 @@ def test_form_errors_are_tied_to_their_fields(server: LiveServer, seeder: Seeder
         page = client.post(f"/applications/{app.client_id}", data={
             **form, "name": "Fine", "redirect_uris": "http://example.com/plain"})
         assert page.status_code == 400
-        assert _tied(_field(page.text, r'<textarea name="redirect_uris"[^>]*>'), "app-error")
-        assert not _tied(_field(page.text, r'<input name="name"[^>]*>'), "app-error")
+        assert _tied(_field(page.text, r'<textarea id="redirect_uris"[^>]*>'), "error-redirect_uris")
+        assert 'id="error-redirect_uris"' in page.text
+        assert not _tied(_field(page.text, r'<input id="name"[^>]*>'), "error-name")
         page = client.post("/applications/new", data={**form, "name": "x" * 101})
-        assert _tied(_field(page.text, r'<input name="name"[^>]*>'), "new-app-error")
+        assert _tied(_field(page.text, r'<input id="name"[^>]*>'), "error-name")
+        assert 'id="error-name"' in page.text
         page = client.post("/account/password", data={
             **form, "current_password": account.password, "new_password": "short"})
         assert page.status_code == 400

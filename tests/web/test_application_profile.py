@@ -372,7 +372,7 @@ def test_sign_up_from_the_sign_in_page_continues_the_authorisation(
         first = browser.get("/oauth/auth", params=_params(client_id))
         assert first.status_code == 303 and first.headers["location"].startswith("/signin?next=")
         signin = browser.get(first.headers["location"])
-        assert f"Sign in to continue to <strong class=\"app-name\">{name}</strong>" in signin.text
+        assert f"Sign in to continue to <strong class=\"app-name\" dir=\"auto\">{name}</strong>" in signin.text
         link = re.search(r'<a href="(/signup\?next=[^"]+)">Sign up</a> and continue to', signin.text)
         assert link, signin.text
         signup_url = link.group(1).replace("&amp;", "&")
@@ -381,12 +381,12 @@ def test_sign_up_from_the_sign_in_page_continues_the_authorisation(
         resume = parse_qs(urlsplit(signup_url).query)["next"][0]
         assert resume.startswith("/oauth/auth/resume?request=")
         signup = browser.get(signup_url)
-        assert f'continue to <strong class="app-name">{name}</strong>' in signup.text
+        assert f'continue to <strong class="app-name" dir="auto">{name}</strong>' in signup.text
         username = f"new{time.time_ns() % 10**9}"
         short = browser.post("/signup", data={**hidden_fields(signup.text), "username": username,
                                               "email": f"{username}@example.org", "password": "x"})
         assert short.status_code == 400  # shown again, still saying where it goes on to
-        assert f'continue to <strong class="app-name">{name}</strong>' in short.text
+        assert f'continue to <strong class="app-name" dir="auto">{name}</strong>' in short.text
         made = browser.post("/signup", data={**hidden_fields(signup.text), "username": username,
                                              "email": f"{username}@example.org",
                                              "password": "a long enough password"})
