@@ -43,10 +43,11 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return True
 
 
-def _backend_server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def _backend_server(kind: str, tmp_path_factory: pytest.TempPathFactory,
+                    extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp(f"openplate-{kind}")
     if kind == "sqlite":
-        live = start_server(folder)
+        live = start_server(folder, extra_env=extra_env)
         try:
             yield live
         finally:
@@ -55,7 +56,7 @@ def _backend_server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     database_url = create_database()
     prefix = f"openplate-test-{secrets.token_hex(4)}:"
     live = start_server(folder, database_url=database_url, extra_env={
-        "OPENPLATE_REDIS_URL": REDIS_URL, "OPENPLATE_REDIS_PREFIX": prefix})
+        "OPENPLATE_REDIS_URL": REDIS_URL, "OPENPLATE_REDIS_PREFIX": prefix, **(extra_env or {})})
     try:
         yield live
     finally:

@@ -372,7 +372,8 @@ def test_sign_up_from_the_sign_in_page_continues_the_authorisation(
         first = browser.get("/oauth/auth", params=_params(client_id))
         assert first.status_code == 303 and first.headers["location"].startswith("/signin?next=")
         signin = browser.get(first.headers["location"])
-        assert f"Sign in to continue to <strong class=\"app-name\" dir=\"auto\">{name}</strong>" in signin.text
+        assert (f"Sign in to continue to <strong class=\"app-name\" dir=\"auto\">{name}</strong>"
+                in signin.text)
         link = re.search(r'<a href="(/signup\?next=[^"]+)">Sign up</a> and continue to', signin.text)
         assert link, signin.text
         signup_url = link.group(1).replace("&amp;", "&")

@@ -14,10 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import _backend_server
 from tests.support.browser_flow import hidden_fields, redirect_params, sign_in
 from tests.support.mailbox import link_in, mail_to, text_of
 from tests.support.seed import Account, Seeder
-from tests.support.server import LiveServer, start_server
+from tests.support.server import LiveServer
 from tests.support.tokens import tokens_for
 
 VERIFY_SUBJECT = "Confirm your e-mail address for Openplate"
@@ -131,12 +132,11 @@ def test_the_link_is_sent_again_older_ones_end_and_it_is_throttled(
         assert confirm(client, link_in(mails[-1])).status_code == 303
 
 
-@pytest.fixture(scope="module")
-def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = start_server(tmp_path_factory.mktemp("strict"),
-                        extra_env={"OPENPLATE_REQUIRE_VERIFIED_EMAIL": "true"})
-    yield live
-    live.stop()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql+redis"])
+def strict_server(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    yield from _backend_server(request.param, tmp_path_factory,
+                               extra_env={"OPENPLATE_REQUIRE_VERIFIED_EMAIL": "true"})
 
 
 def test_apps_can_require_a_verified_address(strict_server: LiveServer) -> None:
