@@ -249,6 +249,25 @@ def test_a_passkey_of_no_account_is_refused(open_context: Callable[..., BrowserC
     expect(page.locator("header .who")).to_have_count(0)
 
 
+def test_a_passkey_of_a_disabled_account_signs_nobody_in(
+        open_context: Callable[..., BrowserContext], seed: BrowserSeeder, seeder: Seeder) -> None:
+    """The passkey proves who it is; the account is disabled: said to them, and nobody is
+    signed in (as after a right password)."""
+    context = open_context(bypass_csp=True)
+    page = context.new_page()
+    _virtual_authenticator(context, page)
+    account = seed.user("pkoff")
+    sign_in(page, account)
+    _add_passkey(page, "Tablet")
+    sign_out(page)
+    _off_loop(seeder.execute, "update users set disabled_at = 1 where id = :u", u=account.id)
+    page.goto("/signin")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.locator("#passkey-error")).to_contain_text("This account is disabled")
+    expect(page.locator("header .who")).to_have_count(0)
+    assert _scalar(seeder, "select count(*) from sessions where user_id = :u", u=account.id) == 0
+
+
 REDIRECT = "http://localhost:13524/"  # a loopback redirect URI nobody listens on
 
 
