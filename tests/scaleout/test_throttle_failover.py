@@ -87,7 +87,8 @@ def node(own_redis: OwnRedis, tmp_path_factory: pytest.TempPathFactory) -> Itera
                         extra_env={"OPENPLATE_REDIS_URL": own_redis.url,
                                    "OPENPLATE_SIGNIN_FAILURES_PER_ACCOUNT": str(ACCOUNT_LIMIT),
                                    "OPENPLATE_TOKEN_FAILURES_PER_CLIENT": str(CLIENT_LIMIT),
-                                   "OPENPLATE_DB_POOL_SIZE": "4"})
+                                   "OPENPLATE_DB_POOL_SIZE": "4",
+                                   "OPENPLATE_DB_POOL_TIMEOUT": "120"})
     try:
         yield live
     finally:

@@ -39,8 +39,10 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer
            "OPENPLATE_TOKEN_FAILURES_PER_CLIENT": str(CLIENT_LIMIT),
            "OPENPLATE_TOKEN_FAILURES_PER_IP": str(TOKEN_IP_LIMIT),
            # PostgreSQL here allows 100 connections, shared with other suites: a burst of 300
-           # must queue for the pool, not open more than the server takes.
-           "OPENPLATE_DB_POOL_SIZE": "8"}
+           # must queue for the pool, not open more than the server takes. The queue may be
+           # long on a loaded machine; these tests count answers, so the wait for a connection
+           # is generous (a pool that runs out is tests/scaleout/test_outages.py's subject).
+           "OPENPLATE_DB_POOL_SIZE": "8", "OPENPLATE_DB_POOL_TIMEOUT": "120"}
     first: Path = tmp_path_factory.mktemp("throttle-node-a")
     second: Path = tmp_path_factory.mktemp("throttle-node-b")
     a = start_server(first, database_url=database_url, extra_env=env)

@@ -59,7 +59,9 @@ def strict_server(
     prefix = f"openplate-test-{secrets.token_hex(4)}:"
     live = start_server(folder, database_url=database_url, extra_env={
         **LIMITS, "OPENPLATE_REDIS_URL": REDIS_URL, "OPENPLATE_REDIS_PREFIX": prefix,
-        "OPENPLATE_DB_POOL_SIZE": "8"})  # a burst queues for the pool, within PostgreSQL's 100
+        # A burst queues for the pool, within PostgreSQL's 100 connections, as long as a loaded
+        # machine needs: these tests count answers, not how fast a connection is handed out.
+        "OPENPLATE_DB_POOL_SIZE": "8", "OPENPLATE_DB_POOL_TIMEOUT": "120"})
     try:
         yield live
     finally:
