@@ -23,10 +23,10 @@ from openplate.web.context import AppContext, client_ip, context_of, now
 from openplate.web.notices import Notice
 from openplate.web.pages import (
     Visitor,
-    error_page,
     posted_form,
     redirect,
     render,
+    signed_in_post,
     signin_url,
     tell,
     visitor,
@@ -84,11 +84,10 @@ async def delete_account(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     async with ctx.db.transaction(readonly=True) as store:
-        who = await visitor(request, ctx, store, create=False)
-    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
-        return error_page(ctx, who, status=403, title=TITLE, message=EXPIRED)
-    if who.user is None or who.session is None:
-        return redirect(ctx, signin_url(PATH), who)
+        who = await signed_in_post(request, ctx, store, form, back=PATH)
+    if isinstance(who, Response):
+        return who
+    assert who.user is not None and who.session is not None
     user = who.user
     # The password is a password attempt like a sign-in's, on the same budgets (web/attempts.py).
     attempt = await attempts.password_attempt(ctx, request, login=user.username, user=user,

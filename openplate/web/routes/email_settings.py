@@ -13,7 +13,7 @@ from openplate.accounts import email_change
 from openplate.accounts.validation import InvalidAccountInput, check_email
 from openplate.store.account_repos import DuplicateUser
 from openplate.throttling import Refused
-from openplate.web import attempts, sessions
+from openplate.web import attempts
 from openplate.web.context import AppContext, client_ip, context_of, now
 from openplate.web.notices import Notice
 from openplate.web.pages import (
@@ -62,11 +62,10 @@ async def change_email(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     async with ctx.db.transaction(readonly=True) as store:
-        who = await visitor(request, ctx, store, create=False)
-    if not sessions.csrf_ok(who.session, form.get("csrf_token")):
-        return error_page(ctx, who, status=403, title=TITLE, message=EXPIRED)
-    if who.user is None or who.session is None:
-        return redirect(ctx, signin_url(PAGE), who)
+        who = await signed_in_post(request, ctx, store, form, back=PAGE)
+    if isinstance(who, Response):
+        return who
+    assert who.user is not None and who.session is not None
     typed = (form.get("new_email") or "").strip()
     try:
         new_email = check_email(typed)
