@@ -34,6 +34,8 @@ class UploadLimits:
     max_topics: int = 50_000
     max_depth: int = 200
     max_title_chars: int = 2000
+    max_note_chars: int = 20_000
+    max_link_chars: int = 2000
     max_thumbnail_pixels: int = 16_000_000
 
 
@@ -66,21 +68,34 @@ class MapRejected(Exception):
         return cls(UNSAFE_MAP, description, STATUS_FOR_ERROR[UNSAFE_MAP])
 
 
+_TOPIC_KEYS = frozenset({"title", "note", "link", "children"})
+
+
 @dataclass(frozen=True)
 class Topic:
-    """One node of a mind-map outline."""
+    """One node of a mind-map outline: a title, its children, a plain-text note and a link."""
 
     title: str
     children: tuple[Topic, ...] = ()
+    note: str = ""
+    link: str = ""
+
+    def _head(self) -> dict[str, object]:
+        out: dict[str, object] = {"title": self.title}
+        if self.note:
+            out["note"] = self.note
+        if self.link:
+            out["link"] = self.link
+        return out
 
     def to_json(self) -> dict[str, object]:
-        """Return ``{"title": ..., "children": [...]}``; "children" is omitted when empty."""
-        root: dict[str, object] = {"title": self.title}
+        """Return ``{"title", "note", "link", "children"}``; empty ones are left out."""
+        root = self._head()
         stack: list[tuple[Topic, dict[str, object]]] = [(self, root)]
         while stack:
             topic, out = stack.pop()
             if topic.children:
-                kids: list[dict[str, object]] = [{"title": c.title} for c in topic.children]
+                kids = [child._head() for child in topic.children]
                 out["children"] = kids
                 stack.extend(zip(topic.children, kids, strict=True))
         return root
@@ -89,7 +104,7 @@ class Topic:
     def from_json(cls, data: object) -> Topic:
         """Rebuild a topic tree from :meth:`to_json` output; raise ValueError on bad shapes."""
         # Pre-order walk with an explicit stack (no recursion), then build bottom-up.
-        order: list[tuple[str, int]] = []  # (title, parent index)
+        order: list[tuple[str, str, str, int]] = []  # (title, note, link, parent index)
         seen: set[int] = set()
         stack: list[tuple[object, int]] = [(data, -1)]
         while stack:
@@ -99,23 +114,26 @@ class Topic:
             if id(node) in seen:
                 raise ValueError("the topic tree contains a cycle")
             seen.add(id(node))
-            extra = set(node) - {"title", "children"}
-            if extra:
+            if not set(node) <= _TOPIC_KEYS:
                 raise ValueError("a topic has unexpected keys")
             title = node.get("title")
             if not isinstance(title, str):
                 raise ValueError("a topic title must be a string")
+            note = node.get("note", "")
+            link = node.get("link", "")
+            if not isinstance(note, str) or not isinstance(link, str):
+                raise ValueError("a topic note or link must be a string")
             children = node.get("children", [])
             if not isinstance(children, list):
                 raise ValueError("topic children must be a list")
             index = len(order)
-            order.append((title, parent))
+            order.append((title, note, link, parent))
             stack.extend((child, index) for child in reversed(children))
         built: list[list[Topic]] = [[] for _ in order]
         result: Topic | None = None
         for index in range(len(order) - 1, -1, -1):
-            title, parent = order[index]
-            topic = cls(title, tuple(reversed(built[index])))
+            title, note, link, parent = order[index]
+            topic = cls(title, tuple(reversed(built[index])), note, link)
             if parent < 0:
                 result = topic
             else:

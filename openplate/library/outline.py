@@ -1,35 +1,23 @@
-"""Shared outline helpers: title cleaning, topic/depth budgets and stack-based tree building."""
+"""Shared outline helpers: topic/depth budgets, stack-based tree building and walking."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
-from openplate.library.model import UNTITLED, MapRejected, Topic, UploadLimits
+from openplate.library.cleaning import clean_link, clean_note, clean_title
+from openplate.library.model import MapRejected, Topic, UploadLimits
 
 N = TypeVar("N")
 
-# C0 and C1 control characters (and DEL) are dropped; layout whitespace becomes a space.
-_CONTROL_TABLE: dict[int, str | None] = {
-    **{c: None for c in range(0x00, 0x20)},
-    0x7F: None,
-    **{c: None for c in range(0x80, 0xA0)},
-    **{ord(c): " " for c in "\t\n\r\x0b\x0c\x85"},
-}
-# Lone surrogates cannot be encoded as UTF-8, so they are removed too.
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
+class TopicHead(NamedTuple):
+    """What a topic says about itself, already cleaned: everything but its children."""
 
-def clean_title(raw: str, limits: UploadLimits) -> str:
-    """Normalise a topic title: no control characters, single spaces, bounded length."""
-    text = raw.translate(_CONTROL_TABLE)
-    text = _SURROGATES.sub("", text)
-    text = " ".join(text.split())
-    if len(text) > limits.max_title_chars:
-        text = text[: limits.max_title_chars].rstrip()
-    return text or UNTITLED
+    title: str
+    note: str = ""
+    link: str = ""
 
 
 @dataclass
@@ -38,38 +26,50 @@ class TopicBudget:
 
     limits: UploadLimits
     count: int = 0
+    deepest: int = 0
 
     def add(self, depth: int) -> None:
         """Account for one more topic at ``depth`` (the root topic of a sheet is depth 1)."""
         if depth > self.limits.max_depth:
-            raise MapRejected.unsafe(
-                f"The map is nested more than {self.limits.max_depth} levels deep."
-            )
+            raise self._too_deep()
+        self.deepest = max(self.deepest, depth)
         self.count += 1
         if self.count > self.limits.max_topics:
             raise MapRejected.unsafe(f"The map has more than {self.limits.max_topics} topics.")
 
+    def add_root_above(self) -> None:
+        """Account for a new root placed above every topic counted so far (one level deeper)."""
+        if self.deepest + 1 > self.limits.max_depth:
+            raise self._too_deep()
+        self.deepest += 1
+        self.add(1)
+
+    def _too_deep(self) -> MapRejected:
+        return MapRejected.unsafe(
+            f"The map is nested more than {self.limits.max_depth} levels deep."
+        )
+
 
 @dataclass
 class _Frame(Generic[N]):
-    title: str
+    head: TopicHead
     pending: Iterator[N]
     built: list[Topic] = field(default_factory=list)
 
 
 def build_tree(
     root: N,
-    title_of: Callable[[N], str],
+    head_of: Callable[[N], TopicHead],
     children_of: Callable[[N], Iterable[N]],
     budget: TopicBudget,
 ) -> Topic:
     """Convert a nested structure into a :class:`Topic` tree without recursion.
 
-    ``title_of`` returns the cleaned title of a node, ``children_of`` its child nodes; both
-    may raise :class:`MapRejected` for malformed nodes.
+    ``head_of`` returns the cleaned title, note and link of a node, ``children_of`` its child
+    nodes; both may raise :class:`MapRejected` for malformed nodes.
     """
     budget.add(1)
-    stack = [_Frame(title_of(root), iter(children_of(root)))]
+    stack = [_Frame(head_of(root), iter(children_of(root)))]
     while True:
         frame = stack[-1]
         try:
@@ -78,10 +78,54 @@ def build_tree(
             pass
         else:
             budget.add(len(stack) + 1)
-            stack.append(_Frame(title_of(child), iter(children_of(child))))
+            stack.append(_Frame(head_of(child), iter(children_of(child))))
             continue
         stack.pop()
-        topic = Topic(frame.title, tuple(frame.built))
+        head = frame.head
+        topic = Topic(head.title, tuple(frame.built), head.note, head.link)
         if not stack:
             return topic
         stack[-1].built.append(topic)
+
+
+def make_topic(head: TopicHead, children: Iterable[Topic]) -> Topic:
+    return Topic(head.title, tuple(children), head.note, head.link)
+
+
+def walk(root: Topic) -> Iterator[tuple[Topic, int, bool]]:
+    """Yield ``(topic, depth, entering)`` in document order: each topic is entered (``True``)
+    before its children and left (``False``) after them. The root is depth 1."""
+    stack: list[tuple[Topic, bool]] = [(root, True)]
+    depth = 0
+    while stack:
+        topic, entering = stack.pop()
+        if entering:
+            depth += 1
+            yield topic, depth, True
+            stack.append((topic, False))
+            stack.extend((child, True) for child in reversed(topic.children))
+        else:
+            yield topic, depth, False
+            depth -= 1
+
+
+def normalise(root: Topic, limits: UploadLimits) -> Topic:
+    """The same tree with every title, note and link in the form the parsers produce.
+
+    Depth and topic count are not limited here; only the text of each topic is cleaned.
+    """
+    built: list[list[Topic]] = [[]]
+    for topic, _, entering in walk(root):
+        if entering:
+            built.append([])
+            continue
+        children = built.pop()
+        built[-1].append(
+            Topic(
+                clean_title(topic.title, limits),
+                tuple(children),
+                clean_note(topic.note, limits),
+                clean_link(topic.link, limits),
+            )
+        )
+    return built[0][0]

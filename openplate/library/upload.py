@@ -1,13 +1,20 @@
-"""Entry point: detect an upload's format by content and parse it into a ParsedMap safely."""
+"""Entry point: detect an upload's format by content and parse it into a ParsedMap safely.
+
+Detection, in order: a ZIP archive (XMind or MindManager, by its entries); else a document
+that starts with ``<`` after an optional BOM and whitespace is XML (FreeMind or OPML, by its
+root element); else UTF-8 text with a heading or a list item is a Markdown outline; anything
+else is ``unsupported_map_format``. XML and ZIP content never reaches the Markdown reader.
+"""
 
 from __future__ import annotations
 
 import codecs
 import logging
 
-from openplate.library.freemind import parse_freemind
+from openplate.library.archives import parse_archive
+from openplate.library.markdown import parse_markdown
 from openplate.library.model import MapRejected, ParsedMap, UploadLimits, describe_size
-from openplate.library.xmind import parse_xmind
+from openplate.library.xmlmaps import parse_xml_map
 from openplate.library.zipsafe import EMPTY_ZIP_MAGIC, ZIP_MAGIC
 
 logger = logging.getLogger(__name__)
@@ -34,12 +41,10 @@ def _looks_like_xml(data: bytes) -> bool:
 
 def _parse(data: bytes, limits: UploadLimits) -> ParsedMap:
     if data.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
-        return parse_xmind(data, limits)
+        return parse_archive(data, limits)
     if _looks_like_xml(data):
-        return parse_freemind(data, limits)
-    raise MapRejected.unsupported(
-        "The file is neither an XMind workbook (.xmind) nor a FreeMind map (.mm)."
-    )
+        return parse_xml_map(data, limits)
+    return parse_markdown(data, limits)
 
 
 def parse_upload(

@@ -1,4 +1,4 @@
-"""Parse ``.xmind`` workbooks (ZIP archives) in either the JSON (Zen/2020+) or XML (8) format.
+"""Read ``.xmind`` workbooks (ZIP archives) in either the JSON (Zen/2020+) or XML (8) format.
 
 ``content.json`` is preferred whenever present, because XMind Zen also writes a stub
 ``content.xml`` telling old versions to upgrade. The thumbnail is taken from
@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from openplate.library.formats import FORMATS, XMIND
 from openplate.library.model import (
     INVALID_MAP,
     MIB,
@@ -22,9 +23,7 @@ from openplate.library.xmind_json import parse_content_json
 from openplate.library.xmind_xml import parse_content_xml
 from openplate.library.zipsafe import SafeZip
 
-FORMAT = "xmind"
-EXTENSION = ".xmind"
-MEDIA_TYPE = "application/vnd.xmind.workbook"
+FORMAT = FORMATS[XMIND]
 
 CONTENT_JSON = "content.json"
 CONTENT_XML = "content.xml"
@@ -54,15 +53,14 @@ def _read_sheets(archive: SafeZip, limits: UploadLimits, budget: TopicBudget) ->
                     "Password-protected XMind maps are not supported."
                 ) from exc
             raise
-    if archive.has(CONTENT_XML):
-        return parse_content_xml(archive.read(CONTENT_XML, limits.max_xml_bytes), limits, budget)
-    raise MapRejected.unsupported(
-        "The ZIP archive is not an XMind workbook (it has no content.json or content.xml)."
-    )
+    return parse_content_xml(archive.read(CONTENT_XML, limits.max_xml_bytes), limits, budget)
 
 
-def _read_thumbnail(archive: SafeZip, limits: UploadLimits) -> bytes | None:
-    for name in THUMBNAILS:
+def read_thumbnail(
+    archive: SafeZip, limits: UploadLimits, names: tuple[str, ...] = THUMBNAILS
+) -> bytes | None:
+    """The first of ``names`` that the archive has, as a validated PNG, or None."""
+    for name in names:
         if not archive.has(name):
             continue
         try:
@@ -75,17 +73,20 @@ def _read_thumbnail(archive: SafeZip, limits: UploadLimits) -> bytes | None:
     return None
 
 
-def parse_xmind(data: bytes, limits: UploadLimits) -> ParsedMap:
-    """Parse an XMind workbook; raise MapRejected if it is not an acceptable map."""
+def is_xmind(archive: SafeZip) -> bool:
+    """True when the archive has an XMind content document."""
+    return archive.has(CONTENT_JSON) or archive.has(CONTENT_XML)
+
+
+def read_xmind(archive: SafeZip, limits: UploadLimits) -> ParsedMap:
+    """Read an XMind workbook (``is_xmind`` is true); raise MapRejected if it is unacceptable."""
     budget = TopicBudget(limits)
-    with SafeZip(data, limits) as archive:
-        sheets = _read_sheets(archive, limits, budget)
-        thumbnail = _read_thumbnail(archive, limits)
+    sheets = _read_sheets(archive, limits, budget)
     return ParsedMap(
-        format=FORMAT,
-        extension=EXTENSION,
-        media_type=MEDIA_TYPE,
+        format=FORMAT.name,
+        extension=FORMAT.extension,
+        media_type=FORMAT.media_type,
         sheets=tuple(sheets),
         topic_count=budget.count,
-        thumbnail_png=thumbnail,
+        thumbnail_png=read_thumbnail(archive, limits),
     )

@@ -2,7 +2,8 @@
 
 Each sheet's ``rootTopic`` becomes one outline. A topic's children are its
 ``children.attached`` topics followed by its ``children.detached`` (floating) topics;
-summary and callout topics are ignored.
+summary and callout topics are ignored. A topic's note is ``notes.plain.content`` and its link
+``href``; either is ignored when it is not a string.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from openplate.library.cleaning import clean_link, clean_note, clean_title
 from openplate.library.model import MapRejected, Topic, UploadLimits
-from openplate.library.outline import TopicBudget, build_tree, clean_title
+from openplate.library.outline import TopicBudget, TopicHead, build_tree
 
 JsonObject = dict[str, object]
 
 CHILD_KINDS = ("attached", "detached")
 # Only these keys are kept while decoding, which keeps memory low for style-heavy maps.
-_KEPT_KEYS = frozenset({"rootTopic", "title", "children", *CHILD_KINDS})
+_KEPT_KEYS = frozenset(
+    {"rootTopic", "title", "children", *CHILD_KINDS, "notes", "plain", "content", "href"}
+)
 _EMPTY: JsonObject = {}
 
 
@@ -40,14 +44,26 @@ def load_json(raw: bytes) -> object:
         raise MapRejected.invalid("The workbook's content.json is not valid JSON.") from exc
 
 
-def _title_reader(limits: UploadLimits) -> Callable[[JsonObject], str]:
-    def title_of(node: JsonObject) -> str:
+def _note_of(node: JsonObject) -> str:
+    notes = node.get("notes")
+    plain = notes.get("plain") if isinstance(notes, dict) else None
+    content = plain.get("content") if isinstance(plain, dict) else None
+    return content if isinstance(content, str) else ""
+
+
+def _head_reader(limits: UploadLimits) -> Callable[[JsonObject], TopicHead]:
+    def head_of(node: JsonObject) -> TopicHead:
         title = node.get("title", "")
         if not isinstance(title, str):
             raise _bad_shape("a topic title is not a string")
-        return clean_title(title, limits)
+        href = node.get("href")
+        return TopicHead(
+            clean_title(title, limits),
+            clean_note(_note_of(node), limits),
+            clean_link(href, limits) if isinstance(href, str) else "",
+        )
 
-    return title_of
+    return head_of
 
 
 def _children_of(node: JsonObject) -> list[JsonObject]:
@@ -77,7 +93,7 @@ def parse_content_json(raw: bytes, limits: UploadLimits, budget: TopicBudget) ->
         raise _bad_shape("the top level is not a list of sheets")
     if not document:
         raise MapRejected.invalid("The workbook has no sheets.")
-    title_of = _title_reader(limits)
+    head_of = _head_reader(limits)
     roots: list[Topic] = []
     for sheet in document:
         if not isinstance(sheet, dict):
@@ -85,5 +101,5 @@ def parse_content_json(raw: bytes, limits: UploadLimits, budget: TopicBudget) ->
         root = sheet.get("rootTopic")
         if not isinstance(root, dict):
             raise _bad_shape("a sheet has no rootTopic")
-        roots.append(build_tree(root, title_of, _children_of, budget))
+        roots.append(build_tree(root, head_of, _children_of, budget))
     return roots

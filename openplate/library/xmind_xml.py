@@ -3,23 +3,26 @@
 Elements are matched by namespace URI (``urn:xmind:xmap:xmlns:content:2.0``), never by
 prefix. Each ``<sheet>``'s first ``<topic>`` is its root; a topic's children are the topics
 of its ``<children><topics type="attached">`` and ``type="detached"`` groups, in document
-order. Summary/callout groups, notes, markers and extensions are ignored.
+order. A topic's note is the text of its ``<notes><plain>`` and its link its ``xlink:href``
+attribute. Summary/callout groups, HTML notes, markers and extensions are ignored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from openplate.library.cleaning import clean_link, clean_note, clean_title
 from openplate.library.model import MapRejected, Topic, UploadLimits
-from openplate.library.outline import TopicBudget, clean_title
+from openplate.library.outline import TopicBudget
 from openplate.library.xmlstream import StreamHandler, parse_stream
 
 XMIND_NS = "urn:xmind:xmap:xmlns:content:2.0"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 CHILD_KINDS = frozenset({"attached", "detached"})
 
 # Roles of open elements.
-_ROOT, _SHEET, _TOPIC, _CHILDREN, _TOPICS, _TITLE, _OTHER = (
-    "root", "sheet", "topic", "children", "topics", "title", "other"
+_ROOT, _SHEET, _TOPIC, _CHILDREN, _TOPICS, _TITLE, _NOTES, _PLAIN, _OTHER = (
+    "root", "sheet", "topic", "children", "topics", "title", "notes", "plain", "other"
 )
 # (parent role, element local name) -> role of the element
 _TRANSITIONS = {
@@ -27,6 +30,8 @@ _TRANSITIONS = {
     (_SHEET, "topic"): _TOPIC,
     (_TOPIC, "children"): _CHILDREN,
     (_TOPIC, "title"): _TITLE,
+    (_TOPIC, "notes"): _NOTES,
+    (_NOTES, "plain"): _PLAIN,
     (_CHILDREN, "topics"): _TOPICS,
     (_TOPICS, "topic"): _TOPIC,
 }
@@ -37,7 +42,9 @@ _XML_DEPTH_SLACK = 64
 
 @dataclass
 class _TopicFrame:
+    link: str
     title: str | None = None
+    note: str | None = None
     children: list[Topic] = field(default_factory=list)
 
 
@@ -50,7 +57,7 @@ class _XMindHandler(StreamHandler):
         self._budget = budget
         self._roles: list[str] = []
         self._frames: list[_TopicFrame] = []
-        self._title_parts: list[str] | None = None
+        self._text_parts: list[str] | None = None  # of the open <title> or <plain>
         self._sheet_root: Topic | None = None
         self.sheets: list[Topic] = []
 
@@ -68,23 +75,35 @@ class _XMindHandler(StreamHandler):
             role = _OTHER
         elif role == _TITLE and self._frames[-1].title is not None:
             role = _OTHER  # keep the first title only
+        elif role == _PLAIN and self._frames[-1].note is not None:
+            role = _OTHER  # and the first note
         if role == _TOPIC:
             self._budget.add(len(self._frames) + 1)
-            self._frames.append(_TopicFrame())
-        elif role == _TITLE:
-            self._title_parts = []
+            self._frames.append(_TopicFrame(attrib.get(XLINK_HREF, "")))
+        elif role in (_TITLE, _PLAIN):
+            self._text_parts = []
         elif role == _SHEET:
             self._sheet_root = None
         self._roles.append(role)
 
     def on_end(self, namespace: str, local: str) -> None:
         role = self._roles.pop()
-        if role == _TITLE and self._title_parts is not None:
-            self._frames[-1].title = "".join(self._title_parts)
-            self._title_parts = None
+        if role in (_TITLE, _PLAIN) and self._text_parts is not None:
+            text = "".join(self._text_parts)
+            if role == _TITLE:
+                self._frames[-1].title = text
+            else:
+                self._frames[-1].note = text
+            self._text_parts = None
         elif role == _TOPIC:
             frame = self._frames.pop()
-            topic = Topic(clean_title(frame.title or "", self._limits), tuple(frame.children))
+            limits = self._limits
+            topic = Topic(
+                clean_title(frame.title or "", limits),
+                tuple(frame.children),
+                clean_note(frame.note or "", limits),
+                clean_link(frame.link, limits),
+            )
             if self._frames:
                 self._frames[-1].children.append(topic)
             else:
@@ -96,8 +115,8 @@ class _XMindHandler(StreamHandler):
             self._sheet_root = None
 
     def on_data(self, text: str) -> None:
-        if self._title_parts is not None:
-            self._title_parts.append(text)
+        if self._text_parts is not None:
+            self._text_parts.append(text)
 
 
 def parse_content_xml(raw: bytes, limits: UploadLimits, budget: TopicBudget) -> list[Topic]:

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openplate.library import MapRejected, ParsedMap, Topic, UploadLimits, parse_upload
+from openplate.library.formats import FORMATS
 from tests.library.helpers import check_rejection
 from tests.support.mindmaps import (
     make_freemind,
@@ -37,7 +38,7 @@ def check_outcome(data: bytes, limits: UploadLimits = SMALL) -> ParsedMap | None
         check_rejection(exc)
         return None
     assert isinstance(parsed, ParsedMap)
-    assert parsed.format in ("xmind", "freemind")
+    assert parsed.format in FORMATS
     assert parsed.sheets and parsed.topic_count <= limits.max_topics
     assert parsed.topic_count == sum(count_topics(sheet) for sheet in parsed.sheets)
     for sheet in parsed.sheets:

@@ -123,12 +123,13 @@ def test_xmind_xml_namespaces_are_matched_by_uri_not_prefix() -> None:
         "<o:topic><x:title>Foreign namespace</x:title></o:topic></x:topics>"
         '<x:topics type="detached"><x:topic><x:title>Floating</x:title></x:topic></x:topics>'
         '<x:topics type="summary"><x:topic><x:title>Summary</x:title></x:topic></x:topics>'
-        "</x:children><x:notes><x:plain>Not a topic</x:plain></x:notes></x:topic>"
+        "</x:children><x:notes><x:plain>A note, not a topic</x:plain></x:notes></x:topic>"
         "<x:title>Sheet</x:title></x:sheet></x:xmap-content>"
     ).encode()
     parsed = parse_upload(None, make_xmind_archive({"content.xml": content}))
     assert outline(parsed) == [
-        {"title": "Root", "children": [{"title": "Kept"}, {"title": "Floating"}]}
+        {"title": "Root", "note": "A note, not a topic",
+         "children": [{"title": "Kept"}, {"title": "Floating"}]}
     ]
     assert parsed.topic_count == 3
 
@@ -187,7 +188,8 @@ def test_freeplane_richcontent_and_localized_text() -> None:
         {
             "title": "new_mindmap",
             "children": [
-                {"title": "First bold line Second", "children": [{"title": "Grandchild"}]},
+                {"title": "First bold line Second", "note": "A note",
+                 "children": [{"title": "Grandchild"}]},
                 {"title": "(untitled)"},
             ],
         }
