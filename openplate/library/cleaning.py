@@ -37,8 +37,22 @@ _LINK_ENCODED = re.compile(r'[\s<>"\\]')
 _WEB_SCHEMES = frozenset({"http", "https"})
 
 
+def _already_clean(text: str, most: int) -> bool:
+    # Printable text has no whitespace but " " (no tabs, newlines or Unicode spaces) and no
+    # control, format, surrogate or unassigned characters: it only needs checking for spaces.
+    return (
+        0 < len(text) <= most
+        and text.isprintable()
+        and text[0] != " "
+        and text[-1] != " "
+        and "  " not in text
+    )
+
+
 def clean_title(raw: str, limits: UploadLimits) -> str:
     """Normalise a topic title: no control characters, single spaces, bounded length."""
+    if _already_clean(raw, limits.max_title_chars):
+        return raw
     text = raw.translate(_TITLE_TABLE)
     text = _SURROGATES.sub("", text)
     text = " ".join(text.split())
@@ -56,6 +70,8 @@ def clean_note(raw: str, limits: UploadLimits) -> str:
     """
     if not raw:
         return ""
+    if "\n" not in raw and _already_clean(raw, limits.max_note_chars):
+        return raw
     text = raw.replace("\r\n", "\n").replace("\r", "\n").translate(_NOTE_TABLE)
     text = _SURROGATES.sub("", text)
     lines: list[str] = []

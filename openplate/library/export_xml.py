@@ -55,11 +55,9 @@ def write_opml(root: Topic, title: str) -> str:
 
 
 def _note_html(note: str) -> str:
-    """A note as the XHTML FreeMind keeps notes in: one ``<p>`` per paragraph."""
-    paragraphs = "".join(
-        "<p>" + "<br/>".join(xml_text(line) for line in paragraph.split("\n")) + "</p>"
-        for paragraph in note.split("\n\n")
-    )
+    """A note as the HTML FreeMind keeps notes in: one ``<p>`` per line, as its editor
+    writes them (an empty ``<p>`` for a blank line)."""
+    paragraphs = "".join(f"<p>{xml_text(line)}</p>" for line in note.split("\n"))
     return (
         '<richcontent TYPE="NOTE"><html><head></head><body>'
         f"{paragraphs}</body></html></richcontent>\n"
@@ -82,7 +80,7 @@ def write_freemind(root: Topic, title: str) -> str:
         if topic.children or topic.note:
             parts.append(">\n")
             if topic.note:
-                parts.append(indent + _note_html(topic.note))
+                parts.append(_indent(depth) + _note_html(topic.note))
         else:
             parts.append("/>\n")
     parts.append("</map>\n")

@@ -17,6 +17,7 @@ from openplate.library.model import MapRejected, Topic, UploadLimits, describe_s
 from openplate.library.outline import TopicBudget, TopicHead, build_tree
 
 VERSION = 1
+_DEFAULT_LIMITS = UploadLimits()
 _DOCUMENT_KEYS = frozenset({"version", "title", "sheets"})
 _TOPIC_KEYS = frozenset({"title", "note", "link", "children"})
 
@@ -103,7 +104,7 @@ def _children(node: object) -> list[object]:
     return children
 
 
-def import_json(data: bytes, limits: UploadLimits) -> JsonMap:
+def import_json(data: bytes, limits: UploadLimits = _DEFAULT_LIMITS) -> JsonMap:
     """Read a JSON export back, with the same limits and cleaning as an upload.
 
     Raises :class:`MapRejected`: ``map_too_large`` past ``max_bytes`` or ``max_xml_bytes``,

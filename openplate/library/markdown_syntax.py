@@ -15,6 +15,7 @@ _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
 _LEADING_MARK = re.compile(r"[#+=~-]|\d+[.)]")
 _CLOSING_HASHES = re.compile(r"(?<=[ \t])#(#*)$")
+_NEEDS_ESCAPES = re.compile(r"[\\`*_\[\]<>]|\A(?:[#+=~-]|\d+[.)])|#\Z")
 _LINK = re.compile(
     r"\[(?P<text>(?:[^\[\]\\]|\\.)*)\]"
     r"\([ \t]*(?:<(?P<angled>[^<>\n]*)>|(?P<bare>[^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*))"
@@ -48,6 +49,8 @@ def escape_inline(text: str) -> str:
 
 def escape_line(text: str) -> str:
     """Escape ``text`` so that, alone on a line, it reads back as itself."""
+    if not _NEEDS_ESCAPES.search(text):
+        return text
     out = escape_inline(text)
     lead = _LEADING_MARK.match(out)
     if lead is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, NamedTuple, TypeVar
@@ -113,6 +114,7 @@ def normalise(root: Topic, limits: UploadLimits) -> Topic:
     """The same tree with every title, note and link in the form the parsers produce.
 
     Depth and topic count are not limited here; only the text of each topic is cleaned.
+    Topics that are already clean are reused as they are.
     """
     built: list[list[Topic]] = [[]]
     for topic, _, entering in walk(root):
@@ -120,12 +122,11 @@ def normalise(root: Topic, limits: UploadLimits) -> Topic:
             built.append([])
             continue
         children = built.pop()
-        built[-1].append(
-            Topic(
-                clean_title(topic.title, limits),
-                tuple(children),
-                clean_note(topic.note, limits),
-                clean_link(topic.link, limits),
-            )
+        title = clean_title(topic.title, limits)
+        note = clean_note(topic.note, limits) if topic.note else ""
+        link = clean_link(topic.link, limits) if topic.link else ""
+        same = (title, note, link) == (topic.title, topic.note, topic.link) and all(
+            map(operator.is_, children, topic.children)
         )
+        built[-1].append(topic if same else Topic(title, tuple(children), note, link))
     return built[0][0]

@@ -13,6 +13,8 @@ from xml.etree import ElementTree as ET  # only used to *build* trusted test XML
 
 from PIL import Image
 
+from openplate.library import Topic
+
 MIB = 1024 * 1024
 XMIND_NS = "urn:xmind:xmap:xmlns:content:2.0"
 
@@ -53,7 +55,11 @@ def _new_id() -> str:
 
 
 def xmind_json_topic(
-    title: str, children: list[dict[str, object]] | None = None
+    title: str,
+    children: list[dict[str, object]] | None = None,
+    *,
+    note: str | None = None,
+    href: str | None = None,
 ) -> dict[str, object]:
     """One XMind Zen topic object, with the noise real files carry."""
     topic: dict[str, object] = {
@@ -62,6 +68,13 @@ def xmind_json_topic(
         "title": title,
         "style": {"id": _new_id(), "properties": {"fo:font-weight": "400"}},
     }
+    if note is not None:
+        topic["notes"] = {
+            "plain": {"content": note},
+            "realHTML": {"content": f"<div>{_escape(note)}</div>"},
+        }
+    if href is not None:
+        topic["href"] = href
     if children:
         topic["children"] = {"attached": children}
     return topic
@@ -253,3 +266,124 @@ def make_xxe_mm() -> bytes:
         b'<!DOCTYPE map [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
         b'<map version="1.0.1"><node TEXT="&xxe;"/></map>'
     )
+
+
+# --- notes, links and the formats added for issue 16 -------------------------------------------
+# The builders below take an outline as a Topic tree and write it the way each tool does, with
+# xml.etree (trusted test input), independently of the library's own exporters.
+
+MINDMANAGER_NS = "http://schemas.mindjet.com/MindManager/Application/2003"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+
+
+def _children_first(root: Topic) -> list[tuple[Topic, int]]:
+    """(topic, parent index) in pre-order, without recursion."""
+    order: list[tuple[Topic, int]] = []
+    stack: list[tuple[Topic, int]] = [(root, -1)]
+    while stack:
+        topic, parent = stack.pop()
+        order.append((topic, parent))
+        index = len(order) - 1
+        stack.extend((child, index) for child in reversed(topic.children))
+    return order
+
+
+def make_freemind_outline(root: Topic, *, notes_as: str = "html") -> bytes:
+    """A FreeMind map of ``root`` with LINK attributes and ``<richcontent TYPE="NOTE">`` notes.
+
+    ``notes_as="html"`` writes each note line as a ``<p>``, as FreeMind does;
+    ``notes_as="plain"`` writes the Freeplane 1.9 plain-text form.
+    """
+    document = ET.Element("map", version="1.0.1")
+    elements: list[ET.Element] = []
+    for topic, parent in _children_first(root):
+        holder = document if parent < 0 else elements[parent]
+        node = ET.SubElement(holder, "node", TEXT=topic.title)
+        if topic.link:
+            node.set("LINK", topic.link)
+        if topic.note and notes_as == "plain":
+            rich = ET.SubElement(node, "richcontent", TYPE="NOTE", **{"CONTENT-TYPE": "plain/"})
+            ET.SubElement(rich, "text").text = topic.note
+        elif topic.note:
+            rich = ET.SubElement(node, "richcontent", TYPE="NOTE")
+            body = ET.SubElement(ET.SubElement(rich, "html"), "body")
+            for line in topic.note.split("\n"):
+                ET.SubElement(body, "p").text = line
+        elements.append(node)
+    return ET.tostring(document, encoding="utf-8")
+
+
+def make_opml(
+    tops: Topic | list[Topic], *, head_title: str | None = "Subscriptions", version: str = "2.0"
+) -> bytes:
+    """An OPML document whose body holds ``tops``; notes go in ``_note``, links in ``url``."""
+    document = ET.Element("opml", version=version)
+    head = ET.SubElement(document, "head")
+    if head_title is not None:
+        ET.SubElement(head, "title").text = head_title
+    ET.SubElement(head, "dateCreated").text = "Mon, 01 Jan 2024 00:00:00 GMT"
+    body = ET.SubElement(document, "body")
+    for top in [tops] if isinstance(tops, Topic) else tops:
+        elements: list[ET.Element] = []
+        for topic, parent in _children_first(top):
+            holder = body if parent < 0 else elements[parent]
+            outline = ET.SubElement(holder, "outline", text=topic.title)
+            if topic.note:
+                outline.set("_note", topic.note)
+            if topic.link:
+                outline.set("type", "link")
+                outline.set("url", topic.link)
+            elements.append(outline)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(document, encoding="utf-8")
+
+
+def mindmanager_document(root: Topic) -> bytes:
+    """A MindManager ``Document.xml`` for ``root``, laid out as MindManager writes it
+    (``ap:SubTopics`` before ``ap:Text``; notes as XHTML; styles and ids as noise)."""
+    ET.register_namespace("ap", MINDMANAGER_NS)
+    ET.register_namespace("xhtml", XHTML_NS)
+
+    def ap(name: str) -> str:
+        return f"{{{MINDMANAGER_NS}}}{name}"
+
+    document = ET.Element(ap("Map"), {"Dirty": "0000000000000000", "OId": "map"})
+    one = ET.SubElement(document, ap("OneTopic"))
+    elements: list[ET.Element] = []
+    for index, (topic, parent) in enumerate(_children_first(root)):
+        if parent < 0:
+            holder = one
+        else:
+            holder = elements[parent].find(ap("SubTopics"))  # type: ignore[assignment]
+            if holder is None:
+                holder = ET.Element(ap("SubTopics"))
+                elements[parent].insert(0, holder)
+        node = ET.SubElement(holder, ap("Topic"), {"OId": f"t{index}", "Gen": "0000"})
+        text = ET.SubElement(node, ap("Text"), {"PlainText": topic.title, "ReadOnly": "false"})
+        ET.SubElement(text, ap("Font"), {"Size": "10."})
+        if topic.note:
+            group = ET.SubElement(node, ap("NotesGroup"))
+            data = ET.SubElement(
+                group, ap("NotesXhtmlData"), {"PreviewPlainText": topic.note[:20], "Dirty": "0"}
+            )
+            html = ET.SubElement(data, f"{{{XHTML_NS}}}html")
+            for line in topic.note.split("\n"):
+                ET.SubElement(html, f"{{{XHTML_NS}}}p").text = line
+        if topic.link:
+            ET.SubElement(node, ap("Hyperlink"), {"Url": topic.link, "Absolute": "true"})
+        ET.SubElement(node, ap("TopicViewGroup"), {"ViewIndex": "0"})
+        elements.append(node)
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>' + ET.tostring(
+        document, encoding="utf-8", xml_declaration=False
+    )
+
+
+def make_mindmanager(root: Topic, *, preview: bytes | None = None) -> bytes:
+    """A ``.mmap`` archive: Document.xml plus the files MindManager puts beside it."""
+    files = {
+        "Document.xml": mindmanager_document(root),
+        "xsd/MindManagerApplication.xsd": b"<xs:schema/>",
+        "bin/00000000-0000-0000-0000-000000000000.bin": b"\x00\x01binary",
+    }
+    if preview is not None:
+        files["Preview.png"] = preview
+    return make_xmind_archive(files)
