@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import strategies as st
 
 from openplate.library import MapRejected, ParsedMap, UploadLimits, parse_upload
 
@@ -45,3 +46,22 @@ def reject(
 
 def outline(parsed: ParsedMap) -> list[dict[str, object]]:
     return [sheet.to_json() for sheet in parsed.sheets]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        kind = draw(st.sampled_from(["flip", "set", "delete", "insert", "truncate"]))
+        position = draw(st.integers(min_value=0, max_value=max(len(data) - 1, 0)))
+        if kind == "flip" and data:
+            data[position] ^= 1 << draw(st.integers(min_value=0, max_value=7))
+        elif kind == "set" and data:
+            data[position] = draw(st.integers(min_value=0, max_value=255))
+        elif kind == "delete":
+            del data[position : position + draw(st.integers(min_value=1, max_value=16))]
+        elif kind == "insert":
+            data[position:position] = draw(st.binary(min_size=1, max_size=16))
+        elif kind == "truncate":
+            del data[position:]
+    return bytes(data)

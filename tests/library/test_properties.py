@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from openplate.library import MapRejected, ParsedMap, Topic, UploadLimits, parse_upload
 from openplate.library.formats import FORMATS
-from tests.library.helpers import check_rejection
+from tests.library.helpers import check_rejection, mutated
 from tests.support.mindmaps import (
     make_freemind,
     make_xmind_archive,
@@ -68,25 +68,6 @@ def test_arbitrary_bytes(data: bytes) -> None:
        st.binary(max_size=2048))
 def test_arbitrary_bytes_behind_a_recognised_magic(magic: bytes, tail: bytes) -> None:
     check_outcome(magic + tail)
-
-
-@st.composite
-def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
-    data = bytearray(seed)
-    for _ in range(draw(st.integers(min_value=1, max_value=8))):
-        kind = draw(st.sampled_from(["flip", "set", "delete", "insert", "truncate"]))
-        position = draw(st.integers(min_value=0, max_value=max(len(data) - 1, 0)))
-        if kind == "flip" and data:
-            data[position] ^= 1 << draw(st.integers(min_value=0, max_value=7))
-        elif kind == "set" and data:
-            data[position] = draw(st.integers(min_value=0, max_value=255))
-        elif kind == "delete":
-            del data[position : position + draw(st.integers(min_value=1, max_value=16))]
-        elif kind == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=16))
-        elif kind == "truncate":
-            del data[position:]
-    return bytes(data)
 
 
 @PROPERTY_SETTINGS
