@@ -10,6 +10,11 @@ from typing import Generic, NamedTuple, TypeVar
 from openplate.library.cleaning import clean_link, clean_note, clean_title
 from openplate.library.model import MapRejected, Topic, UploadLimits
 
+# clean_title lived here before notes and links; it is still importable from here.
+__all__ = [
+    "TopicHead", "TopicBudget", "build_tree", "walk", "normalise", "clean_title",
+]
+
 N = TypeVar("N")
 
 
@@ -87,10 +92,6 @@ def build_tree(
         if not stack:
             return topic
         stack[-1].built.append(topic)
-
-
-def make_topic(head: TopicHead, children: Iterable[Topic]) -> Topic:
-    return Topic(head.title, tuple(children), head.note, head.link)
 
 
 def walk(root: Topic) -> Iterator[tuple[Topic, int, bool]]:
