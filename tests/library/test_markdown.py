@@ -226,5 +226,5 @@ def test_deep_list_does_not_recurse() -> None:
 
 
 def test_many_lines_of_nothing_are_cheap() -> None:
-    text = "# r\n" + "\n" * 1_000_000 + "- last\n"
+    text = "# r\n" + "\n" * 300_000 + "- last\n"
     assert parse(text) == Topic("r", (Topic("last"),))
