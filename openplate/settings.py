@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "openplate:"
     redis_timeout: float = Field(default=0.5, gt=0, le=60)  # connecting, and each command
+    # An idle HTTP keep-alive connection is closed after this many seconds. Behind a load
+    # balancer, make it longer than the balancer's own idle timeout (docs/deploy.md).
+    keepalive_timeout: int = Field(default=5, ge=1, le=3600)
     # /readyz answers within this, whatever the database and Redis do.
     readyz_timeout: float = Field(default=2.0, gt=0, le=60)
     # Housekeeping: delete expired codes, tokens, sessions and parked requests every N seconds

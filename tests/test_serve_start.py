@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from openplate.cli.server import uvicorn_options
 from openplate.settings import Settings
 from openplate.store.migrate import head_revision, upgrade
 from tests.support.server import free_port, start_server
@@ -93,3 +94,40 @@ def test_the_garbage_collector_runs_again_once_serve_has_started(tmp_path: Path)
         assert _young_collections(server.url) > before
     finally:
         server.stop()
+
+
+def _idle_connection_closed(url: str, *, within: float) -> bool:
+    """Send one request on a raw connection, read the answer, then wait (up to ``within``
+    seconds) for the server to close the connection: True when it did."""
+    host, port = httpx.URL(url).host, httpx.URL(url).port
+    with socket.create_connection((host, port), timeout=within) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        try:
+            while conn.recv(4096):  # the rest of the answer, then end of stream on close
+                pass
+        except TimeoutError:
+            return False
+        return True
+
+
+def test_the_keep_alive_timeout_reaches_the_http_server() -> None:
+    assert uvicorn_options(Settings(), "info")["timeout_keep_alive"] == 5
+    assert uvicorn_options(Settings(keepalive_timeout=65), "info")["timeout_keep_alive"] == 65
+
+
+def test_idle_connections_close_after_the_keep_alive_timeout(tmp_path: Path) -> None:
+    server = start_server(tmp_path, extra_env={"OPENPLATE_KEEPALIVE_TIMEOUT": "1"})
+    try:
+        assert _idle_connection_closed(server.url, within=30)
+    finally:
+        server.stop()
+
+
+def test_a_keep_alive_timeout_out_of_range_stops_serve_in_one_line(tmp_path: Path) -> None:
+    refused = run(tmp_path, "serve", "--port", str(free_port()),
+                  env={**SECRET_ENV, "OPENPLATE_KEEPALIVE_TIMEOUT": "0"})
+    assert_one_line_error(refused, "OPENPLATE_KEEPALIVE_TIMEOUT")

@@ -23,6 +23,19 @@ if TYPE_CHECKING:
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
 
+def uvicorn_options(settings: Settings, log_level: str) -> dict[str, object]:
+    """What ``serve`` hands uvicorn, besides the app: the settings that reach the HTTP server."""
+    from openplate.web.server import OneWriteHttpProtocol
+
+    return {
+        "host": settings.host, "port": settings.port, "log_level": log_level,
+        "log_config": None, "access_log": False, "server_header": False, "ws": "none",
+        "timeout_graceful_shutdown": 10, "timeout_keep_alive": settings.keepalive_timeout,
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": settings.forwarded_allow_ips, "http": OneWriteHttpProtocol,
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import gc
     import os
@@ -39,17 +52,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from openplate.logs import configure
-    from openplate.web.server import OneWriteHttpProtocol
-
     settings = settings.with_secret_key()
     _prepare(settings)
     configure(args.log_level)
-    options: dict[str, object] = {
-        "host": settings.host, "port": settings.port, "log_level": args.log_level,
-        "log_config": None, "access_log": False, "server_header": False, "ws": "none",
-        "timeout_graceful_shutdown": 10, "proxy_headers": bool(settings.forwarded_allow_ips),
-        "forwarded_allow_ips": settings.forwarded_allow_ips, "http": OneWriteHttpProtocol,
-    }
+    options = uvicorn_options(settings, args.log_level)
     if args.workers <= 1:
         from openplate.web.app import create_app
 

@@ -49,6 +49,10 @@ RELAXED_LIMITS = {
     "OPENPLATE_SIGNUPS_PER_IP": "100000",
     "OPENPLATE_LINK_MAILS_PER_IP": "100000",
 }
+# A burst (tests/support/burst.py) opens all its connections before it sends the first POST; on
+# a loaded machine that takes longer than the default 5 s, and the server closed the first ones
+# meanwhile (a stress run saw a ReadError), so test servers keep idle connections longer.
+KEEP_CONNECTIONS = {"OPENPLATE_KEEPALIVE_TIMEOUT": "300"}
 
 
 def start_server(
@@ -62,6 +66,7 @@ def start_server(
     env = {
         **os.environ,
         **RELAXED_LIMITS,
+        **KEEP_CONNECTIONS,
         "OPENPLATE_DATABASE_URL": database_url,
         "OPENPLATE_SECRET_KEY": "test-secret-key-" + "x" * 40,
         **({"OPENPLATE_PUBLIC_URL": f"http://localhost:{port}"} if localhost else {}),
