@@ -1,0 +1,247 @@
+"""Measure and wrap topic titles for the picture: widths in ems, lines, ellipsis, direction.
+
+Widths are estimates made without a font: a table of the widest advance common sans-serif fonts
+give each Latin, Greek, Cyrillic, Hebrew and Arabic character (metrics.py), one em for East
+Asian wide and fullwidth characters, 1.3 em for emoji, nothing for combining marks and format
+characters, and 0.9 em for anything else. They err on the wide side, so a box sized with them
+holds its text in whichever font a browser picks.
+
+Lines break at spaces, after hyphens and slashes, and between any two characters of a script
+written without spaces (CJK); a word wider than the line is broken between characters. A
+character cluster (a base and its combining marks, an emoji sequence joined by ZWJ, a flag) is
+never split. Only as much of a title as fits the line cap is read, so a 2,000-character title
+costs no more than a short one; what does not fit ends in an ellipsis.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from openplate.library.picture.metrics import WIDTHS
+
+ELLIPSIS = "\u2026"
+WIDE_EM = 1.0
+EMOJI_EM = 1.3
+OTHER_EM = 0.9
+#: No title is read past this many characters (the upload limit is 2,000).
+SCAN_CHARS = 4000
+#: Characters that may not appear in XML 1.0 (or are noise in a title) become spaces.
+_CONTROL = {c: " " for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0xFFFE, 0xFFFF)}
+_CONTROL.pop(0x0A)  # a newline is a forced line break
+_ZWJ = 0x200D
+NEWLINE = "\n"
+_STRONG_RTL = {"R", "AL"}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a wrapped title: its text (logical order), width in ems, direction."""
+
+    text: str
+    width: float
+    rtl: bool
+
+
+def _is_emoji(code: int) -> bool:
+    return (0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or 0x2B00 <= code <= 0x2BFF
+            or 0x1FC00 <= code <= 0x1FFFF)
+
+
+@lru_cache(maxsize=65536)
+def char_em(char: str) -> float:
+    """Estimated advance of one character, in ems."""
+    code = ord(char)
+    known = WIDTHS.get(code)
+    if known is not None:
+        return known / 1000
+    if unicodedata.category(char) in {"Mn", "Me", "Cf"} or 0xFE00 <= code <= 0xFE0F:
+        return 0.0
+    if 0xD800 <= code <= 0xDFFF:
+        return 0.0
+    if _is_emoji(code):
+        return EMOJI_EM
+    if unicodedata.east_asian_width(char) in {"W", "F"}:
+        return WIDE_EM
+    base = unicodedata.normalize("NFD", char)[:1]
+    if base != char and ord(base) in WIDTHS:
+        return WIDTHS[ord(base)] / 1000
+    return OTHER_EM
+
+
+@lru_cache(maxsize=65536)
+def _breaks_around(char: str) -> bool:
+    """Whether a line may break before and after ``char`` (scripts written without spaces)."""
+    code = ord(char)
+    if unicodedata.east_asian_width(char) in {"W", "F"}:
+        return not (0xFF01 <= code <= 0xFF5E and char.isalnum())
+    return 0x0E00 <= code <= 0x0EFF or 0x1000 <= code <= 0x109F or 0x1780 <= code <= 0x17FF
+
+
+def clean(title: str) -> str:
+    """A title with control characters, surrogates and non-characters turned into spaces."""
+    text = title.translate(_CONTROL)
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        text = "".join(" " if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text
+
+
+def _joins(prev: str, char: str) -> bool:
+    """Whether ``char`` belongs to the cluster ending in ``prev``."""
+    code = ord(char)
+    if code == _ZWJ or ord(prev) == _ZWJ:
+        return True
+    if 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F:
+        return True
+    if 0x1F1E6 <= code <= 0x1F1FF and 0x1F1E6 <= ord(prev) <= 0x1F1FF:
+        return True
+    return unicodedata.category(char) in {"Mn", "Me", "Mc"}
+
+
+def clusters(text: str) -> Iterator[str]:
+    """Split text into clusters that a line break must never cut."""
+    start = 0
+    pairs = 0  # regional indicators already paired in this cluster
+    for index in range(1, len(text)):
+        char, prev = text[index], text[index - 1]
+        if _joins(prev, char) and not (0x1F1E6 <= ord(char) <= 0x1F1FF and pairs):
+            if 0x1F1E6 <= ord(char) <= 0x1F1FF:
+                pairs += 1
+            continue
+        yield text[start:index]
+        start, pairs = index, 0
+    if start < len(text):
+        yield text[start:]
+
+
+def cluster_em(cluster: str) -> float:
+    """Width of a cluster: the widest of its characters (a ZWJ sequence draws as one glyph)."""
+    if len(cluster) == 1:
+        return char_em(cluster)
+    if any(_is_emoji(ord(c)) for c in cluster):
+        return EMOJI_EM
+    return sum(char_em(c) for c in cluster)
+
+
+def text_em(text: str) -> float:
+    """Estimated width of a run of text, in ems."""
+    return sum(cluster_em(c) for c in clusters(text))
+
+
+def is_rtl(text: str) -> bool:
+    """Whether the first strong character is right-to-left (the paragraph rule of the UBA)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in _STRONG_RTL:
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def _tokens(text: str) -> Iterator[tuple[str, float, bool]]:
+    """Pieces between break opportunities: (text, width in ems, ends with a space)."""
+    piece: list[str] = []
+    width = 0.0
+    for cluster in clusters(text):
+        if cluster == "\n":
+            if piece:
+                yield "".join(piece), width, False
+                piece, width = [], 0.0
+            yield "\n", 0.0, False
+            continue
+        if cluster.isspace():
+            piece.append(" ")
+            width += char_em(" ")
+            yield "".join(piece), width, True
+            piece, width = [], 0.0
+            continue
+        around = _breaks_around(cluster[0])
+        if around and piece:
+            yield "".join(piece), width, False
+            piece, width = [], 0.0
+        piece.append(cluster)
+        width += cluster_em(cluster)
+        if around or cluster in {"-", "/", "\u2010", "\u2013", "\u2014"}:
+            yield "".join(piece), width, False
+            piece, width = [], 0.0
+    if piece:
+        yield "".join(piece), width, False
+
+
+def _finish(text: str) -> Line:
+    text = text.rstrip(" ")
+    return Line(text, text_em(text), is_rtl(text))
+
+
+def _with_ellipsis(text: str, limit: float) -> Line:
+    """The line cut so that it and an ellipsis fit ``limit`` ems."""
+    room = limit - char_em(ELLIPSIS)
+    kept: list[str] = []
+    width = 0.0
+    for cluster in clusters(text.rstrip(" ")):
+        step = cluster_em(cluster)
+        if width + step > room:
+            break
+        kept.append(cluster)
+        width += step
+    return _finish("".join(kept).rstrip(" ") + ELLIPSIS)
+
+
+def _normalise(title: str) -> str:
+    """Control characters out, runs of spaces as one, at most :data:`SCAN_CHARS` read."""
+    parts = clean(title[:SCAN_CHARS]).split("\n")
+    return "\n".join(filter(None, (" ".join(part.split()) for part in parts)))
+
+
+def wrap(title: str, max_em: float, max_lines: int) -> tuple[tuple[Line, ...], bool]:
+    """Wrap ``title`` to lines at most ``max_em`` wide; at most ``max_lines`` of them.
+
+    Returns the lines and whether the title was cut short (the last line then ends in "…").
+    An empty title gives one empty line.
+    """
+    text = _normalise(title)
+    space = char_em(" ")
+    lines: list[str] = []
+    current: list[str] = []
+    width = 0.0
+
+    def push() -> None:
+        nonlocal current, width
+        lines.append("".join(current))
+        current, width = [], 0.0
+
+    for token, token_em, spaced in _tokens(text):
+        if len(lines) > max_lines:
+            break
+        visible = token_em - (space if spaced else 0.0)
+        if token == NEWLINE:
+            push()
+        elif width + visible <= max_em:
+            current.append(token)
+            width += token_em
+        elif visible <= max_em:
+            if current:
+                push()
+            current.append(token)
+            width = token_em
+        else:
+            # A word wider than a whole line: break it between clusters.
+            for cluster in clusters(token):
+                step = cluster_em(cluster)
+                if current and width + step > max_em and cluster != " ":
+                    push()
+                    if len(lines) > max_lines:
+                        break
+                current.append(cluster)
+                width += step
+    if current and len(lines) <= max_lines:
+        push()
+    cut = len(lines) > max_lines or len(title) > SCAN_CHARS
+    if not cut:
+        return tuple(_finish(line) for line in lines) or (Line("", 0.0, False),), False
+    kept = [_finish(line) for line in lines[:max_lines - 1]]
+    kept.append(_with_ellipsis(lines[min(max_lines, len(lines)) - 1], max_em))
+    return tuple(kept), True
