@@ -9,6 +9,7 @@ white text at 4.5:1 or more (tests/library/picture/test_picture_palette.py check
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 INK = "#1d2430"
 WHITE = "#ffffff"
@@ -67,9 +68,10 @@ def contrast(one: str, two: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
+@lru_cache(maxsize=64)
 def branch(index: int) -> BranchColours:
     """Colours of first-level branch ``index`` (any integer; -1 is the root's)."""
     if index < 0:
         return BranchColours(ROOT_FILL, ROOT_TEXT, mix(ROOT_FILL, WHITE, TINT), INK)
-    strong = BRANCHES[index % len(BRANCHES)]
+    strong = BRANCHES[index % len(BRANCHES)]  # cached per index modulo the palette below
     return BranchColours(strong, WHITE, mix(strong, WHITE, TINT), INK)

@@ -15,6 +15,7 @@ costs no more than a short one; what does not fit ends in an ellipsis.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,11 +29,13 @@ EMOJI_EM = 1.3
 OTHER_EM = 0.9
 #: No title is read past this many characters (the upload limit is 2,000).
 SCAN_CHARS = 4000
-#: Characters that may not appear in XML 1.0 (or are noise in a title) become spaces.
-_CONTROL = {c: " " for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0xFFFE, 0xFFFF)}
-_CONTROL.pop(0x0A)  # a newline is a forced line break
+#: Characters that may not appear in XML 1.0 (or are noise in a title) become spaces; a
+#: newline stays, as a forced line break.
+_UNWANTED = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ZWJ = 0x200D
 NEWLINE = "\n"
+_HYPHENS = re.compile("[-/\u2010\u2013\u2014]")
+_AFTER_HYPHEN = re.compile("(?<=[-/\u2010\u2013\u2014])")
 _STRONG_RTL = {"R", "AL"}
 
 
@@ -82,10 +85,16 @@ def _breaks_around(char: str) -> bool:
 
 def clean(title: str) -> str:
     """A title with control characters, surrogates and non-characters turned into spaces."""
-    text = title.translate(_CONTROL)
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        text = "".join(" " if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
-    return text
+    return _UNWANTED.sub(" ", title)
+
+
+@lru_cache(maxsize=65536)
+def _attaches(char: str) -> bool:
+    """Whether ``char`` may belong to the cluster before it (marks, joiners, selectors)."""
+    code = ord(char)
+    return (code == _ZWJ or 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF
+            or 0xE0020 <= code <= 0xE007F or 0x1F1E6 <= code <= 0x1F1FF
+            or unicodedata.category(char) in {"Mn", "Me", "Mc"})
 
 
 def _joins(prev: str, char: str) -> bool:
@@ -93,15 +102,16 @@ def _joins(prev: str, char: str) -> bool:
     code = ord(char)
     if code == _ZWJ or ord(prev) == _ZWJ:
         return True
-    if 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F:
-        return True
-    if 0x1F1E6 <= code <= 0x1F1FF and 0x1F1E6 <= ord(prev) <= 0x1F1FF:
-        return True
-    return unicodedata.category(char) in {"Mn", "Me", "Mc"}
+    if 0x1F1E6 <= code <= 0x1F1FF:
+        return 0x1F1E6 <= ord(prev) <= 0x1F1FF
+    return _attaches(char)
 
 
-def clusters(text: str) -> Iterator[str]:
+def clusters(text: str) -> list[str]:
     """Split text into clusters that a line break must never cut."""
+    if not any(map(_attaches, text)):
+        return list(text)
+    found: list[str] = []
     start = 0
     pairs = 0  # regional indicators already paired in this cluster
     for index in range(1, len(text)):
@@ -110,10 +120,11 @@ def clusters(text: str) -> Iterator[str]:
             if 0x1F1E6 <= ord(char) <= 0x1F1FF:
                 pairs += 1
             continue
-        yield text[start:index]
+        found.append(text[start:index])
         start, pairs = index, 0
     if start < len(text):
-        yield text[start:]
+        found.append(text[start:])
+    return found
 
 
 def cluster_em(cluster: str) -> float:
@@ -127,13 +138,15 @@ def cluster_em(cluster: str) -> float:
 
 def text_em(text: str) -> float:
     """Estimated width of a run of text, in ems."""
-    return sum(cluster_em(c) for c in clusters(text))
+    if not any(map(_attaches, text)):
+        return sum(map(char_em, text))
+    return sum(map(cluster_em, clusters(text)))
 
 
 def is_rtl(text: str) -> bool:
     """Whether the first strong character is right-to-left (the paragraph rule of the UBA)."""
     for char in text:
-        kind = unicodedata.bidirectional(char)
+        kind = _bidi(char)
         if kind in _STRONG_RTL:
             return True
         if kind == "L":
@@ -141,8 +154,38 @@ def is_rtl(text: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
+def _bidi(char: str) -> str:
+    return unicodedata.bidirectional(char)
+
+
+@lru_cache(maxsize=65536)
+def _complex(char: str) -> bool:
+    return _attaches(char) or _breaks_around(char)
+
+
+def _simple_tokens(text: str) -> Iterator[tuple[str, float, bool]]:
+    """:func:`_tokens` for text where every character is a cluster and breaks only at spaces
+    and hyphens (most titles): split by words rather than character by character."""
+    for number, paragraph in enumerate(text.split(NEWLINE)):
+        if number:
+            yield NEWLINE, 0.0, False
+        words = paragraph.split(" ")
+        for index, word in enumerate(words):
+            pieces = _AFTER_HYPHEN.split(word) if _HYPHENS.search(word) else [word]
+            for place, piece in enumerate(pieces):
+                spaced = place == len(pieces) - 1 and index < len(words) - 1
+                if spaced:
+                    piece += " "
+                if piece:
+                    yield piece, sum(map(char_em, piece)), spaced
+
+
 def _tokens(text: str) -> Iterator[tuple[str, float, bool]]:
     """Pieces between break opportunities: (text, width in ems, ends with a space)."""
+    if not any(map(_complex, text)):
+        yield from _simple_tokens(text)
+        return
     piece: list[str] = []
     width = 0.0
     for cluster in clusters(text):
@@ -164,7 +207,7 @@ def _tokens(text: str) -> Iterator[tuple[str, float, bool]]:
             piece, width = [], 0.0
         piece.append(cluster)
         width += cluster_em(cluster)
-        if around or cluster in {"-", "/", "\u2010", "\u2013", "\u2014"}:
+        if around or _HYPHENS.fullmatch(cluster):
             yield "".join(piece), width, False
             piece, width = [], 0.0
     if piece:
@@ -203,6 +246,11 @@ def wrap(title: str, max_em: float, max_lines: int) -> tuple[tuple[Line, ...], b
     An empty title gives one empty line.
     """
     text = _normalise(title)
+    if NEWLINE not in text and len(title) <= SCAN_CHARS:
+        # Most titles fit on one line: measure them whole.
+        whole = text_em(text)
+        if whole <= max_em:
+            return (Line(text, whole, is_rtl(text)),), False
     space = char_em(" ")
     lines: list[str] = []
     current: list[str] = []
