@@ -167,6 +167,11 @@ def test_every_line_of_text_lies_inside_its_box(page_at: Any, width: int) -> Non
         page.screenshot(path=str(_shots() / f"mapview-{label}-{width}.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{overflow}px wider than the window"
+        if script:
+            page.locator(".mapview-frame").focus()
+            for key in ("+", "+", "+", "ArrowRight"):
+                page.keyboard.press(key)
+            page.locator(".mapview").screenshot(path=str(_shots() / f"mapview-zoomed-{width}.png"))
 
 
 @pytest.mark.parametrize("width", WIDTHS)

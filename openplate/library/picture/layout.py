@@ -159,12 +159,13 @@ def layout(root: Topic, *, max_depth: int | None = None) -> MapLayout:
     for index in range(1, count):
         kids[parents[index]].append(index)
 
+    styles = [STYLES[min(depth, len(STYLES) - 1)] for depth in depths]
     # Boxes sized to their wrapped titles.
     widths = [0.0] * count
     heights = [0.0] * count
     wrapped: list[tuple[tuple[Line, ...], bool]] = []
     for index, topic in enumerate(topics):
-        style = style_for(depths[index])
+        style = styles[index]
         scale = style.font_size * (BOLD_RATIO if style.bold else 1.0)
         lines, cut = wrap(topic.title, style.max_text / scale, style.max_lines)
         wrapped.append((lines, cut))
@@ -181,7 +182,7 @@ def layout(root: Topic, *, max_depth: int | None = None) -> MapLayout:
         if not children or index == 0:
             band[index], offset[index] = height, height / 2
             continue
-        gap = style_for(depths[index] + 1).gap_between
+        gap = styles[children[0]].gap_between
         stacked = sum(band[c] for c in children) + gap * (len(children) - 1)
         total = max(height, stacked)
         start = (total - stacked) / 2
@@ -218,7 +219,7 @@ def layout(root: Topic, *, max_depth: int | None = None) -> MapLayout:
         if parent != 0:
             side[index] = side[parent]
             branch[index] = branch[parent]
-        gap_out = style_for(depths[parent]).gap_out
+        gap_out = styles[parent].gap_out
         if side[index] == RIGHT:
             xs[index] = xs[parent] + widths[parent] + gap_out
         else:
@@ -226,7 +227,7 @@ def layout(root: Topic, *, max_depth: int | None = None) -> MapLayout:
         ys[index] = top[index] + offset[index] - heights[index] / 2
         children = kids[index]
         if children:
-            gap = style_for(depths[index] + 1).gap_between
+            gap = styles[children[0]].gap_between
             stacked = sum(band[c] for c in children) + gap * (len(children) - 1)
             cursor = top[index] + (band[index] - stacked) / 2
             for child in children:
@@ -237,8 +238,8 @@ def layout(root: Topic, *, max_depth: int | None = None) -> MapLayout:
         Node(
             id=index, parent=parents[index], depth=depths[index], side=side[index],
             branch=branch[index], x=xs[index], y=ys[index], w=widths[index], h=heights[index],
-            lines=wrapped[index][0], font_size=style_for(depths[index]).font_size,
-            bold=style_for(depths[index]).bold, children=len(kids[index]),
+            lines=wrapped[index][0], font_size=styles[index].font_size,
+            bold=styles[index].bold, children=len(kids[index]),
             title=topics[index].title, truncated=wrapped[index][1],
         )
         for index in range(count)
@@ -260,7 +261,7 @@ def _edge(parent: Node, child: Node) -> Edge:
     if parent.parent < 0:
         # From the root, start a little inside its box so the curve leaves from its rim.
         x1 += -parent.h / 4 if child.side == RIGHT else parent.h / 4
-    y1, y2 = parent.cy, child.cy
+    y1, y2 = parent.y + parent.h / 2, child.y + child.h / 2
     middle = (x1 + x2) / 2
     return Edge(parent.id, child.id, child.branch, child.depth,
                 x1, y1, middle, y1, middle, y2, x2, y2)

@@ -130,9 +130,9 @@ def _paint(laid: MapLayout, width: int, height: int) -> Image.Image:
     big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
     image = Image.new("RGB", (big_w, big_h), palette.BACKGROUND)
     draw = ImageDraw.Draw(image)
-    margin = MARGIN * SUPERSAMPLE
-    scale = min((big_w - 2 * margin) / max(laid.width, 1.0),
-                (big_h - 2 * margin) / max(laid.height, 1.0), MAX_SCALE * SUPERSAMPLE)
+    margin = min(MARGIN, width // 8, height // 8) * SUPERSAMPLE
+    scale = max(min((big_w - 2 * margin) / max(laid.width, 1.0),
+                    (big_h - 2 * margin) / max(laid.height, 1.0), MAX_SCALE * SUPERSAMPLE), 1e-3)
     off_x = (big_w - laid.width * scale) / 2 - laid.left * scale
     off_y = (big_h - laid.height * scale) / 2 - laid.top * scale
 

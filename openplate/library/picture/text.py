@@ -181,6 +181,13 @@ def _simple_tokens(text: str) -> Iterator[tuple[str, float, bool]]:
                     yield piece, sum(map(char_em, piece)), spaced
 
 
+@lru_cache(maxsize=65536)
+def _cluster_info(cluster: str) -> tuple[float, bool, bool]:
+    """(width in ems, breaks before and after it, a line may break after it)."""
+    around = _breaks_around(cluster[0])
+    return cluster_em(cluster), around, around or _HYPHENS.fullmatch(cluster) is not None
+
+
 def _tokens(text: str) -> Iterator[tuple[str, float, bool]]:
     """Pieces between break opportunities: (text, width in ems, ends with a space)."""
     if not any(map(_complex, text)):
@@ -189,29 +196,32 @@ def _tokens(text: str) -> Iterator[tuple[str, float, bool]]:
     piece: list[str] = []
     width = 0.0
     for cluster in clusters(text):
-        if cluster == "\n":
+        if cluster == NEWLINE:
             if piece:
                 yield "".join(piece), width, False
                 piece, width = [], 0.0
-            yield "\n", 0.0, False
+            yield NEWLINE, 0.0, False
             continue
-        if cluster.isspace():
+        if cluster == " ":
             piece.append(" ")
-            width += char_em(" ")
-            yield "".join(piece), width, True
+            yield "".join(piece), width + _SPACE_EM, True
             piece, width = [], 0.0
             continue
-        around = _breaks_around(cluster[0])
+        em, around, after = _cluster_info(cluster)
         if around and piece:
             yield "".join(piece), width, False
             piece, width = [], 0.0
-        piece.append(cluster)
-        width += cluster_em(cluster)
-        if around or _HYPHENS.fullmatch(cluster):
-            yield "".join(piece), width, False
+        if after:
+            yield "".join(piece) + cluster, width + em, False
             piece, width = [], 0.0
+        else:
+            piece.append(cluster)
+            width += em
     if piece:
         yield "".join(piece), width, False
+
+
+_SPACE_EM = char_em(" ")
 
 
 def _finish(text: str) -> Line:
