@@ -50,17 +50,39 @@ def _shots() -> Path:
     return folder
 
 
+#: Puts the picture in the page once the test fonts are loaded (Chromium does not always lay
+#: SVG text out again when a web font arrives late), then starts the viewer if asked to.
+BOOT_JS = r"""
+Promise.all(['12px "Noto Sans CJK JP"', '12px "Noto Emoji"']
+    .map(font => document.fonts.load(font, '\u9577\ud83d\ude42'))).then(loaded => {
+  const figure = document.querySelector('figure.mapview');
+  figure.prepend(document.getElementById('picture').content.cloneNode(true));
+  document.body.dataset.fonts = loaded.map(faces => faces.length).join(' ');
+  if (document.body.dataset.viewer === 'on') {
+    const script = document.createElement('script');
+    script.src = '/static/mapview.js';
+    script.onload = () => { document.body.dataset.ready = 'yes'; };
+    document.head.append(script);
+  } else {
+    document.body.dataset.ready = 'yes';
+  }
+});
+"""
+
+
 def _page_html(svg: str, *, script: bool) -> str:
-    tag = '<script src="/static/mapview.js" defer></script>' if script else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>A map · Openplate</title>"
         '<link rel="stylesheet" href="/static/site.css">'
         '<link rel="stylesheet" href="/static/mapview.css">'
-        f'<link rel="stylesheet" href="/fonts.css">{tag}</head><body>'
+        '<link rel="stylesheet" href="/fonts.css">'
+        '<script src="/boot.js" defer></script></head>'
+        f'<body data-viewer="{"on" if script else "off"}">'
         '<main id="main"><h1>A map</h1>'
-        f'<figure class="mapview" data-mapview>{svg}'
+        f'<template id="picture">{svg}</template>'
+        '<figure class="mapview" data-mapview>'
         f"<figcaption>{escape('The picture of the map')}</figcaption></figure>"
         "</main></body></html>"
     )
@@ -82,6 +104,8 @@ class Site:
         if path == "/":
             route.fulfill(status=200, body=self.html, headers=headers,
                           content_type="text/html; charset=utf-8")
+        elif path == "/boot.js":
+            route.fulfill(status=200, body=BOOT_JS, content_type="text/javascript")
         elif path == "/fonts.css":
             route.fulfill(status=200, body=FONT_CSS, content_type="text/css")
         elif path in FONTS:
@@ -96,16 +120,9 @@ class Site:
 
     def open(self) -> Page:
         self.page.goto(ORIGIN + "/")
-        self.page.evaluate("document.fonts.ready")
-        loaded = self.page.evaluate(
-            "() => Promise.all(['12px \"Noto Sans CJK JP\"', '12px \"Noto Emoji\"']"
-            ".map(f => document.fonts.load(f, '長🙂'))).then(r => r.map(x => x.length))")
-        assert all(loaded), f"a test font did not load: {loaded}"
-        # Chromium does not always lay SVG text out again when a web font arrives: take the
-        # picture out of the layout and back so every line is measured in the loaded fonts.
-        self.page.evaluate("""() => { const f = document.querySelector('figure.mapview');
-                                      f.style.display = 'none'; void f.offsetHeight;
-                                      f.style.display = ''; void f.offsetHeight; }""")
+        expect(self.page.locator("body[data-ready=yes]")).to_have_count(1)
+        fonts = self.page.locator("body").get_attribute("data-fonts")
+        assert fonts is not None and "0" not in fonts.split(), f"a test font did not load: {fonts}"
         return self.page
 
 

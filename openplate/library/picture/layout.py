@@ -146,7 +146,7 @@ def _split(heights: Sequence[float], gap: float) -> int:
         right += heights[count - 1] + (gap if count > 1 else 0.0)
         left = total - right - (gap if count < len(heights) else 0.0)
         diff = abs(right - left)
-        if diff < best_diff:
+        if diff <= best_diff + 1e-9:  # a tie puts more on the right
             best, best_diff = count, diff
     return best
 

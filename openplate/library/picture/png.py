@@ -28,7 +28,7 @@ from openplate.library.picture import fonts, palette
 from openplate.library.picture.layout import LINE_HEIGHT, MapLayout, Node, layout
 from openplate.library.picture.text import Line
 
-NODE_BUDGET = 160
+NODE_BUDGET = 80
 MAX_BRANCHES = 40
 SUPERSAMPLE = 2
 MAX_SCALE = 1.5
