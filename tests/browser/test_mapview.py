@@ -225,6 +225,22 @@ def test_folding_hides_a_branch_and_unfolding_shows_it(page_at: Any, width: int)
     expect(below.first).to_be_visible()
     assert _visible_nodes(page) == total
 
+    # A branch folded inside a folded branch is still folded when the outer one unfolds.
+    inner = page.locator('g.mm-foldable[data-depth="2"]').first
+    outer_id = inner.get_attribute("data-parent")
+    outer = page.locator(f'g.mm-node[data-id="{outer_id}"]')
+    inner_kids = page.locator(f'g.mm-node[data-parent="{inner.get_attribute("data-id")}"]')
+    inner.click()
+    outer.click()
+    expect(inner).to_be_hidden()
+    outer.click()
+    expect(inner).to_be_visible()
+    expect(inner).to_have_attribute("aria-expanded", "false")
+    expect(inner_kids.first).to_be_hidden()
+    inner.click()
+    expect(inner_kids.first).to_be_visible()
+    assert _visible_nodes(page) == total
+
     page.get_by_role("button", name="Fold all branches", exact=True).click()
     assert _visible_nodes(page) == 1 + page.locator('g.mm-node[data-depth="1"]').count()
     page.get_by_role("button", name="Unfold all branches", exact=True).click()
@@ -270,6 +286,22 @@ def test_keys_wheel_drag_and_pinch_move_and_zoom_the_view(page_at: Any, width: i
     after = _view_box(page)
     assert after[0] > before[0] and after[1] > before[1]
     assert after[2] == pytest.approx(before[2])
+
+    # A topic reached from the keyboard outside the view is brought into view.
+    frame.focus()
+    page.keyboard.press("0")
+    for _ in range(5):
+        page.keyboard.press("+")
+    far = page.locator("g.mm-foldable").last
+    far.focus()
+    x0, y0, w0, h0 = _view_box(page)
+    box = page.evaluate(
+        """g => { const r = g.getBoundingClientRect(), f = document.querySelector('.mapview-frame')
+                   .getBoundingClientRect();
+                  return [r.left - f.left, r.top - f.top, r.right - f.right, r.bottom - f.bottom]; }""",
+        far.element_handle())
+    assert box[0] >= 0 and box[1] >= 0 and box[2] <= 0 and box[3] <= 0, box
+    assert w0 < home[2]
 
     # Two fingers moving apart zoom in (synthetic touch pointers, as a phone sends them).
     frame.focus()

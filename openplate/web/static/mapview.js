@@ -296,20 +296,31 @@
       if (handled) { e.preventDefault(); }
     });
 
+    // Where a node's box is in picture units: its own and its sheet's translations.
+    function boxOf(g) {
+      var box = g.getBBox();
+      var x = box.x, y = box.y;
+      for (var el = g; el && el !== svg; el = el.parentNode) {
+        var list = el.transform && el.transform.baseVal;
+        if (list && list.numberOfItems) {
+          var m = list.consolidate().matrix;
+          var nx = m.a * x + m.c * y + m.e;
+          y = m.b * x + m.d * y + m.f;
+          x = nx;
+        }
+      }
+      return { x: x, y: y, w: box.width, h: box.height };
+    }
+
     // A topic reached with Tab is brought into view.
     frame.addEventListener("focusin", function (e) {
       var id = nodeOf(e.target);
       if (id === null) { return; }
-      var box = nodes[id].g.getBBox();
-      var m = nodes[id].g.getCTM();
-      var sm = svg.getCTM();
-      if (!m || !sm) { return; }
-      var local = sm.inverse().multiply(m);
-      var x = local.e + box.x, y = local.f + box.y;
-      if (x < view.x || y < view.y || x + box.width > view.x + view.w ||
-          y + box.height > view.y + view.h) {
-        view.x = x + box.width / 2 - view.w / 2;
-        view.y = y + box.height / 2 - view.h / 2;
+      var b = boxOf(nodes[id].g);
+      if (b.x < view.x || b.y < view.y || b.x + b.w > view.x + view.w ||
+          b.y + b.h > view.y + view.h) {
+        view.x = b.x + b.w / 2 - view.w / 2;
+        view.y = b.y + b.h / 2 - view.h / 2;
         apply();
       }
     });
