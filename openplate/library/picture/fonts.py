@@ -59,11 +59,15 @@ SYSTEM_FALLBACKS = (
 
 @dataclass(frozen=True)
 class FontFace:
-    """One font file of the chain and the code points its ``cmap`` maps."""
+    """One font file of the chain (a face of it, for a collection)."""
 
     path: str
     index: int
-    coverage: frozenset[int]
+
+    @property
+    def coverage(self) -> frozenset[int]:
+        """The code points its ``cmap`` maps, read the first time a character reaches it."""
+        return _coverage(self.path, self.index)
 
     def font(self, size: int, bold: bool = False,
              shaped: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -173,7 +177,10 @@ def read_coverage(path: str, index: int = 0) -> frozenset[int]:
 
 @lru_cache(maxsize=65536)
 def face_index(char: str) -> int:
-    """Index in :func:`chain` of the first font that has ``char``; -1 when none has it."""
+    """Index in :func:`chain` of the first font that has ``char``; -1 when none has it.
+
+    A font's character map is read only when a character gets past the fonts before it, so
+    a Latin-only thumbnail never reads the 19 MB CJK collection's map."""
     code = ord(char)
     for position, face in enumerate(chain()):
         if code in face.coverage:
@@ -188,16 +195,17 @@ def chain() -> tuple[FontFace, ...]:
     for package, name, index in CHAIN:
         path = _package_file(package, name)
         if path is not None:
-            coverage = read_coverage(path, index)
-            if coverage:
-                faces.append(FontFace(path, index, coverage))
+            faces.append(FontFace(path, index))
     if not faces:
-        for path in SYSTEM_FALLBACKS:
-            coverage = read_coverage(path) if Path(path).is_file() else frozenset()
-            if coverage:
-                faces.append(FontFace(path, 0, coverage))
-                break
+        found = next((path for path in SYSTEM_FALLBACKS if Path(path).is_file()), None)
+        if found is not None:
+            faces.append(FontFace(found, 0))
     return tuple(faces)
+
+
+@lru_cache(maxsize=64)
+def _coverage(path: str, index: int) -> frozenset[int]:
+    return read_coverage(path, index)
 
 
 @lru_cache(maxsize=512)

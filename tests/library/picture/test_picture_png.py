@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 import unicodedata
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -91,3 +92,13 @@ def test_no_sheet_gives_a_blank_thumbnail_and_bad_sizes_are_refused() -> None:
     for width, height in ((0, 100), (100, 5000), (-1, -1)):
         with pytest.raises(ValueError, match="16 to 4096"):
             render_png([Topic("x")], width=width, height=height)
+
+
+def test_an_unreadable_font_falls_back_instead_of_failing(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.ttf"
+    junk.write_bytes(b"not a font at all" * 10)
+    assert fonts.read_coverage(str(junk)) == frozenset()
+    assert fonts.read_coverage(str(tmp_path / "missing.ttf")) == frozenset()
+    face = fonts.FontFace(str(junk), 0)
+    font = face.font(14)
+    assert font.getlength("Hello") > 0  # Pillow's own font stands in
