@@ -66,10 +66,19 @@ def _visual(text: str, rtl: bool) -> str:
         return text
     try:
         import arabic_reshaper
-        from bidi import get_display
-    except ImportError:  # pragma: no cover - both are dependencies; the text stays readable
-        return text
-    shaped: str = arabic_reshaper.reshape(text)
+    except ImportError:  # pragma: no cover - a dependency; the letters stay unjoined
+        shaped = text
+    else:
+        shaped = arabic_reshaper.reshape(text)
+    try:
+        # python-bidi's pure-Python algorithm mirrors brackets on right-to-left runs, which
+        # its faster default (get_display at the top of the package) does not.
+        from bidi.algorithm import get_display
+    except ImportError:  # pragma: no cover - older or newer python-bidi
+        try:
+            from bidi import get_display
+        except ImportError:
+            return shaped
     visual: str = get_display(shaped, base_dir="R" if rtl else "L")
     return visual
 

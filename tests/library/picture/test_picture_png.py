@@ -67,6 +67,8 @@ def test_arabic_is_joined_and_put_in_visual_order() -> None:
     assert unicodedata.name(visual[0]).startswith("ARABIC LETTER MEEM")
     assert _visual("plain text", False) == "plain text"
     assert _visual("abc שלום", False) == "abc םולש"
+    # Brackets on a right-to-left run are mirrored, so they still open towards their text.
+    assert _visual("(שלום)", True) == "(םולש)"
 
 
 def test_huge_maps_draw_only_the_first_levels() -> None:
