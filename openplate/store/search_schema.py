@@ -20,26 +20,27 @@ from __future__ import annotations
 FTS_TABLE = "map_search_fts"
 SQLITE_TABLES = (FTS_TABLE, *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "docsize", "config")))
 
-_COLUMNS = "title_keys, description_keys, topic_keys"
-_NEW = "new.map_id, new.title_keys, new.description_keys, new.topic_keys"
-_OLD = "'delete', old.map_id, old.title_keys, old.description_keys, old.topic_keys"
+# Written out in full (no formatting), as the migration that first ran them did.
+_CREATE = [
+    "CREATE VIRTUAL TABLE map_search_fts USING fts5(title_keys, description_keys, topic_keys, "
+    "content='map_search', content_rowid='map_id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER map_search_fts_insert AFTER INSERT ON map_search BEGIN "
+    "INSERT INTO map_search_fts(rowid, title_keys, description_keys, topic_keys) "
+    "VALUES (new.map_id, new.title_keys, new.description_keys, new.topic_keys); END",
+    "CREATE TRIGGER map_search_fts_delete AFTER DELETE ON map_search BEGIN "
+    "INSERT INTO map_search_fts(map_search_fts, rowid, title_keys, description_keys, topic_keys) "
+    "VALUES ('delete', old.map_id, old.title_keys, old.description_keys, old.topic_keys); END",
+    "CREATE TRIGGER map_search_fts_update AFTER UPDATE ON map_search BEGIN "
+    "INSERT INTO map_search_fts(map_search_fts, rowid, title_keys, description_keys, topic_keys) "
+    "VALUES ('delete', old.map_id, old.title_keys, old.description_keys, old.topic_keys); "
+    "INSERT INTO map_search_fts(rowid, title_keys, description_keys, topic_keys) "
+    "VALUES (new.map_id, new.title_keys, new.description_keys, new.topic_keys); END",
+]
 
 
 def create_statements(dialect: str) -> list[str]:
     """The full-text index of a new database (or one migrated to 0014)."""
-    if dialect != "sqlite":
-        return []
-    return [
-        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_COLUMNS}, content='map_search', "
-        "content_rowid='map_id', tokenize='unicode61 remove_diacritics 2')",
-        f"CREATE TRIGGER map_search_fts_insert AFTER INSERT ON map_search BEGIN "
-        f"INSERT INTO {FTS_TABLE}(rowid, {_COLUMNS}) VALUES ({_NEW}); END",
-        f"CREATE TRIGGER map_search_fts_delete AFTER DELETE ON map_search BEGIN "
-        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLUMNS}) VALUES ({_OLD}); END",
-        f"CREATE TRIGGER map_search_fts_update AFTER UPDATE ON map_search BEGIN "
-        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_COLUMNS}) VALUES ({_OLD}); "
-        f"INSERT INTO {FTS_TABLE}(rowid, {_COLUMNS}) VALUES ({_NEW}); END",
-    ]
+    return list(_CREATE) if dialect == "sqlite" else []
 
 
 def drop_statements(dialect: str) -> list[str]:
