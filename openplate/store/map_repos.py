@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from openplate.accounts.validation import USERNAME
 from openplate.library.slugs import slugify
 from openplate.oauth.tokens import Digester
 from openplate.store import map_fields, map_queries
@@ -226,6 +227,8 @@ class SqlMaps:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidField("limit", f"must be a whole number from 1 to {MAX_PAGE}")
         query = self._checked(query)
+        if query.author is not None and not USERNAME.fullmatch(query.author):
+            return MapPage((), None)  # nobody has that name (and it may not reach the database)
         order = map_queries.order_of(query)
         terms = SearchTerms.parse(query.q) if query.q is not None else None
         canonical = self._canonical(query, order, terms)
@@ -254,7 +257,10 @@ class SqlMaps:
         if query.category is not None:
             map_fields.check_category_slug(query.category)
         if query.tag is not None:
-            tag = map_fields.normalise_tag(query.tag)
+            try:
+                tag = map_fields.normalise_tag(query.tag)
+            except InvalidField as refused:
+                raise InvalidField("tag", refused.message) from None
             if tag != query.tag:
                 return MapQuery(**{**_fields_of(query), "tag": tag})
         return query

@@ -104,7 +104,7 @@ async def test_filters_by_tag_format_and_category(sql: SqlBackend) -> None:
                                       tag="green", format="xmind")) == ["c"]
     assert await titles(sql, MapQuery(author=owner.username, category=_slug())) == []
     assert await titles(sql, mine) == ["c", "b", "a"]
-    for bad, field in ((MapQuery(tag="a/b"), "tags"), (MapQuery(format="XMind!"), "format"),
+    for bad, field in ((MapQuery(tag="a/b"), "tag"), (MapQuery(format="XMind!"), "format"),
                        (MapQuery(category="Not A Slug"), "category"),
                        (MapQuery(order="relevance"), "sort")):
         with pytest.raises(InvalidField) as refused:

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openplate.accounts.validation import USERNAME
 from openplate.oauth.models import AccessPrincipal
 from openplate.store.map_cursors import BadCursor
 from openplate.store.map_fields import InvalidField
@@ -67,7 +68,8 @@ async def _list(request: Request, authorization: str | None, username: str | Non
     async with ctx.db.transaction(readonly=True) as store:
         principal = await optional_bearer(ctx, store, authorization, scope="maps")
         if username is not None:
-            owner = await store.users.by_login(username) if "@" not in username else None
+            owner = (await store.users.by_login(username) if USERNAME.fullmatch(username)
+                     else None)
             if owner is None:
                 return error_json(404, "not_found", "There is no user with this username.")
             mine = principal is not None and principal.user_id == owner.id
