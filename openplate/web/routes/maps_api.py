@@ -39,6 +39,8 @@ _BEARER_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "An access token was sent and is invalid, expired or revoked."},
     403: {"description": "The token lacks the maps scope."},
 }
+#: OpenAPI: the token is optional (an empty requirement beside the Authorization header's).
+_TOKEN_OPTIONAL: dict[str, Any] = {"security": [{}]}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such map, or one the caller may not see."}}
 
@@ -88,7 +90,8 @@ async def _list(request: Request, authorization: str | None, username: str | Non
 @router.get(
     "/maps", response_model=MapList, summary="List and search public maps",
     responses=_BEARER_ERRORS,
-    openapi_extra={"parameters": map_params.openapi_parameters(with_author=True)},
+    openapi_extra={"parameters": map_params.openapi_parameters(with_author=True),
+                   **_TOKEN_OPTIONAL},
 )
 async def list_maps(request: Request, authorization: Authorization) -> Response:
     return await _list(request, authorization, None)
@@ -99,7 +102,8 @@ async def list_maps(request: Request, authorization: Authorization) -> Response:
     description="Public maps of the user; with a token of that user (scope maps), all of "
                 "their maps.",
     responses={**_BEARER_ERRORS, 404: {"description": "No such user."}},
-    openapi_extra={"parameters": map_params.openapi_parameters(with_author=False)},
+    openapi_extra={"parameters": map_params.openapi_parameters(with_author=False),
+                   **_TOKEN_OPTIONAL},
 )
 async def list_user_maps(request: Request, username: str, authorization: Authorization) -> Response:
     return await _list(request, authorization, username)
@@ -142,6 +146,7 @@ def _detail_response(ctx: AppContext, request: Request, record: MapRecord,
     "/maps/{public_id}", response_model=MapDetail, summary="A map: its metadata and outline",
     description="Answers `ETag`; send it back in `If-None-Match` for a `304 Not Modified`.",
     responses={**_BEARER_ERRORS, **_NOT_FOUND, 304: {"description": "Not modified."}},
+    openapi_extra=_TOKEN_OPTIONAL,
 )
 async def get_map(request: Request, public_id: str, authorization: Authorization) -> Response:
     ctx = context_of(request)
@@ -156,6 +161,7 @@ async def get_map(request: Request, public_id: str, authorization: Authorization
         "description": "The file, with its media type and a download name.",
         "content": {"application/octet-stream": {"schema": {"type": "string",
                                                             "format": "binary"}}}}},
+    openapi_extra=_TOKEN_OPTIONAL,
 )
 async def get_map_file(request: Request, public_id: str, authorization: Authorization) -> Response:
     ctx = context_of(request)
