@@ -177,3 +177,32 @@ def test_on_sqlite_views_from_separate_connections_count_once(url: str, tmp_path
             await sql.aclose()
 
     assert asyncio.run(count()) == 1
+
+
+def test_the_purge_forgets_view_rows_of_past_days_and_keeps_the_counts(url: str) -> None:
+    from openplate.housekeeping import purge
+    from openplate.store.purge_repo import Retention
+
+    today = 25_000
+
+    async def main() -> None:
+        sql = SqlBackend(_name(url), url)
+        try:
+            public_id = await add_map(sql, await sql.add_user())
+            map_id, _ = await _view_count(sql, public_id)
+            async with sql.db.transaction() as store:
+                for day in (today - 5, today - 2, today - 1, today):
+                    for viewer in range(3):
+                        assert await store.maps.record_view(map_id, f"v{viewer}", day)
+            counts = await purge(sql.db, batch=2, now=today * 86_400 + 3600, retention=Retention())
+            assert counts["map_views"] >= 6
+            async with sql.db.transaction() as store:
+                # Yesterday's and today's rows are still there: those views do not count again.
+                assert not await store.maps.record_view(map_id, "v0", today - 1)
+                assert not await store.maps.record_view(map_id, "v0", today)
+                assert await store.maps.record_view(map_id, "v0", today - 2)  # forgotten
+            assert (await _view_count(sql, public_id))[1] == 13
+        finally:
+            await sql.aclose()
+
+    asyncio.run(main())
