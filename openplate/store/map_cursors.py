@@ -1,7 +1,7 @@
 """Cursors of the library's lists: where the next page starts, sealed so nobody can forge one.
 
 A cursor is the sort key of the last map of a page (newest: its ``created_at`` and id; most
-viewed: its view count and id; relevance: its tier, ``created_at`` and id), in base64url, then a
+viewed: its view count and id; relevance: its tier and id), in base64url, then a
 MAC over it and over the list's query (filters and order), from a key derived from the
 instance key. So a cursor is opaque and URL-safe, one that was altered or belongs to another
 query is refused (``BadCursor``, a 400), and the next page starts right after the last map shown
@@ -17,7 +17,7 @@ import hmac
 
 #: Longer cursors are refused before anything else is looked at.
 MAX_CURSOR_CHARS = 200
-_PARTS = {"newest": 2, "views": 2, "relevance": 3}
+_PARTS = {"newest": 2, "views": 2, "relevance": 2}
 _LARGEST = 2**63 - 1
 
 

@@ -1,14 +1,18 @@
-"""The SQL of the library's lists and search, one statement for SQLite and PostgreSQL but for
+"""The SQL of the library's lists and search: one statement for SQLite and PostgreSQL but for
 the full-text match itself.
 
 **Ranking** (relevance order), the same by construction on both databases:
 1. tier 0: every query word is in the title; tier 1: every word is in the title or the
-   description; tier 2: the rest (some word only in the topics);
-2. within a tier, newest first (``created_at``), then the larger id first.
+   description (and not tier 0); tier 2: the rest (some word only in the topics);
+2. within a tier, the most recently shared map first: the larger id.
 Both databases match the same keys (store/map_search.py): on SQLite, FTS5 column filters
 (``{title_keys} : "word"``); on PostgreSQL, ``tsquery`` weights (``'word':A``, the title's keys
 having weight A, the description's B, the topics' C). No score from either engine (BM25,
 ``ts_rank``) takes part, so no engine detail can reorder the results.
+
+A page of search results is read tier by tier (``tier_statement``, at most three statements),
+each in id order with ``LIMIT``: on SQLite the FTS5 index hands its matches out in that order
+(rowid), so a common word costs a page's worth of rows, not all its matches.
 """
 
 from __future__ import annotations
@@ -20,16 +24,15 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
-    case,
     cast,
+    column,
     exists,
     false,
     func,
     literal,
-    literal_column,
     or_,
     select,
-    text,
+    table,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
@@ -38,6 +41,7 @@ from openplate.store.map_search import SearchTerms
 from openplate.store.search_schema import FTS_TABLE
 from openplate.store.tables import categories, map_search, map_tags, maps, users
 
+TIERS = (0, 1, 2)
 SUMMARY_COLUMNS = (
     maps.c.id, maps.c.public_id, maps.c.slug, maps.c.title, maps.c.description, maps.c.owner_id,
     users.c.username.label("author"),
@@ -49,28 +53,9 @@ SUMMARY_COLUMNS = (
 )
 FROM = maps.join(users, users.c.id == maps.c.owner_id).outerjoin(
     categories, categories.c.id == maps.c.category_id)
-
-
-def _fts_rows(name: str, match: str) -> Any:
-    """The map ids whose keys match the FTS5 query ``match`` (bound as ``name``)."""
-    return select(literal_column("rowid")).select_from(text(FTS_TABLE)).where(
-        text(f"{FTS_TABLE} MATCH :{name}").bindparams(**{name: match}))
-
-
-def _matches(dialect: str, terms: SearchTerms) -> tuple[ColumnElement[bool], ColumnElement[int]]:
-    """The condition "every word matches somewhere", and the map's tier (see the docstring).
-    On PostgreSQL both read ``map_search``, which the statement joins."""
-    if dialect == "postgresql":
-        def found(weights: str) -> ColumnElement[bool]:
-            query = cast(literal(terms.tsquery(weights), Text), TSQUERY)
-            return map_search.c.document.op("@@", is_comparison=True)(query)
-
-        return found(""), case((found("A"), 0), (found("AB"), 1), else_=2)
-    title = maps.c.id.in_(_fts_rows("fts_title", terms.fts5(("title_keys",))))
-    either = maps.c.id.in_(_fts_rows("fts_either", terms.fts5(("title_keys",
-                                                                "description_keys"))))
-    matched = maps.c.id.in_(_fts_rows("fts_all", terms.fts5()))
-    return matched, case((title, 0), (either, 1), else_=2)
+#: SQLite's FTS5 table: its rowid is the map's id; the hidden column named after the table is
+#: what MATCH applies to.
+_FTS = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
 
 
 def order_of(query: MapQuery) -> Order:
@@ -79,10 +64,8 @@ def order_of(query: MapQuery) -> Order:
     return "relevance" if query.q is not None else "newest"
 
 
-def list_statement(dialect: str, query: MapQuery, terms: SearchTerms | None,
-                   position: tuple[int, ...] | None, limit: int) -> Select[Any]:
-    """The page after ``position`` (None: the first page) of ``query``'s list, ``limit`` maps
-    (ask one more to know whether another page follows). The rows carry a ``tier`` column."""
+def _filters(query: MapQuery) -> list[ColumnElement[bool]]:
+    """Visibility and the filters: which maps the list may hold at all."""
     conditions: list[ColumnElement[bool]] = []
     if query.include_hidden and query.owner_id is not None:
         conditions.append(maps.c.owner_id == query.owner_id)
@@ -99,26 +82,51 @@ def list_statement(dialect: str, query: MapQuery, terms: SearchTerms | None,
         conditions.append(maps.c.format == query.format)
     if query.category is not None:
         conditions.append(categories.c.slug == query.category)
-    tier: ColumnElement[int] = literal(0)
-    source = FROM
+    return conditions
+
+
+def _matches(dialect: str, terms: SearchTerms, tier: int | None) -> tuple[Any, ColumnElement[bool],
+                                                                         ColumnElement[int]]:
+    """The FROM clause, the match condition (of ``tier``, or any tier when None) and the id
+    to order by (SQLite: the FTS5 rowid, so the index hands out matches in order)."""
+    if dialect == "postgresql":
+        text = terms.tsquery() if tier is None else terms.tsquery_tier(tier)
+        found = map_search.c.document.op("@@", is_comparison=True)(
+            cast(literal(text, Text), TSQUERY))
+        return FROM.join(map_search, map_search.c.map_id == maps.c.id), found, maps.c.id
+    text = terms.fts5() if tier is None else terms.fts5_tier(tier)
+    rowid: ColumnElement[int] = _FTS.c.rowid
+    matched = _FTS.c[FTS_TABLE].op("MATCH", is_comparison=True)(literal(text, Text))
+    source = _FTS.join(maps, maps.c.id == rowid).join(users, users.c.id == maps.c.owner_id)
+    source = source.outerjoin(categories, categories.c.id == maps.c.category_id)
+    return source, matched, rowid
+
+
+def tier_statement(dialect: str, query: MapQuery, terms: SearchTerms, tier: int,
+                   before_id: int | None, limit: int) -> Select[Any]:
+    """Up to ``limit`` maps of one relevance tier, larger ids first (below ``before_id``)."""
+    source, matched, order_id = _matches(dialect, terms, tier)
+    conditions = [matched, *_filters(query)]
+    if before_id is not None:
+        conditions.append(order_id < before_id)
+    return (select(*SUMMARY_COLUMNS).select_from(source).where(*conditions)
+            .order_by(order_id.desc()).limit(limit))
+
+
+def list_statement(dialect: str, query: MapQuery, terms: SearchTerms | None,
+                   position: tuple[int, ...] | None, limit: int) -> Select[Any]:
+    """The newest or most viewed maps after ``position`` (None: from the first), ``limit`` of
+    them (ask one more to know whether another page follows); with ``q``, only those matching
+    (a ``q`` without words matches nothing)."""
+    conditions = _filters(query)
+    source: Any = FROM
     if query.q is not None:
         if terms is None:
             conditions.append(false())
         else:
-            matched, tier = _matches(dialect, terms)
+            source, matched, _ = _matches(dialect, terms, None)
             conditions.append(matched)
-            if dialect == "postgresql":
-                source = FROM.join(map_search, map_search.c.map_id == maps.c.id)
-    order = order_of(query)
-    if order == "relevance":
-        sort: tuple[ColumnElement[Any], ...] = (tier.asc(), maps.c.created_at.desc(),
-                                                maps.c.id.desc())
-        if position is not None:
-            at_tier, created, last = position
-            conditions.append(and_(tier >= at_tier, or_(
-                tier > at_tier, maps.c.created_at < created,
-                and_(maps.c.created_at == created, maps.c.id < last))))
-    elif order == "views":
+    if order_of(query) == "views":
         sort = (maps.c.view_count.desc(), maps.c.id.desc())
         if position is not None:
             views, last = position
@@ -130,14 +138,13 @@ def list_statement(dialect: str, query: MapQuery, terms: SearchTerms | None,
             created, last = position
             conditions.append(and_(maps.c.created_at <= created, or_(
                 maps.c.created_at < created, maps.c.id < last)))
-    return (select(*SUMMARY_COLUMNS, tier.label("tier")).select_from(source)
-            .where(*conditions).order_by(*sort).limit(limit))
+    return select(*SUMMARY_COLUMNS).select_from(source).where(*conditions).order_by(*sort).limit(limit)
 
 
-def position_of(order: Order, row: Any) -> tuple[int, ...]:
-    """The sort key of a row of ``list_statement``: what the next page's cursor holds."""
+def position_of(order: Order, row: Any, tier: int = 0) -> tuple[int, ...]:
+    """The sort key of a listed row: what the next page's cursor holds."""
     if order == "relevance":
-        return (int(row.tier), int(row.created_at), int(row.id))
+        return (tier, int(row.id))
     if order == "views":
         return (int(row.view_count), int(row.id))
     return (int(row.created_at), int(row.id))

@@ -233,15 +233,27 @@ class SqlMaps:
         terms = SearchTerms.parse(query.q) if query.q is not None else None
         canonical = self._canonical(query, order, terms)
         position = self._cursors.open(cursor, order, canonical) if cursor is not None else None
-        statement = map_queries.list_statement(self._conn.dialect.name, query, terms, position,
-                                               limit + 1)
-        rows = (await self._conn.execute(statement)).all()
-        shown = rows[:limit]
-        tags = await self._tags([int(row.id) for row in shown])
-        page = tuple(summary_from(row, tags.get(int(row.id), ())) for row in shown)
+        dialect = self._conn.dialect.name
+        found: list[tuple[int, Any]] = []  # (tier, row)
+        if order == "relevance" and terms is not None:
+            first, before = position if position is not None else (0, None)
+            for tier in map_queries.TIERS[first:]:
+                statement = map_queries.tier_statement(
+                    dialect, query, terms, tier, before if tier == first else None,
+                    limit + 1 - len(found))
+                found.extend((tier, row) for row in await self._conn.execute(statement))
+                if len(found) > limit:
+                    break
+        else:
+            statement = map_queries.list_statement(dialect, query, terms, position, limit + 1)
+            found.extend((0, row) for row in await self._conn.execute(statement))
+        shown = found[:limit]
+        tags = await self._tags([int(row.id) for _, row in shown])
+        page = tuple(summary_from(row, tags.get(int(row.id), ())) for _, row in shown)
         following = None
-        if len(rows) > limit:
-            following = self._cursors.seal(order, map_queries.position_of(order, shown[-1]),
+        if len(found) > limit:
+            tier, row = shown[-1]
+            following = self._cursors.seal(order, map_queries.position_of(order, row, tier),
                                            canonical)
         return MapPage(page, following)
 

@@ -190,6 +190,24 @@ class SearchTerms:
             f'{scope}"{key}"' + ("*" if self.prefix_last and i == last else "")
             for i, key in enumerate(self.keys))
 
+    def fts5_tier(self, tier: int) -> str:
+        """The FTS5 query of the maps in ``tier`` (see store/map_queries.py): 0, every key in
+        the title; 1, every key in the title or description, but not 0; 2, the rest."""
+        title, either = self.fts5(("title_keys",)), self.fts5(("title_keys", "description_keys"))
+        if tier == 0:
+            return title
+        if tier == 1:
+            return f"({either}) NOT ({title})"
+        return f"({self.fts5()}) NOT ({either})"
+
+    def tsquery_tier(self, tier: int) -> str:
+        """The ``tsquery`` of the maps in ``tier``, as ``fts5_tier`` (weights A, AB)."""
+        if tier == 0:
+            return self.tsquery("A")
+        if tier == 1:
+            return f"({self.tsquery('AB')}) & !({self.tsquery('A')})"
+        return f"({self.tsquery()}) & !({self.tsquery('AB')})"
+
     def tsquery(self, weights: str = "") -> str:
         """A PostgreSQL ``tsquery`` (its input text): every key, with one of ``weights``."""
         last = len(self.keys) - 1

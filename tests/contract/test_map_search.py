@@ -2,7 +2,8 @@
 (tsvector): one corpus, written to both, and one list of queries, friendly and hostile.
 
 The ranking rule (store/map_queries.py): every word in the title first, then every word in the
-title or description, then the rest; newest first within each. Some queries' expected order is
+title or description, then the rest; the most recently shared (larger id) first within each.
+The corpus's ``created_at`` order differs from its id order on purpose: it takes no part. Some queries' expected order is
 written out here, so both databases agreeing on a wrong answer fails too.
 """
 
@@ -15,7 +16,7 @@ from openplate.store.map_records import MapQuery
 from tests.contract.backends import NOW, SqlBackend
 from tests.contract.map_helpers import add_map, titles, topic, walk
 
-#: title, description, topics, age order (larger: newer), visibility
+#: title, description, topics, created_at order (larger: newer), visibility; shared in this order
 CORPUS: list[tuple[str, str, list[dict[str, Any]], int, str]] = [
     ("Garden planning", "Vegetables and herbs", [topic("Tomatoes", note="Sow in March")], 1,
      "public"),
@@ -37,8 +38,8 @@ CORPUS: list[tuple[str, str, list[dict[str, Any]], int, str]] = [
 ]
 
 EXPECTED: dict[str, list[str]] = {
-    "garden": ["Gardening tools", "Garden planning", "Garden garden", "Kitchen herbs", "Holiday"],
-    "garden ": ["Garden planning", "Garden garden", "Kitchen herbs", "Holiday"],
+    "garden": ["Gardening tools", "Garden garden", "Garden planning", "Kitchen herbs", "Holiday"],
+    "garden ": ["Garden garden", "Garden planning", "Kitchen herbs", "Holiday"],
     "GARDEN planning": ["Garden planning"],
     "herbs": ["Kitchen herbs", "Garden planning"],
     "cafe": ["Café culture in Paris"],
@@ -122,9 +123,9 @@ async def test_search_follows_changes_to_title_and_description(sqlite: SqlBacken
             assert record is not None
             await store.maps.update(record.id, now=NOW + 100, title="Garden holiday",
                                     description="Nothing")
-        # Its place follows when it was shared (created_at), not when it was changed.
+        # Its place in the tier follows when it was shared (its id), not when it was changed.
         assert await titles(sql, MapQuery(q="garden", author=owner.username)) == [
-            "Gardening tools", "Garden holiday", "Garden planning", "Garden garden",
+            "Gardening tools", "Garden garden", "Garden holiday", "Garden planning",
             "Kitchen herbs"]
         assert await titles(sql, MapQuery(q="coast", author=owner.username)) == []
         await sql.aclose()
