@@ -30,7 +30,6 @@ from sqlalchemy import (
     and_,
     cast,
     column,
-    exists,
     false,
     func,
     literal,
@@ -84,8 +83,9 @@ def _filters(query: MapQuery) -> list[ColumnElement[bool]]:
     if query.author is not None:
         conditions.append(users.c.username_key == query.author.lower())
     if query.tag is not None:
-        conditions.append(exists().where(map_tags.c.map_id == maps.c.id,
-                                         map_tags.c.tag == query.tag))
+        # IN, not EXISTS: the planner may then start from the tag's maps when they are few.
+        conditions.append(maps.c.id.in_(select(map_tags.c.map_id)
+                                        .where(map_tags.c.tag == query.tag)))
     if query.format is not None:
         conditions.append(maps.c.format == query.format)
     if query.category is not None:
