@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, exists, literal, select, update
@@ -282,7 +283,7 @@ class SqlMaps:
             except InvalidField as refused:
                 raise InvalidField("tag", refused.message) from None
             if tag != query.tag:
-                return MapQuery(**{**_fields_of(query), "tag": tag})
+                return replace(query, tag=tag)
         return query
 
     @staticmethod
@@ -307,6 +308,3 @@ class SqlMaps:
         ).first()
         return bytes(row.content) if row is not None else None
 
-
-def _fields_of(query: MapQuery) -> dict[str, Any]:
-    return {name: getattr(query, name) for name in MapQuery.__slots__}
