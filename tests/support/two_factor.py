@@ -15,6 +15,7 @@ import httpx
 from openplate.accounts import totp
 from tests.support.browser_flow import hidden_fields, sign_in
 from tests.support.seed import Account
+from tests.support.waiting import wait_until
 
 _SECRET = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
 _CODE = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
@@ -29,13 +30,22 @@ class Authenticator:
     used: set[int] = field(default_factory=set)
 
     def code(self) -> str:
-        now = int(time.time())
-        current = totp.step_at(now)
-        for step in (current - 1, current, current + 1):
-            if step not in self.used and all(step > used for used in self.used):
-                self.used.add(step)
-                return totp.hotp(self.secret, step)
-        raise AssertionError("every step of the window was used: reset last_step in the test")
+        """A code the server takes for at least 15 s more: in the first half of a step, the
+        previous step's (accepted until this step ends), this one's or the next one's; in the
+        second half, this one's or the next one's (the previous one's would lapse in moments, and
+        on a loaded machine the server checked it a moment too late: a stress run saw that).
+        Each step is used once, in increasing order; when none is left, the next step's code
+        once that step has begun."""
+        while True:
+            now = int(time.time())
+            current = totp.step_at(now)
+            early = now % totp.STEP < totp.STEP // 2
+            for step in ((current - 1, current, current + 1) if early else (current, current + 1)):
+                if all(step > used for used in self.used):
+                    self.used.add(step)
+                    return totp.hotp(self.secret, step)
+            wait_until(lambda: totp.step_at(int(time.time())) > current, "the next TOTP step",
+                       patience=totp.STEP + 5)
 
     def wrong_code(self) -> str:
         right = {totp.hotp(self.secret, totp.step_at(int(time.time())) + d) for d in (-1, 0, 1, 2)}
