@@ -10,7 +10,8 @@ from openplate.oauth.errors import InvalidScope
 SCOPES: dict[str, str] = {
     "account": ("See your account details: your user ID, username, e-mail address and when you "
                 "joined"),
-    "maps": "Upload mind maps to the public library and share them under your name",
+    "maps": ("Upload mind maps under your name, and see, change and delete the maps in your "
+             "library, private ones included"),
     "openid": ("Sign you in with your Openplate account: it learns your user ID (the sub claim) "
                "and when you signed in"),
     "profile": "See your username (the preferred_username and name claims)",
