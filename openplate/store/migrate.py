@@ -1,7 +1,8 @@
 """Bringing a database's schema up to date with Alembic (``openplate migrate``, and ``serve``).
 
 ``serve`` on a database with no tables at all (a first start) creates the current schema
-straight from ``tables.metadata`` in one transaction, adds the security log's triggers, and
+straight from ``tables.metadata`` in one transaction, adds the security log's triggers and the
+library's full-text index (search_schema.py), and
 records the newest revision, as Alembic recommends for a new database: Alembic's own start-up
 (importing it, reading every revision, replaying each one) was about 150 ms of a first start.
 tests/store/test_new_schema.py checks, on SQLite and PostgreSQL, that this schema is the very
@@ -29,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from openplate.settings import Settings
-from openplate.store import append_only
+from openplate.store import append_only, search_schema
 from openplate.store.engine import AnyEngine, create_engine, dispose, unit_of_work
 from openplate.store.tables import metadata
 
@@ -82,7 +83,8 @@ def _create_if_empty(conn: Connection) -> bool:
     if inspect(conn).get_table_names():
         return False
     metadata.create_all(conn, checkfirst=False)
-    for statement in append_only.create_statements(conn.dialect.name):
+    for statement in (*append_only.create_statements(conn.dialect.name),
+                      *search_schema.create_statements(conn.dialect.name)):
         conn.exec_driver_sql(statement)
     _VERSION_TABLE.create(conn)
     conn.execute(_VERSION_TABLE.insert().values(version_num=head_revision()))

@@ -8,7 +8,18 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Engine, Table, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Table,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from openplate.store.engine import InlineConnection
 from openplate.store.prepared import DbConnection, sqlite_error
@@ -20,6 +31,7 @@ from openplate.store.tables import (
     email_verifications,
     grants,
     mail_outbox,
+    map_views,
     password_resets,
     refresh_tokens,
     second_factor_waits,
@@ -91,6 +103,9 @@ def rules(now: int, retention: Retention) -> list[Rule]:
             & ~exists().where(authorization_codes.c.grant_id == grants.c.id),
         )),
         Rule("throttle", throttle, throttle.c.window_start < now - DAY),
+        # A view counts once per viewer and day: the rows of days before yesterday decide
+        # nothing any more (the counts stay in maps.view_count).
+        Rule("map_views", map_views, map_views.c.day < now // DAY - 1),
         Rule("mail_outbox", mail_outbox, mail_outbox.c.sent_at < now - retention.sent_mail),
         Rule("password_resets", password_resets, password_resets.c.expires_at < now),
         Rule("email_verifications", email_verifications, email_verifications.c.expires_at < now),
@@ -106,8 +121,13 @@ def rules(now: int, retention: Retention) -> list[Rule]:
 async def purge_batch(conn: DbConnection, rule: Rule, batch: int) -> int:
     """Delete at most ``batch`` rows matching ``rule``; return how many."""
     table = rule.table
-    key = table.c.key if table is throttle else table.c.id
     condition = rule.condition
+    if table is map_views:  # no id: its rows are named by their whole key
+        columns = (map_views.c.map_id, map_views.c.viewer, map_views.c.day)
+        result = await conn.execute(delete(map_views).where(tuple_(*columns).in_(
+            select(*columns).where(condition).limit(batch))))
+        return int(result.rowcount or 0)
+    key = table.c.key if table is throttle else table.c.id
     if rule.created_before is not None:
         bound = await _first_id_from(conn, table, rule.created_before)
         if bound is not None:

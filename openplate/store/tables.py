@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -18,7 +19,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 metadata = MetaData(
     naming_convention={
@@ -204,6 +207,16 @@ auth_requests = Table(
     Column("browser_digest", String(64), nullable=True),
 )
 
+# The library's categories, a list the operator keeps (openplate category add|list|remove).
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("name", String(80), nullable=False),
+    Column("created_at", Time, nullable=False),
+)
+
 maps = Table(
     "maps",
     metadata,
@@ -222,6 +235,22 @@ maps = Table(
     Column("outline", Text, nullable=False),
     Column("topic_count", Integer, nullable=False),
     Column("created_at", Time, nullable=False, index=True),
+    # public (listed and searchable), unlisted (only by its link) or private (its owner only);
+    # see store/map_fields.py. Maps from before 0014 and the XMind plug-in's uploads: public.
+    Column("visibility", String(10), nullable=False, server_default="public"),
+    Column("category_id", Id, ForeignKey("categories.id", ondelete="SET NULL"), nullable=True,
+           index=True),
+    # When the owner last changed the title, description, tags, visibility or category.
+    Column("updated_at", Time, nullable=False, server_default="0"),
+    # Views counted once per viewer and day (map_views; SqlMaps.record_view).
+    Column("view_count", Integer, nullable=False, server_default="0"),
+    # Every topic title and note, one a line: the topic part of what search looks in
+    # (map_search holds its keys; store/map_search.py).
+    Column("search_text", Text, nullable=False, server_default=""),
+    # The lists: public maps newest first, most viewed first, and an author's, newest first.
+    Index("ix_maps_visibility_created_at_id", "visibility", "created_at", "id"),
+    Index("ix_maps_visibility_view_count_id", "visibility", "view_count", "id"),
+    Index("ix_maps_owner_id_created_at_id", "owner_id", "created_at", "id"),
 )
 
 map_files = Table(
@@ -230,6 +259,45 @@ map_files = Table(
     Column("map_id", Id, ForeignKey("maps.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(16), primary_key=True),  # "map" or "thumbnail"
     Column("content", LargeBinary, nullable=False),
+)
+
+# A map's tags, in their stored form (store/map_fields.py normalise_tag), at most ten a map.
+map_tags = Table(
+    "map_tags",
+    metadata,
+    Column("map_id", Id, ForeignKey("maps.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("tag", String(40), primary_key=True),
+    Index("ix_map_tags_tag_map_id", "tag", "map_id"),
+)
+
+# Who has seen a map on which day: a keyed digest of the viewer (never an address or a session
+# id as such) and the day (Unix days). A view counts once per viewer and day.
+map_views = Table(
+    "map_views",
+    metadata,
+    Column("map_id", Id, ForeignKey("maps.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("viewer", String(64), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Index("ix_map_views_day", "day"),
+)
+
+# What full-text search matches: the keys of a map's title, description and topic text
+# (store/map_search.py). On SQLite the FTS5 table map_search_fts indexes these columns (kept in
+# step by triggers, store/search_schema.py); on PostgreSQL ``document`` is their tsvector
+# (weights A, B, C) with a GIN index, and stays NULL on SQLite.
+map_search = Table(
+    "map_search",
+    metadata,
+    Column("map_id", Id, ForeignKey("maps.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("title_keys", Text, nullable=False),
+    Column("description_keys", Text, nullable=False),
+    Column("topic_keys", Text, nullable=False),
+    Column("document", TSVECTOR().with_variant(Text(), "sqlite"), nullable=True),
+    Index("ix_map_search_document", "document", postgresql_using="gin",
+          sqlite_where=text("document IS NOT NULL")),
 )
 
 # What a user has allowed an application, remembered so the same request skips the consent page.

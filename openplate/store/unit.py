@@ -12,6 +12,7 @@ from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.admin_repos import SqlAdmin
 from openplate.store.app_repos import SqlApplications
+from openplate.store.category_repos import SqlCategories
 from openplate.store.client_cache import ClientCache
 from openplate.store.client_grants import ClientGrants
 from openplate.store.consent_repos import SqlConsents
@@ -94,7 +95,11 @@ class Store:
 
     @_repository
     def maps(self) -> SqlMaps:
-        return SqlMaps(self.conn)
+        return SqlMaps(self.conn, self.digester)
+
+    @_repository
+    def categories(self) -> SqlCategories:
+        return SqlCategories(self.conn)
 
     @_repository
     def consents(self) -> SqlConsents:

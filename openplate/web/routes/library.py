@@ -11,13 +11,21 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from openplate.library import Topic
+from openplate.store.map_records import MapRecord
 from openplate.web.context import context_of
-from openplate.web.pages import error_page, render, take_notice, visitor
+from openplate.web.pages import Visitor, error_page, render, take_notice, visitor
 
 router = APIRouter(include_in_schema=False)
 
 PUBLIC_ID = re.compile(r"[0-9a-z]{6,16}")
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+PRIVATE_CACHE = {"Cache-Control": "private, no-cache"}
+
+
+def _may_see(record: MapRecord, who: Visitor) -> bool:
+    """A private map is its owner's alone: anyone else gets the 404 of a map that is not there.
+    Unlisted maps are open to whoever has the link."""
+    return record.visibility != "private" or (who.user is not None and who.user.id == record.owner_id)
 
 
 @router.get("/")
@@ -38,7 +46,7 @@ async def _map_page(request: Request, public_id: str, slug: str | None) -> Respo
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
         record = await store.maps.by_public_id(public_id) if PUBLIC_ID.fullmatch(public_id) else None
-    if record is None:
+    if record is None or not _may_see(record, who):
         return error_page(ctx, who, status=404, title="Map not found",
                           message="There is no map at this address.")
     if slug != record.slug:
@@ -64,15 +72,17 @@ async def map_file(request: Request, public_id: str, name: str) -> Response:
     if name not in ("map", "thumbnail.png") or not PUBLIC_ID.fullmatch(public_id):
         return error_page(ctx, None, status=404, title="Not found", message="No such file.")
     async with ctx.db.transaction(readonly=True) as store:
+        who = await visitor(request, ctx, store, create=False)
         record = await store.maps.by_public_id(public_id)
         kind = "map" if name == "map" else "thumbnail"
         content = await store.maps.file(map_id=record.id, kind=kind) if record else None
-    if record is None or content is None:
+    if record is None or content is None or not _may_see(record, who):
         return error_page(ctx, None, status=404, title="Not found", message="No such file.")
+    cache = PUBLIC_CACHE if record.visibility != "private" else PRIVATE_CACHE
     if kind == "thumbnail":
-        return Response(content, media_type="image/png", headers=PUBLIC_CACHE)
+        return Response(content, media_type="image/png", headers=cache)
     disposition = f'attachment; filename="{record.filename}"'
     return Response(
         content, media_type=record.media_type,
-        headers={**PUBLIC_CACHE, "Content-Disposition": disposition},
+        headers={**cache, "Content-Disposition": disposition},
     )
