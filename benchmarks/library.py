@@ -459,8 +459,8 @@ def verdict(value: float, target: float | None) -> str:
 def report(results: list[dict[str, Any]], conditions: dict[str, Any]) -> str:
     lines = [f"Library benchmark, {conditions['when']}: {conditions['maps']} demo maps, "
              f"{conditions['requests']} requests a scenario, one at a time; server pinned to "
-             f"{conditions['server_core']}; {conditions['machine']}. Load average before: {conditions['load_before']}, "
-             f"after: {conditions['load_after']}.", ""]
+             f"{conditions['server_core']}; {conditions['machine']}. Load average before: "
+             f"{conditions['load_before']}, after: {conditions['load_after']}.", ""]
     for side in results:
         lines += [f"### {side['database']} ({side['seeded']['maps']} maps, "
                   f"{side['seeded']['topics']} topics, seeded in {side['seeding_s']} s)", "",

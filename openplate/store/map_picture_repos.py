@@ -1,7 +1,7 @@
 """SQL repository for the pictures a map's page and exports draw from: cached ``map_files`` rows.
 
 A picture is made from the map's stored outline on first use and kept as a ``map_files`` row of
-its own kind (``picture.svg``, ``picture.png``; see openplate/web/map_pictures.py). Deleting the
+its own kind (``picture-svg``, ``picture-png``; see openplate/web/map_pictures.py). Deleting the
 map deletes them with its other files. Nothing here commits: the caller's unit of work does.
 """
 

@@ -4,12 +4,12 @@ Rendering is CPU work (an SVG costs about 250 ms for 5,000 topics), so a picture
 first use, in a worker thread under ``ctx.parse_slots``, and kept as a ``map_files`` row of its
 own kind, written in a short unit of work of its own; every later request reads that row.
 
-- ``picture.svg``: ``render_svg`` of the outline, titled with the map's title. The row holds a
+- ``picture-svg``: ``render_svg`` of the outline, titled with the map's title. The row holds a
   stamp of the title the picture was drawn with, a newline, then the SVG (UTF-8). A row whose
   stamp is not the map's current title (the owner renamed the map) is drawn again and
   replaced, so the cache never shows an old title. An empty SVG after the stamp records that
   the picture is too big to show inline (see the limits below), so it is not drawn again.
-- ``picture.png``: ``render_png`` of the outline, 640 × 400, for a map that brought no
+- ``picture-png``: ``render_png`` of the outline, 640 × 400, for a map that brought no
   thumbnail of its own (an uploaded thumbnail is the ``thumbnail`` row and is served as is).
   It does not show the title, and an outline never changes, so it never goes stale.
 
@@ -32,8 +32,8 @@ from openplate.store.map_records import MapRecord
 from openplate.web.context import AppContext
 
 #: The ``map_files`` kinds of the cached pictures, and of a thumbnail the upload brought.
-SVG_KIND = "picture.svg"
-PNG_KIND = "picture.png"
+SVG_KIND = "picture-svg"
+PNG_KIND = "picture-png"
 UPLOADED_THUMBNAIL_KIND = "thumbnail"
 
 #: A map with more topics than this is not drawn inline: ``map_svg`` gives None at once.
@@ -93,7 +93,7 @@ async def _keep(ctx: AppContext, map_id: int, kind: str, content: bytes, *,
 async def map_svg(ctx: AppContext, record: MapRecord) -> str | None:
     """The map's picture as an SVG document (``render_svg``, titled with the map's title), or
     None when it is too big to show inline: more than ``MAX_INLINE_TOPICS`` topics, or an SVG
-    over ``MAX_INLINE_SVG_BYTES``. Drawn once, then read from the ``picture.svg`` row."""
+    over ``MAX_INLINE_SVG_BYTES``. Drawn once, then read from the ``picture-svg`` row."""
     if record.topic_count > MAX_INLINE_TOPICS:
         return None
     stamp = _stamp(record.title)
@@ -123,7 +123,7 @@ async def full_svg(ctx: AppContext, record: MapRecord) -> str:
 
 async def map_png(ctx: AppContext, record: MapRecord) -> bytes:
     """The map's PNG thumbnail: the one its upload brought, else one drawn from its outline
-    (``render_png``, 640 × 400), drawn once and then read from the ``picture.png`` row."""
+    (``render_png``, 640 × 400), drawn once and then read from the ``picture-png`` row."""
     kinds = [UPLOADED_THUMBNAIL_KIND, PNG_KIND] if record.has_thumbnail else [PNG_KIND]
     for found in await _cached(ctx, record.id, kinds):
         if found is not None:

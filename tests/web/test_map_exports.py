@@ -148,7 +148,7 @@ def test_svg_and_png_exports_are_the_map_pictures(
     assert thumbnail.status_code == 200 and thumbnail.content == png.content
     row = map_row(server, public_id)
     assert count(server, "map_files", f"map_id = {row['id']} AND kind IN "
-                                      "('picture.svg', 'picture.png')") == 2
+                                      "('picture-svg', 'picture-png')") == 2
 
 
 def test_a_private_map_exports_to_its_owner_only(
