@@ -7,8 +7,9 @@ own kind, written in a short unit of work of its own; every later request reads 
 - ``picture-svg``: ``render_svg`` of the outline, titled with the map's title. The row holds a
   stamp of the title the picture was drawn with, a newline, then the SVG (UTF-8). A row whose
   stamp is not the map's current title (the owner renamed the map) is drawn again and
-  replaced, so the cache never shows an old title. An empty SVG after the stamp records that
-  the picture is too big to show inline (see the limits below), so it is not drawn again.
+  replaced, so the cache never shows an old title. The whole SVG is kept, also when it is too
+  big to show inline (the limits below): the ``svg`` export serves it, and a 50,000-topic map
+  costs seconds to draw, so it is drawn once there too.
 - ``picture-png``: ``render_png`` of the outline, 640 × 400, for a map that brought no
   thumbnail of its own (an uploaded thumbnail is the ``thumbnail`` row and is served as is).
   It does not show the title, and an outline never changes, so it never goes stale.
@@ -70,7 +71,7 @@ def _draw_png(record: MapRecord) -> bytes:
 
 
 def _read_svg(row: bytes | None, stamp: bytes) -> bytes | None:
-    """The cached SVG bytes (empty: too big) if ``row`` was drawn with this title's stamp."""
+    """The cached SVG bytes, if ``row`` was drawn with this title's stamp."""
     if row is None:
         return None
     head, _, svg = row.partition(b"\n")
@@ -90,35 +91,32 @@ async def _keep(ctx: AppContext, map_id: int, kind: str, content: bytes, *,
                                              replace=replace)
 
 
-async def map_svg(ctx: AppContext, record: MapRecord) -> str | None:
-    """The map's picture as an SVG document (``render_svg``, titled with the map's title), or
-    None when it is too big to show inline: more than ``MAX_INLINE_TOPICS`` topics, or an SVG
-    over ``MAX_INLINE_SVG_BYTES``. Drawn once, then read from the ``picture-svg`` row."""
-    if record.topic_count > MAX_INLINE_TOPICS:
-        return None
+async def svg_bytes(ctx: AppContext, record: MapRecord) -> bytes:
+    """The map's whole SVG (UTF-8), whatever its size: read from the ``picture-svg`` row, or
+    drawn now (a few at a time, off the event loop) and kept."""
     stamp = _stamp(record.title)
     (row,) = await _cached(ctx, record.id, [SVG_KIND])
     found = _read_svg(row, stamp)
-    if found is None:
-        async with ctx.parse_slots:  # drawing is CPU work: a few at a time, off the event loop
-            (row,) = await _cached(ctx, record.id, [SVG_KIND])  # drawn while we waited?
-            found = _read_svg(row, stamp)
-            if found is None:
-                drawn = (await asyncio.to_thread(_draw_svg, record)).encode("utf-8")
-                found = drawn if len(drawn) <= MAX_INLINE_SVG_BYTES else b""
-                await _keep(ctx, record.id, SVG_KIND, stamp + b"\n" + found,
-                            replace=row is not None)
-    return found.decode("utf-8") if found else None
+    if found is not None:
+        return found
+    async with ctx.parse_slots:  # drawing is CPU work: a few at a time, off the event loop
+        (row,) = await _cached(ctx, record.id, [SVG_KIND])  # drawn while we waited?
+        found = _read_svg(row, stamp)
+        if found is None:
+            found = (await asyncio.to_thread(_draw_svg, record)).encode("utf-8")
+            await _keep(ctx, record.id, SVG_KIND, stamp + b"\n" + found, replace=row is not None)
+    return found
 
 
-async def full_svg(ctx: AppContext, record: MapRecord) -> str:
-    """The map's SVG whatever its size: the cached one when ``map_svg`` has it, else drawn now
-    (and not kept: only the SVG export asks for a picture this big)."""
-    inline = await map_svg(ctx, record)
-    if inline is not None:
-        return inline
-    async with ctx.parse_slots:
-        return await asyncio.to_thread(_draw_svg, record)
+async def map_svg(ctx: AppContext, record: MapRecord) -> str | None:
+    """The map's picture as an SVG document (``render_svg``, titled with the map's title), or
+    None when it is too big to show inline: more than ``MAX_INLINE_TOPICS`` topics (nothing is
+    drawn then), or an SVG over ``MAX_INLINE_SVG_BYTES``. Drawn once, then read from the
+    ``picture-svg`` row."""
+    if record.topic_count > MAX_INLINE_TOPICS:
+        return None
+    found = await svg_bytes(ctx, record)
+    return found.decode("utf-8") if len(found) <= MAX_INLINE_SVG_BYTES else None
 
 
 async def map_png(ctx: AppContext, record: MapRecord) -> bytes:

@@ -30,7 +30,7 @@ from openplate.library.export import EXPORT_FORMATS, export_map
 from openplate.library.model import Topic
 from openplate.store.map_records import MapRecord
 from openplate.web.context import AppContext, context_of
-from openplate.web.map_pictures import full_svg, map_png, sheets_of
+from openplate.web.map_pictures import map_png, sheets_of, svg_bytes
 from openplate.web.pages import error_page, visitor
 from openplate.web.replies import Refusal
 from openplate.web.routes.bearer_auth import Authorization
@@ -84,7 +84,7 @@ def _outline_export(record: MapRecord, fmt: str) -> bytes:
 async def export_bytes(ctx: AppContext, record: MapRecord, fmt: str) -> bytes:
     """The export of ``record`` as ``fmt`` (a key of ``EXPORTS``)."""
     if fmt == "svg":
-        return (await full_svg(ctx, record)).encode("utf-8")
+        return await svg_bytes(ctx, record)
     if fmt == "png":
         return await map_png(ctx, record)
     async with ctx.parse_slots:
