@@ -1,4 +1,4 @@
-"""The ``openplate`` command: serve, migrate, user, app, keys, mail, category, purge, security-log.
+"""The ``openplate`` command: serve, migrate, user, app, keys, mail, category, demo, purge, security-log.
 
 Every failure is one line on stderr and a non-zero exit (2 for a usage error), never a
 traceback; every flag is validated as its environment variable is, before anything is made.
@@ -8,8 +8,8 @@ Commands print JSON with ``--json`` and plain text without it, except ``user cre
 One module per command group: server.py (serve, migrate), users.py (user create) and
 user_admin.py (user list, show, set-password, disable, enable, delete), apps.py (app create) and
 app_admin.py (app list, show, disable, enable, delete), keys.py (keys rotate, keys list),
-mail.py (mail list, mail retry), categories.py (category add, list, remove), maintenance.py
-(purge, security-log); common.py and paging.py hold what they share.
+mail.py (mail list, mail retry), categories.py (category add, list, remove), demo.py (demo),
+maintenance.py (purge, security-log); common.py and paging.py hold what they share.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from openplate import __version__
-from openplate.cli import apps, categories, keys, mail, maintenance, server, users
+from openplate.cli import apps, categories, demo, keys, mail, maintenance, server, users
 from openplate.cli.common import CommandError, OneLineParser, one_line
 
 __all__ = ["CommandError", "build_parser", "main"]
@@ -28,7 +28,7 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="openplate", description=__doc__.splitlines()[0].replace("``", ""))
     parser.add_argument("--version", action="version", version=f"openplate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (server, users, apps, keys, mail, categories, maintenance):
+    for group in (server, users, apps, keys, mail, categories, demo, maintenance):
         group.register(commands)
     return parser
 

@@ -697,7 +697,7 @@ def test_maps_multipart_bodies(
         assert is_a_map(maps[0][2]), describe(response)
         created = response.json()
         assert set(created) == {"id", "url", "title", "description", "format", "download_url",
-                                "thumbnail_url"}, created
+                                "thumbnail_url", "visibility", "tags", "category"}, created
         assert response.headers["location"] == created["url"]
         assert 0 < len(created["title"]) <= 200 and created["title"] == _clean(created["title"])
         assert len(created["description"]) <= 10_000
