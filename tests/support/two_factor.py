@@ -44,8 +44,8 @@ class Authenticator:
                 if all(step > used for used in self.used):
                     self.used.add(step)
                     return totp.hotp(self.secret, step)
-            wait_until(lambda: totp.step_at(int(time.time())) > current, "the next TOTP step",
-                       patience=totp.STEP + 5)
+            wait_until(lambda step=current: totp.step_at(int(time.time())) > step,
+                       "the next TOTP step", patience=totp.STEP + 5)
 
     def wrong_code(self) -> str:
         right = {totp.hotp(self.secret, totp.step_at(int(time.time())) + d) for d in (-1, 0, 1, 2)}
