@@ -463,7 +463,7 @@ def test_token_endpoint_body_over_the_cap_is_413(
 
 ALLOWED_METHODS = {
     "/oauth/token": {"POST"}, "/oauth/auth": {"GET", "POST"}, "/oauth/auth/decision": {"POST"},
-    "/users/me": {"GET"}, "/maps": {"POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
+    "/users/me": {"GET"}, "/maps": {"GET", "POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
     "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},
 }
@@ -495,7 +495,7 @@ def test_unexpected_methods_are_405(
                                    "error_description": "Method Not Allowed"}, describe(response)
 
 
-@pytest.mark.parametrize("path", ["/oauth/token", "/signout", "/maps"])
+@pytest.mark.parametrize("path", ["/oauth/token", "/signout", "/oauth/auth/decision"])
 def test_405_page_for_browsers_names_the_allowed_methods(
     live: Live, watch: LogWatch, path: str
 ) -> None:
