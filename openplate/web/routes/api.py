@@ -12,7 +12,7 @@ from openplate.web.context import AppContext
 from openplate.web.errors import error_reply
 from openplate.web.hot import HotRequest
 from openplate.web.replies import Reply, json_reply
-from openplate.web.routes import maps_api, maps_upload
+from openplate.web.routes import maps_api, maps_export, maps_upload
 from openplate.web.routes.bearer_auth import (
     Authorization,
     BearerRejected,
@@ -26,6 +26,7 @@ __all__ = ["Authorization", "BearerRejected", "CACHE_NO_STORE", "Me", "authoriza
 router = APIRouter(tags=["api"])
 router.include_router(maps_upload.router)
 router.include_router(maps_api.router)
+router.include_router(maps_export.router)
 
 CACHE_NO_STORE = ((b"cache-control", b"no-store"),)
 

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from openplate.library.formats import FORMATS
 from openplate.store.map_records import MapQuery, MapRecord
 from openplate.web.context import context_of
-from openplate.web.map_pictures import map_svg
+from openplate.web.map_pictures import map_png, map_svg
 from openplate.web.map_views import count_view
 from openplate.web.outline_html import outline_html
 from openplate.web.pages import Visitor, error_page, render, take_notice, visitor
@@ -106,19 +106,21 @@ async def map_page(request: Request, public_id: str, slug: str) -> Response:
 
 @router.get("/mindmaps/{public_id}/files/{name}")
 async def map_file(request: Request, public_id: str, name: str) -> Response:
+    """``map``: the original upload. ``thumbnail.png``: every map's thumbnail, the one its
+    upload brought or one drawn from its outline (web/map_pictures.py)."""
     ctx = context_of(request)
     if name not in ("map", "thumbnail.png") or not PUBLIC_ID.fullmatch(public_id):
         return error_page(ctx, None, status=404, title="Not found", message="No such file.")
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
         record = await store.maps.by_public_id(public_id)
-        kind = "map" if name == "map" else "thumbnail"
-        content = await store.maps.file(map_id=record.id, kind=kind) if record else None
-    if record is None or content is None or not _may_see(record, who):
+        content = (await store.maps.file(map_id=record.id, kind="map")
+                   if record is not None and name == "map" else None)
+    if record is None or not _may_see(record, who) or (name == "map" and content is None):
         return error_page(ctx, None, status=404, title="Not found", message="No such file.")
     cache = PUBLIC_CACHE if record.visibility != "private" else PRIVATE_CACHE
-    if kind == "thumbnail":
-        return Response(content, media_type="image/png", headers=cache)
+    if name == "thumbnail.png":
+        return Response(await map_png(ctx, record), media_type="image/png", headers=cache)
     disposition = f'attachment; filename="{record.filename}"'
     return Response(
         content, media_type=record.media_type,

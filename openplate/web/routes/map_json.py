@@ -33,7 +33,8 @@ class MapOut(BaseModel):
     created_at: str = Field(description="ISO 8601, UTC.")
     updated_at: str = Field(description="ISO 8601, UTC: the last change of its metadata.")
     download_url: str = Field(description="The original upload, as on the map's page.")
-    thumbnail_url: str | None
+    thumbnail_url: str = Field(description="A PNG thumbnail: the one the upload brought, else "
+                                           "one drawn from the outline.")
 
 
 class OutlineTopic(BaseModel):
@@ -62,7 +63,8 @@ class MapCreated(BaseModel):
     description: str
     format: str
     download_url: str
-    thumbnail_url: str | None
+    thumbnail_url: str = Field(description="A PNG thumbnail: the one the upload brought, else "
+                                           "one drawn from the outline.")
     visibility: Literal["public", "unlisted", "private"]
     tags: list[str]
     category: CategoryOut | None
@@ -73,11 +75,12 @@ def iso_time(seconds: int) -> str:
 
 
 def map_urls(ctx: AppContext, public_id: str, slug: str, has_thumbnail: bool) -> dict[str, Any]:
+    """The map's page, download and thumbnail URLs. Every map has a thumbnail now (one is drawn
+    for a map that brought none); ``has_thumbnail`` is kept for the callers' sake."""
     return {
         "url": ctx.url(f"/mindmaps/{public_id}/{slug}"),
         "download_url": ctx.url(f"/mindmaps/{public_id}/files/map"),
-        "thumbnail_url": (ctx.url(f"/mindmaps/{public_id}/files/thumbnail.png")
-                          if has_thumbnail else None),
+        "thumbnail_url": ctx.url(f"/mindmaps/{public_id}/files/thumbnail.png"),
     }
 
 
