@@ -14,23 +14,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
-def _head(topic: dict[str, Any]) -> str:
+_LINK = Markup('<a class="topic" dir="auto" href="{}" rel="nofollow ugc noopener">{}</a>')
+_TEXT = Markup('<span class="topic" dir="auto">{}</span>')
+_NOTE = Markup('<p class="note" dir="auto">{}</p>')
+_OPEN, _OPEN_LIST = Markup("<li>"), Markup("<ul>")
+_CLOSE, _CLOSE_LIST, _CLOSE_BRANCH = Markup("</li>"), Markup("</ul>"), Markup("</ul></li>")
+
+
+def _head(topic: dict[str, Any]) -> Markup:
+    """The topic's title (a link, if it has one) and its note; ``format`` escapes each."""
     title = topic.get("title")
-    text = escape(title if isinstance(title, str) and title else "(untitled)")
+    text = title if isinstance(title, str) and title else "(untitled)"
     link = topic.get("link")
     if isinstance(link, str) and link.lower().startswith(_SAFE_SCHEMES):
-        head = (f'<a class="topic" dir="auto" href="{escape(link)}" '
-                f'rel="nofollow ugc noopener">{text}</a>')
+        head = _LINK.format(link, text)
     else:
-        head = f'<span class="topic" dir="auto">{text}</span>'
+        head = _TEXT.format(text)
     note = topic.get("note")
     if isinstance(note, str) and note.strip():
-        head += f'<p class="note" dir="auto">{escape(note)}</p>'
+        head += _NOTE.format(note)
     return head
 
 
@@ -43,19 +50,19 @@ def _topics(items: Any) -> Iterator[dict[str, Any]]:
 
 def outline_html(sheets: Any) -> Markup:
     """``<ul class="outline">`` holding every sheet's topics, nested as in the map."""
-    out = ['<ul class="outline">']
+    out = [Markup('<ul class="outline">')]
     stack = [_topics(sheets)]
     while stack:
         topic = next(stack[-1], None)
         if topic is None:
             stack.pop()
-            out.append("</ul></li>" if stack else "</ul>")
+            out.append(_CLOSE_BRANCH if stack else _CLOSE_LIST)
             continue
-        out.append("<li>" + _head(topic))
+        out += (_OPEN, _head(topic))
         children = topic.get("children")
         if isinstance(children, list) and children:
-            out.append("<ul>")
+            out.append(_OPEN_LIST)
             stack.append(_topics(children))
         else:
-            out.append("</li>")
-    return Markup("".join(out))
+            out.append(_CLOSE)
+    return Markup("").join(out)

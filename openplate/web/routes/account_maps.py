@@ -183,7 +183,8 @@ async def delete_page(request: Request, public_id: str) -> Response:
         consequences=[
             "The map, its file and its picture are deleted at once, for good: it cannot be "
             "brought back.",
-            "Its page and its downloads stop working for everyone, links included.",
+            "Its page and its downloads stop working for everyone, even people who have the "
+            "link.",
             "Copies people have already downloaded are not affected.",
         ],
         button="Delete this map", cancel=_map_url(record),
