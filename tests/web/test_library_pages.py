@@ -19,7 +19,7 @@ import pytest
 
 from openplate.library.model import Topic
 from openplate.web.map_views import MEMO_SIZE, ViewMemo
-from tests.support.mindmaps import make_freemind, make_opml, make_xmind_json
+from tests.support.mindmaps import make_freemind, make_opml
 from tests.support.operator_cli import operator_json
 from tests.support.seed import Account, Seeder
 from tests.support.server import LiveServer

@@ -22,7 +22,7 @@ from openplate.store.map_fields import InvalidField
 from openplate.store.map_records import CategoryRecord, MapQuery, MapRecord
 from openplate.store.unit import Store
 from openplate.web.context import context_of, now
-from openplate.web.forms import BadForm, read_form
+from openplate.web.forms import BadForm, read_form, read_upload_form
 from openplate.web.notices import Notice
 from openplate.web.pages import (
     Visitor,
@@ -37,14 +37,16 @@ from openplate.web.pages import (
 )
 from openplate.web.routes.library import PUBLIC_ID
 from openplate.web.routes.library_lists import cursor_of, list_page
+from openplate.web.routes.map_upload_page import field_words
 
 router = APIRouter(include_in_schema=False)
 
 PATH = "/account/maps"
 NOT_YOURS = "There is no map of yours at this address."
-#: An edit form's largest body: a description of 10,000 characters, each up to 12 bytes once
-#: percent-encoded, and the other fields (BodyLimit allows forms 256 KiB).
-EDIT_FORM_BYTES = 200 * 1024
+#: An edit form's largest body (``multipart/form-data``: a description of 10,000 characters is
+#: longer than an URL-encoded field may be): the description, up to 4 bytes a character, and
+#: the other fields (BodyLimit allows forms 256 KiB).
+EDIT_FORM_BYTES = 128 * 1024
 FIELDS = ("title", "description", "tags", "visibility", "category")
 
 
@@ -102,10 +104,6 @@ async def edit_page(request: Request, public_id: str) -> Response:
     return _edit_form(ctx, who, record, categories, values=_stored_values(record))
 
 
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
-
-
 def _changes(values: dict[str, str],
              categories: list[CategoryRecord]) -> tuple[dict[str, Any], dict[str, str]]:
     """The checked value of every field, and a message for each refused one."""
@@ -116,7 +114,7 @@ def _changes(values: dict[str, str],
         try:
             checked[name] = work()
         except InvalidField as refused:
-            errors[name] = _sentence(refused.message)
+            errors[name] = field_words(name, refused.message)
 
     check("title", lambda: map_fields.check_title(values["title"]))
     check("description", lambda: map_fields.check_description(values["description"]))
@@ -124,7 +122,7 @@ def _changes(values: dict[str, str],
     check("visibility", lambda: map_fields.check_visibility(values["visibility"]))
     slug = values["category"].strip()
     if slug and not any(c.slug == slug for c in categories):
-        errors["category"] = "There is no such category: choose one from the list."
+        errors["category"] = field_words("category", "")
     else:
         checked["category"] = slug or None
     return checked, errors
@@ -135,7 +133,7 @@ async def edit_post(request: Request, public_id: str) -> Response:
     ctx = context_of(request)
     path = f"{PATH}/{public_id}/edit"
     try:  # read before the unit of work: a slow client never holds one open
-        form = await read_form(request, max_bytes=EDIT_FORM_BYTES)
+        form = (await read_upload_form(request, max_bytes=EDIT_FORM_BYTES, file_fields=())).params
     except BadForm as error:
         return error_page(ctx, None, status=400, title="This form could not be used",
                           message=str(error))
@@ -153,7 +151,7 @@ async def edit_post(request: Request, public_id: str) -> Response:
             try:
                 await store.maps.update(record.id, now=now(), **changes)
             except InvalidField as refused:  # the category went meanwhile; nothing written
-                errors[refused.field] = _sentence(refused.message)
+                errors[refused.field] = field_words(refused.field, refused.message)
         if errors:
             shown = {name: value[:map_fields.MAX_DESCRIPTION_CHARS + 100]
                      for name, value in values.items()}

@@ -61,6 +61,15 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
 
 
+def field_words(field: str, message: str) -> str:
+    """What a form says beside one of a map's text fields, for the rules' ``message``."""
+    if field == "visibility":
+        return "Choose who can see it: public, unlisted or private."
+    if field == "category":
+        return "There is no such category: choose one from the list."
+    return _sentence(message)
+
+
 def _too_large(ctx: AppContext) -> str:
     return (f"This file is too large: a map may be at most "
             f"{describe_size(ctx.settings.max_upload_bytes)}.")
@@ -145,11 +154,12 @@ async def upload_post(request: Request) -> Response:
     if who.user is None or who.session is None:
         return redirect(ctx, signin_url(PATH), who)
     too_large = {"map": _too_large(ctx), "form": RETRY}
+    no_file = {"map": "Choose the file of the map to share.", "form": RETRY}
     if _declared_too_large(request, body_bound(ctx)):
         return _form(ctx, who, categories, status=413, errors=too_large)
     try:
         upload = await read_map_form(_bounded(request, body_bound(ctx)), ctx,
-                                     extra=("csrf_token",))
+                                     extra=("csrf_token",), require_file=False)
     except BodyTooLarge:  # streamed past the bound (BodyLimit): the rest is never read
         return _form(ctx, who, categories, status=413, errors=too_large)
     except UploadRefused as refused:
@@ -159,15 +169,14 @@ async def upload_post(request: Request) -> Response:
     if not sessions.csrf_ok(who.session, upload.fields.get("csrf_token")):
         return error_page(ctx, who, status=403, title="This form could not be used",
                           message="Your form expired. Reload the page and try again.")
-    if not upload.data and not upload.filename:
-        return _form(ctx, who, categories, status=400, upload=upload,
-                     errors={"map": "Choose the file of the map to share.", "form": RETRY})
+    if not upload.data and not upload.filename:  # the file field left empty
+        return _form(ctx, who, categories, status=400, upload=upload, errors=no_file)
     try:
         record = await share_map(ctx, upload, owner_id=who.user.id, client_pk=None)
     except UploadRefused as refused:
         field = refused.field if refused.field in (*TEXT_FIELDS, "map") else "form"
         message = (file_message(ctx, refused) if field == "map"
-                   else _sentence(refused.message))
+                   else field_words(field, refused.message))
         errors = {field: message}
         errors.setdefault("form", RETRY)
         return _form(ctx, who, categories, status=refused.status, errors=errors, upload=upload)

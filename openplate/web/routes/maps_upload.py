@@ -133,12 +133,13 @@ def upload_limits(ctx: AppContext) -> UploadLimits:
                         max_xml_bytes=ctx.settings.max_map_document_bytes)
 
 
-async def read_map_form(request: Request, ctx: AppContext, *,
-                        extra: tuple[str, ...] = ()) -> MapUpload:
+async def read_map_form(request: Request, ctx: AppContext, *, extra: tuple[str, ...] = (),
+                        require_file: bool = True) -> MapUpload:
     """The sharing form of ``request`` (``multipart/form-data``): the text fields of
     ``TEXT_FIELDS`` and ``extra``, and the file. ``UploadRefused`` for a form that is not
-    multipart (415), cannot be read, has a field twice or lacks the file part (400);
-    ``BodyTooLarge`` (from the body limit) passes through."""
+    multipart (415), cannot be read, has a field twice or lacks the file part (400; without
+    ``require_file``, no file part gives no name and no bytes); ``BodyTooLarge`` (from the
+    body limit) passes through."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "multipart/form-data":
         raise UploadRefused(415, "unsupported_map_format", "Send the map as multipart/form-data.",
@@ -155,8 +156,10 @@ async def read_map_form(request: Request, ctx: AppContext, *,
         fields = _text_fields(form, (*TEXT_FIELDS, *extra))
         upload = form.get("map")
         if not isinstance(upload, UploadFile):
-            raise UploadRefused(400, "invalid_request", "The file part 'map' is required.",
-                                field="map")
+            if require_file or upload:  # (an empty text part counts as no file)
+                raise UploadRefused(400, "invalid_request", "The file part 'map' is required.",
+                                    field="map")
+            return MapUpload(fields, None, b"")
         data = await upload.read(ctx.settings.max_upload_bytes + 1)
         return MapUpload(fields, upload.filename, data)
     finally:
