@@ -6,13 +6,17 @@ the full-text match itself.
    description (and not tier 0); tier 2: the rest (some word only in the topics);
 2. within a tier, the most recently shared map first: the larger id.
 Both databases match the same keys (store/map_search.py): on SQLite, FTS5 column filters
-(``{title_keys} : "word"``); on PostgreSQL, ``tsquery`` weights (``'word':A``, the title's keys
-having weight A, the description's B, the topics' C). No score from either engine (BM25,
-``ts_rank``) takes part, so no engine detail can reorder the results.
+(``{title_keys} : "word"``, ``{title_keys description_keys} : …``); on PostgreSQL, one
+``tsvector`` for each of those scopes (``title_words``, ``text_words``, ``all_words``). No score
+from either engine (BM25, ``ts_rank``) takes part, so no engine detail can reorder the results.
 
 A page of search results is read tier by tier (``tier_statement``, at most three statements),
-each in id order with ``LIMIT``: on SQLite the FTS5 index hands its matches out in that order
-(rowid), so a common word costs a page's worth of rows, not all its matches.
+each in id order with ``LIMIT``. On SQLite the FTS5 index hands its matches out in that order
+(rowid), so a common word costs a page's worth of rows, not all its matches. On PostgreSQL a
+GIN index has no such order, so each tier is first probed (``probe_statement``: at most
+``PROBE_CAP`` + 1 of its maps, which the planner finds through the index for a rare word, and by
+reading the table until it has them for a common one): a tier with few maps is then read by
+their ids, one with many in id order, where its maps are dense enough to stop early.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from sqlalchemy import (
     and_,
     cast,
     column,
-    exists,
     false,
     func,
     literal,
@@ -42,6 +45,10 @@ from openplate.store.search_schema import FTS_TABLE
 from openplate.store.tables import categories, map_search, map_tags, maps, users
 
 TIERS = (0, 1, 2)
+#: A PostgreSQL tier with at most this many maps is read by their ids (see the docstring).
+PROBE_CAP = 1000
+#: PostgreSQL: the words of each tier's scope (title; title and description; everything).
+_WORDS = (map_search.c.title_words, map_search.c.text_words, map_search.c.all_words)
 SUMMARY_COLUMNS = (
     maps.c.id, maps.c.public_id, maps.c.slug, maps.c.title, maps.c.description, maps.c.owner_id,
     users.c.username.label("author"),
@@ -76,8 +83,9 @@ def _filters(query: MapQuery) -> list[ColumnElement[bool]]:
     if query.author is not None:
         conditions.append(users.c.username_key == query.author.lower())
     if query.tag is not None:
-        conditions.append(exists().where(map_tags.c.map_id == maps.c.id,
-                                         map_tags.c.tag == query.tag))
+        # IN, not EXISTS: the planner may then start from the tag's maps when they are few.
+        conditions.append(maps.c.id.in_(select(map_tags.c.map_id)
+                                        .where(map_tags.c.tag == query.tag)))
     if query.format is not None:
         conditions.append(maps.c.format == query.format)
     if query.category is not None:
@@ -85,15 +93,28 @@ def _filters(query: MapQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _found(words: ColumnElement[Any], terms: SearchTerms) -> ColumnElement[bool]:
+    return words.op("@@", is_comparison=True)(cast(literal(terms.tsquery(), Text), TSQUERY))
+
+
+def probe_statement(terms: SearchTerms, tier: int) -> Select[Any]:
+    """PostgreSQL: up to ``PROBE_CAP`` + 1 ids of maps whose scope of ``tier`` has every word
+    (any visibility: only to learn how many there are)."""
+    return select(map_search.c.map_id).where(_found(_WORDS[tier], terms)).limit(PROBE_CAP + 1)
+
+
 def _matches(dialect: str, terms: SearchTerms, tier: int | None) -> tuple[Any, ColumnElement[bool],
                                                                          ColumnElement[int]]:
     """The FROM clause, the match condition (of ``tier``, or any tier when None) and the id
     to order by (SQLite: the FTS5 rowid, so the index hands out matches in order)."""
     if dialect == "postgresql":
-        text = terms.tsquery() if tier is None else terms.tsquery_tier(tier)
-        found = map_search.c.document.op("@@", is_comparison=True)(
-            cast(literal(text, Text), TSQUERY))
-        return FROM.join(map_search, map_search.c.map_id == maps.c.id), found, maps.c.id
+        if tier is None:
+            condition = _found(map_search.c.all_words, terms)
+        elif tier == 0:
+            condition = _found(_WORDS[0], terms)
+        else:
+            condition = and_(_found(_WORDS[tier], terms), ~_found(_WORDS[tier - 1], terms))
+        return FROM.join(map_search, map_search.c.map_id == maps.c.id), condition, maps.c.id
     text = terms.fts5() if tier is None else terms.fts5_tier(tier)
     rowid: ColumnElement[int] = _FTS.c.rowid
     matched = _FTS.c[FTS_TABLE].op("MATCH", is_comparison=True)(literal(text, Text))
@@ -103,10 +124,14 @@ def _matches(dialect: str, terms: SearchTerms, tier: int | None) -> tuple[Any, C
 
 
 def tier_statement(dialect: str, query: MapQuery, terms: SearchTerms, tier: int,
-                   before_id: int | None, limit: int) -> Select[Any]:
-    """Up to ``limit`` maps of one relevance tier, larger ids first (below ``before_id``)."""
+                   before_id: int | None, limit: int,
+                   among: list[int] | None = None) -> Select[Any]:
+    """Up to ``limit`` maps of one relevance tier, larger ids first (below ``before_id``);
+    ``among``: only maps with these ids (PostgreSQL, after ``probe_statement``)."""
     source, matched, order_id = _matches(dialect, terms, tier)
     conditions = [matched, *_filters(query)]
+    if among is not None:
+        conditions.append(maps.c.id.in_(among))
     if before_id is not None:
         conditions.append(order_id < before_id)
     return (select(*SUMMARY_COLUMNS).select_from(source).where(*conditions)

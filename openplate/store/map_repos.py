@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, exists, literal, select, update
@@ -102,14 +103,15 @@ class SqlMaps:
         keys = SearchKeys.of(title=title, description=description, topic_text=topic_text)
         await self._conn.execute(map_search.insert().values(
             map_id=map_id, title_keys=keys.title, description_keys=keys.description,
-            topic_keys=keys.topics, document=self._document(keys)))
+            topic_keys=keys.topics, **self._words(keys)))
         return map_id
 
-    def _document(self, keys: SearchKeys) -> Any:
-        """``map_search.document``: the keys' tsvector on PostgreSQL, NULL on SQLite."""
+    def _words(self, keys: SearchKeys) -> dict[str, Any]:
+        """``map_search``'s tsvectors on PostgreSQL (NULL on SQLite: FTS5 reads the keys)."""
+        vectors = keys.tsvectors()
         if not self._postgres:
-            return None
-        return cast(literal(keys.tsvector(), Text), TSVECTOR)
+            return dict.fromkeys(vectors)
+        return {name: cast(literal(text, Text), TSVECTOR) for name, text in vectors.items()}
 
     async def _category_id(self, slug: str) -> int:
         map_fields.check_category_slug(slug)
@@ -162,7 +164,7 @@ class SqlMaps:
             await self._conn.execute(
                 update(map_search).where(map_search.c.map_id == map_id).values(
                     title_keys=keys.title, description_keys=keys.description,
-                    topic_keys=keys.topics, document=self._document(keys)))
+                    topic_keys=keys.topics, **self._words(keys)))
         return True
 
     async def delete(self, map_id: int) -> bool:
@@ -238,9 +240,16 @@ class SqlMaps:
         if order == "relevance" and terms is not None:
             first, before = position if position is not None else (0, None)
             for tier in map_queries.TIERS[first:]:
+                among = None
+                if self._postgres:
+                    probed = await self._conn.execute(map_queries.probe_statement(terms, tier))
+                    ids = [int(row.map_id) for row in probed]
+                    if not ids:
+                        continue
+                    among = ids if len(ids) <= map_queries.PROBE_CAP else None
                 statement = map_queries.tier_statement(
                     dialect, query, terms, tier, before if tier == first else None,
-                    limit + 1 - len(found))
+                    limit + 1 - len(found), among)
                 found.extend((tier, row) for row in await self._conn.execute(statement))
                 if len(found) > limit:
                     break
@@ -274,7 +283,7 @@ class SqlMaps:
             except InvalidField as refused:
                 raise InvalidField("tag", refused.message) from None
             if tag != query.tag:
-                return MapQuery(**{**_fields_of(query), "tag": tag})
+                return replace(query, tag=tag)
         return query
 
     @staticmethod
@@ -299,6 +308,3 @@ class SqlMaps:
         ).first()
         return bytes(row.content) if row is not None else None
 
-
-def _fields_of(query: MapQuery) -> dict[str, Any]:
-    return {name: getattr(query, name) for name in MapQuery.__slots__}

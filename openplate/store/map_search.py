@@ -150,14 +150,15 @@ class SearchKeys:
     def of(cls, *, title: str, description: str, topic_text: str) -> SearchKeys:
         return cls(keys(title), keys(description), keys(topic_text, limit=MAX_TOPIC_KEY_CHARS))
 
-    def tsvector(self) -> str:
-        """The PostgreSQL ``tsvector`` of these keys, as its input text: each key once, at
-        position 1 with weight A if in the title, 2 B if in the description, 3 C if in a topic."""
-        places: dict[str, list[str]] = {}
-        for text, place in ((self.title, "1A"), (self.description, "2B"), (self.topics, "3C")):
-            for key in text.split():
-                places.setdefault(key, []).append(place)
-        return " ".join(f"'{key}':{','.join(where)}" for key, where in places.items())
+    def tsvectors(self) -> dict[str, str]:
+        """PostgreSQL's ``map_search`` words, as ``tsvector`` input text: the title's keys, the
+        title's and description's, and all of them."""
+        def vector(*parts: str) -> str:
+            return " ".join(f"'{key}'" for key in dict.fromkeys(" ".join(parts).split()))
+
+        return {"title_words": vector(self.title),
+                "text_words": vector(self.title, self.description),
+                "all_words": vector(self.title, self.description, self.topics)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,19 +201,8 @@ class SearchTerms:
             return f"({either}) NOT ({title})"
         return f"({self.fts5()}) NOT ({either})"
 
-    def tsquery_tier(self, tier: int) -> str:
-        """The ``tsquery`` of the maps in ``tier``, as ``fts5_tier`` (weights A, AB)."""
-        if tier == 0:
-            return self.tsquery("A")
-        if tier == 1:
-            return f"({self.tsquery('AB')}) & !({self.tsquery('A')})"
-        return f"({self.tsquery()}) & !({self.tsquery('AB')})"
-
-    def tsquery(self, weights: str = "") -> str:
-        """A PostgreSQL ``tsquery`` (its input text): every key, with one of ``weights``."""
+    def tsquery(self) -> str:
+        """A PostgreSQL ``tsquery`` (its input text): every key, the last as a prefix if so."""
         last = len(self.keys) - 1
-        parts = []
-        for i, key in enumerate(self.keys):
-            label = ("*" if self.prefix_last and i == last else "") + weights
-            parts.append(f"'{key}':{label}" if label else f"'{key}'")
-        return " & ".join(parts)
+        return " & ".join(f"'{key}'" + (":*" if self.prefix_last and i == last else "")
+                          for i, key in enumerate(self.keys))

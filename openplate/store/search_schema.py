@@ -8,7 +8,8 @@ cascade included (a map deleted with its owner's account). The keys are already 
 spelt in ``[a-z0-9]`` (store/map_search.py), so the ``unicode61`` tokenizer finds exactly the
 words PostgreSQL's ``tsvector`` holds.
 
-PostgreSQL needs nothing here: ``map_search.document`` and its GIN index are in tables.py.
+PostgreSQL needs nothing here: its tsvector columns of ``map_search`` and their GIN indexes are
+in tables.py.
 
 Used by migration 0014 and by a new database's schema (migrate.py), so both ways of reaching the
 current schema create the very same table and triggers (tests/store/test_new_schema.py).

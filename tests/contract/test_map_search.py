@@ -3,15 +3,19 @@
 
 The ranking rule (store/map_queries.py): every word in the title first, then every word in the
 title or description, then the rest; the most recently shared (larger id) first within each.
-The corpus's ``created_at`` order differs from its id order on purpose: it takes no part. Some queries' expected order is
-written out here, so both databases agreeing on a wrong answer fails too.
+The corpus's ``created_at`` order differs from its id order on purpose: it takes no part. Some
+queries' expected order is written out here, so both databases agreeing on a wrong answer fails
+too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from openplate.oauth.models import UserProfile
+from openplate.store import map_queries
 from openplate.store.map_records import MapQuery
 from tests.contract.backends import NOW, SqlBackend
 from tests.contract.map_helpers import add_map, titles, topic, walk
@@ -129,3 +133,17 @@ async def test_search_follows_changes_to_title_and_description(sqlite: SqlBacken
             "Kitchen herbs"]
         assert await titles(sql, MapQuery(q="coast", author=owner.username)) == []
         await sql.aclose()
+
+
+async def test_postgresql_reads_a_crowded_tier_in_id_order_alike(
+    postgresql: SqlBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL reads a tier with few maps by their ids, one with many in id order (see
+    map_queries.PROBE_CAP): both roads give the same pages."""
+    owner = await _corpus(postgresql)
+    monkeypatch.setattr(map_queries, "PROBE_CAP", 1)
+    crowded = await _results(postgresql, owner, list(EXPECTED))
+    for query, expected in EXPECTED.items():
+        assert crowded[query] == expected, query
+    query = MapQuery(q="garden", author=owner.username)
+    assert [m.title for m in await walk(postgresql, query, limit=2)] == EXPECTED["garden"]

@@ -1,5 +1,5 @@
 """Search keys (store/map_search.py): the words found in any text, and proof that SQLite's FTS5
-and PostgreSQL's tsvector hold exactly those keys, whatever the text.
+and PostgreSQL's tsvectors hold exactly those keys, whatever the text.
 
 The property tests give arbitrary Unicode text to both databases' own machinery: SQLite's
 ``unicode61 remove_diacritics 2`` tokenizer (read back through ``fts5vocab``) and PostgreSQL's
@@ -74,9 +74,21 @@ def test_outline_text_walks_titles_and_notes_without_recursion() -> None:
     assert outline_text("nonsense") == "" and outline_text(None) == ""
 
 
-def test_the_tsvector_weights_each_key_by_where_it_is() -> None:
+def test_the_tsvectors_hold_each_scope_s_keys() -> None:
     found = SearchKeys.of(title="Plan", description="plan and budget", topic_text="budget x")
-    assert found.tsvector() == "'plan':1A,2B 'and':2B 'budget':2B,3C 'x':3C"
+    assert found.tsvectors() == {"title_words": "'plan'",
+                                 "text_words": "'plan' 'and' 'budget'",
+                                 "all_words": "'plan' 'and' 'budget' 'x'"}
+
+
+def test_tier_queries() -> None:
+    terms = SearchTerms.parse("garden plan") or SearchTerms((), False)
+    assert terms.fts5_tier(0) == '{title_keys} : "garden" AND {title_keys} : "plan"*'
+    assert terms.fts5_tier(1) == (
+        '({title_keys description_keys} : "garden" AND {title_keys description_keys} : "plan"*)'
+        ' NOT ({title_keys} : "garden" AND {title_keys} : "plan"*)')
+    assert terms.fts5_tier(2).startswith('("garden" AND "plan"*) NOT ({title_keys descr')
+    assert terms.tsquery() == "'garden' & 'plan':*"
 
 
 @pytest.mark.parametrize("query, keys_, prefix", [
@@ -101,8 +113,7 @@ def test_query_syntax_is_only_ever_quoted_keys() -> None:
     terms = SearchTerms.parse('x" OR title_keys:* NEAR(\'y\') & !z | -w') or SearchTerms((), False)
     assert terms.fts5() == '"x" AND "or" AND "title" AND "keys" AND "near" AND "y" AND "zz" AND "w"'
     assert terms.fts5(("title_keys",)).startswith('{title_keys} : "x" AND {title_keys} : "or"')
-    assert terms.tsquery("AB") == ("'x':AB & 'or':AB & 'title':AB & 'keys':AB & 'near':AB & "
-                                   "'y':AB & 'zz':AB & 'w':AB")
+    assert terms.tsquery() == "'x' & 'or' & 'title' & 'keys' & 'near' & 'y' & 'zz' & 'w'"
     long = SearchTerms.parse(" ".join(f"w{n}" for n in range(100)))
     assert long is not None and len(long.keys) == MAX_QUERY_WORDS and not long.prefix_last
 
@@ -148,19 +159,15 @@ def postgres() -> Iterator[tuple[asyncio.AbstractEventLoop, asyncpg.Connection]]
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(TEXT, TEXT, TEXT)
-def test_postgresql_tsvector_holds_exactly_the_keys(
+def test_postgresql_tsvectors_hold_exactly_the_keys(
     postgres: tuple[asyncio.AbstractEventLoop, asyncpg.Connection], title: str,
     description: str, topics: str,
 ) -> None:
     loop, conn = postgres
     found = SearchKeys.of(title=title, description=description, topic_text=topics)
-    lexemes = loop.run_until_complete(conn.fetchval(
-        "SELECT tsvector_to_array(CAST($1 AS tsvector))", found.tsvector()))
-    expected = set(f"{found.title} {found.description} {found.topics}".split())
-    assert set(lexemes) == expected
-    for weights, part in (("A", found.title), ("AB", f"{found.title} {found.description}")):
-        for key in expected:
-            hit = loop.run_until_complete(conn.fetchval(
-                "SELECT CAST($1 AS tsvector) @@ CAST($2 AS tsquery)", found.tsvector(),
-                f"'{key}':{weights}"))
-            assert hit is (key in part.split()), (key, weights)
+    scopes = {"title_words": found.title, "text_words": f"{found.title} {found.description}",
+              "all_words": f"{found.title} {found.description} {found.topics}"}
+    for name, vector in found.tsvectors().items():
+        lexemes = loop.run_until_complete(conn.fetchval(
+            "SELECT tsvector_to_array(CAST($1 AS tsvector))", vector))
+        assert set(lexemes) == set(scopes[name].split()), name

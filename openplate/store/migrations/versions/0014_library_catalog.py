@@ -1,4 +1,4 @@
-"""the library's catalogue: visibility, categories, tags, view counts and full-text search
+r"""the library's catalogue: visibility, categories, tags, view counts and full-text search
 
 Revision ID: 0014
 Revises: 0013
@@ -11,8 +11,9 @@ category to NULL), ``updated_at`` (set to ``created_at`` here), ``view_count`` a
 ``map_tags`` holds up to ten tags a map, ``map_views`` one row per viewer, map and day.
 
 ``map_search`` holds each map's search keys (store/map_search.py); on SQLite the FTS5 table
-``map_search_fts`` indexes them (store/search_schema.py), on PostgreSQL ``document`` is their
-``tsvector`` with a GIN index. Every existing map is indexed here: its stored outline is walked
+``map_search_fts`` indexes them (store/search_schema.py), on PostgreSQL ``title_words``,
+``text_words`` and ``all_words`` are their ``tsvector``\ s (title; title and description; all),
+each with a GIN index. Every existing map is indexed here: its stored outline is walked
 (an explicit stack) for topic titles and notes. The keys are made by today's code, as for a new
 upload; a later change to how keys are made would need a migration that makes them again.
 """
@@ -34,6 +35,7 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 200
+_WORDS = ('title_words', 'text_words', 'all_words')
 
 
 def upgrade() -> None:
@@ -95,13 +97,16 @@ def upgrade() -> None:
         sa.Column('title_keys', sa.Text(), nullable=False),
         sa.Column('description_keys', sa.Text(), nullable=False),
         sa.Column('topic_keys', sa.Text(), nullable=False),
-        sa.Column('document', TSVECTOR().with_variant(sa.Text(), 'sqlite'), nullable=True),
+        *(sa.Column(name, TSVECTOR().with_variant(sa.Text(), 'sqlite'), nullable=True)
+          for name in _WORDS),
         sa.ForeignKeyConstraint(['map_id'], ['maps.id'], name=op.f('fk_map_search_map_id_maps'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('map_id', name=op.f('pk_map_search')),
     )
-    op.create_index('ix_map_search_document', 'map_search', ['document'], unique=False,
-                    postgresql_using='gin', sqlite_where=sa.text('document IS NOT NULL'))
+    for name in _WORDS:
+        op.create_index(f'ix_map_search_{name}', 'map_search', [name], unique=False,
+                        postgresql_using='gin', postgresql_with={'fastupdate': 'off'},
+                        sqlite_where=sa.text(f'{name} IS NOT NULL'))
     bind = op.get_bind()
     for statement in search_schema.create_statements(bind.dialect.name):
         op.execute(statement)
@@ -114,10 +119,8 @@ def _index_existing_maps(bind: sa.Connection) -> None:
                     sa.column('outline'), sa.column('created_at'), sa.column('updated_at'),
                     sa.column('search_text'))
     postgres = bind.dialect.name == 'postgresql'
-    insert = sa.text(
-        'INSERT INTO map_search (map_id, title_keys, description_keys, topic_keys, document) '
-        'VALUES (:map_id, :title_keys, :description_keys, :topic_keys, '
-        + ('CAST(:document AS tsvector)' if postgres else 'NULL') + ')')
+    search = sa.table('map_search', *(sa.column(name) for name in (
+        'map_id', 'title_keys', 'description_keys', 'topic_keys', *_WORDS)))
     after = 0
     while True:
         rows = bind.execute(
@@ -134,11 +137,13 @@ def _index_existing_maps(bind: sa.Connection) -> None:
             keys = SearchKeys.of(title=row.title, description=row.description, topic_text=text)
             bind.execute(sa.update(maps).where(maps.c.id == row.id)
                          .values(search_text=text, updated_at=maps.c.created_at))
-            values = {'map_id': row.id, 'title_keys': keys.title,
-                      'description_keys': keys.description, 'topic_keys': keys.topics}
+            values: dict[str, object] = {
+                'map_id': row.id, 'title_keys': keys.title,
+                'description_keys': keys.description, 'topic_keys': keys.topics}
             if postgres:
-                values['document'] = keys.tsvector()
-            bind.execute(insert, values)
+                values.update({name: sa.cast(sa.literal(vector, sa.Text()), TSVECTOR)
+                               for name, vector in keys.tsvectors().items()})
+            bind.execute(search.insert().values(**values))
         after = rows[-1].id
 
 
@@ -146,7 +151,8 @@ def downgrade() -> None:
     bind = op.get_bind()
     for statement in search_schema.drop_statements(bind.dialect.name):
         op.execute(statement)
-    op.drop_index('ix_map_search_document', table_name='map_search')
+    for name in _WORDS:
+        op.drop_index(f'ix_map_search_{name}', table_name='map_search')
     op.drop_table('map_search')
     op.drop_index('ix_map_views_day', table_name='map_views')
     op.drop_table('map_views')
