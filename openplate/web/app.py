@@ -41,6 +41,7 @@ from openplate.web.replies import Refusal
 from openplate.web.routes import (
     account,
     account_delete,
+    account_maps,
     account_profile,
     account_security,
     account_sessions,
@@ -50,6 +51,8 @@ from openplate.web.routes import (
     developer,
     email_settings,
     library,
+    library_search,
+    map_upload_page,
     oauth,
     oidc,
     operations,
@@ -242,6 +245,9 @@ def create_app(settings: Settings) -> OpenplateApp:
     )
     app.state.ctx = ctx
     app.include_router(library.router)
+    app.include_router(library_search.router)
+    app.include_router(map_upload_page.router)
+    app.include_router(account_maps.router)
     app.include_router(account.router)
     app.include_router(app_logo.router)
     app.include_router(developer.router)
@@ -275,6 +281,10 @@ def create_app(settings: Settings) -> OpenplateApp:
     def limit_for(method: str, path: str) -> int:
         if path == "/maps":
             return upload_limit
+        if path == map_upload_page.PATH:
+            # The site's upload form refuses past upload_limit itself (by Content-Length, or
+            # while streaming), with the form and a message beside the file field.
+            return upload_limit + APP_FORM_LIMIT
         if path.startswith("/applications/") and path.count("/") == 2:
             # An application's form may carry a logo: the route refuses it past its own bound
             # (by Content-Length, or while streaming) with the form and a message beside the

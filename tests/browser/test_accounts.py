@@ -48,7 +48,7 @@ def test_sign_up_creates_account_and_signs_in(page: Page, server: LiveServer) ->
 
     expect(page.locator("header .who")).to_have_text(f"Signed in as {username}")
     expect(page).to_have_url(server.url + "/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Latest mind maps")
+    expect(page.get_by_role("heading", level=1)).to_have_text("The mind-map library")
 
     # The account really exists with that password: sign out, then sign in with the e-mail.
     sign_out(page)

@@ -1,6 +1,7 @@
 """Every page of the site, signed out and signed in, at 1280 and 390 px wide: no sideways
-scrolling however long a name, title or address is (200 unbroken characters, CJK, Arabic and
-emoji), a skip link that works, and no serious or critical axe-core violation, /docs included.
+scrolling however long a name, title, tag or address is (200 unbroken characters, CJK, Arabic
+and emoji), a skip link that works, and no serious or critical axe-core violation, /docs and
+the library's pages (search, lists, upload, edit, delete, each with its error) included.
 
 Screenshots (full page) go to ``$OPENPLATE_TEST_SHOTS`` when it is set (else the test's own
 temporary folder), with ``axe-counts.json``: the violations of every impact, per page.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from tests.browser.conftest import BrowserSeeder
 from tests.browser.helpers import REDIRECT, access_token, fill_sign_in
 from tests.browser.test_forms import AXE
 from tests.support.mindmaps import make_png, make_xmind_json
+from tests.support.operator_cli import operator_json
 from tests.support.seed import Account, App
 from tests.support.server import LiveServer
 
@@ -38,6 +41,9 @@ APP_NAME = "A" * 60 + "長" * 20 + "ش" * 19 + "🙂"
 #: 200 characters without a space (the longest map title).
 MAP_TITLE = "M" * 140 + "地" * 40 + "خ" * 20
 LONG_URI = "https://example.com/" + "callback" * 120
+#: The longest tag (40 characters) and category name (80), without a space.
+LONG_TAG = "t" * 20 + "地" * 20
+CATEGORY_NAME = "C" * 40 + "類" * 40
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class Site:
     pending: App
     own_client_id: str
     map_path: str
+    map_id: str
+    category: str
 
 
 def _auth_path(app: App) -> str:
@@ -66,13 +74,17 @@ def site(server: LiveServer, seed: BrowserSeeder) -> Site:
     own = seed.app(account, redirect_uris=(REDIRECT, LONG_URI), name=APP_NAME, by_operator=False)
     token = access_token(server.url, account, allowed)
     xmind = make_xmind_json(MAP_TITLE, ["一" * 200, "x" * 300], thumbnail=make_png(64, 48))
+    category = "c" + secrets.token_hex(3) + "-" + "x" * 30
+    operator_json(server, "category", "add", category, "--name", CATEGORY_NAME)
     upload = httpx.post(server.url + "/maps", timeout=20,
                         headers={"Authorization": f"Bearer {token}"},
-                        data={"title": MAP_TITLE, "description": "d" * 500},
+                        data={"title": MAP_TITLE, "description": "d" * 500, "tags": LONG_TAG,
+                              "category": category},
                         files={"map": ("m.xmind", xmind, "application/octet-stream")})
     assert upload.status_code == 201, upload.text
     map_path = "/" + upload.json()["url"].split("/", 3)[3]
-    return Site(account, allowed, pending, own.client_id, map_path)
+    return Site(account, allowed, pending, own.client_id, map_path, upload.json()["id"],
+                category)
 
 
 def _sign_in(page: Page, account: Account) -> None:
@@ -178,6 +190,23 @@ def test_every_page_fits_the_width_and_passes_axe(
     check("password-forgot")
     page.goto("/password/reset/oppr_" + "x" * 43)
     check("password-reset-unknown-link")
+    # The library's lists.
+    page.goto("/search?q=mmm")
+    expect(page.locator("li.map-card")).not_to_have_count(0)
+    check("search")
+    page.goto("/search?q=zqnothingmatchesthis")
+    expect(page.get_by_text("No maps match")).to_be_visible()
+    check("search-empty")
+    page.goto("/search?" + urlencode({"tag": "c++", "format": "pdf", "category": "no-such",
+                                      "author": "nobody-" + "x" * 30, "q": "mmm"}))
+    expect(page.locator("[aria-invalid=true]")).to_have_count(4)
+    check("search-error")
+    page.goto(f"/tags/{LONG_TAG}")
+    check("tag")
+    page.goto(f"/categories/{site.category}")
+    check("category")
+    page.goto(f"/people/{site.account.username}")
+    check("person")
 
     # Signed in, with a 64-character display name.
     _sign_in(page, site.account)
@@ -242,6 +271,26 @@ def test_every_page_fits_the_width_and_passes_axe(
     check("consent")
     page.goto("/no/such/page")
     check("not-found-signed-in")
+    # Sharing and managing maps.
+    page.goto("/account/maps/new")
+    check("upload")
+    page.get_by_label("Mind-map file").set_input_files(files=[{
+        "name": "notes.txt", "mimeType": "text/plain", "buffer": b"\x00 not a mind map"}])
+    page.get_by_label("Title").fill(MAP_TITLE)
+    page.get_by_role("button", name="Share the map").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    check("upload-error")
+    page.goto("/account/maps")
+    check("account-maps")
+    page.goto(f"/account/maps/{site.map_id}/edit")
+    check("map-edit")
+    page.get_by_label("Title").fill("")
+    page.get_by_label("Tags (optional)").fill("c++, " + LONG_TAG)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    check("map-edit-error")
+    page.goto(f"/account/maps/{site.map_id}/delete")
+    check("map-delete-confirm")
     page.goto("/docs")
     _open_every_operation(page)
     check("docs-signed-in", skip_link=False)
@@ -251,7 +300,7 @@ def test_every_page_fits_the_width_and_passes_axe(
     known[str(width)] = counts
     report.write_text(json.dumps(known, indent=1, sort_keys=True))
     assert problems == [], "\n".join(problems)
-    assert len(counts) == 35
+    assert len(counts) == 47
 
 
 def test_the_skip_link_moves_to_the_main_content(page: Page) -> None:

@@ -1,4 +1,5 @@
-"""A mind map shared through the API, seen in a real browser: its page, thumbnail and download."""
+"""A mind map shared through the API, seen in a real browser: its page (picture and outline),
+its download, and its card and thumbnail on the home page."""
 
 from __future__ import annotations
 
@@ -63,14 +64,12 @@ def test_uploaded_map_page_thumbnail_download_and_home(
     author, title, description, xmind, created = (
         shared.author, shared.title, shared.description, shared.xmind, shared.created
     )
-    images: list[Response] = []
-    page.on("response", lambda r: images.append(r) if "thumbnail.png" in r.url else None)
-    response = page.goto(created["url"])  # waits for "load": the thumbnail has arrived
+    response = page.goto(created["url"])
     assert response is not None and response.status == 200
     expect(page).to_have_title(f"{title} · Openplate")
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     expect(page.locator(".map .author")).to_have_text(author.username)
-    expect(page.locator(".map .small").first).to_contain_text("4 topics")
+    expect(page.locator(".map .topic-count")).to_have_text("4")
     expect(page.locator(".map .description")).to_have_text(description)
 
     outline = page.locator("ul.outline")
@@ -79,13 +78,10 @@ def test_uploaded_map_page_thumbnail_download_and_home(
     root_text = outline.locator(":scope > li").evaluate("li => li.firstChild.textContent")
     assert root_text == title
 
-    thumbnail = page.locator("img.thumbnail")
-    expect(thumbnail).to_be_visible()
-    expect(thumbnail).to_have_attribute("alt", f"Thumbnail of {title}")
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 64
-    assert thumbnail.evaluate("img => img.naturalHeight") == 48
-    assert [r.status for r in images] == [200]
-    assert images[0].headers["content-type"] == "image/png"
+    # The picture is drawn from the outline, inline; the thumbnail shows on the lists.
+    picture = page.locator("figure.mapview svg.mindmap")
+    expect(picture).to_be_visible()
+    expect(picture.locator("g.mm-node")).to_have_count(4)
     page.screenshot(path=MAP_SCREENSHOT, full_page=True)
 
     link = page.locator("a.download")
@@ -102,12 +98,20 @@ def test_uploaded_map_page_thumbnail_download_and_home(
     # The short address leads to the canonical one; the home page lists the map.
     page.goto(f"/mindmaps/{created['id']}")
     expect(page).to_have_url(created["url"])
-    page.goto("/")
-    card = page.locator("li.map-card", has_text=title)
+    images: list[Response] = []
+    page.on("response", lambda r: images.append(r) if "thumbnail.png" in r.url else None)
+    page.goto("/")  # waits for "load": the thumbnails have arrived
+    card = page.locator("#newest-heading + ul li.map-card", has_text=title)
     expect(card).to_have_count(1)
-    expect(card.locator(".small")).to_have_text(f"by {author.username}")
-    expect(card.locator("img")).to_have_count(1)
-    card.get_by_role("link").click()
+    expect(card.locator(".by")).to_have_text(f"by {author.username}")
+    thumbnail = card.locator("img")
+    expect(thumbnail).to_have_attribute("alt", "")
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 64
+    assert thumbnail.evaluate("img => img.naturalHeight") == 48
+    mine = [r for r in images if created["id"] in r.url]
+    assert mine and all(r.status == 200 and r.headers["content-type"] == "image/png"
+                        for r in mine)
+    card.locator(".map-link").click()
     expect(page).to_have_url(created["url"])
 
 
@@ -138,6 +142,7 @@ def test_html_in_a_map_is_shown_as_text(
     expect(page.locator("ul.outline ul li")).to_have_text([topic])
     expect(page.locator("main script, main b, main i, main img:not(.thumbnail)")).to_have_count(0)
     page.goto("/")
-    expect(page.locator("li.map-card .title", has_text="Tricky")).to_have_text([title])
+    expect(page.locator("#newest-heading + ul li.map-card .title", has_text="Tricky")
+           ).to_have_text([title])
     expect(page.locator("main script, main b, main img[src=x]")).to_have_count(0)
     assert dialogs == []

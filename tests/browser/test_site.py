@@ -39,7 +39,7 @@ def test_next_after_sign_in_never_leaves_the_site(member_page: Page, server: Liv
     for target in OFF_SITE_TARGETS:
         page.goto("/signin?next=" + quote(target, safe=""))
         expect(page).to_have_url(server.url + "/")
-        expect(page.get_by_role("heading", level=1)).to_have_text("Latest mind maps")
+        expect(page.get_by_role("heading", level=1)).to_have_text("The mind-map library")
     assert elsewhere == []
 
 
@@ -49,7 +49,7 @@ def test_unknown_map_shows_a_not_found_page(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Map not found")
     expect(page.get_by_role("alert")).to_have_text("There is no map at this address.")
     page.get_by_role("link", name="Back to Openplate").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Latest mind maps")
+    expect(page.get_by_role("heading", level=1)).to_have_text("The mind-map library")
 
 
 def test_api_documentation_page_renders(page: Page) -> None:

@@ -80,7 +80,7 @@ def test_no_public_page_opens_a_session(
     public_id, slug = shared_map
     someone_elses = seeder.app(seeder.user("dev")).client_id
     values = {"{public_id}": public_id, "{slug}": slug, "{client_id}": someone_elses,
-              "{passkey_id:int}": "1", "{fmt}": "opml", "{username}": "mapper",
+              "{passkey_id:int}": "1", "{fmt}": "svg", "{tag}": "a-tag", "{username}": "someone",
               "{token}": "oppr_not-a-link-anyone-was-sent"}  # a mailed link's token
     urls: list[str] = []
     for path in _page_paths(tmp_path_factory):

@@ -1,4 +1,12 @@
-"""The public library: the home page of latest maps, each map's page and its files."""
+"""The public library: the home page, each map's page and its files.
+
+The home page says what the library is and shows a search box, the newest and the most viewed
+public maps (each list continues on the search page, from where it stopped) and the categories.
+A map's page shows its picture (zoom, pan and folding with /static/mapview.js), its outline
+(the whole map without JavaScript, and for screen readers), its facts, downloads in every
+format, and to its owner the links to change or delete it. Views are counted once per viewer
+and day (web/map_views.py).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +18,26 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from openplate.library import Topic
-from openplate.store.map_records import MapRecord
+from openplate.library.formats import FORMATS
+from openplate.store.map_records import MapQuery, MapRecord
 from openplate.web.context import context_of
-from openplate.web.map_pictures import map_png
+from openplate.web.map_pictures import map_png, map_svg
+from openplate.web.map_views import count_view
+from openplate.web.outline_html import outline_html
 from openplate.web.pages import Visitor, error_page, render, take_notice, visitor
+from openplate.web.routes.library_lists import HOME_SIZE, list_page
 
 router = APIRouter(include_in_schema=False)
 
 PUBLIC_ID = re.compile(r"[0-9a-z]{6,16}")
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 PRIVATE_CACHE = {"Cache-Control": "private, no-cache"}
+#: The downloads a map page offers besides the original file: each export format
+#: (``/mindmaps/{id}/export/{fmt}``, routes/maps_export.py) and what its link says.
+EXPORTS: tuple[tuple[str, str], ...] = (
+    ("opml", "OPML outline (.opml)"), ("md", "Markdown outline (.md)"),
+    ("mm", "FreeMind / Freeplane (.mm)"), ("json", "JSON outline (.json)"),
+    ("svg", "Picture as SVG (.svg)"), ("png", "Picture as PNG (.png)"))
 
 
 def _may_see(record: MapRecord, who: Visitor) -> bool:
@@ -34,12 +51,16 @@ async def home(request: Request) -> Response:
     ctx = context_of(request)
     async with ctx.db.transaction(readonly=True) as store:
         who = await visitor(request, ctx, store, create=False)
-        latest = await store.maps.latest(limit=24)
+        newest = await list_page(store, MapQuery(), path="/search", pairs=[], cursor=None,
+                                 limit=HOME_SIZE)
+        viewed = await list_page(store, MapQuery(order="views"), path="/search",
+                                 pairs=[("sort", "views")], cursor=None, limit=HOME_SIZE)
+        categories = await store.categories.all(with_counts=True)
     if who.session is not None and who.session.flash is not None:
         # A notice (the account was deleted): only then does the home page write.
         async with ctx.db.transaction() as store:
             await take_notice(ctx, store, who)
-    return render(ctx, "home.html", who, maps=latest)
+    return render(ctx, "home.html", who, newest=newest, viewed=viewed, categories=categories)
 
 
 async def _map_page(request: Request, public_id: str, slug: str | None) -> Response:
@@ -52,9 +73,25 @@ async def _map_page(request: Request, public_id: str, slug: str | None) -> Respo
                           message="There is no map at this address.")
     if slug != record.slug:
         return RedirectResponse(f"/mindmaps/{record.public_id}/{record.slug}", status_code=301)
-    sheets = [Topic.from_json(item) for item in json.loads(record.outline)]
-    created = datetime.fromtimestamp(record.created_at, UTC).strftime("%d %B %Y")
-    return render(ctx, "map.html", who, map=record, sheets=sheets, created=created)
+    if who.session is not None and who.session.flash is not None:
+        # A notice ("Your map is shared", "Saved"): only then does the page write for it.
+        async with ctx.db.transaction() as store:
+            await take_notice(ctx, store, who)
+    views = record.view_count + (1 if await count_view(ctx, request, who, record) else 0)
+    svg = await map_svg(ctx, record)
+    created = datetime.fromtimestamp(record.created_at, UTC)
+    updated = datetime.fromtimestamp(record.updated_at, UTC)
+    source = FORMATS.get(record.format)
+    return render(
+        ctx, "map.html", who, map=record, outline=outline_html(json.loads(record.outline)),
+        svg=svg, views=views, created=created.strftime("%d %B %Y").lstrip("0"),
+        created_iso=created.strftime("%Y-%m-%d"),
+        updated=(updated.strftime("%d %B %Y").lstrip("0")
+                 if record.updated_at > record.created_at + 60 else None),
+        format_label=source.label if source is not None else record.format,
+        exports=EXPORTS,
+        owner=who.user is not None and who.user.id == record.owner_id,
+    )
 
 
 @router.get("/mindmaps/{public_id}")
