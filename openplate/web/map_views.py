@@ -22,6 +22,7 @@ from starlette.requests import Request
 
 from openplate.store.map_records import MapRecord
 from openplate.web.context import AppContext, client_ip, now
+from openplate.web.middleware import HEAD_REQUEST
 from openplate.web.pages import Visitor
 
 log = logging.getLogger("openplate.web")
@@ -80,6 +81,8 @@ async def count_view(ctx: AppContext, request: Request, who: Visitor, record: Ma
     now. The owner's own views do not count. A failure to write costs only the count (logged);
     the page is served all the same."""
     if who.user is not None and who.user.id == record.owner_id:
+        return False
+    if request.scope.get(HEAD_REQUEST):  # a HEAD shows no page: a link checker is no viewer
         return False
     day = now() // DAY
     viewer = viewer_digest(ctx, request, who, day)

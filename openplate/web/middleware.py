@@ -98,6 +98,11 @@ class BodyTooLarge(Exception):
     """Raised inside the app when a streamed body passes its limit."""
 
 
+#: Set in the scope of a HEAD request answered as GET: a route that counts something (a map's
+#: views) leaves a HEAD uncounted, since no one saw a page.
+HEAD_REQUEST = "openplate.head"
+
+
 class HeadAsGet:
     """RFC 9110 §9.3.2: answer HEAD wherever GET is answered, with the headers and no body."""
 
@@ -116,4 +121,4 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        await self.app({**scope, "method": "GET", HEAD_REQUEST: True}, receive, send_headers_only)

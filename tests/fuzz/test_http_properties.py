@@ -716,7 +716,8 @@ FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applic
               "/applications/opc_nope/delete", "/account/password", "/account/apps/opc_nope/revoke",
               "/account/delete", "/password/forgot", "/password/reset/oppr_nope", "/account/email",
               "/account/email/resend", "/account/email/verify/opev_nope", "/account",
-              "/account/sessions/1/sign-out", "/account/sessions/sign-out-others"]
+              "/account/sessions/1/sign-out", "/account/sessions/sign-out-others",
+              "/account/maps/abcdefg/delete"]
 
 
 #: The application forms (multipart, with a logo): bounded by the route, not the 256 KiB cap.

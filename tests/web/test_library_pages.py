@@ -320,6 +320,9 @@ def test_views_count_once_per_viewer_and_day(server: LiveServer, library: Librar
         made = Uploader(http, library.token).upload("Counted").json()
     url = made["url"]
     sessions_before = count(server, "sessions")
+    with httpx.Client(timeout=60, headers={"User-Agent": "link checker"}) as checker:
+        assert checker.head(url).status_code == 200  # a HEAD sees no page: not a view
+    assert _views(server, made["id"]) == 0
     answers = asyncio.run(_burst(url, 30, "127.0.0.61", "viewer one"))
     assert [a.status_code for a in answers] == [200] * 30
     assert _views(server, made["id"]) == 1
