@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-from openplate.library.model import UNTITLED, UploadLimits
+from openplate.library.model import UNTITLED, Topic, UploadLimits
 
 # C0 and C1 control characters (and DEL) are dropped; layout whitespace becomes a space.
 # U+FFFE and U+FFFF go as well: XML 1.0 cannot carry them, so an export could not either.
@@ -108,3 +108,10 @@ def clean_link(raw: str, limits: UploadLimits) -> str:
     if scheme == "mailto" and parts.path:
         return text
     return ""
+
+
+def cleaned_topic(title: str, children: list[Topic], note: str, link: str,
+                  limits: UploadLimits) -> Topic:
+    """A topic as the streaming readers close it: its title, note and link cleaned."""
+    return Topic(clean_title(title, limits), tuple(children), clean_note(note, limits),
+                 clean_link(link, limits))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openplate.library.cleaning import clean_link, clean_note, clean_title
+from openplate.library.cleaning import cleaned_topic
 from openplate.library.formats import FORMATS, MINDMANAGER
 from openplate.library.model import MapRejected, ParsedMap, Topic, UploadLimits
 from openplate.library.outline import TopicBudget
@@ -105,13 +105,8 @@ class _MindManagerHandler(StreamHandler):
             self._rich = None
         elif role == _TOPIC:
             frame = self._frames.pop()
-            limits = self._limits
-            topic = Topic(
-                clean_title(frame.title, limits),
-                tuple(frame.children),
-                clean_note(frame.note, limits),
-                clean_link(frame.link, limits),
-            )
+            topic = cleaned_topic(frame.title, frame.children, frame.note, frame.link,
+                                  self._limits)
             if self._frames:
                 self._frames[-1].children.append(topic)
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openplate.library.cleaning import clean_link, clean_note, clean_title
+from openplate.library.cleaning import clean_title, cleaned_topic
 from openplate.library.formats import FORMATS, OPML
 from openplate.library.model import MapRejected, ParsedMap, Topic, UploadLimits
 from openplate.library.outline import TopicBudget
@@ -82,13 +82,8 @@ class OpmlHandler(StreamHandler):
             self._title_parts = None
         elif role == _OUTLINE:
             frame = self._frames.pop()
-            limits = self._limits
-            topic = Topic(
-                clean_title(frame.title, limits),
-                tuple(frame.children),
-                clean_note(frame.note, limits),
-                clean_link(frame.link, limits),
-            )
+            topic = cleaned_topic(frame.title, frame.children, frame.note, frame.link,
+                                  self._limits)
             if self._frames:
                 self._frames[-1].children.append(topic)
             else:

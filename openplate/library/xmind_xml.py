@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openplate.library.cleaning import clean_link, clean_note, clean_title
+from openplate.library.cleaning import cleaned_topic
 from openplate.library.model import MapRejected, Topic, UploadLimits
 from openplate.library.outline import TopicBudget
 from openplate.library.xmlstream import StreamHandler, parse_stream
@@ -97,13 +97,8 @@ class _XMindHandler(StreamHandler):
             self._text_parts = None
         elif role == _TOPIC:
             frame = self._frames.pop()
-            limits = self._limits
-            topic = Topic(
-                clean_title(frame.title or "", limits),
-                tuple(frame.children),
-                clean_note(frame.note or "", limits),
-                clean_link(frame.link, limits),
-            )
+            topic = cleaned_topic(frame.title or "", frame.children, frame.note or "", frame.link,
+                                  self._limits)
             if self._frames:
                 self._frames[-1].children.append(topic)
             else:
