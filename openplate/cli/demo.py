@@ -175,6 +175,8 @@ async def _fill(db: Database, args: argparse.Namespace, password: str) -> Outcom
             await _store(db, pending.pop(0), owners, categories, outcome)
         while pending:
             await _store(db, pending.pop(0), owners, categories, outcome)
+    async with db.transaction() as store:
+        await store.maps.refresh_statistics()
     return outcome
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openplate.store import map_fields
+from openplate.store.category_counts import CategoryCounts
 from openplate.store.map_fields import InvalidField
 from openplate.store.map_records import CategoryRecord
 from openplate.store.prepared import DbConnection
@@ -26,8 +27,9 @@ def _category(row: Any, counts: dict[int, tuple[int, int]] | None = None) -> Cat
 
 
 class SqlCategories:
-    def __init__(self, conn: DbConnection) -> None:
+    def __init__(self, conn: DbConnection, counts: CategoryCounts) -> None:
         self._conn = conn
+        self._counts = counts
 
     async def add(self, *, slug: str, name: str, now: int) -> CategoryRecord:
         """A new category; ``InvalidField`` for a slug or name the rules refuse, or a slug
@@ -40,6 +42,7 @@ class SqlCategories:
             .on_conflict_do_nothing().returning(*_COLUMNS))).first()
         if row is None:
             raise InvalidField("slug", f"there is a category {slug!r} already")
+        self._counts.changed()
         return _category(row)
 
     async def all(self, *, with_counts: bool = False) -> list[CategoryRecord]:
@@ -57,6 +60,17 @@ class SqlCategories:
         return sorted((_category(row, counts) for row in rows),
                       key=lambda c: (c.name.casefold(), c.slug))
 
+    async def counted(self) -> list[CategoryRecord]:
+        """``all(with_counts=True)``, as this process last counted it if that was recently
+        (the home page's; see category_counts.py)."""
+        kept = self._counts.fresh()
+        if kept is not None:
+            return kept
+        generation = self._counts.generation
+        counted = await self.all(with_counts=True)
+        self._counts.keep(counted, generation)
+        return counted
+
     async def by_slug(self, slug: str) -> CategoryRecord | None:
         row = (await self._conn.execute(
             select(*_COLUMNS).where(categories.c.slug == slug))).first()
@@ -73,4 +87,5 @@ class SqlCategories:
             .returning(maps.c.id))
         count = len(cleared.all())
         await self._conn.execute(delete(categories).where(categories.c.id == found.id))
+        self._counts.changed()
         return count

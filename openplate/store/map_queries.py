@@ -10,24 +10,32 @@ Both databases match the same keys (store/map_search.py): on SQLite, FTS5 column
 ``tsvector`` for each of those scopes (``title_words``, ``text_words``, ``all_words``). No score
 from either engine (BM25, ``ts_rank``) takes part, so no engine detail can reorder the results.
 
-A page of search results is read tier by tier (``tier_statement``, at most three statements),
-each in id order with ``LIMIT``. On SQLite the FTS5 index hands its matches out in that order
-(rowid), so a common word costs a page's worth of rows, not all its matches. On PostgreSQL a
-GIN index has no such order, so each tier is first probed (``probe_statement``: at most
-``PROBE_CAP`` + 1 of its maps, which the planner finds through the index for a rare word, and by
-reading the table until it has them for a common one): a tier with few maps is then read by
-their ids, one with many in id order, where its maps are dense enough to stop early.
+A page of search results is read tier by tier (at most three tiers), each in id order with
+``LIMIT``. On SQLite the FTS5 index hands its matches out in that order (rowid), so a common word
+costs a page's worth of rows, not all its matches (``tier_statement``). On PostgreSQL a GIN index
+has no such order, so each tier is first probed through its index (``probe_statement``: at most
+``PROBE_CAP`` + 1 ids of the tier's maps). A tier with at most ``PROBE_CAP`` maps is then read by
+those ids alone (``ids_statement``: one array parameter, no full-text test again). A tier with more
+is common enough to be read in id order (``tier_statement``), newest map first, testing each map
+until the page is full; there the match is written as ``ts_match_vq``, the function behind
+``@@``, which no index serves, so the planner cannot turn back to the GIN index and sort every
+match (its estimate for several words is far too low, and every match would be read).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     ColumnElement,
     Select,
     Text,
     and_,
+    any_,
+    bindparam,
     cast,
     column,
     false,
@@ -37,7 +45,7 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
 from openplate.store.map_records import MapQuery, Order
 from openplate.store.map_search import SearchTerms
@@ -81,7 +89,10 @@ def _filters(query: MapQuery) -> list[ColumnElement[bool]]:
         if query.owner_id is not None:
             conditions.append(maps.c.owner_id == query.owner_id)
     if query.author is not None:
-        conditions.append(users.c.username_key == query.author.lower())
+        # The author's id first (one row of users), so the maps are read through the owner's
+        # index; a name nobody has gives NULL, and no map.
+        conditions.append(maps.c.owner_id == select(users.c.id).where(
+            users.c.username_key == query.author.lower()).scalar_subquery())
     if query.tag is not None:
         # IN, not EXISTS: the planner may then start from the tag's maps when they are few.
         conditions.append(maps.c.id.in_(select(map_tags.c.map_id)
@@ -93,49 +104,73 @@ def _filters(query: MapQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _tsquery(terms: SearchTerms) -> ColumnElement[Any]:
+    return cast(literal(terms.tsquery(), Text), TSQUERY)
+
+
 def _found(words: ColumnElement[Any], terms: SearchTerms) -> ColumnElement[bool]:
-    return words.op("@@", is_comparison=True)(cast(literal(terms.tsquery(), Text), TSQUERY))
+    """``words @@ query``: a condition the GIN index of ``words`` serves."""
+    return words.op("@@", is_comparison=True)(_tsquery(terms))
+
+
+def _tested(words: ColumnElement[Any], terms: SearchTerms) -> ColumnElement[bool]:
+    """The same test as ``_found``, in the function's form, which no index serves: each row
+    read is tested (see the module's docstring)."""
+    return func.ts_match_vq(words, _tsquery(terms), type_=Boolean)
+
+
+Test = Callable[[ColumnElement[Any], SearchTerms], ColumnElement[bool]]
+
+
+def _in_tier(tier: int, terms: SearchTerms, test: Test = _found) -> ColumnElement[bool]:
+    """PostgreSQL: the maps of ``tier`` (every word in its scope, not in the tier above's)."""
+    if tier == 0:
+        return test(_WORDS[0], terms)
+    return and_(test(_WORDS[tier], terms), ~test(_WORDS[tier - 1], terms))
 
 
 def probe_statement(terms: SearchTerms, tier: int) -> Select[Any]:
-    """PostgreSQL: up to ``PROBE_CAP`` + 1 ids of maps whose scope of ``tier`` has every word
-    (any visibility: only to learn how many there are)."""
-    return select(map_search.c.map_id).where(_found(_WORDS[tier], terms)).limit(PROBE_CAP + 1)
+    """PostgreSQL: up to ``PROBE_CAP`` + 1 ids of the maps of ``tier``, through the GIN index
+    (any visibility: only to learn which, or that there are many)."""
+    return select(map_search.c.map_id).where(_in_tier(tier, terms)).limit(PROBE_CAP + 1)
 
 
-def _matches(dialect: str, terms: SearchTerms, tier: int | None) -> tuple[Any, ColumnElement[bool],
-                                                                         ColumnElement[int]]:
-    """The FROM clause, the match condition (of ``tier``, or any tier when None) and the id
-    to order by (SQLite: the FTS5 rowid, so the index hands out matches in order)."""
+def ids_statement(query: MapQuery, ids: list[int], limit: int) -> Select[Any]:
+    """PostgreSQL: up to ``limit`` of the maps with these ids that ``query``'s filters let
+    through, larger ids first (the ids of a probed tier)."""
+    among = any_(bindparam("among", ids, type_=ARRAY(BigInteger)))
+    return (select(*SUMMARY_COLUMNS).select_from(FROM)
+            .where(maps.c.id == among, *_filters(query))
+            .order_by(maps.c.id.desc()).limit(limit))
+
+
+def tier_statement(dialect: str, query: MapQuery, terms: SearchTerms, tier: int,
+                   before_id: int | None, limit: int) -> Select[Any]:
+    """Up to ``limit`` maps of one relevance tier, larger ids first (below ``before_id``),
+    read in id order (on PostgreSQL, for a tier of many maps)."""
     if dialect == "postgresql":
-        if tier is None:
-            condition = _found(map_search.c.all_words, terms)
-        elif tier == 0:
-            condition = _found(_WORDS[0], terms)
-        else:
-            condition = and_(_found(_WORDS[tier], terms), ~_found(_WORDS[tier - 1], terms))
-        return FROM.join(map_search, map_search.c.map_id == maps.c.id), condition, maps.c.id
+        source: Any = FROM.join(map_search, map_search.c.map_id == maps.c.id)
+        matched = _in_tier(tier, terms, _tested)
+        order_id: ColumnElement[int] = maps.c.id
+    else:
+        source, matched, order_id = _fts5_source(terms, tier)
+    conditions = [matched, *_filters(query)]
+    if before_id is not None:
+        conditions.append(order_id < before_id)
+    return (select(*SUMMARY_COLUMNS).select_from(source).where(*conditions)
+            .order_by(order_id.desc()).limit(limit))
+
+
+def _fts5_source(terms: SearchTerms, tier: int | None) -> tuple[Any, ColumnElement[bool],
+                                                                  ColumnElement[int]]:
+    """SQLite: the FROM clause, the FTS5 match (of ``tier``, or any tier when None) and the
+    FTS5 rowid to order by, so that the index hands out matches in order."""
     text = terms.fts5() if tier is None else terms.fts5_tier(tier)
     rowid: ColumnElement[int] = _FTS.c.rowid
     matched = _FTS.c[FTS_TABLE].op("MATCH", is_comparison=True)(literal(text, Text))
     source = _FTS.join(maps, maps.c.id == rowid).join(users, users.c.id == maps.c.owner_id)
     source = source.outerjoin(categories, categories.c.id == maps.c.category_id)
     return source, matched, rowid
-
-
-def tier_statement(dialect: str, query: MapQuery, terms: SearchTerms, tier: int,
-                   before_id: int | None, limit: int,
-                   among: list[int] | None = None) -> Select[Any]:
-    """Up to ``limit`` maps of one relevance tier, larger ids first (below ``before_id``);
-    ``among``: only maps with these ids (PostgreSQL, after ``probe_statement``)."""
-    source, matched, order_id = _matches(dialect, terms, tier)
-    conditions = [matched, *_filters(query)]
-    if among is not None:
-        conditions.append(maps.c.id.in_(among))
-    if before_id is not None:
-        conditions.append(order_id < before_id)
-    return (select(*SUMMARY_COLUMNS).select_from(source).where(*conditions)
-            .order_by(order_id.desc()).limit(limit))
 
 
 def list_statement(dialect: str, query: MapQuery, terms: SearchTerms | None,
@@ -148,8 +183,11 @@ def list_statement(dialect: str, query: MapQuery, terms: SearchTerms | None,
     if query.q is not None:
         if terms is None:
             conditions.append(false())
+        elif dialect == "postgresql":
+            source = FROM.join(map_search, map_search.c.map_id == maps.c.id)
+            conditions.append(_found(map_search.c.all_words, terms))
         else:
-            source, matched, _ = _matches(dialect, terms, None)
+            source, matched, _ = _fts5_source(terms, None)
             conditions.append(matched)
     if order_of(query) == "views":
         sort = (maps.c.view_count.desc(), maps.c.id.desc())

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, exists, literal, select, update
+from sqlalchemy import Text, cast, delete, exists, literal, select, text, update
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,6 +22,7 @@ from openplate.accounts.validation import USERNAME
 from openplate.library.slugs import slugify
 from openplate.oauth.tokens import Digester
 from openplate.store import map_fields, map_queries
+from openplate.store.category_counts import CategoryCounts
 from openplate.store.map_cursors import BadCursor, CursorSeal
 from openplate.store.map_fields import InvalidField
 from openplate.store.map_records import (
@@ -54,9 +55,10 @@ def _topic_text(outline: str) -> str:
 
 
 class SqlMaps:
-    def __init__(self, conn: DbConnection, digester: Digester) -> None:
+    def __init__(self, conn: DbConnection, digester: Digester, counts: CategoryCounts) -> None:
         self._conn = conn
         self._digester = digester
+        self._counts = counts
         self._seal: CursorSeal | None = None
 
     @property
@@ -104,6 +106,7 @@ class SqlMaps:
         await self._conn.execute(map_search.insert().values(
             map_id=map_id, title_keys=keys.title, description_keys=keys.description,
             topic_keys=keys.topics, **self._words(keys)))
+        self._counts.changed()
         return map_id
 
     def _words(self, keys: SearchKeys) -> dict[str, Any]:
@@ -111,7 +114,7 @@ class SqlMaps:
         vectors = keys.tsvectors()
         if not self._postgres:
             return dict.fromkeys(vectors)
-        return {name: cast(literal(text, Text), TSVECTOR) for name, text in vectors.items()}
+        return {name: cast(literal(words, Text), TSVECTOR) for name, words in vectors.items()}
 
     async def _category_id(self, slug: str) -> int:
         map_fields.check_category_slug(slug)
@@ -154,6 +157,7 @@ class SqlMaps:
             _, dot, extension = row.filename.rpartition(".")
             values.update(slug=slug, filename=f"{slug}.{extension}" if dot else slug)
         await self._conn.execute(update(maps).where(maps.c.id == map_id).values(**values))
+        self._counts.changed()
         if tag_list is not None:
             await self._conn.execute(delete(map_tags).where(map_tags.c.map_id == map_id))
             await self._write_tags(map_id, tag_list)
@@ -174,6 +178,7 @@ class SqlMaps:
             await self._conn.execute(delete(table).where(table.c.map_id == map_id))
         gone = await self._conn.execute(delete(maps).where(maps.c.id == map_id)
                                         .returning(maps.c.id))
+        self._counts.changed()
         return gone.first() is not None
 
     async def record_view(self, map_id: int, viewer_key_digest: str, day: int) -> bool:
@@ -199,6 +204,14 @@ class SqlMaps:
         result = await self._conn.execute(
             delete(map_views).where(map_views.c.day < before_day).returning(map_views.c.day))
         return len(result.all())
+
+    async def refresh_statistics(self) -> None:
+        """PostgreSQL: have the planner's statistics of the library's tables read again, after
+        a bulk load (``openplate demo``). Until autovacuum gets to it, the planner would take a
+        table of thousands of new maps for the small one it last measured, and choose plans
+        that read every map. SQLite keeps no such statistics here: nothing to do."""
+        if self._postgres:
+            await self._conn.execute(text("ANALYZE maps, map_search, map_tags, map_files"))
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -240,16 +253,20 @@ class SqlMaps:
         if order == "relevance" and terms is not None:
             first, before = position if position is not None else (0, None)
             for tier in map_queries.TIERS[first:]:
-                among = None
-                if self._postgres:
+                below = before if tier == first else None
+                need = limit + 1 - len(found)
+                ids: list[int] | None = None
+                if self._postgres:  # few maps in the tier: read by their ids
                     probed = await self._conn.execute(map_queries.probe_statement(terms, tier))
-                    ids = [int(row.map_id) for row in probed]
-                    if not ids:
-                        continue
-                    among = ids if len(ids) <= map_queries.PROBE_CAP else None
-                statement = map_queries.tier_statement(
-                    dialect, query, terms, tier, before if tier == first else None,
-                    limit + 1 - len(found), among)
+                    ids = sorted((int(row.map_id) for row in probed), reverse=True)
+                    if len(ids) > map_queries.PROBE_CAP:
+                        ids = None
+                    else:
+                        ids = [i for i in ids if below is None or i < below]
+                        if not ids:
+                            continue
+                statement = (map_queries.ids_statement(query, ids, need) if ids is not None else
+                             map_queries.tier_statement(dialect, query, terms, tier, below, need))
                 found.extend((tier, row) for row in await self._conn.execute(statement))
                 if len(found) > limit:
                     break

@@ -12,6 +12,7 @@ from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.admin_repos import SqlAdmin
 from openplate.store.app_repos import SqlApplications
+from openplate.store.category_counts import CategoryCounts
 from openplate.store.category_repos import SqlCategories
 from openplate.store.client_cache import ClientCache
 from openplate.store.client_grants import ClientGrants
@@ -50,12 +51,14 @@ class Store:
     """Implements ``openplate.oauth.ports.OAuthStore`` and the site's other repositories."""
 
     def __init__(self, conn: DbConnection, *, digester: Digester, clients: ClientCache,
-                 client_grants: ClientGrants, ip: str | None = None) -> None:
+                 client_grants: ClientGrants, category_counts: CategoryCounts,
+                 ip: str | None = None) -> None:
         self.conn = conn
         self.digester = digester
         self.ip = ip
         self.client_cache = clients
         self.client_grants = client_grants
+        self.category_counts = category_counts
 
     @_repository
     def clients(self) -> SqlClients:
@@ -95,11 +98,11 @@ class Store:
 
     @_repository
     def maps(self) -> SqlMaps:
-        return SqlMaps(self.conn, self.digester)
+        return SqlMaps(self.conn, self.digester, self.category_counts)
 
     @_repository
     def categories(self) -> SqlCategories:
-        return SqlCategories(self.conn)
+        return SqlCategories(self.conn, self.category_counts)
 
     @_repository
     def consents(self) -> SqlConsents:
@@ -148,6 +151,8 @@ class Database:
         self.clients = ClientCache()
         #: The grant each client's client-credentials tokens hang on (see client_grants.py).
         self.client_grants = ClientGrants()
+        #: The home page's category counts (see category_counts.py).
+        self.category_counts = CategoryCounts()
         self._sqlite = SqliteUnits(engine) if isinstance(engine, Engine) else None
 
     def transaction(
@@ -176,16 +181,18 @@ class Database:
         ``ip`` is the client address that security-log entries of this unit of work record.
         """
         digester, clients, client_grants = self.digester, self.clients, self.client_grants
+        counts = self.category_counts
         if self._sqlite is not None:
             return self._sqlite.unit(readonly, lambda conn: Store(
-                conn, digester=digester, ip=ip, clients=clients, client_grants=client_grants))
+                conn, digester=digester, ip=ip, clients=clients, client_grants=client_grants,
+                category_counts=counts))
         return self._pooled(readonly, ip)
 
     @asynccontextmanager
     async def _pooled(self, readonly: bool, ip: str | None) -> AsyncIterator[Store]:
         async with unit_of_work(self.engine, readonly=readonly) as conn:
             yield Store(conn, digester=self.digester, ip=ip, clients=self.clients,
-                        client_grants=self.client_grants)
+                        client_grants=self.client_grants, category_counts=self.category_counts)
 
     async def dispose(self) -> None:
         if self._sqlite is not None:

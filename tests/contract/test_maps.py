@@ -12,6 +12,7 @@ import secrets
 
 import pytest
 
+from openplate.store.category_counts import CategoryCounts
 from openplate.store.map_cursors import BadCursor
 from openplate.store.map_fields import InvalidField
 from openplate.store.map_records import MapQuery
@@ -287,3 +288,52 @@ async def test_categories_add_list_remove(sql: SqlBackend) -> None:
         assert slug not in {c.slug for c in await store.categories.all()}
     shown = await walk(sql, MapQuery(owner_id=owner.id, include_hidden=True), limit=10)
     assert [m.category_slug for m in shown] == [None, None]
+
+
+async def test_the_home_pages_counts_are_kept_briefly_and_recounted_after_a_write(
+        sql: SqlBackend) -> None:
+    """``counted`` (the home page's) counts once, then answers from memory until this process
+    writes a map or a category, or ``TTL`` seconds pass; another process's write (a second
+    ``Database`` on the same file or server) shows only after that."""
+    clock = [1000.0]
+    sql.db.category_counts = CategoryCounts(ttl=30, clock=lambda: clock[0])
+    other = SqlBackend(sql.name, sql.url)  # another node, or the openplate command
+    owner = await sql.add_user()
+    slug = await _category(sql)
+
+    async def public_count() -> int | None:
+        async with sql.db.transaction(readonly=True) as store:
+            return {c.slug: c for c in await store.categories.counted()}[slug].public_maps
+
+    assert await public_count() == 0
+    await add_map(sql, owner, category=slug)  # this process: counted again at once
+    assert await public_count() == 1
+    await add_map(other, owner, category=slug)
+    await add_map(other, owner, category=slug, visibility="private")
+    assert await public_count() == 1  # from memory
+    clock[0] += 29
+    assert await public_count() == 1
+    clock[0] += 1
+    assert await public_count() == 2  # 30 s later, read again
+    public_id = await add_map(other, owner, category=slug)
+    async with sql.db.transaction() as store:  # a change made here: at once
+        record = await store.maps.by_public_id(public_id)
+        assert record is not None
+        assert await store.maps.update(record.id, now=NOW, visibility="unlisted")
+    assert await public_count() == 2
+    async with sql.db.transaction() as store:
+        assert await store.maps.delete(record.id)
+        await store.categories.add(slug=_slug(), name="Another", now=NOW)
+    async with sql.db.transaction(readonly=True) as store:
+        assert len(await store.categories.counted()) == len(await store.categories.all())
+    await other.aclose()
+
+
+def test_a_count_begun_before_a_write_is_not_kept() -> None:
+    counts = CategoryCounts(ttl=30, clock=lambda: 0.0)
+    begun = counts.generation
+    counts.changed()  # a write of this process while the count was being read
+    counts.keep([], begun)
+    assert counts.fresh() is None
+    counts.keep([], counts.generation)
+    assert counts.fresh() == []

@@ -119,6 +119,27 @@ def test_home_says_what_it_is_and_lists_newest_most_viewed_and_categories(
     assert cards(following.text) and not set(cards(following.text)) & set(newest)
 
 
+def test_the_home_pages_category_count_follows_a_new_map_at_once(
+        server: LiveServer, seeder: Seeder, http: httpx.Client) -> None:
+    """The counts are kept in memory (store/category_counts.py), but a map this server shares
+    is counted on the next home page."""
+    category = "fresh-" + secrets.token_hex(3)
+    operator_json(server, "category", "add", category, "--name", "Fresh category")
+    app = seeder.app(seeder.user("freshdev"), redirect_uris=(REDIRECT,))
+    up = Uploader(http, token_for(server, app, seeder.user("fresh")))
+    pattern = rf'/categories/{category}" dir="auto">Fresh category</a> <span class="small">\((\d+) maps?\)'
+
+    def shown() -> int:
+        found = re.search(pattern, http.get("/").text)
+        assert found is not None
+        return int(found.group(1))
+
+    assert up.upload("Fresh one", category=category).status_code == 201
+    assert shown() == 1
+    assert up.upload("Fresh two", category=category).status_code == 201
+    assert shown() == 2
+
+
 def test_search_finds_by_words_ranked_and_filters(http: httpx.Client, library: Library) -> None:
     ids, _ = follow(http, "/search", q=library.word)
     # Title first, then description, then topics; never the unlisted or private maps.

@@ -55,7 +55,7 @@ async def home(request: Request) -> Response:
                                  limit=HOME_SIZE)
         viewed = await list_page(store, MapQuery(order="views"), path="/search",
                                  pairs=[("sort", "views")], cursor=None, limit=HOME_SIZE)
-        categories = await store.categories.all(with_counts=True)
+        categories = await store.categories.counted()
     if who.session is not None and who.session.flash is not None:
         # A notice (the account was deleted): only then does the home page write.
         async with ctx.db.transaction() as store:
