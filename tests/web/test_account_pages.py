@@ -57,7 +57,8 @@ def test_the_overview_shows_the_account_and_links_its_pages(
     assert page.status_code == 200
     for text in (account.username, account.email, 'href="/account/email"',
                  'href="/account/security"', 'href="/account/sessions"',
-                 'href="/account/password"', 'href="/account/apps"', 'href="/applications"'):
+                 'href="/account/password"', 'href="/account/apps"', 'href="/applications"',
+                 '<a href="/account/maps">Your maps</a>: share a mind map'):
         assert text in page.text, text
     with httpx.Client(base_url=server.url, timeout=20) as anonymous:
         answer = anonymous.get("/account")

@@ -246,7 +246,20 @@ def test_private_and_unlisted_maps(server: LiveServer, http: httpx.Client,
     for text in lists:
         assert library.private not in text and library.unlisted not in text
     assert http.get(f"/mindmaps/{library.private}").status_code == 404
-    assert http.get(f"/mindmaps/{library.unlisted}", follow_redirects=True).status_code == 200
+    unlisted = http.get(f"/mindmaps/{library.unlisted}", follow_redirects=True)
+    assert unlisted.status_code == 200
+    # Open to whoever has the link, but kept out of search engines: the page, its files, its
+    # exports and the API's copy of the file; a public map's are not.
+    assert '<meta name="robots" content="noindex">' in unlisted.text
+    for path in ("", "/files/thumbnail.png", "/files/map", "/export/md", "/export/svg"):
+        answer = http.get(f"/mindmaps/{library.unlisted}{path}", follow_redirects=True)
+        assert answer.status_code == 200 and answer.headers["x-robots-tag"] == "noindex", path
+        public = http.get(f"/mindmaps/{library.in_title}{path}", follow_redirects=True)
+        assert public.status_code == 200 and "x-robots-tag" not in public.headers, path
+    assert "noindex" not in http.get(f"/mindmaps/{library.in_title}", follow_redirects=True).text
+    for path in ("/file", "/export?format=opml"):
+        assert http.get(f"/maps/{library.unlisted}{path}").headers["x-robots-tag"] == "noindex"
+        assert "x-robots-tag" not in http.get(f"/maps/{library.in_title}{path}").headers
     with signed_in(server, library.other) as other:
         assert other.get(f"/mindmaps/{library.private}").status_code == 404
         assert library.private not in other.get(f"/search?q={library.word}").text

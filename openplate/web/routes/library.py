@@ -22,6 +22,7 @@ from openplate.library.formats import FORMATS
 from openplate.store.map_records import MapQuery, MapRecord
 from openplate.web.context import context_of
 from openplate.web.map_pictures import map_png, map_svg
+from openplate.web.map_robots import robots_headers
 from openplate.web.map_views import count_view
 from openplate.web.outline_html import outline_html
 from openplate.web.pages import Visitor, error_page, render, take_notice, visitor
@@ -82,7 +83,7 @@ async def _map_page(request: Request, public_id: str, slug: str | None) -> Respo
     created = datetime.fromtimestamp(record.created_at, UTC)
     updated = datetime.fromtimestamp(record.updated_at, UTC)
     source = FORMATS.get(record.format)
-    return render(
+    page = render(
         ctx, "map.html", who, map=record, outline=outline_html(json.loads(record.outline)),
         svg=svg, views=views, created=created.strftime("%d %B %Y").lstrip("0"),
         created_iso=created.strftime("%Y-%m-%d"),
@@ -92,6 +93,8 @@ async def _map_page(request: Request, public_id: str, slug: str | None) -> Respo
         exports=EXPORTS,
         owner=who.user is not None and who.user.id == record.owner_id,
     )
+    page.headers.update(robots_headers(record))
+    return page
 
 
 @router.get("/mindmaps/{public_id}")
@@ -118,7 +121,8 @@ async def map_file(request: Request, public_id: str, name: str) -> Response:
                    if record is not None and name == "map" else None)
     if record is None or not _may_see(record, who) or (name == "map" and content is None):
         return error_page(ctx, None, status=404, title="Not found", message="No such file.")
-    cache = PUBLIC_CACHE if record.visibility != "private" else PRIVATE_CACHE
+    cache = {**(PUBLIC_CACHE if record.visibility != "private" else PRIVATE_CACHE),
+             **robots_headers(record)}
     if name == "thumbnail.png":
         return Response(await map_png(ctx, record), media_type="image/png", headers=cache)
     disposition = f'attachment; filename="{record.filename}"'

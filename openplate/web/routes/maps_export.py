@@ -31,6 +31,7 @@ from openplate.library.model import Topic
 from openplate.store.map_records import MapRecord
 from openplate.web.context import AppContext, context_of
 from openplate.web.map_pictures import map_png, sheets_of, svg_bytes
+from openplate.web.map_robots import robots_headers
 from openplate.web.pages import error_page, visitor
 from openplate.web.replies import Refusal
 from openplate.web.routes.bearer_auth import Authorization
@@ -98,7 +99,7 @@ async def export_response(ctx: AppContext, request: Request, record: MapRecord, 
     kind = EXPORTS[fmt]
     etag = export_etag(record, fmt)
     cache = "private, no-cache" if record.visibility == "private" else "public, max-age=300"
-    headers = {"ETag": etag, "Cache-Control": cache, "Vary": vary}
+    headers = {"ETag": etag, "Cache-Control": cache, "Vary": vary, **robots_headers(record)}
     if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     content = await export_bytes(ctx, record, fmt)
