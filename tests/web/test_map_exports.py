@@ -259,3 +259,19 @@ def test_the_openapi_document_describes_the_export(http: httpx.Client) -> None:
     assert set(operation["responses"]) >= {"200", "304", "400", "404"}
     assert set(operation["responses"]["200"]["content"]) == set(MEDIA_TYPES.values())
     assert not any(path.startswith("/mindmaps") for path in document["paths"])
+
+
+def test_the_openapi_document_promises_no_validation_error_that_never_comes(
+        http: httpx.Client) -> None:
+    """FastAPI adds a ``422 Validation Error`` to every route with parameters; ours read their
+    parameters themselves and answer a bad one with a 400, so the document says so."""
+    document = http.get("/openapi.json").json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation["responses"].get("422", {}).get("description") != \
+                "Validation Error", (method, path)
+    assert "422" in document["paths"]["/maps"]["post"]["responses"]  # a damaged map: its own
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path in ("/maps/abcdefgh/export", "/maps/abcdefgh/export?format=bad",
+                 "/users/x/maps?limit=abc", "/maps?limit=0"):
+        assert http.get(path).status_code == 400, path
