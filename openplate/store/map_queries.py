@@ -129,18 +129,23 @@ def _in_tier(tier: int, terms: SearchTerms, test: Test = _found) -> ColumnElemen
     return and_(test(_WORDS[tier], terms), ~test(_WORDS[tier - 1], terms))
 
 
-def probe_statement(terms: SearchTerms, tier: int) -> Select[Any]:
-    """PostgreSQL: up to ``PROBE_CAP`` + 1 ids of the maps of ``tier``, through the GIN index
-    (any visibility: only to learn which, or that there are many)."""
-    return select(map_search.c.map_id).where(_in_tier(tier, terms)).limit(PROBE_CAP + 1)
+def probe_statement(terms: SearchTerms, tier: int | None) -> Select[Any]:
+    """PostgreSQL: up to ``PROBE_CAP`` + 1 ids of the maps of ``tier`` (None: of any tier),
+    through the GIN index (any visibility: only to learn which, or that there are many)."""
+    found = _found(map_search.c.all_words, terms) if tier is None else _in_tier(tier, terms)
+    return select(map_search.c.map_id).where(found).limit(PROBE_CAP + 1)
+
+
+def _among(ids: list[int]) -> ColumnElement[bool]:
+    """``maps.id = ANY(:ids)``: one array parameter, whatever the number of ids."""
+    return maps.c.id == any_(bindparam("among", ids, type_=ARRAY(BigInteger)))
 
 
 def ids_statement(query: MapQuery, ids: list[int], limit: int) -> Select[Any]:
     """PostgreSQL: up to ``limit`` of the maps with these ids that ``query``'s filters let
     through, larger ids first (the ids of a probed tier)."""
-    among = any_(bindparam("among", ids, type_=ARRAY(BigInteger)))
     return (select(*SUMMARY_COLUMNS).select_from(FROM)
-            .where(maps.c.id == among, *_filters(query))
+            .where(_among(ids), *_filters(query))
             .order_by(maps.c.id.desc()).limit(limit))
 
 
@@ -174,18 +179,23 @@ def _fts5_source(terms: SearchTerms, tier: int | None) -> tuple[Any, ColumnEleme
 
 
 def list_statement(dialect: str, query: MapQuery, terms: SearchTerms | None,
-                   position: tuple[int, ...] | None, limit: int) -> Select[Any]:
+                   position: tuple[int, ...] | None, limit: int,
+                   among: list[int] | None = None) -> Select[Any]:
     """The newest or most viewed maps after ``position`` (None: from the first), ``limit`` of
     them (ask one more to know whether another page follows); with ``q``, only those matching
-    (a ``q`` without words matches nothing)."""
+    (a ``q`` without words matches nothing). PostgreSQL, with ``q``: ``among``, the matches'
+    ids when ``probe_statement`` found at most ``PROBE_CAP``; None, when it found more, and each
+    map read in the list's order is tested (as a crowded tier is, see the module's docstring)."""
     conditions = _filters(query)
     source: Any = FROM
     if query.q is not None:
         if terms is None:
             conditions.append(false())
+        elif dialect == "postgresql" and among is not None:
+            conditions.append(_among(among))
         elif dialect == "postgresql":
             source = FROM.join(map_search, map_search.c.map_id == maps.c.id)
-            conditions.append(_found(map_search.c.all_words, terms))
+            conditions.append(_tested(map_search.c.all_words, terms))
         else:
             source, matched, _ = _fts5_source(terms, None)
             conditions.append(matched)

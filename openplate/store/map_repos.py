@@ -271,8 +271,15 @@ class SqlMaps:
                 if len(found) > limit:
                     break
         else:
-            statement = map_queries.list_statement(dialect, query, terms, position, limit + 1)
-            found.extend((0, row) for row in await self._conn.execute(statement))
+            among: list[int] | None = None
+            if self._postgres and terms is not None:  # few matches: read by their ids
+                probed = await self._conn.execute(map_queries.probe_statement(terms, None))
+                ids = [int(row.map_id) for row in probed]
+                among = ids if len(ids) <= map_queries.PROBE_CAP else None
+            if among != []:
+                statement = map_queries.list_statement(dialect, query, terms, position,
+                                                       limit + 1, among)
+                found.extend((0, row) for row in await self._conn.execute(statement))
         shown = found[:limit]
         tags = await self._tags([int(row.id) for _, row in shown])
         page = tuple(summary_from(row, tags.get(int(row.id), ())) for _, row in shown)

@@ -141,9 +141,19 @@ async def test_postgresql_reads_a_crowded_tier_in_id_order_alike(
     """PostgreSQL reads a tier with few maps by their ids, one with many in id order (see
     map_queries.PROBE_CAP): both roads give the same pages."""
     owner = await _corpus(postgresql)
+
+    async def by_date_and_views() -> dict[tuple[str, str], list[str]]:
+        return {(q, order): await titles(postgresql, MapQuery(q=q, author=owner.username,
+                                                              order=order))  # type: ignore[arg-type]
+                for q in EXPECTED for order in ("newest", "views")}
+
+    few = await by_date_and_views()
+    assert few[("garden", "newest")] == ["Gardening tools", "Holiday", "Kitchen herbs",
+                                         "Garden planning", "Garden garden"]  # by created_at
     monkeypatch.setattr(map_queries, "PROBE_CAP", 1)
     crowded = await _results(postgresql, owner, list(EXPECTED))
     for query, expected in EXPECTED.items():
         assert crowded[query] == expected, query
+    assert await by_date_and_views() == few
     query = MapQuery(q="garden", author=owner.username)
     assert [m.title for m in await walk(postgresql, query, limit=2)] == EXPECTED["garden"]
