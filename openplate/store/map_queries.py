@@ -100,7 +100,9 @@ def _filters(query: MapQuery) -> list[ColumnElement[bool]]:
     if query.format is not None:
         conditions.append(maps.c.format == query.format)
     if query.category is not None:
-        conditions.append(categories.c.slug == query.category)
+        # As for the author: the category's id first, then its own index (category, date).
+        conditions.append(maps.c.category_id == select(categories.c.id).where(
+            categories.c.slug == query.category).scalar_subquery())
     return conditions
 
 

@@ -238,8 +238,7 @@ maps = Table(
     # public (listed and searchable), unlisted (only by its link) or private (its owner only);
     # see store/map_fields.py. Maps from before 0014 and the XMind plug-in's uploads: public.
     Column("visibility", String(10), nullable=False, server_default="public"),
-    Column("category_id", Id, ForeignKey("categories.id", ondelete="SET NULL"), nullable=True,
-           index=True),
+    Column("category_id", Id, ForeignKey("categories.id", ondelete="SET NULL"), nullable=True),
     # When the owner last changed the title, description, tags, visibility or category.
     Column("updated_at", Time, nullable=False, server_default="0"),
     # Views counted once per viewer and day (map_views; SqlMaps.record_view).
@@ -247,10 +246,12 @@ maps = Table(
     # Every topic title and note, one a line: the topic part of what search looks in
     # (map_search holds its keys; store/map_search.py).
     Column("search_text", Text, nullable=False, server_default=""),
-    # The lists: public maps newest first, most viewed first, and an author's, newest first.
+    # The lists: public maps newest first, most viewed first, an author's and a category's,
+    # newest first.
     Index("ix_maps_visibility_created_at_id", "visibility", "created_at", "id"),
     Index("ix_maps_visibility_view_count_id", "visibility", "view_count", "id"),
     Index("ix_maps_owner_id_created_at_id", "owner_id", "created_at", "id"),
+    Index("ix_maps_category_id_created_at_id", "category_id", "created_at", "id"),
 )
 
 map_files = Table(
