@@ -255,27 +255,18 @@ class SqlMaps:
             for tier in map_queries.TIERS[first:]:
                 below = before if tier == first else None
                 need = limit + 1 - len(found)
-                ids: list[int] | None = None
-                if self._postgres:  # few maps in the tier: read by their ids
-                    probed = await self._conn.execute(map_queries.probe_statement(terms, tier))
-                    ids = sorted((int(row.map_id) for row in probed), reverse=True)
-                    if len(ids) > map_queries.PROBE_CAP:
-                        ids = None
-                    else:
-                        ids = [i for i in ids if below is None or i < below]
-                        if not ids:
-                            continue
+                ids = await self._probed(terms, tier)
+                if ids is not None:
+                    ids = [i for i in ids if below is None or i < below]
+                    if not ids:
+                        continue
                 statement = (map_queries.ids_statement(query, ids, need) if ids is not None else
                              map_queries.tier_statement(dialect, query, terms, tier, below, need))
                 found.extend((tier, row) for row in await self._conn.execute(statement))
                 if len(found) > limit:
                     break
         else:
-            among: list[int] | None = None
-            if self._postgres and terms is not None:  # few matches: read by their ids
-                probed = await self._conn.execute(map_queries.probe_statement(terms, None))
-                ids = [int(row.map_id) for row in probed]
-                among = ids if len(ids) <= map_queries.PROBE_CAP else None
+            among = await self._probed(terms, None) if terms is not None else None
             if among != []:
                 statement = map_queries.list_statement(dialect, query, terms, position,
                                                        limit + 1, among)
@@ -289,6 +280,16 @@ class SqlMaps:
             following = self._cursors.seal(order, map_queries.position_of(order, row, tier),
                                            canonical)
         return MapPage(page, following)
+
+    async def _probed(self, terms: SearchTerms, tier: int | None) -> list[int] | None:
+        """PostgreSQL: the ids of the maps of ``tier`` (None: of any tier) when there are at
+        most ``PROBE_CAP`` of them, to be read by their ids; None when there are more, or on
+        SQLite: read in the list's order then (map_queries.py)."""
+        if not self._postgres:
+            return None
+        probed = await self._conn.execute(map_queries.probe_statement(terms, tier))
+        ids = [int(row.map_id) for row in probed]
+        return ids if len(ids) <= map_queries.PROBE_CAP else None
 
     @staticmethod
     def _checked(query: MapQuery) -> MapQuery:

@@ -21,8 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from openplate.library.formats import FORMATS
 from openplate.store.map_records import MapQuery, MapRecord
 from openplate.web.context import context_of
+from openplate.web.map_headers import file_headers, robots_headers
 from openplate.web.map_pictures import map_png, map_svg
-from openplate.web.map_robots import robots_headers
 from openplate.web.map_views import count_view
 from openplate.web.outline_html import outline_html
 from openplate.web.pages import Visitor, error_page, render, take_notice, visitor
@@ -31,8 +31,6 @@ from openplate.web.routes.library_lists import HOME_SIZE, list_page
 router = APIRouter(include_in_schema=False)
 
 PUBLIC_ID = re.compile(r"[0-9a-z]{6,16}")
-PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
-PRIVATE_CACHE = {"Cache-Control": "private, no-cache"}
 #: The downloads a map page offers besides the original file: each export format
 #: (``/mindmaps/{id}/export/{fmt}``, routes/maps_export.py) and what its link says.
 EXPORTS: tuple[tuple[str, str], ...] = (
@@ -121,8 +119,7 @@ async def map_file(request: Request, public_id: str, name: str) -> Response:
                    if record is not None and name == "map" else None)
     if record is None or not _may_see(record, who) or (name == "map" and content is None):
         return error_page(ctx, None, status=404, title="Not found", message="No such file.")
-    cache = {**(PUBLIC_CACHE if record.visibility != "private" else PRIVATE_CACHE),
-             **robots_headers(record)}
+    cache = file_headers(record)
     if name == "thumbnail.png":
         return Response(await map_png(ctx, record), media_type="image/png", headers=cache)
     disposition = f'attachment; filename="{record.filename}"'

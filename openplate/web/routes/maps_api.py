@@ -23,7 +23,7 @@ from openplate.store.map_fields import InvalidField
 from openplate.store.map_records import MapQuery, MapRecord
 from openplate.web.context import AppContext, context_of, now
 from openplate.web.errors import error_json
-from openplate.web.map_robots import robots_headers
+from openplate.web.map_headers import file_headers
 from openplate.web.replies import Refusal, dump_json, to_response
 from openplate.web.routes import map_params
 from openplate.web.routes.bearer_auth import Authorization, check_bearer, optional_bearer
@@ -171,11 +171,9 @@ async def get_map_file(request: Request, public_id: str, authorization: Authoriz
         content = await store.maps.file(map_id=record.id, kind="map")
     if content is None:
         raise Refusal(no_map())
-    cache = "private, no-cache" if record.visibility == "private" else "public, max-age=300"
     return Response(content, media_type=record.media_type, headers={
-        "Cache-Control": cache, "Vary": "Authorization",
-        "Content-Disposition": f'attachment; filename="{record.filename}"',
-        **robots_headers(record)})
+        **file_headers(record), "Vary": "Authorization",
+        "Content-Disposition": f'attachment; filename="{record.filename}"'})
 
 
 async def _owned(ctx: AppContext, store: Any, public_id: str,

@@ -30,8 +30,8 @@ from openplate.library.export import EXPORT_FORMATS, export_map
 from openplate.library.model import Topic
 from openplate.store.map_records import MapRecord
 from openplate.web.context import AppContext, context_of
+from openplate.web.map_headers import file_headers
 from openplate.web.map_pictures import map_png, sheets_of, svg_bytes
-from openplate.web.map_robots import robots_headers
 from openplate.web.pages import error_page, visitor
 from openplate.web.replies import Refusal
 from openplate.web.routes.bearer_auth import Authorization
@@ -98,8 +98,7 @@ async def export_response(ctx: AppContext, request: Request, record: MapRecord, 
     or ``304`` when ``If-None-Match`` holds its ``ETag``. ``fmt`` is a key of ``EXPORTS``."""
     kind = EXPORTS[fmt]
     etag = export_etag(record, fmt)
-    cache = "private, no-cache" if record.visibility == "private" else "public, max-age=300"
-    headers = {"ETag": etag, "Cache-Control": cache, "Vary": vary, **robots_headers(record)}
+    headers = {"ETag": etag, **file_headers(record), "Vary": vary}
     if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     content = await export_bytes(ctx, record, fmt)
