@@ -50,20 +50,21 @@ def authorization_with_body(authorization: str | None, body: Params) -> str | No
 
 
 async def authenticate(
-    authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str,
-    user_only: bool = False,
+    authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int,
+    scope: str | None, user_only: bool = False,
 ) -> AccessPrincipal:
-    """The token's principal if it is live and has ``scope``; with ``user_only``, a client's own
-    token (client credentials, RFC 9068 §2.2) is refused too: no user stands behind it."""
+    """The token's principal if it is live and has ``scope`` (None: any scope will do); with
+    ``user_only``, a client's own token (client credentials, RFC 9068 §2.2) is refused too: no
+    user stands behind it."""
     token = token_from_header(authorization)
     if not looks_like_access_token(token):
         raise InvalidToken("The access token is invalid.")
     principal = await tokens.find_access(digest=digester.digest(token), now=now)
     if principal is None:
         raise InvalidToken("The access token is invalid, expired or revoked.")
-    if not covers(principal.scope, scope):
+    if scope is not None and not covers(principal.scope, scope):
         raise InsufficientScope(f"This call needs the '{scope}' scope.", scope=scope)
     if user_only and principal.for_client:
         raise InsufficientScope("This call needs a token a user granted; this one is the "
-                                "application's own.", scope=scope)
+                                "application's own.", scope=scope or "")
     return principal

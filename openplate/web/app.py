@@ -13,6 +13,7 @@ import swagger_ui_bundle
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
+from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -35,6 +36,7 @@ from openplate.web import errors, hot_endpoints
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, now
 from openplate.web.hot import HotRoutes
+from openplate.web.mcp_server import McpService
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.replies import Refusal
@@ -65,6 +67,7 @@ from openplate.web.routes import (
 STATIC = TEMPLATES.with_name("static")
 log = logging.getLogger("openplate.web")
 FORM_LIMIT = 256 * 1024
+MCP_PATH = "/mcp"
 APP_FORM_LIMIT = 64 * 1024 * 1024
 
 
@@ -219,6 +222,10 @@ def create_app(settings: Settings) -> OpenplateApp:
         ),
     )
 
+    upload_limit = settings.max_upload_bytes + 1024 * 1024
+    #: The MCP server (docs/mcp.md): its request bodies are bounded as POST /maps's are.
+    mcp = McpService(ctx, max_body=upload_limit)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         missing_next = await load_keys(ctx, create=True)
@@ -239,7 +246,8 @@ def create_app(settings: Settings) -> OpenplateApp:
         gc.enable()  # `serve` keeps the collector off while it starts (see cli.py)
         ctx.policy.restart.serving_since = now()
         try:
-            yield
+            async with mcp.running():  # the MCP session manager's task group
+                yield
         finally:
             for task in tasks:
                 task.cancel()
@@ -289,13 +297,14 @@ def create_app(settings: Settings) -> OpenplateApp:
         # colour fixes (/static/docs.css) so that the page passes axe-core like the others.
         return HTMLResponse(ctx.templates.get_template("api_docs.html").render())
 
+    # /mcp is no FastAPI route with a schema: the SDK reads the JSON-RPC body (docs/mcp.md).
+    app.router.routes.append(Route(MCP_PATH, mcp.endpoint, include_in_schema=False))
+
     app.add_exception_handler(HTTPException, errors.http_exception)
     app.add_exception_handler(Refusal, errors.refused)
     app.add_exception_handler(Exception, errors.unexpected)
-    upload_limit = settings.max_upload_bytes + 1024 * 1024
-
     def limit_for(method: str, path: str) -> int:
-        if path == "/maps":
+        if path in ("/maps", MCP_PATH):
             return upload_limit
         if path == map_upload_page.PATH:
             # The site's upload form refuses past upload_limit itself (by Content-Length, or

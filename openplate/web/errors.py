@@ -64,15 +64,21 @@ def _quoted(text: str) -> str:
     return clean.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def bearer_error_reply(error: OAuthError, *, token_sent: bool) -> Reply:
-    """RFC 6750 §3: a challenge that names the error only when a token was actually sent."""
+def bearer_challenge(error: OAuthError, *, token_sent: bool) -> str:
+    """RFC 6750 §3: the ``WWW-Authenticate`` value; it names the error only when a token was
+    actually sent."""
     challenge = f"Bearer {REALM}"
     if token_sent:
         challenge += f', error="{error.error}", error_description="{_quoted(error.description)}"'
         if isinstance(error, InsufficientScope):
             challenge += f', scope="{error.scope}"'
+    return challenge
+
+
+def bearer_error_reply(error: OAuthError, *, token_sent: bool) -> Reply:
+    """RFC 6750 §3: the refusal of a bearer-protected call, with its challenge."""
     return error_reply(error.status, error.error, error.description,
-                       {"WWW-Authenticate": challenge})
+                       {"WWW-Authenticate": bearer_challenge(error, token_sent=token_sent)})
 
 
 def wants_html(request: Request) -> bool:

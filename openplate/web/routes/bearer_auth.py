@@ -32,11 +32,12 @@ class BearerRejected(Refusal):
 
 
 async def check_bearer(
-    ctx: AppContext, store: Store, authorization: str | None, *, scope: str,
+    ctx: AppContext, store: Store, authorization: str | None, *, scope: str | None,
     user_only: bool = False,
 ) -> AccessPrincipal:
     """The token's principal, inside the caller's transaction; BearerRejected otherwise.
-    ``user_only`` refuses a client's own (client-credentials) token."""
+    ``scope`` None takes a token of any scope; ``user_only`` refuses a client's own
+    (client-credentials) token."""
     try:
         return await bearer.authenticate(
             authorization, store.tokens, ctx.digester, now=now(), scope=scope, user_only=user_only
