@@ -1,0 +1,41 @@
+"""The official MCP SDK's own client (``mcp.Client`` over ``streamable_http_client``) against a
+live server's /mcp, with an Openplate access token; run from sync tests with ``asyncio.run``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+T = TypeVar("T")
+#: Both eras the SDK speaks: the initialize handshake (2025-11-25) and the per-request
+#: envelope of 2026-07-28 (``auto`` probes server/discover and adopts it).
+MODES = ("legacy", "auto")
+
+
+async def _connected(url: str, token: str, mode: str,
+                     work: Callable[[Client], Awaitable[T]]) -> T:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        transport = streamable_http_client(url + "/mcp", http_client=http)
+        async with Client(transport, mode=mode, cache=None) as client:  # type: ignore[arg-type]
+            return await work(client)
+
+
+def with_client(url: str, token: str, work: Callable[[Client], Awaitable[T]], *,
+                mode: str = "legacy") -> T:
+    """Connect, run ``work`` on the client, disconnect: what ``work`` answered."""
+    return asyncio.run(_connected(url, token, mode, work))
+
+
+def call(url: str, token: str, tool: str, arguments: dict[str, Any] | None = None, *,
+         mode: str = "legacy") -> Any:
+    """One tool call on a connection of its own: the ``CallToolResult``."""
+    async def work(client: Client) -> Any:
+        return await client.call_tool(tool, arguments or {})
+
+    return with_client(url, token, work, mode=mode)
