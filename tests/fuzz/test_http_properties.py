@@ -466,6 +466,7 @@ ALLOWED_METHODS = {
     "/users/me": {"GET"}, "/maps": {"GET", "POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
     "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},
+    "/mcp": {"POST"},  # the MCP server (docs/mcp.md): stateless, no GET stream, no DELETE
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "SEARCH", "PURGE",
            "LOCK", "MKCOL"]
@@ -925,7 +926,8 @@ RAW_HEADER_VALUES = st.one_of(st.binary(max_size=40), header_value(), st.sampled
 
 
 @FUZZ
-@given(path=st.sampled_from([b"/users/me", b"/oauth/token", b"/signin", b"/maps", b"/oauth/auth"]),
+@given(path=st.sampled_from([b"/users/me", b"/oauth/token", b"/signin", b"/maps", b"/oauth/auth",
+                             b"/mcp"]),
        name=st.sampled_from([b"Authorization", b"Content-Type", b"Cookie", b"Accept", b"X-Fuzz"]),
        value=RAW_HEADER_VALUES, body=st.binary(max_size=64))
 def test_raw_header_bytes_are_4xx(
@@ -938,6 +940,96 @@ def test_raw_header_bytes_are_4xx(
     response = raw_request(live, request)
     watch.check(request)
     check_raw_answer(path, response.status, response.headers, response.body)
+
+
+# --- /mcp (the MCP server; not in the OpenAPI document: the SDK reads JSON-RPC) --------------
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(max_size=20)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12)
+MCP_METHODS = ["initialize", "ping", "tools/list", "tools/call", "resources/list",
+               "resources/templates/list", "resources/read", "server/discover", "prompts/list",
+               "notifications/initialized", "no/such"]
+TOOL_NAMES = ["search_maps", "get_map", "create_map", "update_map", "delete_map", "whoami", "nope"]
+
+
+@st.composite
+def json_rpc_bodies(draw: st.DrawFn) -> bytes:
+    """A JSON-RPC message of any shape: good envelopes with junk params, tool calls with junk
+    arguments, batches, bad envelopes, or not JSON at all."""
+    tool_call = st.fixed_dictionaries({"name": st.sampled_from(TOOL_NAMES),
+                                       "arguments": st.dictionaries(st.sampled_from(
+                                           ["id", "query", "limit", "markdown", "outline", "tags",
+                                            "visibility", "mine", "format", "x"]), JSON_VALUES,
+                                           max_size=4)})
+    message = st.fixed_dictionaries({
+        "jsonrpc": st.sampled_from(["2.0", "2.0", "1.0"]),
+        "method": st.one_of(st.sampled_from(MCP_METHODS), st.text(max_size=20)),
+    }, optional={"id": st.one_of(st.integers(), st.text(max_size=8), st.none(), JSON_VALUES),
+                 "params": st.one_of(tool_call, JSON_VALUES)})
+    import json
+
+    return draw(st.one_of(
+        message.map(lambda m: json.dumps(m).encode()),
+        st.lists(message, max_size=3).map(lambda m: json.dumps(m).encode()),
+        JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+        st.binary(max_size=300), raw_body_bytes()))
+
+
+def check_mcp_answer(response: httpx.Response) -> None:
+    """A 4xx, a 202 for a notification, or a 200 with one JSON-RPC answer."""
+    assert response.status_code in (200, 202) or 400 <= response.status_code < 500, describe(response)
+    if response.status_code == 200:
+        answer = response.json()
+        assert answer["jsonrpc"] == "2.0" and ("result" in answer) != ("error" in answer), answer
+
+
+@FUZZ
+@given(body=json_rpc_bodies(), ctype=st.one_of(st.just(b"application/json"), content_type()),
+       accept=st.sampled_from([b"application/json, text/event-stream", b"application/json",
+                               b"text/event-stream", b"*/*", b"text/html"]),
+       version=st.sampled_from([None, b"2025-11-25", b"2026-07-28", b"1999-01-01", b"x"]))
+def test_mcp_any_body_content_type_and_version(
+    live: Live, full_token: str, watch: LogWatch, body: bytes, ctype: bytes | None, accept: bytes,
+    version: bytes | None,
+) -> None:
+    headers: dict[str, str | bytes] = {"Authorization": f"Bearer {full_token}", "Accept": accept}
+    if ctype is not None:
+        headers["Content-Type"] = ctype
+    if version is not None:
+        headers["MCP-Protocol-Version"] = version
+    with client(live) as http:
+        response = http.post("/mcp", content=body, headers=headers)
+    watch.check((body, ctype, accept, version))
+    check_mcp_answer(response)
+
+
+@FUZZ
+@given(data=st.data())
+def test_mcp_any_authorization_header(
+    live: Live, full_token: str, maps_only_token: str, watch: LogWatch, data: st.DataObject
+) -> None:
+    header = data.draw(bearer_headers([full_token, maps_only_token]), label="authorization")
+    ping = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    with client(live) as http:
+        response = http.post("/mcp", content=ping, headers={
+            "Authorization": header, "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream"})
+    watch.check(header)
+    text = header.decode("latin-1")
+    if response.status_code == 200:  # any valid token opens /mcp; the tools decide the rest
+        assert full_token in text or maps_only_token in text, describe(response)
+        assert response.json()["result"] == {}, describe(response)
+        return
+    body = error_body(response, {"invalid_request", "invalid_token"})
+    assert response.status_code == {"invalid_request": 400, "invalid_token": 401}[body["error"]]
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="openplate"'), challenge
+    if not text.strip():
+        assert challenge == 'Bearer realm="openplate"', challenge
 
 
 # --- sanity: the strategies above send what they say ----------------------------------------
