@@ -109,3 +109,7 @@ def configure(level: str = "info") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # The MCP SDK logs each stateless request's transport at info ("Terminating session:
+    # None"): the access log already has a line per request, so only its warnings are kept.
+    for name in ("mcp.server.streamable_http", "mcp.server.streamable_http_manager"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -15,7 +15,7 @@ from mcp.shared.exceptions import MCPError
 from tests.support.mcp_client import MODES, call, with_client
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
-from tests.web.maps_api_support import Uploader, count, token_for
+from tests.web.maps_api_support import count, token_for
 
 REDIRECT = "https://app.example.com/cb"
 TOOLS = {"search_maps", "get_map", "create_map", "update_map", "delete_map", "whoami"}
