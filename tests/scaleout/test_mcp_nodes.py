@@ -73,7 +73,7 @@ def test_one_clients_calls_answered_by_either_node(
         async with httpx2.AsyncClient(transport=balancer, timeout=60,
                                       headers={"Authorization": f"Bearer {token}"}) as http:
             transport = streamable_http_client(a.url + "/mcp", http_client=http)
-            async with Client(transport, mode=mode, cache=None) as client:  # type: ignore[arg-type]
+            async with Client(transport, mode=mode, cache=None) as client:
                 made = await client.call_tool("create_map", {
                     "markdown": "# Two nodes\n- one\n- two\n", "visibility": "private"})
                 public_id = made.structured_content["id"]

@@ -22,7 +22,7 @@ async def _connected(url: str, token: str, mode: str,
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
         transport = streamable_http_client(url + "/mcp", http_client=http)
-        async with Client(transport, mode=mode, cache=None) as client:  # type: ignore[arg-type]
+        async with Client(transport, mode=mode, cache=None) as client:
             return await work(client)
 
 

@@ -247,7 +247,7 @@ def test_bad_arguments_are_tool_errors_that_name_the_argument(
     cases: list[tuple[str, dict[str, Any], str]] = [
         ("search_maps", {"limit": "ten"}, "'limit'"),
         ("search_maps", {"limit": 1000}, "'limit'"),
-        ("search_maps", {"query": "x" * 201}, "query"),
+        ("search_maps", {"query": "x" * 201}, "query: "),
         ("search_maps", {"sort": "random"}, "sort"),
         ("search_maps", {"cursor": "not-a-cursor"}, "cursor"),
         ("search_maps", {"surprise": 1}, "'surprise'"),

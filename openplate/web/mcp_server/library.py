@@ -112,8 +112,10 @@ async def search_maps(ctx: AppContext, caller: Caller, args: Args) -> dict[str, 
     try:
         params = map_params.read(QueryParams([*renamed, ("limit", str(limit))]),
                                  with_author=not mine)
-    except InvalidField as refused:
-        raise ToolRefused("invalid_request", str(refused).replace("'q'", "'query'")) from None
+    except InvalidField as refused:  # named as the tool names it: the API's q is query
+        name = "query" if refused.field == "q" else refused.field
+        message = refused.message.replace("(q)", "(query)")
+        raise ToolRefused("invalid_request", f"{name}: {message}") from None
     query = params.query
     if mine:
         query = MapQuery(q=query.q, owner_id=caller.library_user, tag=query.tag,
