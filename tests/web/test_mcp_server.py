@@ -5,6 +5,7 @@ scopes, another user's private maps, refusals in MCP's shapes, and bad HTTP in 4
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import httpx
@@ -150,6 +151,32 @@ def test_the_new_file_replaces_the_old_one(server: LiveServer, owner_token: str)
     assert api["topic_count"] == 4 and api["title"] == "Replace me"
     found = httpx.get(server.url + "/maps", params={"q": "three"}, timeout=30).json()["maps"]
     assert made["id"] in [m["id"] for m in found]  # the search words follow the outline
+
+
+def test_search_filters_pages_and_mine(server: LiveServer, owner_token: str,
+                                       other_token: str) -> None:
+    tag = "t" + secrets.token_hex(4)
+    made = [created(server, owner_token, title=f"Paged {i}", tags=[tag],
+                    visibility="private" if i == 3 else "public") for i in range(4)]
+
+    async def work(client: Client) -> list[Any]:
+        first = await client.call_tool("search_maps", {"tag": tag, "limit": 2})
+        second = await client.call_tool("search_maps", {
+            "tag": tag, "limit": 2, "cursor": first.structured_content["next_cursor"]})
+        mine = await client.call_tool("search_maps", {"tag": tag, "mine": True,
+                                                      "format": "markdown"})
+        other_format = await client.call_tool("search_maps", {"tag": tag, "format": "xmind"})
+        return [first, second, mine, other_format]
+
+    first, second, mine, other_format = with_client(server.url, owner_token, work)
+    public = {m["id"] for m in made[:3]}
+    assert len(first.structured_content["maps"]) == 2 and first.structured_content["next_cursor"]
+    assert {m["id"] for m in first.structured_content["maps"] + second.structured_content[
+        "maps"]} == public and second.structured_content["next_cursor"] is None
+    assert {m["id"] for m in mine.structured_content["maps"]} == public | {made[3]["id"]}
+    assert other_format.structured_content["maps"] == []
+    others = call(server.url, other_token, "search_maps", {"tag": tag, "mine": True})
+    assert others.structured_content["maps"] == []  # mine is the caller's own
 
 
 def test_whoami_answers_what_users_me_does(server: LiveServer, owner_token: str) -> None:
