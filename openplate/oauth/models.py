@@ -16,7 +16,8 @@ class Client:
     pk: int
     client_id: str
     name: str
-    owner_id: int
+    #: The account it belongs to; None for an app that registered itself on an open server.
+    owner_id: int | None
     redirect_uris: tuple[str, ...]
     secret_digest: str | None  # None for a public client
     require_pkce: bool = False
@@ -37,6 +38,11 @@ class Client:
     #: Disabled by the operator (``openplate app disable``): it authenticates (so it may still
     #: revoke and introspect, answered ``active: false``) but gets no tokens.
     disabled: bool = False
+    #: How it registered itself at /oauth/register (RFC 7591): "token" (with the operator's
+    #: initial access token) or "open"; None: a person or the operator registered it.
+    registration: str | None = None
+    #: OIDC Dynamic Registration's application_type: "web" or "native".
+    application_type: str = "web"
 
     @property
     def is_public(self) -> bool:

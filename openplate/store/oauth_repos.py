@@ -142,6 +142,8 @@ def client_from_row(row: Any) -> Client:
         privacy_url=row.privacy_url,
         logo_digest=row.logo_digest,
         disabled=row.disabled_at is not None,
+        registration=row.registration,
+        application_type=row.application_type or "web",
     )
 
 

@@ -22,6 +22,10 @@ async def client_token(
 ) -> IssuedTokens:
     if client.is_public:
         raise UnauthorizedClient("A public client cannot use the client_credentials grant.")
+    owner = client.owner_id
+    if owner is None:  # registered itself with no owner: its tokens would speak for nobody
+        raise UnauthorizedClient("An application without an owner cannot use the "
+                                 "client_credentials grant.")
     scopes = parse_scope(params.get("scope")) or CLIENT_SCOPES
     outside = [s for s in scopes if s not in CLIENT_SCOPES]
     if outside:
@@ -29,7 +33,7 @@ async def client_token(
                            + format_scope(list(CLIENT_SCOPES)) + ".")
     scope = format_scope(scopes)
     grant_id = await store.grants.for_client(
-        user_id=client.owner_id, client_pk=client.pk, scope=scope, now=ctx.now
+        user_id=owner, client_pk=client.pk, scope=scope, now=ctx.now
     )
-    return await mint(store, ctx, grant_id=grant_id, client=client, user_id=client.owner_id,
+    return await mint(store, ctx, grant_id=grant_id, client=client, user_id=owner,
                       scope=scope, with_refresh=False, touch=False, for_client=True)
