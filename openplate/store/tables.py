@@ -139,6 +139,8 @@ grants = Table(
     Column("for_client", Boolean, nullable=False, server_default=false()),
     # How the user signed in (RFC 8176 amr values, space-separated): the ID tokens' amr and acr.
     Column("amr", String(64), nullable=True),
+    # RFC 8707: the resources the user authorised it for (space-separated); NULL: none named.
+    Column("resource", String(500), nullable=True),
 )
 
 authorization_codes = Table(
@@ -158,6 +160,7 @@ authorization_codes = Table(
     Column("expires_at", Time, nullable=False, index=True),
     Column("used_at", Time, nullable=True),
     Column("amr", String(64), nullable=True),
+    Column("resource", String(500), nullable=True),  # RFC 8707, as its grant's
 )
 
 access_tokens = Table(
@@ -172,6 +175,8 @@ access_tokens = Table(
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
     Column("revoked_at", Time, nullable=True),
+    # RFC 8707: the resources it is for (space-separated); NULL: the API.
+    Column("resource", String(500), nullable=True),
 )
 
 refresh_tokens = Table(

@@ -140,7 +140,8 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
     issuer = ctx.settings.base_url
     async with ctx.db.transaction() as store:
         try:
-            auth_request = await authorize.validate_request(params, store.clients, issuer=issuer)
+            auth_request = await authorize.validate_request(params, store.clients, issuer=issuer,
+                                                            resources=ctx.resources)
         except FatalAuthorizationError as error:
             return _invalid_page(ctx, error)
         except authorize.ErrorRedirect as refusal:
