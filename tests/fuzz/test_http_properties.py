@@ -558,8 +558,9 @@ def test_users_me_any_authorization_header(
     assert challenge.startswith('Bearer realm="openplate"'), challenge
     if text.strip():  # a token was sent: RFC 6750 §3 names the error
         assert f'error="{body["error"]}"' in challenge, challenge
-    else:
-        assert challenge == 'Bearer realm="openplate"', challenge
+    else:  # none sent: only where to learn how to get one (RFC 9728 §5.1)
+        assert challenge == ('Bearer realm="openplate", resource_metadata="'
+                             f'{live.url}/.well-known/oauth-protected-resource"'), challenge
     if status == 403:
         assert maps_only_token in text and 'scope="account"' in challenge, (text, challenge)
     assert response.headers["cache-control"] == "no-store"
