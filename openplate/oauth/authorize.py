@@ -24,6 +24,7 @@ from openplate.oauth.models import AuthorizationRequest, Client
 from openplate.oauth.params import Params
 from openplate.oauth.ports import ClientStore, OAuthStore
 from openplate.oauth.redirect_uris import find_match
+from openplate.oauth.resources import Resources, requested
 from openplate.oauth.scopes import DEFAULT_SCOPES, format_scope, requested_scope
 from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, Digester
 
@@ -163,7 +164,7 @@ def _pkce(params: Params, client: Client) -> tuple[str, str] | None:
 
 
 async def validate_request(
-    params: Params, clients: ClientStore, *, issuer: str
+    params: Params, clients: ClientStore, *, issuer: str, resources: Resources | None = None,
 ) -> AuthorizationRequest:
     """Check an authorisation request; raise a fatal error (a page) or an ``ErrorRedirect``."""
     client = await _client(params, clients)
@@ -177,6 +178,7 @@ async def validate_request(
         challenge = _pkce(params, client)
         prompt, max_age, nonce = _prompt(params), _max_age(params), _nonce(params)
         acr_values = _acr_values(params)
+        resource = requested(params, resources or Resources(api=issuer))
     except OAuthError as error:
         raise ErrorRedirect(error, redirect_uri, state, issuer, client) from None
     login_hint = params.get("login_hint")
@@ -193,6 +195,7 @@ async def validate_request(
         max_age=max_age,
         login_hint=login_hint[:254] if login_hint else None,
         acr_values=acr_values,
+        resource=resource,
     )
 
 
@@ -210,9 +213,10 @@ async def approve(
 ) -> str:
     """Issue a one-time code for an approved request; return where to send the browser."""
     scope = format_scope(request.scope)
+    resource = " ".join(request.resource) or None
     grant_id = await store.grants.create(
         user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time,
-        amr=" ".join(amr) or None,
+        amr=" ".join(amr) or None, resource=resource,
     )
     code = digester.mint(AUTHORIZATION_CODE_PREFIX)
     await store.codes.create(
@@ -228,6 +232,7 @@ async def approve(
         amr=" ".join(amr) or None,
         now=now,
         expires_at=now + code_ttl,
+        resource=resource,
     )
     return redirect_location(request.redirect_uri, {"code": code}, request.state, issuer)
 

@@ -25,6 +25,7 @@ from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
 from openplate.store.passkey_repos import SqlPasskeys
 from openplate.store.prepared import DbConnection
+from openplate.store.registration_repos import SqlRegistrations
 from openplate.store.second_factor_repos import SqlSecondFactors
 from openplate.store.security_log import SqlSecurityLog
 from openplate.store.sqlite_units import SqliteUnits
@@ -91,6 +92,10 @@ class Store:
     @_repository
     def applications(self) -> SqlApplications:
         return SqlApplications(self.conn, self.client_cache)
+
+    @_repository
+    def registrations(self) -> SqlRegistrations:
+        return SqlRegistrations(self.conn, self.client_cache)
 
     @_repository
     def admin(self) -> SqlAdmin:

@@ -26,6 +26,7 @@ from openplate.mail.transport import transport_for
 from openplate.mail.worker import MailWorker
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.oidc import keys
+from openplate.oauth.resources import MCP_PATH
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.activity import last_refresh_activity
@@ -60,6 +61,7 @@ from openplate.web.routes import (
     operations,
     passkeys,
     recovery,
+    registration,
     signin_two_factor,
     two_factor,
 )
@@ -67,7 +69,6 @@ from openplate.web.routes import (
 STATIC = TEMPLATES.with_name("static")
 log = logging.getLogger("openplate.web")
 FORM_LIMIT = 256 * 1024
-MCP_PATH = "/mcp"
 APP_FORM_LIMIT = 64 * 1024 * 1024
 
 
@@ -286,6 +287,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account_sessions.router)
     app.include_router(account_security.router)
     app.include_router(oauth.router)
+    app.include_router(registration.router)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -101,6 +101,13 @@ def maps_only_token(server: LiveServer, seeder: Seeder, app: App) -> str:
     return _tokens(server, app, seeder.user("narrow"), scope="maps")["access_token"]
 
 
+@pytest.fixture(scope="module")
+def mcp_token(server: LiveServer, seeder: Seeder, app: App) -> str:
+    """A token asked for the MCP endpoint (RFC 8707): the one kind /mcp takes."""
+    return _tokens(server, app, seeder.user("mcpfuzzer"),
+                   resource=server.url + "/mcp")["access_token"]
+
+
 @pytest.fixture()
 def watch(server: LiveServer) -> LogWatch:
     return LogWatch(server)
@@ -559,8 +566,9 @@ def test_users_me_any_authorization_header(
     assert challenge.startswith('Bearer realm="openplate"'), challenge
     if text.strip():  # a token was sent: RFC 6750 §3 names the error
         assert f'error="{body["error"]}"' in challenge, challenge
-    else:
-        assert challenge == 'Bearer realm="openplate"', challenge
+    else:  # none sent: only where to learn how to get one (RFC 9728 §5.1)
+        assert challenge == ('Bearer realm="openplate", resource_metadata="'
+                             f'{live.url}/.well-known/oauth-protected-resource"'), challenge
     if status == 403:
         assert maps_only_token in text and 'scope="account"' in challenge, (text, challenge)
     assert response.headers["cache-control"] == "no-store"
@@ -993,10 +1001,10 @@ def check_mcp_answer(response: httpx.Response) -> None:
                                b"text/event-stream", b"*/*", b"text/html"]),
        version=st.sampled_from([None, b"2025-11-25", b"2026-07-28", b"1999-01-01", b"x"]))
 def test_mcp_any_body_content_type_and_version(
-    live: Live, full_token: str, watch: LogWatch, body: bytes, ctype: bytes | None, accept: bytes,
+    live: Live, mcp_token: str, watch: LogWatch, body: bytes, ctype: bytes | None, accept: bytes,
     version: bytes | None,
 ) -> None:
-    headers: dict[str, str | bytes] = {"Authorization": f"Bearer {full_token}", "Accept": accept}
+    headers: dict[str, str | bytes] = {"Authorization": f"Bearer {mcp_token}", "Accept": accept}
     if ctype is not None:
         headers["Content-Type"] = ctype
     if version is not None:
@@ -1010,9 +1018,9 @@ def test_mcp_any_body_content_type_and_version(
 @FUZZ
 @given(data=st.data())
 def test_mcp_any_authorization_header(
-    live: Live, full_token: str, maps_only_token: str, watch: LogWatch, data: st.DataObject
+    live: Live, full_token: str, mcp_token: str, watch: LogWatch, data: st.DataObject
 ) -> None:
-    header = data.draw(bearer_headers([full_token, maps_only_token]), label="authorization")
+    header = data.draw(bearer_headers([mcp_token, full_token]), label="authorization")
     ping = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
     with client(live) as http:
         response = http.post("/mcp", content=ping, headers={
@@ -1020,16 +1028,17 @@ def test_mcp_any_authorization_header(
             "Accept": "application/json, text/event-stream"})
     watch.check(header)
     text = header.decode("latin-1")
-    if response.status_code == 200:  # any valid token opens /mcp; the tools decide the rest
-        assert full_token in text or maps_only_token in text, describe(response)
+    if response.status_code == 200:  # a token for /mcp opens it (an API token does not)
+        assert mcp_token in text, describe(response)
         assert response.json()["result"] == {}, describe(response)
         return
     body = error_body(response, {"invalid_request", "invalid_token"})
     assert response.status_code == {"invalid_request": 400, "invalid_token": 401}[body["error"]]
     challenge = response.headers["www-authenticate"]
-    assert challenge.startswith('Bearer realm="openplate"'), challenge
+    metadata = f'resource_metadata="{live.url}/.well-known/oauth-protected-resource/mcp"'
+    assert challenge.startswith(f'Bearer realm="openplate", {metadata}'), challenge
     if not text.strip():
-        assert challenge == 'Bearer realm="openplate"', challenge
+        assert challenge == f'Bearer realm="openplate", {metadata}', challenge
 
 
 # --- sanity: the strategies above send what they say ----------------------------------------

@@ -15,10 +15,10 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import REDIS_URL, _forget_redis_keys
+from tests.support.mcp_client import mcp_token_for
 from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
-from tests.web.maps_api_support import token_for
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_one_clients_calls_answered_by_either_node(
     a, b = nodes
     seeder = Seeder(a)
     app = seeder.app(seeder.user("dev"), redirect_uris=("https://app.example.com/cb",))
-    token = token_for(a, app, seeder.user("u"))
+    token = mcp_token_for(a.url, app, seeder.user("u"))
     ports = [int(a.url.rsplit(":", 1)[1]), int(b.url.rsplit(":", 1)[1])]
     balancer = Alternating(ports)
 

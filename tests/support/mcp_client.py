@@ -11,10 +11,24 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.support.browser_flow import obtain_code
+from tests.support.seed import Account, App
+from tests.support.tokens import exchange
+
 T = TypeVar("T")
 #: Both eras the SDK speaks: the initialize handshake (2025-11-25) and the per-request
 #: envelope of 2026-07-28 (``auto`` probes server/discover and adopts it).
 MODES = ("legacy", "auto")
+
+
+def mcp_token_for(base_url: str, app: App, account: Account, *, scope: str | None = None) -> str:
+    """An access token of ``account`` asked for the MCP endpoint (RFC 8707 ``resource``), through
+    the real authorisation-code flow (default scope: account maps)."""
+    extra = {"resource": base_url + "/mcp", **({"scope": scope} if scope else {})}
+    code = obtain_code(base_url, account, app.client_id, app.redirect_uris[0], **extra)
+    response = exchange(base_url, app, code)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
 
 
 async def _connected(url: str, token: str, mode: str,

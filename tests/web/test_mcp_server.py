@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from tests.support.mcp_client import MODES, call, with_client
+from tests.support.mcp_client import MODES, call, mcp_token_for, with_client
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
 from tests.web.maps_api_support import count, token_for
@@ -36,29 +36,35 @@ def owner(seeder: Seeder) -> Account:
 
 @pytest.fixture(scope="module")
 def owner_token(server: LiveServer, app: App, owner: Account) -> str:
-    return token_for(server, app, owner)  # account maps
+    return mcp_token_for(server.url, app, owner)  # account maps, for /mcp
+
+
+@pytest.fixture(scope="module")
+def owner_api_token(server: LiveServer, app: App, owner: Account) -> str:
+    """The same user's token for the API (no resource named): it does not open /mcp."""
+    return token_for(server, app, owner)
 
 
 @pytest.fixture(scope="module")
 def other_token(server: LiveServer, seeder: Seeder, app: App) -> str:
-    return token_for(server, app, seeder.user("mcpother"))
+    return mcp_token_for(server.url, app, seeder.user("mcpother"))
 
 
 @pytest.fixture(scope="module")
 def account_only_token(server: LiveServer, app: App, owner: Account) -> str:
-    return token_for(server, app, owner, scope="account")
+    return mcp_token_for(server.url, app, owner, scope="account")
 
 
 @pytest.fixture(scope="module")
 def maps_only_token(server: LiveServer, app: App, owner: Account) -> str:
-    return token_for(server, app, owner, scope="maps")
+    return mcp_token_for(server.url, app, owner, scope="maps")
 
 
 @pytest.fixture(scope="module")
 def client_token(server: LiveServer, app: App) -> str:
     response = httpx.post(server.url + "/oauth/token", timeout=30, data={
         "grant_type": "client_credentials", "scope": "maps", "client_id": app.client_id,
-        "client_secret": app.client_secret or ""})
+        "client_secret": app.client_secret or "", "resource": server.url + "/mcp"})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
@@ -179,16 +185,18 @@ def test_search_filters_pages_and_mine(server: LiveServer, owner_token: str,
     assert others.structured_content["maps"] == []  # mine is the caller's own
 
 
-def test_whoami_answers_what_users_me_does(server: LiveServer, owner_token: str) -> None:
+def test_whoami_answers_what_users_me_does(server: LiveServer, owner_token: str,
+                                           owner_api_token: str) -> None:
     result = call(server.url, owner_token, "whoami")
     me = httpx.get(server.url + "/users/me", timeout=30,
-                   headers={"Authorization": f"Bearer {owner_token}"}).json()
+                   headers={"Authorization": f"Bearer {owner_api_token}"}).json()
     assert result.structured_content == me
     assert json.loads(result.content[0].text) == me
 
 
 def test_a_token_without_maps_cannot_change_the_library(
-        server: LiveServer, owner_token: str, account_only_token: str) -> None:
+        server: LiveServer, owner_token: str, owner_api_token: str,
+        account_only_token: str) -> None:
     mine = created(server, owner_token, visibility="private")
     before = count(server, "maps")
     for tool, arguments in (("create_map", {"markdown": OUTLINE}),
@@ -198,7 +206,7 @@ def test_a_token_without_maps_cannot_change_the_library(
         assert "'maps' scope" in text, text
     assert count(server, "maps") == before
     assert httpx.get(server.url + f"/maps/{mine['id']}", timeout=30, headers={
-        "Authorization": f"Bearer {owner_token}"}).json()["title"] == "Bees"
+        "Authorization": f"Bearer {owner_api_token}"}).json()["title"] == "Bees"
     # Without maps the owner's private map is hidden from this token, as from anyone's.
     assert "no map" in refusal(call(server.url, account_only_token, "get_map", {"id": mine["id"]}))
 
@@ -221,7 +229,7 @@ def test_a_clients_own_token_reads_public_maps_and_writes_nothing(
 
 
 def test_another_users_private_map_is_invisible(
-        server: LiveServer, owner_token: str, other_token: str) -> None:
+        server: LiveServer, owner_token: str, owner_api_token: str, other_token: str) -> None:
     secret = created(server, owner_token, title="Secret zebra plans", visibility="private")
     unlisted = created(server, owner_token, title="Unlisted zebra plans", visibility="unlisted")
 
@@ -247,7 +255,7 @@ def test_another_users_private_map_is_invisible(
     assert all(secret["id"] not in res.uri for res in r["listed"].resources)
     assert r["resource_error"] is not None and r["resource_error"].error.code == -32002
     assert httpx.get(server.url + f"/maps/{secret['id']}", timeout=30, headers={
-        "Authorization": f"Bearer {owner_token}"}).json()["title"] == "Secret zebra plans"
+        "Authorization": f"Bearer {owner_api_token}"}).json()["title"] == "Secret zebra plans"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -366,14 +374,21 @@ def post(server: LiveServer, body: bytes | dict[str, Any], token: str | None,
 
 
 def test_no_token_or_a_bad_one_is_401_with_a_bearer_challenge(
-        server: LiveServer, owner_token: str) -> None:
+        server: LiveServer, owner_token: str, owner_api_token: str) -> None:
+    metadata = f'resource_metadata="{server.url}/.well-known/oauth-protected-resource/mcp"'
     bare = post(server, INITIALIZE, None)
     assert bare.status_code == 401
-    assert bare.headers["www-authenticate"] == 'Bearer realm="openplate"'
+    assert bare.headers["www-authenticate"] == f'Bearer realm="openplate", {metadata}'
     bad = post(server, INITIALIZE, owner_token[:-2] + "xx")
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_token"
     assert bad.headers["www-authenticate"].startswith(
-        'Bearer realm="openplate", error="invalid_token"')
+        f'Bearer realm="openplate", {metadata}, error="invalid_token"')
+    # RFC 8707: the same user's token for the API does not open /mcp (nor the reverse).
+    api = post(server, INITIALIZE, owner_api_token)
+    assert api.status_code == 401 and api.json()["error"] == "invalid_token"
+    assert "another resource" in api.json()["error_description"]
+    assert httpx.get(server.url + "/users/me", timeout=30, headers={
+        "Authorization": f"Bearer {owner_token}"}).status_code == 401
     twice = httpx.post(server.url + "/mcp", json=INITIALIZE, timeout=30, headers=[
         ("Accept", RPC_HEADERS["Accept"]), ("Authorization", f"Bearer {owner_token}"),
         ("Authorization", f"Bearer {owner_token}")])
@@ -383,7 +398,7 @@ def test_no_token_or_a_bad_one_is_401_with_a_bearer_challenge(
 
 
 def test_a_revoked_token_is_refused_at_once(server: LiveServer, app: App, seeder: Seeder) -> None:
-    token = token_for(server, app, seeder.user("mcprevoked"))
+    token = mcp_token_for(server.url, app, seeder.user("mcprevoked"))
     assert post(server, INITIALIZE, token).status_code == 200
     revoked = httpx.post(server.url + "/oauth/revoke", auth=(app.client_id, app.client_secret or ""),
                          data={"token": token}, timeout=30)

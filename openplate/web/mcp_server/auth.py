@@ -1,5 +1,6 @@
 """MCP 2025-11-25 Authorization §"Access Token Usage" and RFC 6750 §3: every request to /mcp
-carries an Openplate access token, checked by the API's own code (oauth/bearer.py).
+carries an Openplate access token asked for /mcp (RFC 8707), checked by the API's own code
+(oauth/bearer.py).
 
 "MCP servers MUST validate access tokens as described in OAuth 2.1 Section 5.2" and answer a
 missing or bad one with 401: the challenge is built in ``challenge`` alone. What the token
@@ -27,15 +28,17 @@ from openplate.web.replies import Reply, to_response
 CALLER_KEY = "openplate.mcp.caller"
 
 
-def challenge(error: OAuthError, *, token_sent: bool) -> str:
-    """The ``WWW-Authenticate`` value of a refused /mcp request (RFC 6750 §3). The one place
-    it is built: RFC 9728's ``resource_metadata`` parameter goes here."""
-    return bearer_challenge(error, token_sent=token_sent)
+def challenge(ctx: AppContext, error: OAuthError, *, token_sent: bool) -> str:
+    """The ``WWW-Authenticate`` value of a refused /mcp request (RFC 6750 §3), naming the MCP
+    endpoint's metadata (RFC 9728 §5.1: "resource_metadata"), where a client learns which
+    authorisation server to get a token from. The one place it is built."""
+    return bearer_challenge(error, token_sent=token_sent,
+                            resource_metadata=ctx.resource_metadata_url(ctx.resources.mcp))
 
 
-def refusal(error: OAuthError, *, token_sent: bool) -> Reply:
+def refusal(ctx: AppContext, error: OAuthError, *, token_sent: bool) -> Reply:
     return error_reply(error.status, error.error, error.description,
-                       {"WWW-Authenticate": challenge(error, token_sent=token_sent)})
+                       {"WWW-Authenticate": challenge(ctx, error, token_sent=token_sent)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +102,11 @@ class McpEndpoint:
             if len(authorizations) > 1:
                 raise InvalidRequest("Send one Authorization header.")
             async with self.ctx.db.transaction(readonly=True) as store:
-                principal = await bearer.authenticate(authorization, store.tokens,
-                                                      self.ctx.digester, now=now(), scope=None)
+                # RFC 8707: a token asked for the API (or for no resource) does not open /mcp.
+                principal = await bearer.authenticate(
+                    authorization, store.tokens, self.ctx.digester, now=now(), scope=None,
+                    resource=self.ctx.resources.mcp, resources=self.ctx.resources)
         except OAuthError as error:
-            await self._answer(refusal(error, token_sent=sent), scope, receive, send)
+            await self._answer(refusal(self.ctx, error, token_sent=sent), scope, receive, send)
             return
         await self.inner({**scope, CALLER_KEY: Caller(principal)}, receive, send)

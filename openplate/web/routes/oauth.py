@@ -110,7 +110,7 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         return render(ctx, "verify_email_needed.html", who, client_name=client.name,
                       email=who.user.email, next=interaction.resume_path(handle))
     assert isinstance(decision, AskConsent)
-    owner = await store.users.by_id(client.owner_id)
+    owner = await store.users.by_id(client.owner_id) if client.owner_id is not None else None
     return render(
         ctx, "consent.html", who, client_name=client.name, handle=handle,
         redirect_host=_redirect_host(request.redirect_uri),
@@ -118,6 +118,7 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         app=client, developer=owner.username if owner is not None else None,
         homepage_host=_redirect_host(client.homepage_url) if client.homepage_url else None,
         logo_url=logo_path(client.client_id, client.logo_digest),
+        vouched_by=None,
     )
 
 
@@ -139,7 +140,8 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
     issuer = ctx.settings.base_url
     async with ctx.db.transaction() as store:
         try:
-            auth_request = await authorize.validate_request(params, store.clients, issuer=issuer)
+            auth_request = await authorize.validate_request(params, store.clients, issuer=issuer,
+                                                            resources=ctx.resources)
         except FatalAuthorizationError as error:
             return _invalid_page(ctx, error)
         except authorize.ErrorRedirect as refusal:
