@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import REDIS_URL, _forget_redis_keys
-from tests.support.mcp_client import mcp_token_for
+from tests.support.mcp_client import Alternating, mcp_token_for
 from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
@@ -39,24 +39,6 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer
         b.stop()
         drop_database(database_url)
         _forget_redis_keys(prefix)
-
-
-class Alternating(httpx2.AsyncBaseTransport):
-    """Sends each request to the next node in turn (a round-robin balancer), and counts."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = ports
-        self.sent: list[int] = []
-        self.inner = httpx2.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        port = self.ports[len(self.sent) % len(self.ports)]
-        self.sent.append(port)
-        request.url = request.url.copy_with(port=port)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

@@ -53,3 +53,21 @@ def call(url: str, token: str, tool: str, arguments: dict[str, Any] | None = Non
         return await client.call_tool(tool, arguments or {})
 
     return with_client(url, token, work, mode=mode)
+
+
+class Alternating(httpx2.AsyncBaseTransport):
+    """Sends each request to the next node in turn (a round-robin balancer), and counts."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.sent: list[int] = []
+        self.inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        port = self.ports[len(self.sent) % len(self.ports)]
+        self.sent.append(port)
+        request.url = request.url.copy_with(port=port)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
