@@ -29,6 +29,8 @@ KINDS = (
     "passkey.removed", "passkey.failure",
     "password.reset_requested", "password.reset", "email.change_requested", "email.verified",
     "session.ended", "session.others_ended", "profile.changed",
+    # RFC 8628 device authorisations (web/routes/device.py)
+    "device.allowed", "device.denied", "device.code_failure", "device.throttled",
 )
 
 

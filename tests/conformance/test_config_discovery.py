@@ -37,7 +37,8 @@ URI, STRINGS, BOOLEAN = "uri", "strings", "boolean"
 KNOWN_METADATA: dict[str, str] = {
     "issuer": URI, "authorization_endpoint": URI, "token_endpoint": URI, "userinfo_endpoint": URI,
     "jwks_uri": URI, "registration_endpoint": URI, "revocation_endpoint": URI,
-    "introspection_endpoint": URI, "end_session_endpoint": URI, "service_documentation": URI,
+    "introspection_endpoint": URI, "device_authorization_endpoint": URI,
+    "end_session_endpoint": URI, "service_documentation": URI,
     "op_policy_uri": URI, "op_tos_uri": URI, "check_session_iframe": URI,
     "scopes_supported": STRINGS, "response_types_supported": STRINGS,
     "response_modes_supported": STRINGS, "grant_types_supported": STRINGS,
