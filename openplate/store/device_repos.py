@@ -30,13 +30,13 @@ _READ = select(*_COLUMNS, clients.c.client_id).join(
 _BY_DEVICE = Prepared(_READ.where(device_codes.c.device_digest == bindparam("d")))
 _BY_USER = Prepared(_READ.where(device_codes.c.user_digest == bindparam("d"))
                     .order_by(device_codes.c.id.desc()).limit(1))
-_BY_ID = Prepared(_READ.where(device_codes.c.id == bindparam("id")))
+_BY_ID = Prepared(_READ.where(device_codes.c.id == bindparam("did")))
 _LIVE_USER_CODE = Prepared(select(device_codes.c.id).where(
     device_codes.c.user_digest == bindparam("d"), device_codes.c.expires_at > bindparam("now"))
     .limit(1))
 _PACE_OK = Prepared(
     update(device_codes)
-    .where(device_codes.c.id == bindparam("id"),
+    .where(device_codes.c.id == bindparam("did"),
            or_(device_codes.c.last_polled_at.is_(None),
                device_codes.c.last_polled_at + device_codes.c.poll_interval <= bindparam("at")))
     .values(last_polled_at=bindparam("at"))
@@ -44,26 +44,26 @@ _PACE_OK = Prepared(
 )
 _PACE_SLOWER = Prepared(
     update(device_codes)
-    .where(device_codes.c.id == bindparam("id"))
+    .where(device_codes.c.id == bindparam("did"))
     .values(poll_interval=device_codes.c.poll_interval + SLOW_DOWN_STEP,
             last_polled_at=bindparam("at"))
     .returning(device_codes.c.poll_interval)
 )
-_CLAIM = Prepared(update(device_codes).where(device_codes.c.id == bindparam("id"))
+_CLAIM = Prepared(update(device_codes).where(device_codes.c.id == bindparam("did"))
                   .values(claimed_by=bindparam("uid")))
 _DECIDE = Prepared(
     update(device_codes)
-    .where(device_codes.c.id == bindparam("id"), device_codes.c.status == "pending",
+    .where(device_codes.c.id == bindparam("did"), device_codes.c.status == "pending",
            device_codes.c.claimed_by == bindparam("uid"),
            device_codes.c.expires_at > bindparam("at"))
-    .values(status=bindparam("status"), user_id=bindparam("uid"), decided_at=bindparam("at"),
-            auth_time=bindparam("auth_time"), amr=bindparam("amr"))
+    .values(status=bindparam("decision"), user_id=bindparam("uid"), decided_at=bindparam("at"),
+            auth_time=bindparam("at_auth"), amr=bindparam("how"))
     .returning(device_codes.c.id)
 )
 # A device code whose user or application was disabled meanwhile gives no tokens.
 _CONSUME = Prepared(
     update(device_codes)
-    .where(device_codes.c.id == bindparam("id"), device_codes.c.used_at.is_(None),
+    .where(device_codes.c.id == bindparam("did"), device_codes.c.used_at.is_(None),
            device_codes.c.status == "allowed",
            select(users.c.id).where(users.c.id == device_codes.c.user_id,
                                     users.c.disabled_at.is_(None)).exists(),
@@ -115,25 +115,25 @@ class SqlDeviceCodes:
         return await self._one(_BY_USER, {"d": user_digest})
 
     async def by_id(self, *, device_id: int) -> DeviceRecord | None:
-        return await self._one(_BY_ID, {"id": device_id})
+        return await self._one(_BY_ID, {"did": device_id})
 
     async def pace(self, *, device_id: int, now: int) -> int | None:
-        if (await self._conn.execute(_PACE_OK, {"id": device_id, "at": now})).first() is not None:
+        if (await self._conn.execute(_PACE_OK, {"did": device_id, "at": now})).first() is not None:
             return None
-        slower = (await self._conn.execute(_PACE_SLOWER, {"id": device_id, "at": now})).first()
+        slower = (await self._conn.execute(_PACE_SLOWER, {"did": device_id, "at": now})).first()
         return int(slower.poll_interval) if slower is not None else SLOW_DOWN_STEP
 
     async def claim(self, *, device_id: int, user_id: int) -> None:
-        await self._conn.execute(_CLAIM, {"id": device_id, "uid": user_id})
+        await self._conn.execute(_CLAIM, {"did": device_id, "uid": user_id})
 
     async def decide(
         self, *, device_id: int, user_id: int, allow: bool, now: int, auth_time: int | None,
         amr: str | None,
     ) -> bool:
         decided = await self._conn.execute(_DECIDE, {
-            "id": device_id, "uid": user_id, "at": now, "auth_time": auth_time, "amr": amr,
-            "status": "allowed" if allow else "denied"})
+            "did": device_id, "uid": user_id, "at": now, "at_auth": auth_time, "how": amr,
+            "decision": "allowed" if allow else "denied"})
         return decided.first() is not None
 
     async def consume(self, *, device_id: int, now: int) -> DeviceRecord | None:
-        return await self._one(_CONSUME, {"id": device_id, "at": now})
+        return await self._one(_CONSUME, {"did": device_id, "at": now})
