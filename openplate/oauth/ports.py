@@ -88,8 +88,8 @@ class DeviceCodeStore(Protocol):
     async def by_id(self, *, device_id: int) -> DeviceRecord | None: ...
 
     async def pace(self, *, device_id: int, now: int) -> int | None:
-        """One poll, atomically: None if the last one was at least its interval ago (this one
-        is noted); else the interval grown by 5 seconds (slow_down), this poll noted too."""
+        """One poll, atomically: None if the last poll that went on was at least the interval
+        ago (this one is noted as such); else the interval grown by 5 seconds (slow_down)."""
         ...
 
     async def claim(self, *, device_id: int, user_id: int) -> None:

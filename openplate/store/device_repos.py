@@ -3,6 +3,11 @@
 The two steps a burst of polls races on are one statement each: ``pace`` (of parallel polls
 only one finds its interval over; the others grow it, §3.5 slow_down) and ``consume``
 (``UPDATE … WHERE used_at IS NULL``: the code gives tokens once).
+
+A slow_down grows the interval but leaves the time of the last poll that went on: a client that
+polls every few milliseconds never gets through (the interval outgrows the time that passes),
+while one whose count of slow_downs fell behind (an answer lost on the way) catches up, since
+each of its waits is longer than the 5 seconds the interval grows by.
 """
 
 from __future__ import annotations
@@ -45,8 +50,7 @@ _PACE_OK = Prepared(
 _PACE_SLOWER = Prepared(
     update(device_codes)
     .where(device_codes.c.id == bindparam("did"))
-    .values(poll_interval=device_codes.c.poll_interval + SLOW_DOWN_STEP,
-            last_polled_at=bindparam("at"))
+    .values(poll_interval=device_codes.c.poll_interval + SLOW_DOWN_STEP)
     .returning(device_codes.c.poll_interval)
 )
 _CLAIM = Prepared(update(device_codes).where(device_codes.c.id == bindparam("did"))

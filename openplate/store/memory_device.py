@@ -58,7 +58,7 @@ class MemoryDeviceCodes:
         if row.last_polled_at is None or row.last_polled_at + row.poll_interval <= now:
             self._unit.update(devices, replace(row, last_polled_at=now))
             return None
-        slower = replace(row, poll_interval=row.poll_interval + SLOW_DOWN_STEP, last_polled_at=now)
+        slower = replace(row, poll_interval=row.poll_interval + SLOW_DOWN_STEP)
         self._unit.update(devices, slower)
         return slower.poll_interval
 
