@@ -56,7 +56,8 @@ def test_allowed_on_one_node_polled_on_the_other(nodes: tuple[LiveServer, LiveSe
     # Polled too soon after the first poll, on either node: one pace for both.
     slowed = poll(b.url, app, started["device_code"])
     assert slowed.status_code == 400 and slowed.json()["error"] == "slow_down"
-    seeder.execute("UPDATE device_codes SET last_polled_at = last_polled_at - 60")
+    seeder.execute("UPDATE device_codes SET last_polled_at = last_polled_at - 60"
+                   " WHERE id = (SELECT max(id) FROM device_codes)")
     form = {"grant_type": DEVICE_GRANT, "device_code": started["device_code"],
             "client_id": app.client_id}
     answers = post_together([Post(node.url + "/oauth/token", form)

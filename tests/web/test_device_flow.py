@@ -101,7 +101,8 @@ def test_wrong_and_expired_codes_are_said_plainly(server: LiveServer, seeder: Se
         assert 'aria-invalid="true"' in answer.text
         nonsense = enter(browser, page, "hello")
         assert nonsense.status_code == 400 and "That code is not right" in nonsense.text
-        seeder.execute("UPDATE device_codes SET expires_at = expires_at - 601")
+        seeder.execute("UPDATE device_codes SET expires_at = expires_at - 601"
+                       " WHERE id = (SELECT max(id) FROM device_codes)")
         expired = enter(browser, page, started["user_code"])
         assert expired.status_code == 400 and "That code has expired" in expired.text
     answer = poll(server.url, app, started["device_code"])
@@ -199,6 +200,7 @@ def test_a_burst_of_polls_after_approval_gets_one_token(server: LiveServer, seed
     errors = {a.json()["error"] for a in answers if a.status_code != 200}
     assert errors <= {"slow_down", "invalid_grant"}, errors
     # Whatever the pace, the code never gives a second token.
-    seeder.execute("UPDATE device_codes SET last_polled_at = NULL")
+    seeder.execute("UPDATE device_codes SET last_polled_at = NULL"
+                   " WHERE id = (SELECT max(id) FROM device_codes)")
     again = poll(server.url, app, started["device_code"])
     assert again.json()["error"] == "invalid_grant"
