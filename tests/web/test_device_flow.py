@@ -204,3 +204,31 @@ def test_a_burst_of_polls_after_approval_gets_one_token(server: LiveServer, seed
                    " WHERE id = (SELECT max(id) FROM device_codes)")
     again = poll(server.url, app, started["device_code"])
     assert again.json()["error"] == "invalid_grant"
+
+
+def test_the_developer_turns_the_grant_on_and_off_on_the_app_page(
+    server: LiveServer, seeder: Seeder,
+) -> None:
+    developer = seeder.user("switcher")
+    app = seeder.app(developer, by_operator=False)
+    form = {"name": app.name, "redirect_uris": "\n".join(app.redirect_uris),
+            "homepage": "https://tv.example/"}
+    refused = httpx.post(server.url + "/oauth/device_authorization",
+                         data={"client_id": app.client_id, "client_secret": app.client_secret})
+    assert refused.json()["error"] == "unauthorized_client"
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        assert sign_in(browser, developer).status_code == 303
+        page = browser.get(f"/applications/{app.client_id}")
+        assert 'name="device_code"' in page.text and "device authorization grant" in page.text
+        saved = browser.post(f"/applications/{app.client_id}",
+                             data={**hidden_fields(page.text), **form, "device_code": "1"})
+        assert saved.status_code == 303, saved.text[:500]
+        page = browser.get(f"/applications/{app.client_id}")
+        assert 'name="device_code" value="1" checked' in page.text
+        assert start(server.url, app)["user_code"]  # now allowed
+        cleared = browser.post(f"/applications/{app.client_id}",
+                               data={**hidden_fields(page.text), **form})
+        assert cleared.status_code == 303
+    refused = httpx.post(server.url + "/oauth/device_authorization",
+                         data={"client_id": app.client_id, "client_secret": app.client_secret})
+    assert refused.json()["error"] == "unauthorized_client"
