@@ -13,7 +13,6 @@ from joserfc.jwk import KeySet
 
 from openplate.oauth import device
 from openplate.oauth.client_auth import ClientCall
-from openplate.oauth.params import Params
 from openplate.oauth.device import (
     DEVICE_GRANT,
     USER_CODE_ALPHABET,
@@ -38,6 +37,7 @@ from openplate.oauth.errors import (
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.models import Client, IssuedTokens
 from openplate.oauth.oidc.keys import AlgKey, KeyRing, generate, load_private
+from openplate.oauth.params import Params
 from openplate.oauth.tokens import DEVICE_CODE_PREFIX
 from tests.oauth.memory_flows import DIGESTER, ISSUER, SECRET, T0, Site
 

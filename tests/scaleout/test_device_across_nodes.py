@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REDIS_URL, _forget_redis_keys
+from tests.security.test_device_guessing import _guesses
 from tests.support.burst import Post, post_together, statuses
 from tests.support.device_flow import DEVICE_GRANT, DEVICE_GRANTS, approve, poll, start
 from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer, start_server
-from tests.security.test_device_guessing import _guesses
 
 USER_LIMIT = 4
 

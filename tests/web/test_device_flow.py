@@ -5,10 +5,10 @@ the device polls /oauth/token. Pages say plainly what happened or what is wrong.
 from __future__ import annotations
 
 import html
-from xml.etree import ElementTree
 
 import httpx
 import pytest
+from defusedxml import ElementTree
 
 from openplate.web.routes.device import qr_svg
 from tests.support.browser_flow import hidden_fields, sign_in
