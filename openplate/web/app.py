@@ -52,6 +52,7 @@ from openplate.web.routes import (
     api,
     app_logo,
     developer,
+    device,
     email_settings,
     library,
     library_search,
@@ -201,6 +202,8 @@ def create_app(settings: Settings) -> OpenplateApp:
             refresh_grace=settings.refresh_grace,
             access_format=settings.access_token_format,
             id_token_ttl=settings.access_token_ttl,
+            device_code_ttl=settings.device_code_ttl,
+            device_interval=settings.device_poll_interval,
         ),
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
         keys=LiveKeys(),
@@ -220,6 +223,8 @@ def create_app(settings: Settings) -> OpenplateApp:
             signup_ip=settings.signups_per_ip,
             link_mail_account=settings.link_mails_per_account,
             link_mail_ip=settings.link_mails_per_ip,
+            device_code_user=settings.device_codes_per_user,
+            device_code_ip=settings.device_codes_per_ip,
         ),
     )
 
@@ -288,6 +293,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account_security.router)
     app.include_router(oauth.router)
     app.include_router(registration.router)
+    app.include_router(device.router)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -351,7 +351,8 @@ def check_token_answer(response: httpx.Response, allowed: set[tuple[int, str]]) 
         assert int(response.headers["retry-after"]) > 0
 
 
-CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect"]
+CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect",
+                    "/oauth/device_authorization"]
 
 
 @FUZZ
@@ -383,6 +384,14 @@ def test_client_endpoints_any_body_content_type_and_authorization(
         check_token_answer(response, {(400, "invalid_request")})
     elif path == "/oauth/token":
         check_token_answer(response, expected_token_errors(form))
+    elif path == "/oauth/device_authorization":  # RFC 8628 §3.1: the client authenticates
+        if response.status_code == 200:
+            assert {"device_code", "user_code", "interval"} <= set(response.json())
+            assert response.headers["cache-control"] == "no-store"
+        else:
+            check_token_answer(response, {(400, "invalid_request"), (401, "invalid_client"),
+                                          (400, "unauthorized_client"), (400, "invalid_scope"),
+                                          (429, "too_many_requests")})
     elif response.status_code == 200:
         assert path == "/oauth/revoke" or response.json()["active"] in (False, True), describe(response)
         assert response.headers["cache-control"] == "no-store"
@@ -474,6 +483,9 @@ ALLOWED_METHODS = {
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
     "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},
     "/mcp": {"POST"},  # the MCP server (docs/mcp.md): stateless, no GET stream, no DELETE
+    "/oauth/device_authorization": {"POST"}, "/device": {"GET", "POST"},
+    "/device/confirm": {"GET"}, "/device/decision": {"POST"}, "/device/done": {"GET"},
+    "/device/qr": {"GET"},
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "SEARCH", "PURGE",
            "LOCK", "MKCOL"]
@@ -726,7 +738,7 @@ FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applic
               "/account/delete", "/password/forgot", "/password/reset/oppr_nope", "/account/email",
               "/account/email/resend", "/account/email/verify/opev_nope", "/account",
               "/account/sessions/1/sign-out", "/account/sessions/sign-out-others",
-              "/account/maps/abcdefg/delete"]
+              "/account/maps/abcdefg/delete", "/device", "/device/decision"]
 
 
 #: The application forms (multipart, with a logo): bounded by the route, not the 256 KiB cap.
@@ -834,7 +846,7 @@ def test_form_posts_with_a_valid_csrf_token(
 @FUZZ_SLOW
 @given(path=st.sampled_from(["/oauth/auth/decision", "/applications/new", "/applications/opc_nope",
                              "/account/apps/opc_nope/revoke", "/account",
-                             "/account/sessions/1/sign-out"]),
+                             "/account/sessions/1/sign-out", "/device", "/device/decision"]),
        data=st.data())
 def test_form_posts_signed_in(
     live: Live, signed_in: httpx.Client, watch: LogWatch, path: str, data: st.DataObject
@@ -850,7 +862,8 @@ def test_form_posts_signed_in(
         expected = {403}
     else:
         expected = {"/oauth/auth/decision": {400}, "/applications/new": {303, 400},
-                    "/account": {303, 400}}.get(path, {404})
+                    "/account": {303, 400}, "/device": {400},
+                    "/device/decision": {400}}.get(path, {404})
     assert response.status_code in expected, describe(response)
     if response.status_code == 303 and path == "/account":  # the display name: saved or kept
         assert response.headers["location"] == "/account", describe(response)
