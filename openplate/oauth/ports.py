@@ -101,6 +101,15 @@ class TokenStore(Protocol):
         ...
 
 
+class ProofLedger(Protocol):
+    """RFC 9449 §11.1: the DPoP proofs seen, shared by every node (Redis, else a table)."""
+
+    async def first_use(self, *, key: str, expires_at: int, now: int) -> bool:
+        """Remember ``key`` until ``expires_at``; True if no live entry had it, atomically (of
+        any number of concurrent calls with one key, on any node, one gets True)."""
+        ...
+
+
 class UserDirectory(Protocol):
     async def profile(self, user_id: int) -> UserProfile | None: ...
 
