@@ -37,6 +37,9 @@ class Client:
     #: Disabled by the operator (``openplate app disable``): it authenticates (so it may still
     #: revoke and introspect, answered ``active: false``) but gets no tokens.
     disabled: bool = False
+    #: RFC 9449 §5.2 ``dpop_bound_access_tokens``: every token request of this client must
+    #: carry a DPoP proof (its tokens are all DPoP-bound).
+    dpop_bound_access_tokens: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -61,6 +64,8 @@ class AuthorizationRequest:
     login_hint: str | None = None
     #: §3.1.2.1 acr_values: the authentication context classes asked for, in order.
     acr_values: tuple[str, ...] = ()
+    #: RFC 9449 §10 ``dpop_jkt``: the thumbprint of the key the code is bound to.
+    dpop_jkt: str | None = None
 
     @property
     def is_openid(self) -> bool:
@@ -84,6 +89,8 @@ class CodeRecord:
     auth_time: int | None = None
     #: How the user signed in (RFC 8176 amr values, space-separated), if known.
     amr: str | None = None
+    #: RFC 9449 §10: redeemed only with a DPoP proof of the key with this thumbprint.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,8 @@ class RefreshRecord:
     access_digest: str | None = None
     #: How the user signed in, as its grant says (RFC 8176 amr values, space-separated).
     amr: str | None = None
+    #: RFC 9449 §5: a public client's refresh token is bound to its DPoP key (thumbprint).
+    jkt: str | None = None
 
     @property
     def used(self) -> bool:
@@ -131,6 +140,8 @@ class AccessPrincipal:
     #: A client-credentials token: it speaks for the client itself. ``user_id`` is the client's
     #: owner (whose account its uploads go to), but no user granted it: it is not a user's token.
     for_client: bool = False
+    #: RFC 9449: the thumbprint of the DPoP key the token is bound to; None for a bearer token.
+    jkt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +154,13 @@ class IssuedTokens:
     refresh_token: str | None
     scope: str
     id_token: str | None = None
+    #: RFC 9449 §5: "DPoP" for a DPoP-bound access token.
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
 
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": self.token_type,
             "expires": self.expires,
             "expires_in": self.expires_in,
         }

@@ -56,6 +56,7 @@ class CodeStore(Protocol):
         now: int,
         expires_at: int,
         amr: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -69,14 +70,17 @@ class CodeStore(Protocol):
 class TokenStore(Protocol):
     async def create_access(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
-    ) -> None: ...
+        now: int, expires_at: int, jkt: str | None = None,
+    ) -> None:
+        """A new access token; ``jkt``: the DPoP key it is bound to (RFC 9449), None: bearer."""
+        ...
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int, access_digest: str | None = None,
+        now: int, expires_at: int, access_digest: str | None = None, jkt: str | None = None,
     ) -> None:
-        """A new refresh token; ``access_digest`` is the access token minted with it."""
+        """A new refresh token; ``access_digest`` is the access token minted with it; ``jkt``
+        the DPoP key it is bound to (a public client's, RFC 9449 §5)."""
         ...
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None: ...
@@ -96,7 +100,7 @@ class TokenStore(Protocol):
 
     async def copy_access(self, *, source_digest: str, digest: str) -> None:
         """Store ``digest`` as another form of the access token stored as ``source_digest``
-        (same grant, client, user, scope, issue and expiry times); nothing if it is stored
+        (same grant, client, user, scope, DPoP key, issue and expiry times); nothing if it is stored
         already. For a JWT re-signed with another key."""
         ...
 

@@ -95,13 +95,14 @@ class CodeRow:
     expires_at: int
     used_at: int | None = None
     amr: str | None = None
+    dpop_jkt: str | None = None
 
     def record(self, *, used: bool) -> CodeRecord:
         return CodeRecord(
             id=self.id, grant_id=self.grant_id, client_pk=self.client_pk, user_id=self.user_id,
             redirect_uri=self.redirect_uri, scope=self.scope, code_challenge=self.code_challenge,
             expires_at=self.expires_at, used=used, nonce=self.nonce, auth_time=self.auth_time,
-            amr=self.amr,
+            amr=self.amr, dpop_jkt=self.dpop_jkt,
         )
 
 
@@ -121,6 +122,7 @@ class TokenRow:
     revoked_at: int | None = None
     successor_stamp: str | None = None
     access_digest: str | None = None  # refresh tokens: the access token minted with it
+    jkt: str | None = None  # the DPoP key it is bound to (RFC 9449)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,8 @@ clients = Table(
     Column("logo_digest", String(64), nullable=True),
     # When the operator disabled the application (openplate app disable); NULL while enabled.
     Column("disabled_at", Time, nullable=True),
+    # RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof.
+    Column("dpop_bound_access_tokens", Boolean, nullable=False, server_default=false()),
 )
 
 # An application's logo: a PNG that passed accounts/app_logos.py, as Pillow re-encoded it.
@@ -130,6 +132,8 @@ authorization_codes = Table(
     Column("expires_at", Time, nullable=False, index=True),
     Column("used_at", Time, nullable=True),
     Column("amr", String(64), nullable=True),
+    # RFC 9449 §10 dpop_jkt: redeemed only with a DPoP proof of this key (its thumbprint).
+    Column("dpop_jkt", String(43), nullable=True),
 )
 
 access_tokens = Table(
@@ -144,6 +148,8 @@ access_tokens = Table(
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
     Column("revoked_at", Time, nullable=True),
+    # RFC 9449: the thumbprint of the DPoP key the token is bound to; NULL for a bearer token.
+    Column("jkt", String(43), nullable=True),
 )
 
 refresh_tokens = Table(
@@ -165,6 +171,17 @@ refresh_tokens = Table(
     # The digest of the access token minted with this one: a retry of the rotation that made
     # it finds that access token through this, without rebuilding it (see refresh_token.py).
     Column("access_digest", String(64), nullable=True),
+    # RFC 9449 §5: a public client's refresh token is bound to its DPoP key (thumbprint).
+    Column("jkt", String(43), nullable=True),
+)
+
+# RFC 9449 §11.1: the DPoP proofs seen (keyed digest of key thumbprint and jti) until they are
+# too old to be accepted anyway; the table stands in for Redis (store/dpop_ledger.py).
+dpop_proofs = Table(
+    "dpop_proofs",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", Time, nullable=False, index=True),
 )
 
 sessions = Table(

@@ -12,7 +12,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from openplate.oauth.errors import InsufficientScope, OAuthError
+from openplate.oauth.bearer import BoundTokenAsBearer
+from openplate.oauth.dpop import DPOP_ALGORITHMS
+from openplate.oauth.errors import InsufficientScope, InvalidDPoPProof, OAuthError, UseDPoPNonce
 from openplate.store.engine import DatabaseUnavailable, UnstorableText
 from openplate.web import replies
 from openplate.web.context import AppContext, context_of
@@ -64,15 +66,35 @@ def _quoted(text: str) -> str:
     return clean.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def bearer_error_reply(error: OAuthError, *, token_sent: bool) -> Reply:
-    """RFC 6750 §3: a challenge that names the error only when a token was actually sent."""
-    challenge = f"Bearer {REALM}"
+#: RFC 9449 §7.1: the DPoP challenge names the proof algorithms accepted.
+DPOP_CHALLENGE = f'DPoP {REALM}, algs="{" ".join(DPOP_ALGORITHMS)}"'
+_DPOP_ERRORS = (InvalidDPoPProof, UseDPoPNonce)
+
+
+def bearer_error_reply(
+    error: OAuthError, *, token_sent: bool, dpop_scheme: bool = False,
+    nonce: tuple[bytes, bytes] | None = None,
+) -> Reply:
+    """RFC 6750 §3 and RFC 9449 §7.1: both schemes are accepted, so both are challenged; the
+    error is named only when a token was actually sent, in the challenge of the scheme it was
+    sent with (and in the DPoP one for a proof's error, or a DPoP-bound token sent as a bearer
+    token, §7.2), which comes first. A proof's errors are 401 here (400 at the token endpoint)."""
+    named = ""
     if token_sent:
-        challenge += f', error="{error.error}", error_description="{_quoted(error.description)}"'
+        named = f', error="{error.error}", error_description="{_quoted(error.description)}"'
         if isinstance(error, InsufficientScope):
-            challenge += f', scope="{error.scope}"'
-    return error_reply(error.status, error.error, error.description,
-                       {"WWW-Authenticate": challenge})
+            named += f', scope="{error.scope}"'
+    status = 401 if isinstance(error, _DPOP_ERRORS) else error.status
+    on_dpop = dpop_scheme or isinstance(error, (*_DPOP_ERRORS, BoundTokenAsBearer))
+    bearer_challenge = f"Bearer {REALM}" + ("" if on_dpop else named)
+    dpop_challenge = DPOP_CHALLENGE + (named if on_dpop else "")
+    first, second = ((dpop_challenge, bearer_challenge) if on_dpop
+                     else (bearer_challenge, dpop_challenge))
+    reply = error_reply(status, error.error, error.description, {"WWW-Authenticate": first})
+    extra = [(b"www-authenticate", second.encode("latin-1"))]
+    if nonce is not None:
+        extra.append(nonce)
+    return reply._replace(headers=(*reply.headers, *extra))
 
 
 def wants_html(request: Request) -> bool:
