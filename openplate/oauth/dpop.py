@@ -164,9 +164,12 @@ def _public_key(jwk: object, alg: str) -> PublicKey:
     try:
         key: PublicKey
         if kty == "RSA":
-            key = RSAKey.import_key(jwk)
-            if key.raw_value.key_size < MIN_RSA_BITS:
+            # Measured before joserfc sees it (it would only warn about a small key).
+            modulus = jwk.get("n")
+            if not isinstance(modulus, str) or (
+                    int.from_bytes(_b64decode(modulus), "big").bit_length() < MIN_RSA_BITS):
                 raise InvalidDPoPProof(f"RSA keys must have at least {MIN_RSA_BITS} bits.")
+            key = RSAKey.import_key(jwk)
         elif kty == "EC":
             key = ECKey.import_key(jwk)
         else:
