@@ -29,7 +29,6 @@ from openplate.oauth.errors import (
     InvalidDPoPProof,
     InvalidGrant,
     InvalidToken,
-    OAuthError,
     UseDPoPNonce,
 )
 from openplate.oauth.issuance import TokenPolicy
