@@ -21,7 +21,14 @@ from openplate.settings import Settings
 from openplate.store.engine import create_engine
 from openplate.store.migrate import upgrade
 from openplate.store.purge_repo import Retention, enable_incremental_vacuum
-from openplate.store.tables import clients, grants, refresh_tokens, security_events, users
+from openplate.store.tables import (
+    clients,
+    dpop_proofs,
+    grants,
+    refresh_tokens,
+    security_events,
+    users,
+)
 from openplate.store.unit import Database
 from tests.support.postgres import create_database, drop_database
 
@@ -191,3 +198,22 @@ def test_the_sqlite_file_shrinks(tmp_path: Path, made_before_incremental_vacuum:
         assert conn.execute("SELECT COUNT(*) FROM security_events").fetchone()[0] == 4
     finally:
         conn.close()
+
+
+def test_purge_deletes_dpop_proofs_whose_time_is_up(database_url: str) -> None:
+    """RFC 9449 §11.1: a proof is remembered only while it could still be accepted."""
+    db = open_database(database_url)
+
+    async def work() -> None:
+        async with db.transaction() as store:
+            await store.conn.execute(insert(dpop_proofs), [
+                {"digest": "gone", "expires_at": NOW - 1},
+                {"digest": "kept", "expires_at": NOW + 30}])
+        counts = await purge(db, batch=2, now=NOW, retention=RETENTION)
+        assert counts["dpop_proofs"] == 1
+        async with db.transaction(readonly=True) as store:
+            left = [row.digest for row in await store.conn.execute(select(dpop_proofs.c.digest))]
+        assert left == ["kept"]
+        await db.dispose()
+
+    run(db, work)
