@@ -175,6 +175,14 @@ class Settings(BaseSettings):
     # A rotated refresh token is kept this long after its rotation (at least the grace window),
     # so that presenting it again is recognised as reuse and ends its grant; then it is purged.
     refresh_reuse_window: int = Field(default=7 * 86_400, ge=0)
+    # DPoP (RFC 9449; docs/dpop.md): how old a proof may be (its iat, in seconds) and how far
+    # ahead of our clock; how long a server nonce lasts (each is accepted for one to two of
+    # these); and whether proofs must carry our nonce at the token endpoint and on the API.
+    dpop_proof_max_age: int = Field(default=60, ge=5, le=600)
+    dpop_clock_skew: int = Field(default=5, ge=0, le=300)
+    dpop_nonce_lifetime: int = Field(default=300, ge=10, le=86_400)
+    dpop_nonce_at_token: bool = True
+    dpop_nonce_at_resources: bool = False
     # Trust X-Forwarded-For/-Proto from these proxy addresses (comma-separated), e.g. "127.0.0.1".
     forwarded_allow_ips: str | None = None
     sql_echo: bool = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from openplate.oauth import pkce
+from openplate.oauth.dpop import is_thumbprint
 from openplate.oauth.errors import (
     AccessDenied,
     InvalidClientId,
@@ -154,6 +155,16 @@ def _nonce(params: Params) -> str | None:
     return nonce
 
 
+def _dpop_jkt(params: Params) -> str | None:
+    """RFC 9449 §10: ``dpop_jkt``, "the JWK SHA-256 Thumbprint ... of the proof-of-possession
+    key"; the code will be redeemed only with a DPoP proof of that key."""
+    value = params.get("dpop_jkt")
+    if value is not None and not is_thumbprint(value):
+        raise InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url "
+                             "characters).")
+    return value
+
+
 def _pkce(params: Params, client: Client) -> tuple[str, str] | None:
     challenge = pkce.check_challenge(
         params.get("code_challenge"), params.get("code_challenge_method")
@@ -179,6 +190,7 @@ async def validate_request(
         prompt, max_age, nonce = _prompt(params), _max_age(params), _nonce(params)
         acr_values = _acr_values(params)
         resource = requested(params, resources or Resources(api=issuer))
+        dpop_jkt = _dpop_jkt(params)
     except OAuthError as error:
         raise ErrorRedirect(error, redirect_uri, state, issuer, client) from None
     login_hint = params.get("login_hint")
@@ -196,6 +208,7 @@ async def validate_request(
         login_hint=login_hint[:254] if login_hint else None,
         acr_values=acr_values,
         resource=resource,
+        dpop_jkt=dpop_jkt,
     )
 
 
@@ -233,6 +246,7 @@ async def approve(
         now=now,
         expires_at=now + code_ttl,
         resource=resource,
+        dpop_jkt=request.dpop_jkt,
     )
     return redirect_location(request.redirect_uri, {"code": code}, request.state, issuer)
 

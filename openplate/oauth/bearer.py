@@ -1,13 +1,18 @@
-"""RFC 6750 §2.1, §2.2 and §3: reading and checking bearer access tokens on the API.
+"""RFC 6750 §2.1, §2.2 and §3 and RFC 9449 §7: reading and checking access tokens on the API.
 
 Besides ``Authorization: Bearer <token>``, the bare ``Authorization: <token>`` that the original
 Biggerplate clients sent is accepted; where an endpoint allows it (UserInfo), so is the
 ``access_token`` of a form-encoded body (§2.2). Never a token in the query string (§2.3).
+A DPoP-bound token comes as ``Authorization: DPoP <token>`` with a proof (RFC 9449 §7.1), and
+only so.
 """
 
 from __future__ import annotations
 
-from openplate.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken
+from dataclasses import dataclass
+
+from openplate.oauth.dpop import DPoPProof
+from openplate.oauth.errors import InsufficientScope, InvalidDPoPProof, InvalidRequest, InvalidToken
 from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.models import AccessPrincipal
 from openplate.oauth.params import Params
@@ -17,19 +22,63 @@ from openplate.oauth.scopes import covers
 from openplate.oauth.tokens import Digester
 
 
-def token_from_header(authorization: str | None) -> str:
-    """Extract the token from an Authorization header; raise with the RFC 6750 error code."""
+class BoundTokenAsBearer(InvalidToken):
+    """RFC 9449 §7.2: a DPoP-bound token sent without its proof (as a bearer token); answered
+    with a ``DPoP`` challenge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """An Authorization header read: its scheme ("Bearer", "DPoP", or "" for the bare token of
+    the original clients) and the token."""
+
+    scheme: str
+    token: str
+
+    @property
+    def dpop(self) -> bool:
+        return self.scheme == "DPoP"
+
+
+def presented(authorization: str | None) -> Presented:
+    """Read the Authorization header; raise with the RFC 6750 error code."""
     if authorization is None or not authorization.strip():
         raise InvalidToken("An access token is required.")
     value = authorization.strip()
     scheme, sep, rest = value.partition(" ")
-    if sep:
-        if scheme.lower() != "bearer":
-            raise InvalidRequest("Use the Bearer authentication scheme.")
-        value = rest.strip()
-        if " " in value:
-            raise InvalidRequest("Malformed Authorization header.")
-    return value
+    if not sep:
+        return Presented("", value)
+    name = scheme.lower()
+    if name not in ("bearer", "dpop"):
+        raise InvalidRequest("Use the Bearer or DPoP authentication scheme.")
+    value = rest.strip()
+    if " " in value:
+        raise InvalidRequest("Malformed Authorization header.")
+    return Presented("DPoP" if name == "dpop" else "Bearer", value)
+
+
+def token_from_header(authorization: str | None) -> str:
+    """Extract the token from an Authorization header; raise with the RFC 6750 error code."""
+    return presented(authorization).token
+
+
+def check_binding(sent: Presented, principal: AccessPrincipal, proof: DPoPProof | None) -> None:
+    """RFC 9449 §7: the token and the way it was sent agree.
+
+    §4.3 step 12: "confirm that the public key to which the access token is bound matches the
+    public key from the DPoP proof". A bound token sent as a bearer token is refused (§7.2), and
+    so is a bearer token sent with the DPoP scheme: it is not what the scheme says it is."""
+    if sent.dpop:
+        if proof is None:  # the web layer checks the proof first; never reached from there
+            raise InvalidDPoPProof("The DPoP scheme needs a DPoP proof.")
+        if principal.jkt is None:
+            raise InvalidToken("This access token is not DPoP-bound: send it with the Bearer "
+                               "scheme.")
+        if principal.jkt != proof.jkt:
+            raise InvalidDPoPProof("The DPoP proof's key is not the one the token is bound to.")
+    elif principal.jkt is not None:
+        raise BoundTokenAsBearer("This access token is DPoP-bound: send it with the DPoP "
+                                 "scheme and a DPoP proof.")
 
 
 def authorization_with_body(authorization: str | None, body: Params) -> str | None:
@@ -53,7 +102,7 @@ def authorization_with_body(authorization: str | None, body: Params) -> str | No
 async def authenticate(
     authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int,
     scope: str | None, user_only: bool = False, resource: str | None = None,
-    resources: Resources | None = None,
+    resources: Resources | None = None, proof: DPoPProof | None = None,
 ) -> AccessPrincipal:
     """The token's principal if it is live and has ``scope`` (None: any scope will do); with
     ``user_only``, a client's own token (client credentials, RFC 9068 §2.2) is refused too: no
@@ -62,13 +111,17 @@ async def authenticate(
     ``resource``: the resource being called (RFC 8707); a token asked for another one is
     refused as ``invalid_token`` (RFC 9068 §4: "the resource server MUST validate that the aud
     claim contains a resource indicator value corresponding to an identifier the resource
-    server expects for itself")."""
-    token = token_from_header(authorization)
+    server expects for itself").
+    ``proof``: the request's DPoP proof, already checked against the request and the token
+    (``ath``) by the caller; the key binding is checked here, from the row the one lookup read."""
+    sent = presented(authorization)
+    token = sent.token
     if not looks_like_access_token(token):
         raise InvalidToken("The access token is invalid.")
     principal = await tokens.find_access(digest=digester.digest(token), now=now)
     if principal is None:
         raise InvalidToken("The access token is invalid, expired or revoked.")
+    check_binding(sent, principal, proof)
     if resource is not None and resources is not None and not resources.allows(
             principal.resource, resource):
         raise InvalidToken("This access token is for another resource.")

@@ -178,6 +178,22 @@ class InsufficientScope(OAuthError):
         self.scope = scope
 
 
+class InvalidDPoPProof(OAuthError):
+    """RFC 9449 §5 and §7.1: the DPoP proof is missing, malformed or does not fit the request.
+
+    400 at the token endpoint; a resource answers it 401 with a ``DPoP`` challenge."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(OAuthError):
+    """RFC 9449 §8 and §9: the proof must carry the nonce the server hands out (``DPoP-Nonce``).
+
+    400 at the token endpoint; a resource answers it 401 with a ``DPoP`` challenge."""
+
+    error = "use_dpop_nonce"
+
+
 class FatalAuthorizationError(OAuthError):
     """An authorisation request that must be answered with a page, never a redirect.
 

@@ -230,7 +230,12 @@ class CorruptParkedRequest(ValueError):
 
 
 def serialise(request: AuthorizationRequest) -> str:
-    return json.dumps(asdict(request), separators=(",", ":"), sort_keys=True)
+    fields = asdict(request)
+    if fields["dpop_jkt"] is None:
+        # Left out when unused, so that a node of the release before DPoP, during a rolling
+        # upgrade, still reads what this one parked (it knows no such field).
+        del fields["dpop_jkt"]
+    return json.dumps(fields, separators=(",", ":"), sort_keys=True)
 
 
 _TUPLES = ("scope", "prompt", "acr_values", "resource")

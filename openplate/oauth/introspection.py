@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from openplate.oauth.client_auth import ClientCall, client_and_token
-from openplate.oauth.issuance import TokenContext
+from openplate.oauth.issuance import TokenContext, token_type
 from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.oidc.claims import subject
 from openplate.oauth.ports import OAuthStore
@@ -30,6 +30,7 @@ async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> 
         user_id, scope, exp, iat, kind = (record.user_id, record.scope, record.expires_at, None,
                                           "refresh_token")
         resource = record.resource
+        jkt = record.jkt
         profile = await store.users.profile(user_id)
     else:
         if not looks_like_access_token(token):
@@ -37,21 +38,22 @@ async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> 
         found = await store.tokens.find_access(digest=ctx.digester.digest(token), now=ctx.now)
         if found is None or found.client_pk != client.pk:
             return INACTIVE
+        jkt = found.jkt
         if found.for_client:  # client credentials: no user; the client is the subject
             return _answer(client.client_id, client.client_id, found.scope, found.expires_at,
-                           found.issued_at, "Bearer", ctx, found.resource)
+                           found.issued_at, token_type(jkt), ctx, found.resource, jkt)
         user_id, scope, exp, iat, kind = (found.user_id, found.scope, found.expires_at,
-                                          found.issued_at, "Bearer")
+                                          found.issued_at, token_type(jkt))
         resource = found.resource
         profile = found.user or await store.users.profile(user_id)
-    answer = _answer(subject(user_id), client.client_id, scope, exp, iat, kind, ctx, resource)
+    answer = _answer(subject(user_id), client.client_id, scope, exp, iat, kind, ctx, resource, jkt)
     if profile is not None:
         answer["username"] = profile.username
     return answer
 
 
 def _answer(sub: str, client_id: str, scope: str, exp: int, iat: int | None, kind: str,
-            ctx: TokenContext, resource: str | None) -> dict[str, object]:
+            ctx: TokenContext, resource: str | None, jkt: str | None = None) -> dict[str, object]:
     """RFC 7662 §2.2; ``aud`` is the resources the token is for (RFC 8707), one string when
     there is one, as before."""
     audience = ctx.known_resources.audience(resource)
@@ -62,4 +64,8 @@ def _answer(sub: str, client_id: str, scope: str, exp: int, iat: int | None, kin
     }
     if iat is not None:
         answer["iat"] = iat
+    if jkt is not None:
+        # RFC 9449 §6.2: "the introspection response MUST contain a cnf claim with a jkt member"
+        # for a DPoP-bound token (token_type "DPoP").
+        answer["cnf"] = {"jkt": jkt}
     return answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from openplate.oauth.dpop import DPoPProof
 from openplate.oauth.jwt_access import build_access_jwt, jti_for
 from openplate.oauth.models import Client, IssuedTokens
 from openplate.oauth.oidc.claims import subject, user_claims
@@ -60,21 +61,29 @@ class TokenContext:
     signer: Signers | None = None
     #: RFC 8707: the resources tokens may be asked for (None: only the API, ``audience``).
     resources: Resources | None = None
+    #: The request's DPoP proof (RFC 9449), checked by the web layer before the unit of work
+    #: (signature, method, URL, time, nonce, replay); None when the request carried none.
+    proof: DPoPProof | None = None
 
     @property
     def known_resources(self) -> Resources:
         return self.resources or Resources(api=self.audience)
 
 
+def token_type(jkt: str | None) -> str:
+    """RFC 9449 §5: "DPoP" for a token bound to a key, else RFC 6750's "Bearer"."""
+    return "DPoP" if jkt is not None else "Bearer"
+
+
 def access_token_for(
     ctx: TokenContext, *, secret: str, client: Client, user_id: int, scope: str, iat: int,
-    exp: int, for_client: bool = False, resource: str | None = None,
+    exp: int, for_client: bool = False, resource: str | None = None, jkt: str | None = None,
 ) -> str:
     """The access token handed out for a stored ``secret``: the secret itself, or a JWT.
 
     A client's own token (``for_client``, client credentials) has the client as its ``sub``
     (RFC 9068 §2.2: "an identifier the authorization server uses to indicate the client
-    application"); any other has the user's.
+    application"); any other has the user's. A DPoP-bound JWT names its key (``cnf.jkt``).
     """
     if ctx.policy.access_format != "jwt" or ctx.signer is None:
         return secret
@@ -83,7 +92,7 @@ def access_token_for(
         ctx.signer, issuer=ctx.issuer, audience=audience[0] if len(audience) == 1 else audience,
         jti=jti_for(secret),
         subject=client.client_id if for_client else subject(user_id), client_id=client.client_id,
-        scope=scope, iat=iat, exp=exp,
+        scope=scope, iat=iat, exp=exp, jkt=jkt,
     )
 
 
@@ -104,22 +113,27 @@ async def mint(
     touch: bool = True,
     for_client: bool = False,
     resource: str | None = None,
+    refresh_jkt: str | None = None,
 ) -> IssuedTokens:
     """Store the digests of new tokens for the grant and return the tokens themselves.
 
     ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones;
     ``for_client`` marks a client's own token (client credentials; see ``access_token_for``);
     ``resource``: the RFC 8707 resources the access token is for (None: the API).
+    The access token is bound to the request's DPoP key, if it sent a proof (RFC 9449 §5);
+    the refresh token to ``refresh_jkt`` (a public client's key; see ``refresh_binding``).
     """
+    jkt = ctx.proof.jkt if ctx.proof is not None else None
     secret = access_secret or ctx.digester.mint(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
     access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
                               iat=ctx.now, exp=expires, for_client=for_client,
-                              resource=resource)
+                              resource=resource, jkt=jkt)
     access_digest = ctx.digester.digest(access)
     await store.tokens.create_access(
         digest=access_digest, grant_id=grant_id, client_pk=client.pk,
         user_id=user_id, scope=scope, now=ctx.now, expires_at=expires, resource=resource,
+        jkt=jkt,
     )
     refresh: str | None = None
     if with_refresh:
@@ -127,7 +141,7 @@ async def mint(
         await store.tokens.create_refresh(
             digest=ctx.digester.digest(refresh), grant_id=grant_id, client_pk=client.pk,
             user_id=user_id, scope=scope, now=ctx.now, expires_at=ctx.now + ctx.policy.refresh_ttl,
-            access_digest=access_digest,
+            access_digest=access_digest, jkt=refresh_jkt,
         )
     if touch:  # "last used" on /account/apps; a grant created just now already says so
         await store.grants.touch(grant_id=grant_id, now=ctx.now)
@@ -140,7 +154,21 @@ async def mint(
         refresh_token=refresh,
         scope=scope,
         id_token=id_token,
+        token_type=token_type(jkt),
     )
+
+
+def refresh_binding(client: Client, ctx: TokenContext, bound: str | None = None) -> str | None:
+    """The DPoP key a new refresh token is bound to: the one its predecessor was bound to, else
+    a public client's proof key. RFC 9449 §5: "When an authorization server supporting DPoP
+    issues a refresh token to a public client that presents a valid DPoP proof at the token
+    endpoint, the refresh token MUST be bound to the respective public key." A confidential
+    client's is not ("already sender-constrained" by its authentication)."""
+    if bound is not None:
+        return bound
+    if client.is_public and ctx.proof is not None:
+        return ctx.proof.jkt
+    return None
 
 
 async def id_token_for(

@@ -24,12 +24,16 @@ def jti_for(secret: str) -> str:
 
 
 def build_access_jwt(
-    signer: Signer, *, issuer: str, audience: str | list[str], jti: str, subject: str, client_id: str,
-    scope: str, iat: int, exp: int,
+    signer: Signer, *, issuer: str, audience: str | list[str], jti: str, subject: str,
+    client_id: str, scope: str, iat: int, exp: int, jkt: str | None = None,
 ) -> str:
+    claims: dict[str, object] = {"iss": issuer, "exp": exp, "aud": audience, "sub": subject,
+                                 "client_id": client_id, "iat": iat, "jti": jti, "scope": scope}
+    if jkt is not None:
+        # RFC 9449 §6.1: a DPoP-bound JWT "MUST include a cnf claim with a jkt member".
+        claims["cnf"] = {"jkt": jkt}
     return signer.sign(
-        {"iss": issuer, "exp": exp, "aud": audience, "sub": subject, "client_id": client_id,
-         "iat": iat, "jti": jti, "scope": scope},
+        claims,
         typ="at+jwt",  # RFC 9068 §2.1: "Resource servers MUST verify that the typ header ... is at+jwt"
     )
 

@@ -43,6 +43,9 @@ class Client:
     registration: str | None = None
     #: OIDC Dynamic Registration's application_type: "web" or "native".
     application_type: str = "web"
+    #: RFC 9449 §5.2 ``dpop_bound_access_tokens``: every token request of this client must
+    #: carry a DPoP proof (its tokens are all DPoP-bound).
+    dpop_bound_access_tokens: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -69,6 +72,8 @@ class AuthorizationRequest:
     acr_values: tuple[str, ...] = ()
     #: RFC 8707 resource indicators: where the tokens will be used (none: the API).
     resource: tuple[str, ...] = ()
+    #: RFC 9449 §10 ``dpop_jkt``: the thumbprint of the key the code is bound to.
+    dpop_jkt: str | None = None
 
     @property
     def is_openid(self) -> bool:
@@ -94,6 +99,8 @@ class CodeRecord:
     amr: str | None = None
     #: RFC 8707: the resources the authorisation request named (space-separated; None: none).
     resource: str | None = None
+    #: RFC 9449 §10: redeemed only with a DPoP proof of the key with this thumbprint.
+    dpop_jkt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +153,8 @@ class RefreshRecord:
     amr: str | None = None
     #: RFC 8707: the resources its grant was authorised for (space-separated; None: none named).
     resource: str | None = None
+    #: RFC 9449 §5: a public client's refresh token is bound to its DPoP key (thumbprint).
+    jkt: str | None = None
 
     @property
     def used(self) -> bool:
@@ -171,6 +180,8 @@ class AccessPrincipal:
     for_client: bool = False
     #: RFC 8707: the resources it is for (space-separated); None: the API, as tokens always were.
     resource: str | None = None
+    #: RFC 9449: the thumbprint of the DPoP key the token is bound to; None for a bearer token.
+    jkt: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +194,13 @@ class IssuedTokens:
     refresh_token: str | None
     scope: str
     id_token: str | None = None
+    #: RFC 9449 §5: "DPoP" for a DPoP-bound access token.
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
 
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": self.token_type,
             "expires": self.expires,
             "expires_in": self.expires_in,
         }

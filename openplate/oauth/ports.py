@@ -59,6 +59,7 @@ class CodeStore(Protocol):
         expires_at: int,
         amr: str | None = None,
         resource: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -115,16 +116,18 @@ class DeviceCodeStore(Protocol):
 class TokenStore(Protocol):
     async def create_access(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int, resource: str | None = None,
+        now: int, expires_at: int, resource: str | None = None, jkt: str | None = None,
     ) -> None:
-        """A new access token; ``resource``: the RFC 8707 resources it is for (None: the API)."""
+        """A new access token; ``resource``: the RFC 8707 resources it is for (None: the API);
+        ``jkt``: the DPoP key it is bound to (RFC 9449), None: bearer."""
         ...
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int, access_digest: str | None = None,
+        now: int, expires_at: int, access_digest: str | None = None, jkt: str | None = None,
     ) -> None:
-        """A new refresh token; ``access_digest`` is the access token minted with it."""
+        """A new refresh token; ``access_digest`` is the access token minted with it; ``jkt``
+        the DPoP key it is bound to (a public client's, RFC 9449 §5)."""
         ...
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None: ...
@@ -144,8 +147,17 @@ class TokenStore(Protocol):
 
     async def copy_access(self, *, source_digest: str, digest: str) -> None:
         """Store ``digest`` as another form of the access token stored as ``source_digest``
-        (same grant, client, user, scope, issue and expiry times); nothing if it is stored
+        (same grant, client, user, scope, DPoP key, issue and expiry times); nothing if it is stored
         already. For a JWT re-signed with another key."""
+        ...
+
+
+class ProofLedger(Protocol):
+    """RFC 9449 §11.1: the DPoP proofs seen, shared by every node (Redis, else a table)."""
+
+    async def first_use(self, *, key: str, expires_at: int, now: int) -> bool:
+        """Remember ``key`` until ``expires_at``; True if no live entry had it, atomically (of
+        any number of concurrent calls with one key, on any node, one gets True)."""
         ...
 
 

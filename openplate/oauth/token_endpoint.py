@@ -8,6 +8,7 @@ from openplate.oauth.client_auth import ClientCall, authenticate
 from openplate.oauth.device import DEVICE_GRANT
 from openplate.oauth.errors import (
     InvalidClient,
+    InvalidDPoPProof,
     InvalidRequest,
     UnauthorizedClient,
     UnsupportedGrantType,
@@ -60,4 +61,9 @@ async def token_request(
         raise InvalidClient("This application is disabled.", detail="disabled application")
     if grant_type not in client.grant_types:
         raise UnauthorizedClient(f"This application may not use the {grant_type} grant.")
+    if client.dpop_bound_access_tokens and ctx.proof is None:
+        # RFC 9449 §5.2 dpop_bound_access_tokens: the client "always uses DPoP for token
+        # requests"; a request without a proof is not this client's.
+        raise InvalidDPoPProof("This application must send a DPoP proof with every token "
+                               "request.")
     return grant_type, await handler(params, client, store, ctx)

@@ -20,6 +20,17 @@ class InvalidTokenError(TokenValidationError):
     """The token is malformed, forged, expired, revoked, for another audience or issuer (401)."""
 
 
+class BoundTokenAsBearerError(InvalidTokenError):
+    """RFC 9449 §7.2: a DPoP-bound token sent as a bearer token (401, ``DPoP`` challenge)."""
+
+
+class InvalidDPoPProofError(TokenValidationError):
+    """RFC 9449 §7.1: the DPoP proof is missing, malformed, replayed, or not of the token's key
+    (401, with a ``DPoP`` challenge)."""
+
+    error = "invalid_dpop_proof"
+
+
 class InsufficientScopeError(TokenValidationError):
     """The token is valid but lacks scopes the request needs (403); ``required`` names them all."""
 

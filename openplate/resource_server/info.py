@@ -38,6 +38,14 @@ class AccessTokenInfo:
         """The user the token speaks for, or None for an application's own token."""
         return None if self.for_client else self.subject
 
+    @property
+    def jkt(self) -> str | None:
+        """RFC 9449 §6: the thumbprint of the DPoP key the token is bound to (its ``cnf.jkt``),
+        or None for a bearer token."""
+        cnf = self.claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+        return jkt if isinstance(jkt, str) and jkt else None
+
     def has_scopes(self, required: Iterable[str]) -> bool:
         return all(scope in self.scopes for scope in required)
 

@@ -120,7 +120,8 @@ def token_info(
     if answer.get("active") is not True:
         raise InvalidTokenError("The access token is invalid, expired or revoked.")
     token_type = answer.get("token_type")
-    if token_type is not None and (not isinstance(token_type, str) or token_type.lower() != "bearer"):
+    if token_type is not None and (not isinstance(token_type, str)
+                                   or token_type.lower() not in ("bearer", "dpop")):
         # Openplate also reports refresh tokens as active (token_type "refresh_token").
         raise InvalidTokenError("The token is not an access token.")
     if "iss" in answer and answer["iss"] != issuer:

@@ -12,8 +12,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from openplate.oauth.dpop import DPoPProof
 from openplate.resource_server import access_jwt
-from openplate.resource_server.errors import InvalidTokenError, ValidationUnavailableError
+from openplate.resource_server.errors import (
+    BoundTokenAsBearerError,
+    InvalidDPoPProofError,
+    InvalidTokenError,
+    ValidationUnavailableError,
+)
 from openplate.resource_server.fetch import fetch_json
 from openplate.resource_server.info import AccessTokenInfo, require_scopes
 from openplate.resource_server.introspection import ClientAuth, Introspector, token_info
@@ -145,11 +151,17 @@ class TokenValidator:
             **options,
         )
 
-    async def validate(self, token: str, required_scopes: Iterable[str] = ()) -> AccessTokenInfo:
+    async def validate(self, token: str, required_scopes: Iterable[str] = (), *,
+                       proof: DPoPProof | None = None) -> AccessTokenInfo:
         """The token's details if it is valid and carries ``required_scopes``.
 
-        Raises InvalidTokenError (answer 401), InsufficientScopeError (403, ``.required`` names
-        the scopes) or ValidationUnavailableError (503: the server could not be asked).
+        ``proof``: the request's DPoP proof (RFC 9449), already checked against the request and
+        this token (``BearerAuthMiddleware`` does it); a DPoP-bound token is accepted only with
+        a proof of its key, and a bearer token only without one.
+
+        Raises InvalidTokenError (answer 401), InvalidDPoPProofError (401), InsufficientScopeError
+        (403, ``.required`` names the scopes) or ValidationUnavailableError (503: the server
+        could not be asked).
         """
         if (not isinstance(token, str) or not token or len(token) > access_jwt.MAX_TOKEN_CHARS
                 or not set(token) <= _TOKEN_CHARS):
@@ -163,6 +175,7 @@ class TokenValidator:
             info = await self._verify_jwt(token)
         else:
             raise InvalidTokenError("Only JWT access tokens are accepted here.")
+        _check_binding(info, proof)
         return require_scopes(info, required_scopes)
 
     async def _verify_jwt(self, token: str) -> AccessTokenInfo:
@@ -196,6 +209,22 @@ class TokenValidator:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _check_binding(info: AccessTokenInfo, proof: DPoPProof | None) -> None:
+    """RFC 9449 §7: a DPoP-bound token only with a proof of its key (§4.3 step 12: "confirm that
+    the public key to which the access token is bound matches the public key from the DPoP
+    proof"); a stolen bound token sent as a bearer token opens nothing."""
+    if info.jkt is None:
+        if proof is not None:
+            raise InvalidTokenError("This access token is not DPoP-bound: send it with the "
+                                    "Bearer scheme.")
+        return
+    if proof is None:
+        raise BoundTokenAsBearerError("This access token is DPoP-bound: send it with the DPoP "
+                                      "scheme and a DPoP proof.")
+    if proof.jkt != info.jkt:
+        raise InvalidDPoPProofError("The DPoP proof's key is not the one the token is bound to.")
 
 
 def validate_sync(

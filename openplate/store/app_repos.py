@@ -60,6 +60,7 @@ class SqlApplications:
         trusted: bool = False,
         id_token_alg: str | None = None, profile: AppProfile | None = None,
         registration: SelfRegistration | None = None,
+        dpop_bound_access_tokens: bool = False,
     ) -> Client:
         """A new application; ``registration`` for one that registered itself (RFC 7591)."""
         result = await self._conn.execute(
@@ -69,7 +70,7 @@ class SqlApplications:
                 redirect_uris=json.dumps(redirect_uris), require_pkce=require_pkce,
                 grant_types=" ".join(grant_types), created_at=now, secret_rotated_at=now,
                 trusted_at=now if trusted else None,
-                id_token_alg=id_token_alg,
+                id_token_alg=id_token_alg, dpop_bound_access_tokens=dpop_bound_access_tokens,
                 homepage_url=profile.homepage_url if profile else None,
                 description=profile.description if profile else None,
                 privacy_url=profile.privacy_url if profile else None,
@@ -99,13 +100,17 @@ class SqlApplications:
     async def update(
         self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool,
         grant_types: list[str], id_token_alg: str | None = None,
+        dpop_bound_access_tokens: bool | None = None,
     ) -> None:
-        """Save the settings; ``id_token_alg`` None leaves the stored algorithm as it is."""
+        """Save the settings; ``id_token_alg`` or ``dpop_bound_access_tokens`` None leaves the
+        stored value as it is."""
         values: dict[str, object] = {
             "name": name, "redirect_uris": json.dumps(redirect_uris), "require_pkce": require_pkce,
             "grant_types": " ".join(grant_types)}
         if id_token_alg is not None:
             values["id_token_alg"] = id_token_alg
+        if dpop_bound_access_tokens is not None:
+            values["dpop_bound_access_tokens"] = dpop_bound_access_tokens
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(**values))
         self._changed()
 

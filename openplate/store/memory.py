@@ -89,6 +89,7 @@ class MemoryDatabase:
         self, *, owner_id: int, secret: str | None = None, redirect_uris: Iterable[str] = (),
         grant_types: Iterable[str] = ("authorization_code", "refresh_token"),
         require_pkce: bool = False, name: str = "Test application", client_id: str | None = None,
+        dpop_bound_access_tokens: bool = False,
     ) -> Client:
         """A registered application; public (no secret) unless ``secret`` is given."""
         clients = self._tables.clients
@@ -97,6 +98,7 @@ class MemoryDatabase:
             owner_id=owner_id, redirect_uris=tuple(redirect_uris),
             secret_digest=self.digester.digest(secret) if secret is not None else None,
             require_pkce=require_pkce, grant_types=tuple(grant_types),
+            dpop_bound_access_tokens=dpop_bound_access_tokens,
         )
         clients.add(ClientRow(client.pk, client))
         return client

@@ -97,13 +97,14 @@ class CodeRow:
     used_at: int | None = None
     amr: str | None = None
     resource: str | None = None
+    dpop_jkt: str | None = None
 
     def record(self, *, used: bool) -> CodeRecord:
         return CodeRecord(
             id=self.id, grant_id=self.grant_id, client_pk=self.client_pk, user_id=self.user_id,
             redirect_uri=self.redirect_uri, scope=self.scope, code_challenge=self.code_challenge,
             expires_at=self.expires_at, used=used, nonce=self.nonce, auth_time=self.auth_time,
-            amr=self.amr, resource=self.resource,
+            amr=self.amr, resource=self.resource, dpop_jkt=self.dpop_jkt,
         )
 
 
@@ -124,6 +125,7 @@ class TokenRow:
     successor_stamp: str | None = None
     access_digest: str | None = None  # refresh tokens: the access token minted with it
     resource: str | None = None  # access tokens: RFC 8707, what it is for (None: the API)
+    jkt: str | None = None  # the DPoP key it is bound to (RFC 9449)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ _CODE_COLUMNS = (
     authorization_codes.c.auth_time,
     authorization_codes.c.amr,
     authorization_codes.c.resource,
+    authorization_codes.c.dpop_jkt,
 )
 # A code whose grant was revoked meanwhile (a new password, the app revoked), or whose user or
 # application was disabled, is not consumed: its tokens would be born dead.
@@ -98,7 +99,7 @@ _REFRESH_USE = Prepared(
 _LIVE_ACCESS = Prepared(
     select(access_tokens.c.id, access_tokens.c.grant_id, access_tokens.c.user_id,
            access_tokens.c.client_pk, access_tokens.c.scope, access_tokens.c.expires_at,
-           access_tokens.c.created_at, users.c.username, users.c.email,
+           access_tokens.c.created_at, access_tokens.c.jkt, users.c.username, users.c.email,
            users.c.created_at.label("member_since"), users.c.email_verified_at,
            users.c.display_name,
            grants.c.for_client, access_tokens.c.resource)
@@ -121,8 +122,8 @@ _LIVE_ACCESS = Prepared(
 # SQLite and PostgreSQL share this syntax (SQLite wants the WHERE that the SELECT has anyway).
 _ACCESS_COPY = text(
     "INSERT INTO access_tokens (digest, grant_id, client_pk, user_id, scope, created_at,"
-    " expires_at, resource) SELECT :new, grant_id, client_pk, user_id, scope, created_at,"
-    " expires_at, resource"
+    " expires_at, resource, jkt) SELECT :new, grant_id, client_pk, user_id, scope, created_at,"
+    " expires_at, resource, jkt"
     " FROM access_tokens WHERE digest = :old ON CONFLICT (digest) DO NOTHING"
 )
 
@@ -146,6 +147,7 @@ def client_from_row(row: Any) -> Client:
         disabled=row.disabled_at is not None,
         registration=row.registration,
         application_type=row.application_type or "web",
+        dpop_bound_access_tokens=bool(row.dpop_bound_access_tokens),
     )
 
 
@@ -215,7 +217,7 @@ def _code(row: Any, *, used: bool) -> CodeRecord:
         id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
         redirect_uri=row.redirect_uri, scope=row.scope, code_challenge=row.code_challenge,
         expires_at=row.expires_at, used=used, nonce=row.nonce, auth_time=row.auth_time,
-        amr=row.amr, resource=row.resource,
+        amr=row.amr, resource=row.resource, dpop_jkt=row.dpop_jkt,
     )
 
 
@@ -227,12 +229,13 @@ class SqlCodes:
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
         scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
         now: int, expires_at: int, amr: str | None = None, resource: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> None:
         await self._conn.execute(_CODE_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "redirect_uri": redirect_uri, "scope": scope, "code_challenge": code_challenge,
             "nonce": nonce, "auth_time": auth_time, "created_at": now, "expires_at": expires_at,
-            "used_at": None, "amr": amr, "resource": resource,
+            "used_at": None, "amr": amr, "resource": resource, "dpop_jkt": dpop_jkt,
         })
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -257,22 +260,22 @@ class SqlTokens:
 
     async def create_access(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int, resource: str | None = None,
+        now: int, expires_at: int, resource: str | None = None, jkt: str | None = None,
     ) -> None:
         await self._conn.execute(_ACCESS_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "scope": scope, "created_at": now, "expires_at": expires_at, "revoked_at": None,
-            "resource": resource,
+            "resource": resource, "jkt": jkt,
         })
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int, access_digest: str | None = None,
+        now: int, expires_at: int, access_digest: str | None = None, jkt: str | None = None,
     ) -> None:
         await self._conn.execute(_REFRESH_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "scope": scope, "created_at": now, "expires_at": expires_at, "used_at": None,
-            "revoked_at": None, "access_digest": access_digest,
+            "revoked_at": None, "access_digest": access_digest, "jkt": jkt,
         })
 
     async def find_refresh(self, *, digest: str) -> RefreshRecord | None:
@@ -287,7 +290,7 @@ class SqlTokens:
                            or row.client_disabled_at is not None),
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
             grant_used_at=row.grant_used_at, access_digest=row.access_digest, amr=row.amr,
-            resource=row.grant_resource,
+            resource=row.grant_resource, jkt=row.jkt,
         )
 
     async def use_refresh(
@@ -308,7 +311,7 @@ class SqlTokens:
             user=UserProfile(row.user_id, row.username, row.email, row.member_since,
                              row.email_verified_at is not None,
                              display_name=row.display_name),
-            for_client=bool(row.for_client), resource=row.resource,
+            for_client=bool(row.for_client), resource=row.resource, jkt=row.jkt,
         )
 
     async def copy_access(self, *, source_digest: str, digest: str) -> None:

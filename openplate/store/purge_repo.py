@@ -30,6 +30,7 @@ from openplate.store.tables import (
     authorization_codes,
     clients,
     device_codes,
+    dpop_proofs,
     email_verifications,
     grants,
     mail_outbox,
@@ -100,6 +101,7 @@ def rules(now: int, retention: Retention) -> list[Rule]:
         Rule("refresh_tokens", refresh_tokens, refresh_tokens.c.used_at < rotated,
              created_before=rotated),
         Rule("sessions", sessions, sessions.c.expires_at < now),
+        Rule("dpop_proofs", dpop_proofs, dpop_proofs.c.expires_at < now),
         Rule("auth_requests", auth_requests, auth_requests.c.expires_at < now),
         Rule("second_factor_waits", second_factor_waits, second_factor_waits.c.expires_at < now),
         Rule("webauthn_challenges", webauthn_challenges, webauthn_challenges.c.expires_at < now),
@@ -140,7 +142,8 @@ async def purge_batch(conn: DbConnection, rule: Rule, batch: int) -> int:
         result = await conn.execute(delete(map_views).where(tuple_(*columns).in_(
             select(*columns).where(condition).limit(batch))))
         return int(result.rowcount or 0)
-    key = table.c.key if table is throttle else table.c.id
+    key = (table.c.key if table is throttle else table.c.digest if table is dpop_proofs
+           else table.c.id)
     if rule.created_before is not None:
         bound = await _first_id_from(conn, table, rule.created_before)
         if bound is not None:

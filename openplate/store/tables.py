@@ -96,6 +96,8 @@ clients = Table(
     # Registered metadata that decides nothing here but is given back to its client (RFC 7591
     # §3.2.1), as a JSON object: token_endpoint_auth_method, contacts, software_id, ...
     Column("registered_metadata", Text, nullable=True),
+    # RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof.
+    Column("dpop_bound_access_tokens", Boolean, nullable=False, server_default=false()),
 )
 
 # RFC 7591 §3 initial access tokens (`openplate app registration-token`): what lets a client
@@ -161,6 +163,8 @@ authorization_codes = Table(
     Column("used_at", Time, nullable=True),
     Column("amr", String(64), nullable=True),
     Column("resource", String(500), nullable=True),  # RFC 8707, as its grant's
+    # RFC 9449 §10 dpop_jkt: redeemed only with a DPoP proof of this key (its thumbprint).
+    Column("dpop_jkt", String(43), nullable=True),
 )
 
 # RFC 8628: a device authorisation. Its device code and user code are stored only as keyed
@@ -203,6 +207,8 @@ access_tokens = Table(
     Column("revoked_at", Time, nullable=True),
     # RFC 8707: the resources it is for (space-separated); NULL: the API.
     Column("resource", String(500), nullable=True),
+    # RFC 9449: the thumbprint of the DPoP key the token is bound to; NULL for a bearer token.
+    Column("jkt", String(43), nullable=True),
 )
 
 refresh_tokens = Table(
@@ -224,6 +230,17 @@ refresh_tokens = Table(
     # The digest of the access token minted with this one: a retry of the rotation that made
     # it finds that access token through this, without rebuilding it (see refresh_token.py).
     Column("access_digest", String(64), nullable=True),
+    # RFC 9449 §5: a public client's refresh token is bound to its DPoP key (thumbprint).
+    Column("jkt", String(43), nullable=True),
+)
+
+# RFC 9449 §11.1: the DPoP proofs seen (keyed digest of key thumbprint and jti) until they are
+# too old to be accepted anyway; the table stands in for Redis (store/dpop_ledger.py).
+dpop_proofs = Table(
+    "dpop_proofs",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", Time, nullable=False, index=True),
 )
 
 sessions = Table(

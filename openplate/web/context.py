@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.types import Scope
 
+from openplate.oauth.dpop import DPoPProof, ProofPolicy
+from openplate.oauth.dpop_nonce import NonceMaker
 from openplate.oauth.issuance import TokenContext, TokenPolicy
 from openplate.oauth.oidc.keys import KeyRing
+from openplate.oauth.ports import ProofLedger
 from openplate.oauth.resources import Resources
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
@@ -125,12 +128,39 @@ class AppContext:
         assert self.redis is not None
         return RedisCounters(self.redis, self.digester, self.settings.redis_prefix)
 
-    def token_context(self) -> TokenContext:
+    def token_context(self, proof: DPoPProof | None = None) -> TokenContext:
         return TokenContext(
             digester=self.digester, now=now(), policy=self.policy,
             issuer=self.settings.base_url, audience=self.settings.audience, signer=self.keys.ring,
-            resources=self.resources,
+            resources=self.resources, proof=proof,
         )
+
+    @cached_property
+    def proof_policy(self) -> ProofPolicy:
+        """How old a DPoP proof may be (RFC 9449 §11.1; OPENPLATE_DPOP_*)."""
+        return ProofPolicy(max_age=self.settings.dpop_proof_max_age,
+                           future_skew=self.settings.dpop_clock_skew)
+
+    @cached_property
+    def dpop_nonces(self) -> NonceMaker:
+        """DPoP server nonces (RFC 9449 §8, §9) under a key derived from the instance key, so
+        that every node makes and accepts the same ones."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"openplate dpop nonces v1").derive(self.digester.key)
+        return NonceMaker(key, lifetime=self.settings.dpop_nonce_lifetime)
+
+    @cached_property
+    def dpop_ledger(self) -> ProofLedger:
+        """The DPoP proofs seen (RFC 9449 §11.1): Redis when configured, else the database."""
+        from openplate.store.dpop_ledger import DatabaseLedger, RedisLedger
+
+        database = DatabaseLedger(self.db)
+        if self.redis is None:
+            return database
+        return RedisLedger(self.redis, self.settings.redis_prefix, database)
 
     def url(self, path: str) -> str:
         """An absolute URL under the public base URL."""

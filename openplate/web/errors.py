@@ -12,7 +12,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from openplate.oauth.errors import InsufficientScope, OAuthError
+from openplate.oauth.bearer import BoundTokenAsBearer
+from openplate.oauth.dpop import DPOP_ALGORITHMS
+from openplate.oauth.errors import InsufficientScope, InvalidDPoPProof, OAuthError, UseDPoPNonce
 from openplate.store.engine import DatabaseUnavailable, UnstorableText
 from openplate.web import replies
 from openplate.web.context import AppContext, context_of
@@ -64,27 +66,55 @@ def _quoted(text: str) -> str:
     return clean.replace("\\", "\\\\").replace('"', '\\"')
 
 
+#: RFC 9449 §7.1: the DPoP challenge names the proof algorithms accepted.
+DPOP_CHALLENGE = f'DPoP {REALM}, algs="{" ".join(DPOP_ALGORITHMS)}"'
+_DPOP_ERRORS = (InvalidDPoPProof, UseDPoPNonce)
+
+
+def bearer_error_reply(
+    error: OAuthError, *, token_sent: bool, dpop_scheme: bool = False,
+    nonce: tuple[bytes, bytes] | None = None, resource_metadata: str | None = None,
+) -> Reply:
+    """RFC 6750 §3 and RFC 9449 §7.1: both schemes are accepted, so both are challenged; the
+    error is named only when a token was actually sent, in the challenge of the scheme it was
+    sent with (and in the DPoP one for a proof's error, or a DPoP-bound token sent as a bearer
+    token, §7.2), which comes first. A proof's errors are 401 here (400 at the token endpoint).
+    The Bearer challenge names RFC 9728's ``resource_metadata`` when it is given."""
+    named = ""
+    if token_sent:
+        named = f', error="{error.error}", error_description="{_quoted(error.description)}"'
+        if isinstance(error, InsufficientScope):
+            named += f', scope="{error.scope}"'
+    status = 401 if isinstance(error, _DPOP_ERRORS) else error.status
+    on_dpop = dpop_scheme or isinstance(error, (*_DPOP_ERRORS, BoundTokenAsBearer))
+    bearer = f"Bearer {REALM}" + _metadata_part(resource_metadata) + ("" if on_dpop else named)
+    dpop_challenge = DPOP_CHALLENGE + (named if on_dpop else "")
+    first, second = ((dpop_challenge, bearer) if on_dpop else (bearer, dpop_challenge))
+    reply = error_reply(status, error.error, error.description, {"WWW-Authenticate": first})
+    extra = [(b"www-authenticate", second.encode("latin-1"))]
+    if nonce is not None:
+        extra.append(nonce)
+    return reply._replace(headers=(*reply.headers, *extra))
+
+
+def _metadata_part(resource_metadata: str | None) -> str:
+    """RFC 9728 §5.1: where a client learns how to get a token for this resource."""
+    if resource_metadata is None:
+        return ""
+    return f', resource_metadata="{_quoted(resource_metadata)}"'
+
+
 def bearer_challenge(error: OAuthError, *, token_sent: bool,
                      resource_metadata: str | None = None) -> str:
-    """RFC 6750 §3: the ``WWW-Authenticate`` value; it names the error only when a token was
-    actually sent; and RFC 9728 §5.1's ``resource_metadata``, where a client learns how to get
-    a token."""
-    challenge = f"Bearer {REALM}"
-    if resource_metadata is not None:
-        challenge += f', resource_metadata="{_quoted(resource_metadata)}"'
+    """RFC 6750 §3: the ``WWW-Authenticate`` value of a resource that takes bearer tokens only
+    (the MCP endpoint); it names the error only when a token was actually sent; and RFC 9728
+    §5.1's ``resource_metadata``."""
+    challenge = f"Bearer {REALM}" + _metadata_part(resource_metadata)
     if token_sent:
         challenge += f', error="{error.error}", error_description="{_quoted(error.description)}"'
         if isinstance(error, InsufficientScope):
             challenge += f', scope="{error.scope}"'
     return challenge
-
-
-def bearer_error_reply(error: OAuthError, *, token_sent: bool,
-                       resource_metadata: str | None = None) -> Reply:
-    """RFC 6750 §3: the refusal of a bearer-protected call, with its challenge."""
-    challenge = bearer_challenge(error, token_sent=token_sent, resource_metadata=resource_metadata)
-    return error_reply(error.status, error.error, error.description,
-                       {"WWW-Authenticate": challenge})
 
 
 def wants_html(request: Request) -> bool:

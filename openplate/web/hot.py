@@ -44,6 +44,8 @@ class HotRequest:
     headers: dict[bytes, bytes]  # lower-case names; the first of repeated headers
     body: bytes
     ip: str
+    #: Every ``DPoP`` header (RFC 9449 §4.3 refuses more than one), latin-1 as the others.
+    dpop: tuple[str, ...] = ()
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
@@ -79,6 +81,13 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     for name, value in scope["headers"]:
         headers.setdefault(name, value)
     return headers
+
+
+def _dpop_headers(scope: Scope, headers: dict[bytes, bytes]) -> tuple[str, ...]:
+    """All of the request's DPoP headers (none, in almost every request: one lookup)."""
+    if b"dpop" not in headers:
+        return ()
+    return tuple(value.decode("latin-1") for name, value in scope["headers"] if name == b"dpop")
 
 
 class _TooLarge(Exception):
@@ -143,7 +152,7 @@ class HotRoutes:
         try:
             body = await _read_body(receive, headers) if method == "POST" else b""
             request = HotRequest(method, path, scope["query_string"], headers, body,
-                                 scope_ip(scope))
+                                 scope_ip(scope), _dpop_headers(scope, headers))
             reply = await handler(self.ctx, request)
         except Refusal as refusal:
             reply = refusal.reply

@@ -59,6 +59,8 @@ KNOWN_METADATA: dict[str, str] = {
     "claims_parameter_supported": BOOLEAN, "request_parameter_supported": BOOLEAN,
     "request_uri_parameter_supported": BOOLEAN, "require_request_uri_registration": BOOLEAN,
     "authorization_response_iss_parameter_supported": BOOLEAN,
+    # RFC 9449 §5.1 (registered in IANA's OAuth Authorization Server Metadata registry).
+    "dpop_signing_alg_values_supported": STRINGS,
 }
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 Appendix A.4
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")

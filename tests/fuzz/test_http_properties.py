@@ -549,7 +549,8 @@ def bearer_headers(draw: st.DrawFn, tokens: list[str]) -> bytes:
         st.just(token[:-1].encode()), st.just(token.upper().encode()),
     ))
     scheme = draw(st.sampled_from([b"Bearer ", b"bearer ", b"BEARER ", b"Bearer  ", b"Bearer\t", b"",
-                                   b"Basic ", b"Token ", b"Bearer:", b"\xc2\xa0Bearer "]))
+                                   b"Basic ", b"Token ", b"Bearer:", b"\xc2\xa0Bearer ", b"DPoP ",
+                                   b"dpop "]))
     return draw(st.one_of(
         st.just(scheme + mangled),
         header_value(200),
@@ -571,11 +572,18 @@ def test_users_me_any_authorization_header(
     if response.status_code == 200:
         assert full_token in text and response.json()["UserName"], describe(response)
         return
-    body = error_body(response, {"invalid_request", "invalid_token", "insufficient_scope"})
-    status = {"invalid_request": 400, "invalid_token": 401, "insufficient_scope": 403}[body["error"]]
+    body = error_body(response, {"invalid_request", "invalid_token", "insufficient_scope",
+                                 "invalid_dpop_proof"})
+    status = {"invalid_request": 400, "invalid_token": 401, "insufficient_scope": 403,
+              "invalid_dpop_proof": 401}[body["error"]]
     assert response.status_code == status, describe(response)
-    challenge = response.headers["www-authenticate"]
-    assert challenge.startswith('Bearer realm="openplate"'), challenge
+    # RFC 9449 §7.1: both schemes are challenged; the one the token came with first (DPoP for
+    # the DPoP scheme, which without a proof header is invalid_dpop_proof).
+    challenges = response.headers.get_list("www-authenticate")
+    challenge = challenges[0]
+    dpop = text.lstrip()[:5].lower() == "dpop "
+    assert challenge.startswith('DPoP realm="openplate"' if dpop else 'Bearer realm="openplate"')
+    assert sorted(c.split(" ", 1)[0] for c in challenges) == ["Bearer", "DPoP"], challenges
     if text.strip():  # a token was sent: RFC 6750 §3 names the error
         assert f'error="{body["error"]}"' in challenge, challenge
     else:  # none sent: only where to learn how to get one (RFC 9728 §5.1)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from openplate.oauth import bearer
 from openplate.oauth.authorize import approve, validate_request
 from openplate.oauth.client_auth import ClientCall
+from openplate.oauth.dpop import DPoPProof
 from openplate.oauth.errors import OAuthError
 from openplate.oauth.introspection import introspect
 from openplate.oauth.issuance import TokenContext, TokenPolicy
@@ -50,9 +51,9 @@ class Site:
             grant_types=("authorization_code", "refresh_token", "client_credentials"))
         return cls(db, alice, app, policy or TokenPolicy(), signer)
 
-    def context(self, now: int) -> TokenContext:
+    def context(self, now: int, proof: DPoPProof | None = None) -> TokenContext:
         return TokenContext(digester=DIGESTER, now=now, policy=self.policy, issuer=ISSUER,
-                            audience=ISSUER, signer=self.signer)
+                            audience=ISSUER, signer=self.signer, proof=proof)
 
     async def authorize(
         self, *, now: int = T0, client: Client | None = None, extra: dict[str, str] | None = None,
@@ -74,19 +75,19 @@ class Site:
 
     async def token(
         self, form: dict[str, str], *, now: int, client: Client | None = None,
-        secret: str | None = SECRET,
+        secret: str | None = SECRET, proof: DPoPProof | None = None,
     ) -> IssuedTokens | OAuthError:
         call = self.call(form, client=client, secret=secret)
         async with self.db.transaction() as store:
             try:
-                return (await token_request(call, store, self.context(now)))[1]
+                return (await token_request(call, store, self.context(now, proof)))[1]
             except OAuthError as error:
                 return error
 
     async def tokens(self, form: dict[str, str], *, now: int, client: Client | None = None,
-                     secret: str | None = SECRET) -> IssuedTokens:
+                     secret: str | None = SECRET, proof: DPoPProof | None = None) -> IssuedTokens:
         """``token``, which must succeed."""
-        issued = await self.token(form, now=now, client=client, secret=secret)
+        issued = await self.token(form, now=now, client=client, secret=secret, proof=proof)
         assert isinstance(issued, IssuedTokens), issued
         return issued
 
@@ -112,12 +113,13 @@ class Site:
         async with self.db.transaction(readonly=True) as store:
             return await introspect(call, store, self.context(now))
 
-    async def bearer(self, token: str, *, now: int,
-                     scope: str = "account") -> AccessPrincipal | OAuthError:
+    async def bearer(self, token: str, *, now: int, scope: str = "account",
+                     scheme: str = "Bearer",
+                     proof: DPoPProof | None = None) -> AccessPrincipal | OAuthError:
         async with self.db.transaction(readonly=True) as store:
             try:
-                return await bearer.authenticate(f"Bearer {token}", store.tokens, DIGESTER,
-                                                 now=now, scope=scope)
+                return await bearer.authenticate(f"{scheme} {token}", store.tokens, DIGESTER,
+                                                 now=now, scope=scope, proof=proof)
             except OAuthError as error:
                 return error
 

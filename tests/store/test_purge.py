@@ -21,7 +21,14 @@ from openplate.settings import Settings
 from openplate.store.engine import create_engine
 from openplate.store.migrate import upgrade
 from openplate.store.purge_repo import Retention, enable_incremental_vacuum
-from openplate.store.tables import clients, grants, refresh_tokens, security_events, users
+from openplate.store.tables import (
+    clients,
+    dpop_proofs,
+    grants,
+    refresh_tokens,
+    security_events,
+    users,
+)
 from openplate.store.unit import Database
 from tests.support.postgres import create_database, drop_database
 
@@ -225,6 +232,25 @@ def test_purge_removes_device_codes_an_hour_after_they_expire(database_url: str)
             left = [r.device_digest for r in await store.conn.execute(
                 select(device_codes.c.device_digest).order_by(device_codes.c.id))]
         assert left == ["just-expired", "live"]
+        await db.dispose()
+
+    run(db, work)
+
+
+def test_purge_deletes_dpop_proofs_whose_time_is_up(database_url: str) -> None:
+    """RFC 9449 §11.1: a proof is remembered only while it could still be accepted."""
+    db = open_database(database_url)
+
+    async def work() -> None:
+        async with db.transaction() as store:
+            await store.conn.execute(insert(dpop_proofs), [
+                {"digest": "gone", "expires_at": NOW - 1},
+                {"digest": "kept", "expires_at": NOW + 30}])
+        counts = await purge(db, batch=2, now=NOW, retention=RETENTION)
+        assert counts["dpop_proofs"] == 1
+        async with db.transaction(readonly=True) as store:
+            left = [row.digest for row in await store.conn.execute(select(dpop_proofs.c.digest))]
+        assert left == ["kept"]
         await db.dispose()
 
     run(db, work)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from openplate.oauth import pkce, resources
-from openplate.oauth.errors import InvalidGrant, InvalidRequest
-from openplate.oauth.issuance import TokenContext, mint
+from openplate.oauth.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest
+from openplate.oauth.issuance import TokenContext, mint, refresh_binding
 from openplate.oauth.models import Client, IssuedTokens
 from openplate.oauth.params import Params
 from openplate.oauth.ports import OAuthStore
@@ -48,12 +48,20 @@ async def redeem_code(
     pkce.verify(params.get("code_verifier"), record.code_challenge)
     resource = resources.narrowed(resources.requested(params, ctx.known_resources),
                                   record.resource)
+    if record.dpop_jkt is not None:
+        # RFC 9449 §10: the code is bound to the key the authorisation request's dpop_jkt named;
+        # only a proof signed with that key redeems it.
+        if ctx.proof is None:
+            raise InvalidDPoPProof("This code is bound to a DPoP key: send a DPoP proof.")
+        if ctx.proof.jkt != record.dpop_jkt:
+            raise InvalidGrant("The DPoP proof's key is not the one the code is bound to.",
+                               detail="dpop_jkt mismatch")
     issued = await mint(
         store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
         scope=record.scope, auth_time=record.auth_time, nonce=record.nonce, amr=record.amr,
         # A refresh token only for a client that may use one (RFC 7591 §2 grant_types).
         with_refresh="refresh_token" in client.grant_types,
-        resource=resource,
+        resource=resource, refresh_jkt=refresh_binding(client, ctx),
     )
     await store.events.append(
         kind="token.issued", now=ctx.now, user_id=record.user_id, client_id=client.client_id,

@@ -24,13 +24,15 @@ the grant ends. The ID token, if any, is made anew (OIDC Core §12.2).
 from __future__ import annotations
 
 from openplate.oauth import resources
-from openplate.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
+from openplate.oauth.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest, InvalidScope
 from openplate.oauth.issuance import (
     TokenContext,
     TokenPolicy,
     access_token_for,
     id_token_for,
     mint,
+    refresh_binding,
+    token_type,
 )
 from openplate.oauth.models import LAST_USED_EVERY, Client, IssuedTokens, RefreshRecord
 from openplate.oauth.params import Params
@@ -91,7 +93,7 @@ async def _replay_successors(
         return None
     answer = access_token_for(ctx, secret=access, client=client, user_id=first.user_id,
                               scope=first.scope, iat=first.issued_at, exp=first.expires_at,
-                              resource=first.resource)
+                              resource=first.resource, jkt=first.jkt)
     answer_digest = ctx.digester.digest(answer)
     if answer_digest != first_digest:
         # A JWT, and the signing key changed since the rotation: the same token re-signed.
@@ -104,6 +106,7 @@ async def _replay_successors(
     return IssuedTokens(
         access_token=answer, expires=first.expires_at, expires_in=first.expires_at - ctx.now,
         refresh_token=refresh, scope=successor.scope, id_token=id_token,
+        token_type=token_type(first.jkt),
     )
 
 
@@ -129,6 +132,19 @@ async def _reuse(record: RefreshRecord, store: OAuthStore, ctx: TokenContext) ->
     return InvalidGrant("The refresh token was already used.", detail="refresh token reuse")
 
 
+def _check_binding(record: RefreshRecord, ctx: TokenContext) -> None:
+    """RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is used only with a
+    proof of that key; checked before anything else is looked at, so that a stolen token,
+    presented without the key, changes nothing (not even a reuse revocation)."""
+    if record.jkt is None:
+        return
+    if ctx.proof is None:
+        raise InvalidDPoPProof("This refresh token is bound to a DPoP key: send a DPoP proof.")
+    if ctx.proof.jkt != record.jkt:
+        raise InvalidGrant("The refresh token is bound to another DPoP key.",
+                           detail="refresh token dpop key mismatch")
+
+
 async def refresh(
     params: Params, client: Client, store: OAuthStore, ctx: TokenContext
 ) -> IssuedTokens:
@@ -145,6 +161,7 @@ async def refresh(
         raise InvalidGrant("The refresh token was revoked.")
     if record.expires_at <= ctx.now:
         raise InvalidGrant("The refresh token has expired.")
+    _check_binding(record, ctx)
     if record.used:
         again = await _replay_successors(record, token, client, store, ctx)
         if again is not None:
@@ -169,7 +186,7 @@ async def refresh(
     issued = await mint(
         store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
         scope=scope, access_secret=access, refresh_token=successor, auth_time=record.auth_time,
-        amr=record.amr,
+        amr=record.amr, refresh_jkt=refresh_binding(client, ctx, record.jkt),
         touch=last_used is None or ctx.now - last_used >= LAST_USED_EVERY,
         resource=resource,
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openplate.oauth.models import UserProfile
 from openplate.web.context import AppContext
+from openplate.web.dpop import nonce_header
 from openplate.web.errors import error_reply
 from openplate.web.hot import HotRequest
 from openplate.web.replies import Reply, json_reply
@@ -17,12 +18,15 @@ from openplate.web.routes import maps_api, maps_export, maps_upload
 from openplate.web.routes.bearer_auth import (
     Authorization,
     BearerRejected,
+    Credentials,
     authorization_header,
     check_bearer,
+    read_credentials,
 )
 
-__all__ = ["Authorization", "BearerRejected", "CACHE_NO_STORE", "Me", "authorization_header",
-           "check_bearer", "me_json", "member_since", "router", "users_me_reply"]
+__all__ = ["Authorization", "BearerRejected", "CACHE_NO_STORE", "Credentials", "Me",
+           "authorization_header", "check_bearer", "me_json", "member_since", "read_credentials",
+           "router", "success_headers", "users_me_reply"]
 
 router = APIRouter(tags=["api"])
 router.include_router(maps_upload.router)
@@ -48,14 +52,21 @@ def me_json(user: UserProfile) -> dict[str, object]:
     """``Me``: what /users/me (and the MCP tool ``whoami``) answer."""
     return {"Id": user.id, "UserName": user.username, "Email": user.email,
             "MemberSince": member_since(user.created_at)}
+def success_headers(ctx: AppContext, credentials: Credentials) -> tuple[tuple[bytes, bytes], ...]:
+    """``Cache-Control: no-store``, and a fresh ``DPoP-Nonce`` for a DPoP call when the API
+    requires nonces (RFC 9449 §9: the client signs its next proof with it)."""
+    if credentials.proof is None or not ctx.settings.dpop_nonce_at_resources:
+        return CACHE_NO_STORE
+    return (*CACHE_NO_STORE, nonce_header(ctx))
 
 
 async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
     """The body of ``Me``, built directly (a hot endpoint, declared in hot_endpoints.py)."""
-    authorization = request.header(b"authorization")
+    credentials = await read_credentials(ctx, request.header(b"authorization"), request.dpop,
+                                         method=request.method, path=request.path)
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="account", user_only=True)
+        principal = await check_bearer(ctx, store, credentials, scope="account", user_only=True)
     user = principal.user
     if user is None:
         return error_reply(404, "not_found", "The account no longer exists.")
-    return json_reply(me_json(user), headers=CACHE_NO_STORE)
+    return json_reply(me_json(user), headers=success_headers(ctx, credentials))

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from openplate.oauth.client_auth import ClientCall
 from openplate.oauth.device import authorize_device
+from openplate.oauth.dpop import DPoPProof
 from openplate.oauth.errors import InvalidRequest, OAuthError, RequestTooLarge
 from openplate.oauth.introspection import introspect
 from openplate.oauth.issuance import TokenContext
@@ -20,6 +21,7 @@ from openplate.oauth.token_endpoint import token_request
 from openplate.store.unit import Store
 from openplate.throttling import Limit, Refused
 from openplate.web.context import AppContext, now
+from openplate.web.dpop import nonce_header, token_proof
 from openplate.web.errors import oauth_error_reply, throttled_reply
 from openplate.web.hot import HotRequest
 from openplate.web.replies import NO_STORE, Reply, json_reply
@@ -88,7 +90,8 @@ async def commit_even_if_refused(work: Awaitable[T]) -> T | OAuthError:
 
 
 async def run_client_request(
-    ctx: AppContext, request: HotRequest, action: ClientAction, *, writes: bool = True
+    ctx: AppContext, request: HotRequest, action: ClientAction, *, writes: bool = True,
+    proof: DPoPProof | None = None,
 ) -> Any:
     """Read, throttle and run ``action`` in one unit of work; an error becomes its RFC reply.
 
@@ -115,7 +118,8 @@ async def run_client_request(
     async with ctx.db.transaction(readonly=not writes, ip=ip) as store:
         wait = await ctx.counters(store).retry_after(ip_keys, now=t)
         if wait is None:
-            outcome = await commit_even_if_refused(action(call, store, ctx.token_context()))
+            outcome = await commit_even_if_refused(action(call, store,
+                                                          ctx.token_context(proof)))
             if isinstance(outcome, OAuthError):
                 failure = outcome
             else:
@@ -134,12 +138,21 @@ async def run_client_request(
 
 
 async def token_reply(ctx: AppContext, request: HotRequest) -> Reply:
-    result = await run_client_request(ctx, request, token_request)
+    nonce = (nonce_header(ctx),) if request.dpop and ctx.settings.dpop_nonce_at_token else ()
+    try:
+        # RFC 9449 §5: the proof is checked before the unit of work (its jti is remembered on
+        # every node, §11.1); the grant handlers bind the tokens to its key.
+        proof = await token_proof(ctx, request.dpop, method=request.method, path=request.path)
+    except OAuthError as error:
+        # §8: a missing or stale nonce is "use_dpop_nonce", with the nonce to use.
+        refused = oauth_error_reply(error)
+        return refused._replace(headers=(*refused.headers, *nonce))
+    result = await run_client_request(ctx, request, token_request, proof=proof)
     if isinstance(result, Reply):
-        return result
+        return result._replace(headers=(*result.headers, *nonce))
     grant_type, issued = result
     ctx.metrics.tokens.labels(grant_type).inc()
-    return json_reply(issued.to_json())
+    return json_reply(issued.to_json(), headers=(*NO_STORE, *nonce))
 
 
 async def device_authorization_reply(ctx: AppContext, request: HotRequest) -> Reply:

@@ -274,6 +274,7 @@ async def update_app(request: Request, client_id: str) -> Response:
             pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce,
             grant_types=applications.check_grant_types(grants, public=app.is_public),
             id_token_alg=alg,
+            dpop_bound_access_tokens=get("dpop_bound_access_tokens") == "1",
         )
         await store.applications.set_profile(pk=app.pk, profile=profile)
         if logo is not None:

@@ -26,7 +26,12 @@ from openplate.web.map_access import PUBLIC_ID, may_see, visible_map
 from openplate.web.map_headers import file_headers
 from openplate.web.replies import Refusal, dump_json, to_response
 from openplate.web.routes import map_params
-from openplate.web.routes.bearer_auth import Authorization, check_bearer, optional_bearer
+from openplate.web.routes.bearer_auth import (
+    Authorization,
+    Credentials,
+    check_bearer,
+    optional_bearer,
+)
 from openplate.web.routes.map_json import MapDetail, MapList, detail_json, summary_json
 from openplate.web.routes.maps_errors import field_refusal, no_map, not_owner
 from openplate.web.routes.maps_patch import PATCH_OPENAPI, read_changes
@@ -59,7 +64,7 @@ def _list_reply(ctx: AppContext, path: str, params: map_params.ListParams,
                     media_type="application/json")
 
 
-async def _list(request: Request, authorization: str | None, username: str | None) -> Response:
+async def _list(request: Request, authorization: Credentials, username: str | None) -> Response:
     ctx = context_of(request)
     try:
         params = map_params.read(request.query_params, with_author=username is None)
@@ -109,7 +114,7 @@ async def list_user_maps(request: Request, username: str, authorization: Authori
 
 
 async def _visible(ctx: AppContext, request: Request, public_id: str,
-                   authorization: str | None) -> MapRecord:
+                   authorization: Credentials) -> MapRecord:
     """The map, if the caller may see it; Refusal (404) otherwise."""
     async with ctx.db.transaction(readonly=True) as store:
         principal = await optional_bearer(ctx, store, authorization, scope="maps")
@@ -176,7 +181,7 @@ async def get_map_file(request: Request, public_id: str, authorization: Authoriz
 
 
 async def _owned(ctx: AppContext, store: Any, public_id: str,
-                 authorization: str | None) -> MapRecord:
+                 authorization: Credentials) -> MapRecord:
     """The map, if the token's user owns it: 404 if they may not see it, 403 if they may but
     it is not theirs (Refusal)."""
     principal = await check_bearer(ctx, store, authorization, scope="maps")

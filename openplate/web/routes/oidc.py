@@ -9,6 +9,7 @@ from typing import Any
 from openplate.oauth import bearer
 from openplate.oauth.acr import ACR_VALUES_SUPPORTED
 from openplate.oauth.device import DEVICE_GRANT
+from openplate.oauth.dpop import DPOP_ALGORITHMS
 from openplate.oauth.errors import OAuthError
 from openplate.oauth.oidc.claims import user_claims
 from openplate.oauth.oidc.jws import ALGORITHMS
@@ -19,7 +20,12 @@ from openplate.web.context import AppContext
 from openplate.web.errors import error_reply
 from openplate.web.hot import HotRequest
 from openplate.web.replies import Reply, json_reply
-from openplate.web.routes.api import CACHE_NO_STORE, BearerRejected, check_bearer
+from openplate.web.routes.api import (
+    BearerRejected,
+    check_bearer,
+    read_credentials,
+    success_headers,
+)
 
 METADATA_CACHE = ((b"cache-control", b"public, max-age=300"),)
 METADATA_HEADERS = ((b"content-type", b"application/json"), *METADATA_CACHE)
@@ -50,6 +56,8 @@ def metadata(settings: Settings) -> dict[str, Any]:
         # RFC 7662 §2.1: introspection needs an authenticated client, so never "none".
         "introspection_endpoint_auth_methods_supported": client_auth[:2],
         "code_challenge_methods_supported": ["S256"],
+        # RFC 9449 §5.1: the algorithms of DPoP proofs accepted, here and on the API.
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "subject_types_supported": ["public"],
         # Every client may register any of these (RS256 always: OIDC Core §15.1).
         "id_token_signing_alg_values_supported": list(ALGORITHMS),
@@ -106,10 +114,12 @@ def userinfo_authorization(request: HotRequest) -> str | None:
 
 
 async def userinfo_reply(ctx: AppContext, request: HotRequest) -> Reply:
-    authorization = userinfo_authorization(request)
+    credentials = await read_credentials(ctx, userinfo_authorization(request), request.dpop,
+                                         method=request.method, path=request.path)
     async with ctx.db.transaction(readonly=True) as store:
-        principal = await check_bearer(ctx, store, authorization, scope="openid", user_only=True)
+        principal = await check_bearer(ctx, store, credentials, scope="openid", user_only=True)
     profile = principal.user
     if profile is None:
         return error_reply(401, "invalid_token", "The account no longer exists.")
-    return json_reply(user_claims(profile, principal.scope.split()), headers=CACHE_NO_STORE)
+    return json_reply(user_claims(profile, principal.scope.split()),
+                      headers=success_headers(ctx, credentials))

@@ -258,6 +258,140 @@ Object.assign(ops, {
   },
 })
 // --- end of the device authorization block ---------------------------------------------------
+// --- DPoP (RFC 9449): openid-client getDPoPHandle and oauth4webapi DPoP() -------------------
+// Key pairs live in this process between operations (a flow spans several), named by an id.
+const dpopKeys = new Map()
+
+function dpopKey(input) {
+  const entry = dpopKeys.get(input.dpop_key)
+  if (!entry) throw new Error(`unknown DPoP key ${input.dpop_key}`)
+  return entry
+}
+
+// oauth4webapi: one request, and once more if the server answered use_dpop_nonce (the handle
+// has kept the nonce from that answer), as the library's documentation has applications do.
+async function o4wWithNonce(attempt) {
+  try {
+    return await attempt()
+  } catch (error) {
+    if (!oauth.isDPoPNonceError(error)) throw error
+    return { ...(await attempt()), nonce_retried: true }
+  }
+}
+
+async function o4wDpopServer(issuerUrl) {
+  const issuer = new URL(issuerUrl)
+  return oauth.processDiscoveryResponse(
+    issuer, await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }))
+}
+
+function o4wClient(input) {
+  const client = { client_id: input.client_id }
+  const auth = input.client_secret ? oauth.ClientSecretBasic(input.client_secret) : oauth.None()
+  return { client, auth }
+}
+
+function o4wHandle(input, client) {
+  const entry = dpopKey(input)
+  entry.o4w ??= oauth.DPoP(client, entry.keyPair)
+  return entry.o4w
+}
+
+const dpopOps = {
+  // A new key pair for DPoP proofs (openid-client's randomDPoPKeyPair); its id and thumbprint.
+  async dpop_key(input) {
+    const keyPair = await client.randomDPoPKeyPair(input.alg ?? 'ES256')
+    const jwk = await jose.exportJWK(keyPair.publicKey)
+    const id = `k${dpopKeys.size + 1}`
+    dpopKeys.set(id, { keyPair })
+    return { id, jkt: await jose.calculateJwkThumbprint(jwk), jwk }
+  },
+
+  // openid-client: the code grant with a DPoP handle (it retries on use_dpop_nonce itself).
+  async dpop_code_grant(input) {
+    const config = await configure(input)
+    const DPoP = client.getDPoPHandle(config, dpopKey(input).keyPair)
+    const checks = { pkceCodeVerifier: input.code_verifier, expectedState: input.state,
+      idTokenExpected: input.nonce != null }
+    if (input.nonce != null) checks.expectedNonce = input.nonce
+    const tokens = await client.authorizationCodeGrant(
+      config, new URL(input.callback_url), checks, undefined, { DPoP })
+    return tokenReport(tokens)
+  },
+
+  async dpop_refresh(input) {
+    const config = await configure(input)
+    const DPoP = client.getDPoPHandle(config, dpopKey(input).keyPair)
+    return tokenReport(await client.refreshTokenGrant(config, input.refresh_token, {}, { DPoP }))
+  },
+
+  async dpop_userinfo(input) {
+    const config = await configure(input)
+    const DPoP = client.getDPoPHandle(config, dpopKey(input).keyPair)
+    return client.fetchUserInfo(config, input.access_token, input.expected_sub, { DPoP })
+  },
+
+  async dpop_protected_resource(input) {
+    const config = await configure(input)
+    const DPoP = client.getDPoPHandle(config, dpopKey(input).keyPair)
+    const response = await client.fetchProtectedResource(
+      config, input.access_token, new URL(input.url), input.method ?? 'GET', undefined, undefined,
+      { DPoP })
+    return { status: response.status, body: await response.json(),
+      dpop_nonce: response.headers.get('dpop-nonce') }
+  },
+
+  // oauth4webapi on its own: the callback's checks and the code grant, with DPoP(client, key).
+  async o4w_dpop_code_grant(input) {
+    const as = await o4wDpopServer(input.issuer)
+    const { client: c, auth } = o4wClient(input)
+    const DPoP = o4wHandle(input, c)
+    const params = oauth.validateAuthResponse(as, c, new URL(input.callback_url), input.state)
+    return o4wWithNonce(async () => {
+      const response = await oauth.authorizationCodeGrantRequest(
+        as, c, auth, params, input.redirect_uri, input.code_verifier,
+        { DPoP, [oauth.allowInsecureRequests]: true })
+      const result = await oauth.processAuthorizationCodeResponse(as, c, response, {
+        expectedNonce: input.nonce ?? undefined, requireIdToken: input.nonce != null })
+      return { tokens: { ...result } }
+    })
+  },
+
+  async o4w_dpop_refresh(input) {
+    const as = await o4wDpopServer(input.issuer)
+    const { client: c, auth } = o4wClient(input)
+    const DPoP = o4wHandle(input, c)
+    return o4wWithNonce(async () => {
+      const response = await oauth.refreshTokenGrantRequest(
+        as, c, auth, input.refresh_token, { DPoP, [oauth.allowInsecureRequests]: true })
+      return { tokens: { ...(await oauth.processRefreshTokenResponse(as, c, response)) } }
+    })
+  },
+
+  async o4w_dpop_resource(input) {
+    const { client: c } = o4wClient(input)
+    const DPoP = o4wHandle(input, c)
+    return o4wWithNonce(async () => {
+      const response = await oauth.protectedResourceRequest(
+        input.access_token, input.method ?? 'GET', new URL(input.url), new Headers(), null,
+        { DPoP, [oauth.allowInsecureRequests]: true })
+      return { status: response.status, body: await response.json() }
+    })
+  },
+
+  async o4w_dpop_userinfo(input) {
+    const as = await o4wDpopServer(input.issuer)
+    const { client: c } = o4wClient(input)
+    const DPoP = o4wHandle(input, c)
+    return o4wWithNonce(async () => {
+      const response = await oauth.userInfoRequest(
+        as, c, input.access_token, { DPoP, [oauth.allowInsecureRequests]: true })
+      return { claims: await oauth.processUserInfoResponse(as, c, input.expected_sub, response) }
+    })
+  },
+}
+Object.assign(ops, dpopOps)
+// --- end of DPoP ---------------------------------------------------------------------------
 
 async function describe(error) {
   const out = { name: error?.name, message: error?.message, code: error?.code }
