@@ -8,6 +8,8 @@ module plays the same roles against a live Openplate:
 - ``Provider``: the discovery document and the JWKS, read over HTTP;
 - ``Browser``: plain httpx with a cookie jar; it signs in and presses Allow when asked, and says
   which pages it was shown on the way;
+- ``Provider.register``: the relying party registers itself at the registration endpoint
+  (RFC 7591), as the "Dynamic OP" plan's modules do, with the suite's checks on the answer;
 - ``RelyingParty``: Authlib's ``OAuth2Client`` builds the requests and redeems codes, joserfc
   checks the ID token's signature with the key its ``kid`` names; the checks around them are the
   OIDF conditions, each function named after the condition it follows.
@@ -209,6 +211,106 @@ class Provider:
     def keys_for(self, kid: str) -> list[dict[str, Any]]:
         return [key for key in self.jwks["keys"] if key.get("kid") == kid]
 
+    # Dynamic registration (CallDynamicRegistrationEndpoint and the checks after it)
+
+    def register(self, metadata: dict[str, Any]) -> httpx.Response:
+        """POST the metadata to discovery's registration_endpoint, as JSON (RFC 7591 §3.1)."""
+        endpoint = self.meta.get("registration_endpoint")
+        assert isinstance(endpoint, str) and endpoint, "discovery offers no registration_endpoint"
+        return httpx.post(endpoint, json=metadata, timeout=20)
+
+    def register_client(self, metadata: dict[str, Any]) -> tuple[App, dict[str, Any]]:
+        """CallDynamicRegistrationEndpointAndVerifySuccessfulResponse: 201 JSON without an error,
+        a client_id (ExtractDynamicRegistrationResponse), registration_client_uri and
+        registration_access_token together (VerifyClientManagementCredentials, here on the
+        issuer's scheme and under it), a secret with its client_secret_expires_at for a
+        confidential client (VerifyDynamicRegistrationResponseClientCredentials) and none for a
+        public one; and (RFC 7591 §3.2.1) the metadata as registered: redirect_uris and every
+        other member sent that the provider keeps, echoed unchanged."""
+        answer = self.register(metadata)
+        assert content_type(answer) == "application/json", answer.headers  # EnsureContentTypeJson
+        assert answer.status_code == 201, (answer.status_code, answer.text[:500])
+        body: dict[str, Any] = answer.json()
+        assert "error" not in body, body  # CheckNoErrorFromDynamicRegistrationEndpoint
+        client_id = body.get("client_id")
+        assert isinstance(client_id, str) and client_id, body
+        assert ("registration_client_uri" in body) == ("registration_access_token" in body), body
+        if "registration_client_uri" in body:
+            uri, token = body["registration_client_uri"], body["registration_access_token"]
+            assert isinstance(uri, str) and uri.startswith(self.issuer + "/"), (uri, self.issuer)
+            assert urlsplit(uri).scheme == urlsplit(self.issuer).scheme, uri
+            assert isinstance(token, str) and token, body
+        secret = body.get("client_secret")
+        if metadata.get("token_endpoint_auth_method", "client_secret_basic") == "none":
+            assert secret is None, body
+        else:
+            assert isinstance(secret, str), body
+            ensure_unguessable("the client secret", secret)
+            expires = body.get("client_secret_expires_at")
+            assert isinstance(expires, int) and (expires == 0 or expires > time.time()), body
+        assert isinstance(body.get("client_id_issued_at", 0), int), body
+        assert body.get("redirect_uris") == metadata.get("redirect_uris"), body
+        for name in ("client_name", "grant_types", "response_types", "token_endpoint_auth_method",
+                     "contacts", "id_token_signed_response_alg", "policy_uri", "client_uri"):
+            if name in metadata:
+                assert body.get(name) == metadata[name], (name, body.get(name), metadata[name])
+        app = App(client_id, secret, tuple(body["redirect_uris"]), body.get("client_name", ""))
+        return app, body
+
+    def refuse_registration(self, metadata: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+        """A registration the provider must refuse: EnsureContentTypeJson,
+        EnsureHttpStatusCodeIs400 and CheckErrorFromDynamicRegistrationEndpointIs... (RFC 7591
+        §3.2.2), with an error_description of the allowed characters; nothing registered."""
+        answer = self.register(metadata)
+        assert answer.status_code == 400, (answer.status_code, answer.text[:500])
+        assert content_type(answer) == "application/json", answer.headers
+        body: dict[str, Any] = answer.json()
+        assert body.get("error") in allowed, (body, allowed)
+        assert "client_id" not in body and "client_secret" not in body, body
+        description = body.get("error_description")
+        if description is not None:
+            assert _DESCRIPTION_TEXT.fullmatch(description), body
+        return body
+
+
+#: AbstractCondition.SUPPORT_EMAIL, which AddContactsToDynamicRegistrationRequest sends.
+CONTACTS = ["certification@oidf.org"]
+
+
+def registration_request(*, auth: str = "client_secret_basic",
+                         redirect_uris: tuple[str, ...] = (REDIRECT_URI,),
+                         **extra: Any) -> dict[str, Any]:
+    """OIDCCCreateDynamicClientRegistrationRequest for response_type code (client_name,
+    grant_types authorization_code, token_endpoint_auth_method, response_types, redirect_uris,
+    contacts), for a client that authenticates with a secret; ``extra`` adds the module's own
+    members."""
+    return {
+        "client_name": "OIDF dynamic RP " + secrets.token_hex(3),
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": auth,
+        "response_types": ["code"],
+        "redirect_uris": list(redirect_uris),
+        "contacts": list(CONTACTS),
+        **extra,
+    }
+
+
+def client_public_jwks() -> dict[str, Any]:
+    """GenerateRS256ClientJWKs: a fresh RSA key with a kid; its public half."""
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig",
+                                                "alg": "RS256"})
+    public: dict[str, Any] = key.as_dict(private=False)
+    return {"keys": [public]}
+
+
+def plan_registration_request(**extra: Any) -> dict[str, Any]:
+    """What the "Dynamic OP" plan itself registers for every module that needs a client: its
+    variant is fixed to private_key_jwt, so the request carries the client's public keys
+    (AddPublicJwksToDynamicRegistrationRequest) and token_endpoint_auth_method private_key_jwt."""
+    return registration_request(auth="private_key_jwt", jwks=client_public_jwks(), **extra)
+
 
 # --- The browser -----------------------------------------------------------------------------
 
@@ -385,8 +487,10 @@ class RelyingParty:
     """A confidential OpenID Connect client registered with Openplate, as the OIDF suite is."""
 
     def __init__(self, provider: Provider, app: App, *, auth: str = "client_secret_basic",
-                 scope: str = "openid", signing_alg: str = "RS256") -> None:
-        assert app.redirect_uris == (REDIRECT_URI,), app.redirect_uris
+                 scope: str = "openid", signing_alg: str = "RS256",
+                 redirect_uri: str = REDIRECT_URI) -> None:
+        assert redirect_uri in app.redirect_uris, app.redirect_uris
+        self.redirect_uri = redirect_uri
         self.provider = provider
         self.app = app
         self.auth = auth
@@ -407,7 +511,7 @@ class RelyingParty:
 
         return OAuth2Client(
             self.app.client_id, self.app.client_secret, token_endpoint_auth_method=self.auth,
-            scope=self.scope, redirect_uri=REDIRECT_URI, timeout=20,
+            scope=self.scope, redirect_uri=self.redirect_uri, timeout=20,
             code_challenge_method="S256" if pkce else None,
             event_hooks={"response": [keep]},
         )
