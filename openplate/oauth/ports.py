@@ -11,6 +11,7 @@ from openplate.oauth.models import (
     AccessPrincipal,
     Client,
     CodeRecord,
+    PushedRecord,
     RefreshRecord,
     UserProfile,
 )
@@ -64,6 +65,21 @@ class CodeStore(Protocol):
         ...
 
     async def find(self, *, digest: str) -> CodeRecord | None: ...
+
+
+class PushedRequestStore(Protocol):
+    """RFC 9126: pushed authorisation requests, by the keyed digest of their request_uri."""
+
+    async def create(
+        self, *, digest: str, client_pk: int, params: str, now: int, expires_at: int,
+    ) -> None: ...
+
+    async def consume(self, *, digest: str, client_pk: int, now: int) -> str | None:
+        """Mark the request used if it is this client's, unused and unexpired, atomically;
+        return its parameters (the JSON text pushed), else None."""
+        ...
+
+    async def find(self, *, digest: str) -> PushedRecord | None: ...
 
 
 class TokenStore(Protocol):
@@ -128,6 +144,9 @@ class OAuthStore(Protocol):
 
     @property
     def tokens(self) -> TokenStore: ...
+
+    @property
+    def pushed_requests(self) -> PushedRequestStore: ...
 
     @property
     def events(self) -> EventLog: ...

@@ -124,6 +124,19 @@ class TokenRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PushedRow:
+    """A pushed authorisation request (RFC 9126), by the digest of its request_uri."""
+
+    id: int
+    digest: str
+    client_pk: int
+    params: str
+    created_at: int
+    expires_at: int
+    used_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class UserRow:
     id: int
     profile: UserProfile
@@ -136,7 +149,7 @@ class ClientRow:
     client: Client
 
 
-def _digest_of(row: CodeRow | TokenRow) -> str:
+def _digest_of(row: CodeRow | TokenRow | PushedRow) -> str:
     return row.digest
 
 
@@ -149,6 +162,7 @@ class Tables:
         self.access: Table[TokenRow] = Table(_digest_of)
         self.refresh: Table[TokenRow] = Table(_digest_of)
         self.events: Table[SecurityEvent] = Table()
+        self.pushed: Table[PushedRow] = Table(_digest_of)
 
 
 class Unit:
