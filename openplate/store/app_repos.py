@@ -43,6 +43,7 @@ class SqlApplications:
         redirect_uris: list[str], grant_types: list[str], require_pkce: bool, now: int,
         trusted: bool = False,
         id_token_alg: str | None = None, profile: AppProfile | None = None,
+        require_pushed_authorization_requests: bool = False,
     ) -> Client:
         result = await self._conn.execute(
             clients.insert()
@@ -52,6 +53,7 @@ class SqlApplications:
                 grant_types=" ".join(grant_types), created_at=now, secret_rotated_at=now,
                 trusted_at=now if trusted else None,
                 id_token_alg=id_token_alg,
+                require_pushed_authorization_requests=require_pushed_authorization_requests,
                 homepage_url=profile.homepage_url if profile else None,
                 description=profile.description if profile else None,
                 privacy_url=profile.privacy_url if profile else None,
@@ -80,11 +82,15 @@ class SqlApplications:
     async def update(
         self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool,
         grant_types: list[str], id_token_alg: str | None = None,
+        require_pushed_authorization_requests: bool | None = None,
     ) -> None:
-        """Save the settings; ``id_token_alg`` None leaves the stored algorithm as it is."""
+        """Save the settings; ``id_token_alg`` or ``require_pushed_authorization_requests``
+        None leaves what is stored as it is."""
         values: dict[str, object] = {
             "name": name, "redirect_uris": json.dumps(redirect_uris), "require_pkce": require_pkce,
             "grant_types": " ".join(grant_types)}
+        if require_pushed_authorization_requests is not None:
+            values["require_pushed_authorization_requests"] = require_pushed_authorization_requests
         if id_token_alg is not None:
             values["id_token_alg"] = id_token_alg
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(**values))
