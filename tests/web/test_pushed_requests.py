@@ -14,7 +14,7 @@ import pytest
 
 from openplate.housekeeping import purge
 from openplate.oauth.pkce import s256
-from tests.support.browser_flow import authorize, redirect_params
+from tests.support.browser_flow import authorize, hidden_fields, redirect_params, sign_in
 from tests.support.burst import Post, post_together, statuses
 from tests.support.seed import App, Seeder
 from tests.support.server import LiveServer
@@ -23,6 +23,7 @@ from tests.support.waiting import wait_until
 
 VERIFIER = "par-verifier-" + "v" * 40
 URN = "urn:ietf:params:oauth:request_uri:"
+REDIRECT = "http://localhost:13524/cb"
 
 
 def _basic(app: App) -> dict[str, str]:
@@ -257,3 +258,38 @@ def test_the_purge_removes_expired_pushed_requests(server: LiveServer, seeder: S
     assert counts["pushed_requests"] >= 1
     assert seeder.scalar(count, d=seeder.digester.digest(expired)) == 0
     assert seeder.scalar(count, d=seeder.digester.digest(live)) == 1
+
+
+def test_the_developer_ticks_require_par_on_the_apps_page(server: LiveServer,
+                                                          seeder: Seeder) -> None:
+    developer = seeder.user("dev")
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        assert sign_in(browser, developer).status_code == 303
+        made = browser.post("/applications/new", files={"logo": ("", b"", "application/octet-stream")},
+                            data={**hidden_fields(browser.get("/applications").text),
+                                  "name": "Pusher", "homepage": "https://pusher.example/"})
+        assert made.status_code == 303, made.text[:500]
+        path = made.headers["location"]
+        client_id = path.rsplit("/", 1)[1]
+        page = browser.get(path)
+        assert 'name="require_pushed_authorization_requests"' in page.text
+        assert 'aria-describedby="par-help"' in page.text and "/oauth/par" in page.text
+        fields = {**hidden_fields(page.text), "name": "Pusher", "redirect_uris": REDIRECT,
+                  "homepage": "https://pusher.example/"}
+        no_file = {"logo": ("", b"", "application/octet-stream")}
+
+        def save(**more: str) -> None:
+            saved = browser.post(path, data={**fields, **more}, files=no_file)
+            assert saved.status_code == 303 and saved.headers["location"] == path
+
+        def plain() -> httpx.Response:
+            return httpx.get(server.url + "/oauth/auth", timeout=20, params={
+                "client_id": client_id, "redirect_uri": REDIRECT, "response_type": "code",
+                "state": "st"})
+
+        save(require_pushed_authorization_requests="1")
+        assert 'value="1" aria-describedby="par-help" checked' in browser.get(path).text
+        refused = plain()  # the page's save emptied this process's client cache
+        assert refused.status_code == 400 and "/oauth/par" in refused.text
+        save()  # unticked
+        assert plain().status_code == 303
