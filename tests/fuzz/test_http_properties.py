@@ -62,7 +62,7 @@ TOKEN_BODY_LIMIT = 64 * 1024
 
 TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                 "unsupported_grant_type", "invalid_scope", "request_too_large",
-                "unsupported_token_type"}
+                "unsupported_token_type", "request_not_supported", "unsupported_response_type"}
 THROTTLED = ("too_many_requests",)
 MAP_ERRORS = {"invalid_request", "map_too_large", "request_too_large", "unsupported_map_format",
               "invalid_map", "unsafe_map"}
@@ -344,7 +344,11 @@ def check_token_answer(response: httpx.Response, allowed: set[tuple[int, str]]) 
         assert int(response.headers["retry-after"]) > 0
 
 
-CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect"]
+CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/par"]
+#: What POST /oauth/par (RFC 9126 §2.3) may answer a request it does not accept.
+PAR_ERRORS = {(400, "invalid_request"), (401, "invalid_client"), (400, "request_not_supported"),
+              (400, "unsupported_response_type"), (400, "unauthorized_client"),
+              (400, "invalid_scope"), (429, "too_many_requests")}
 
 
 @FUZZ
@@ -376,6 +380,12 @@ def test_client_endpoints_any_body_content_type_and_authorization(
         check_token_answer(response, {(400, "invalid_request")})
     elif path == "/oauth/token":
         check_token_answer(response, expected_token_errors(form))
+    elif path == "/oauth/par":
+        if response.status_code == 201:  # a well-formed request of the fuzz app: pushed
+            assert set(response.json()) == {"request_uri", "expires_in"}, describe(response)
+            assert response.headers["cache-control"] == "no-store"
+        else:
+            check_token_answer(response, PAR_ERRORS)
     elif response.status_code == 200:
         assert path == "/oauth/revoke" or response.json()["active"] in (False, True), describe(response)
         assert response.headers["cache-control"] == "no-store"
@@ -462,7 +472,8 @@ def test_token_endpoint_body_over_the_cap_is_413(
 # --- unexpected methods -----------------------------------------------------------------------
 
 ALLOWED_METHODS = {
-    "/oauth/token": {"POST"}, "/oauth/auth": {"GET", "POST"}, "/oauth/auth/decision": {"POST"},
+    "/oauth/token": {"POST"}, "/oauth/par": {"POST"}, "/oauth/auth": {"GET", "POST"},
+    "/oauth/auth/decision": {"POST"},
     "/users/me": {"GET"}, "/maps": {"GET", "POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
     "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},
