@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -17,7 +18,7 @@ from openplate.oauth.pkce import s256
 from tests.support.browser_flow import authorize, hidden_fields, redirect_params, sign_in
 from tests.support.burst import Post, post_together, statuses
 from tests.support.seed import App, Seeder
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, start_server
 from tests.support.tokens import exchange
 from tests.support.waiting import wait_until
 
@@ -293,3 +294,32 @@ def test_the_developer_ticks_require_par_on_the_apps_page(server: LiveServer,
         assert refused.status_code == 400 and "/oauth/par" in refused.text
         save()  # unticked
         assert plain().status_code == 303
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server that requires PAR of every client (OPENPLATE_REQUIRE_PAR=true), on SQLite."""
+    live = start_server(tmp_path_factory.mktemp("require-par"),
+                        extra_env={"OPENPLATE_REQUIRE_PAR": "true"})
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def test_the_server_can_require_par_of_every_client(strict_server: LiveServer) -> None:
+    seeder = Seeder(strict_server)
+    app, account = seeder.app(seeder.user("dev")), seeder.user("u")
+    meta = httpx.get(strict_server.url + "/.well-known/openid-configuration", timeout=30).json()
+    assert meta["require_pushed_authorization_requests"] is True
+    plain = httpx.get(strict_server.url + "/oauth/auth", timeout=30, params={
+        "client_id": app.client_id, "redirect_uri": app.redirect_uris[0], "response_type": "code",
+        "state": "st"})
+    got = redirect_params(plain)  # the operator's app is trusted for automatic redirects
+    assert got["error"] == "invalid_request" and "/oauth/par" in got["error_description"]
+    with httpx.Client(base_url=strict_server.url, timeout=20) as browser:
+        done = authorize(browser, account, {"client_id": app.client_id,
+                                            "request_uri": pushed(strict_server, app)})
+        code = redirect_params(done)["code"]
+    assert exchange(strict_server.url, app, code, code_verifier=VERIFIER).status_code == 200
+    assert "Traceback" not in strict_server.log()
