@@ -30,6 +30,7 @@ def retention_of(settings: Settings) -> Retention:
         security_events=settings.security_log_retention,
         rotated_refresh=max(settings.refresh_reuse_window, settings.refresh_grace),
         sent_mail=settings.mail_retention,
+        unused_open_registration=settings.registration_unused_retention,
     )
 
 

@@ -186,6 +186,15 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, gt=0, le=600)  # connecting, and each command
     # How long `openplate purge` keeps sent mail in the queue (its bodies are blanked once sent).
     mail_retention: int = Field(default=7 * 86_400, ge=0)
+    # Dynamic client registration at /oauth/register (RFC 7591; docs/registration.md): "off",
+    # "token" (each registration needs an initial access token from
+    # `openplate app registration-token`) or "open" (anyone may register an app).
+    registration: Literal["off", "token", "open"] = "off"
+    # Open registration: apps registered per client address per hour.
+    registrations_per_ip: int = Field(default=10, ge=1)
+    # Open registration: an app that registered itself and has had no grant made or used for
+    # this many seconds is deleted by the purge.
+    registration_unused_retention: int = Field(default=30 * 86_400, ge=3600)
     # How often the mail worker looks for due messages (it is woken at once for this process's).
     mail_poll_interval: float = Field(default=10.0, gt=0, le=3600)
 

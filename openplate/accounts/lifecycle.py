@@ -37,6 +37,8 @@ from openplate.store.unit import Store
 #: Who made a change, as the security log records it in ``detail["by"]``.
 BY_OPERATOR = "operator"
 BY_USER = "user"
+#: The app itself, with its registration access token (RFC 7592 §2.3).
+BY_REGISTRATION = "registration"
 
 
 async def disable_user(store: Store, user: UserRecord, *, now: int) -> bool:
@@ -59,7 +61,7 @@ async def enable_user(store: Store, user: UserRecord, *, now: int) -> bool:
     return True
 
 
-async def disable_app(store: Store, app_pk: int, client_id: str, owner_id: int, *,
+async def disable_app(store: Store, app_pk: int, client_id: str, owner_id: int | None, *,
                       now: int) -> bool:
     """Disable the application and end every grant of it; False if it already was."""
     if not await store.admin.set_app_disabled(pk=app_pk, at=now):
@@ -70,7 +72,7 @@ async def disable_app(store: Store, app_pk: int, client_id: str, owner_id: int, 
     return True
 
 
-async def enable_app(store: Store, app_pk: int, client_id: str, owner_id: int, *,
+async def enable_app(store: Store, app_pk: int, client_id: str, owner_id: int | None, *,
                      now: int) -> bool:
     """Let the application get tokens again; False if it was not disabled."""
     if not await store.admin.set_app_disabled(pk=app_pk, at=None):
@@ -110,7 +112,7 @@ async def delete_account(store: Store, user: UserRecord, *, now: int, by: str) -
     return gone
 
 
-async def delete_app(store: Store, app_pk: int, client_id: str, owner_id: int, *, now: int,
+async def delete_app(store: Store, app_pk: int, client_id: str, owner_id: int | None, *, now: int,
                      by: str, name: str | None = None) -> None:
     """Delete the application: its client ID and secret stop working, every grant of it (so
     every code and token) and every user's consent go with it. Maps uploaded through it stay.

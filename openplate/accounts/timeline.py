@@ -80,6 +80,8 @@ def _by_operator(event: SecurityEvent) -> bool:
 def _app_deleted(event: SecurityEvent, app: str) -> str:
     if _by_operator(event):
         return f"The people who run this site deleted your application {app}."
+    if event.detail.get("by") == "registration":
+        return f"Your application {app} deleted its own registration."
     return f"You deleted your application {app}."
 
 
@@ -115,6 +117,10 @@ SENTENCES: dict[str, tuple[Sentence, bool]] = {
     "client.secret_rotated": (lambda e, app: f"You made a new secret for your application "
                                              f"{app}.", False),
     "client.deleted": (_app_deleted, False),
+    "client.registered": (lambda e, app: f"The application {app} registered itself for your "
+                                         "account with a registration token.", False),
+    "client.registration_updated": (lambda e, app: f"The application {app} changed its own "
+                                                   "registration.", False),
     "token.revoked": (lambda e, app: f"{app} gave up a token for your account.", False),
     "keys.rotated": (lambda e, app: "The server's signing keys were replaced.", False),
     "session.ended": (lambda e, app: f"You signed out another browser{_browser(e)}.", False),

@@ -33,12 +33,12 @@ def _app_json(app: AppRecord) -> dict[str, object]:
     return {"client_id": app.client_id, "name": app.name, "owner": app.owner,
             "public": app.public, "grant_types": list(app.grant_types),
             "redirect_uris": list(app.redirect_uris), "created_at": app.created_at,
-            "disabled_at": app.disabled_at,
+            "disabled_at": app.disabled_at, "registration": app.registration,
             "require_pushed_authorization_requests": app.require_pushed_authorization_requests}
 
 
 async def _find(store: Store, client_id: str) -> AppRecord:
-    app = await store.admin.app(client_id=client_id) if 0 < len(client_id) <= 64 else None
+    app = await store.admin.app(client_id=client_id) if 0 < len(client_id) <= 1000 else None
     if app is None:
         raise CommandError(f"no application with client ID '{client_id[:64]}'")
     return app
@@ -61,7 +61,7 @@ def cmd_app_list(args: argparse.Namespace) -> None:
         return
     if found:
         print_table(["client_id", "name", "owner", "created", "disabled"], (
-            [a.client_id, a.name, a.owner, timestamp(a.created_at),
+            [a.client_id, a.name, a.owner or "(none: registered itself)", timestamp(a.created_at),
              timestamp(a.disabled_at) if a.disabled_at else "no"]
             for a in found))
     print(summary(page, len(found), total, "applications"))
@@ -82,7 +82,11 @@ def cmd_app_show(args: argparse.Namespace) -> None:
         print_json(shown)
         return
     print_fields({
-        "client_id": shown["client_id"], "name": shown["name"], "owner": shown["owner"],
+        "client_id": shown["client_id"], "name": shown["name"],
+        "owner": shown["owner"] or "(none: registered itself)",
+        "registered": {"open": "by itself (open registration)",
+                       "token": "by itself (with a registration token)"}.get(
+                           str(shown["registration"]), "by a person or the operator"),
         "public": shown["public"], "grant types": shown["grant_types"],
         "redirect URIs": shown["redirect_uris"],
         "requires PAR": shown["require_pushed_authorization_requests"],

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
-from openplate.cli import app_admin
+from openplate.cli import app_admin, registration_tokens
 from openplate.cli.common import (
     CommandError,
     add_database_flag,
@@ -135,3 +135,4 @@ def register(commands: Any) -> None:
     add_app_create_arguments(create)
     create.set_defaults(func=cmd_app_create)
     app_admin.register(app)
+    registration_tokens.register(app)

@@ -27,6 +27,7 @@ from openplate.oauth.models import AuthorizationRequest, Client
 from openplate.oauth.params import Params
 from openplate.oauth.ports import ClientStore, OAuthStore
 from openplate.oauth.redirect_uris import find_match
+from openplate.oauth.resources import Resources, requested
 from openplate.oauth.scopes import DEFAULT_SCOPES, format_scope, requested_scope
 from openplate.oauth.tokens import AUTHORIZATION_CODE_PREFIX, Digester
 
@@ -178,8 +179,8 @@ LoadPushed = Callable[[Params, Client], Awaitable[Params]]
 
 
 async def validate_request(
-    params: Params, clients: ClientStore, *, issuer: str, load_pushed: LoadPushed | None = None,
-    require_pushed: bool = False,
+    params: Params, clients: ClientStore, *, issuer: str, resources: Resources | None = None,
+    load_pushed: LoadPushed | None = None, require_pushed: bool = False,
 ) -> AuthorizationRequest:
     """Check an authorisation request; raise a fatal error (a page) or an ``ErrorRedirect``.
 
@@ -190,8 +191,9 @@ async def validate_request(
     client = await identify_client(params, clients)
     if load_pushed is not None and is_pushed_reference(params.get("request_uri")):
         return check_request(await load_pushed(params, client), client, issuer=issuer,
-                             pushed=True)
-    return check_request(params, client, issuer=issuer, require_pushed=require_pushed)
+                             resources=resources, pushed=True)
+    return check_request(params, client, issuer=issuer, resources=resources,
+                         require_pushed=require_pushed)
 
 
 #: RFC 9126 §2.2: the request_uri of a pushed request is a URN of this form.
@@ -205,8 +207,8 @@ def is_pushed_reference(request_uri: str | None) -> bool:
 
 
 def check_request(
-    params: Params, client: Client, *, issuer: str, pushed: bool = False,
-    require_pushed: bool = False,
+    params: Params, client: Client, *, issuer: str, resources: Resources | None = None,
+    pushed: bool = False, require_pushed: bool = False,
 ) -> AuthorizationRequest:
     """The one sequence of checks of an authorisation request of ``client``, in the order the
     spec reads; ``pushed``: it came through POST /oauth/par (now or when it was pushed)."""
@@ -221,6 +223,7 @@ def check_request(
         challenge = _pkce(params, client)
         prompt, max_age, nonce = _prompt(params), _max_age(params), _nonce(params)
         acr_values = _acr_values(params)
+        resource = requested(params, resources or Resources(api=issuer))
     except OAuthError as error:
         raise ErrorRedirect(error, redirect_uri, state, issuer, client) from None
     login_hint = params.get("login_hint")
@@ -237,6 +240,7 @@ def check_request(
         max_age=max_age,
         login_hint=login_hint[:254] if login_hint else None,
         acr_values=acr_values,
+        resource=resource,
     )
 
 
@@ -254,9 +258,10 @@ async def approve(
 ) -> str:
     """Issue a one-time code for an approved request; return where to send the browser."""
     scope = format_scope(request.scope)
+    resource = " ".join(request.resource) or None
     grant_id = await store.grants.create(
         user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time,
-        amr=" ".join(amr) or None,
+        amr=" ".join(amr) or None, resource=resource,
     )
     code = digester.mint(AUTHORIZATION_CODE_PREFIX)
     await store.codes.create(
@@ -272,6 +277,7 @@ async def approve(
         amr=" ".join(amr) or None,
         now=now,
         expires_at=now + code_ttl,
+        resource=resource,
     )
     return redirect_location(request.redirect_uri, {"code": code}, request.state, issuer)
 

@@ -12,6 +12,7 @@ from openplate.oauth.jwt_access import looks_like_access_token
 from openplate.oauth.models import AccessPrincipal
 from openplate.oauth.params import Params
 from openplate.oauth.ports import TokenStore
+from openplate.oauth.resources import Resources
 from openplate.oauth.scopes import covers
 from openplate.oauth.tokens import Digester
 
@@ -51,16 +52,24 @@ def authorization_with_body(authorization: str | None, body: Params) -> str | No
 
 async def authenticate(
     authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str,
-    user_only: bool = False,
+    user_only: bool = False, resource: str | None = None, resources: Resources | None = None,
 ) -> AccessPrincipal:
     """The token's principal if it is live and has ``scope``; with ``user_only``, a client's own
-    token (client credentials, RFC 9068 §2.2) is refused too: no user stands behind it."""
+    token (client credentials, RFC 9068 §2.2) is refused too: no user stands behind it.
+
+    ``resource``: the resource being called (RFC 8707); a token asked for another one is
+    refused as ``invalid_token`` (RFC 9068 §4: "the resource server MUST validate that the aud
+    claim contains a resource indicator value corresponding to an identifier the resource
+    server expects for itself")."""
     token = token_from_header(authorization)
     if not looks_like_access_token(token):
         raise InvalidToken("The access token is invalid.")
     principal = await tokens.find_access(digest=digester.digest(token), now=now)
     if principal is None:
         raise InvalidToken("The access token is invalid, expired or revoked.")
+    if resource is not None and resources is not None and not resources.allows(
+            principal.resource, resource):
+        raise InvalidToken("This access token is for another resource.")
     if not covers(principal.scope, scope):
         raise InsufficientScope(f"This call needs the '{scope}' scope.", scope=scope)
     if user_only and principal.for_client:

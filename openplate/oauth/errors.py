@@ -64,6 +64,12 @@ class UnsupportedResponseType(OAuthError):
     error = "unsupported_response_type"
 
 
+class InvalidTarget(OAuthError):
+    """RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."."""
+
+    error = "invalid_target"
+
+
 class InvalidScope(OAuthError):
     error = "invalid_scope"
 

@@ -233,7 +233,7 @@ def serialise(request: AuthorizationRequest) -> str:
     return json.dumps(asdict(request), separators=(",", ":"), sort_keys=True)
 
 
-_TUPLES = ("scope", "prompt", "acr_values")
+_TUPLES = ("scope", "prompt", "acr_values", "resource")
 
 
 def deserialise(text: str) -> AuthorizationRequest:

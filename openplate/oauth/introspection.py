@@ -29,6 +29,7 @@ async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> 
             return INACTIVE
         user_id, scope, exp, iat, kind = (record.user_id, record.scope, record.expires_at, None,
                                           "refresh_token")
+        resource = record.resource
         profile = await store.users.profile(user_id)
     else:
         if not looks_like_access_token(token):
@@ -38,21 +39,26 @@ async def introspect(call: ClientCall, store: OAuthStore, ctx: TokenContext) -> 
             return INACTIVE
         if found.for_client:  # client credentials: no user; the client is the subject
             return _answer(client.client_id, client.client_id, found.scope, found.expires_at,
-                           found.issued_at, "Bearer", ctx)
+                           found.issued_at, "Bearer", ctx, found.resource)
         user_id, scope, exp, iat, kind = (found.user_id, found.scope, found.expires_at,
                                           found.issued_at, "Bearer")
+        resource = found.resource
         profile = found.user or await store.users.profile(user_id)
-    answer = _answer(subject(user_id), client.client_id, scope, exp, iat, kind, ctx)
+    answer = _answer(subject(user_id), client.client_id, scope, exp, iat, kind, ctx, resource)
     if profile is not None:
         answer["username"] = profile.username
     return answer
 
 
 def _answer(sub: str, client_id: str, scope: str, exp: int, iat: int | None, kind: str,
-            ctx: TokenContext) -> dict[str, object]:
+            ctx: TokenContext, resource: str | None) -> dict[str, object]:
+    """RFC 7662 §2.2; ``aud`` is the resources the token is for (RFC 8707), one string when
+    there is one, as before."""
+    audience = ctx.known_resources.audience(resource)
+    aud: str | list[str] = audience[0] if len(audience) == 1 else list(audience)
     answer: dict[str, object] = {
         "active": True, "scope": scope, "client_id": client_id, "token_type": kind, "exp": exp,
-        "sub": sub, "iss": ctx.issuer, "aud": ctx.audience,
+        "sub": sub, "iss": ctx.issuer, "aud": aud,
     }
     if iat is not None:
         answer["iat"] = iat

@@ -10,6 +10,7 @@ from openplate.oauth.models import Client, IssuedTokens
 from openplate.oauth.oidc.claims import subject, user_claims
 from openplate.oauth.oidc.id_token import Signers, build_id_token
 from openplate.oauth.ports import OAuthStore
+from openplate.oauth.resources import Resources
 from openplate.oauth.tokens import (
     ACCESS_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
@@ -54,11 +55,17 @@ class TokenContext:
     #: The key ring: it signs JWT access tokens with the default algorithm, and each client's ID
     #: tokens with the algorithm the client chose (``Client.id_token_alg``).
     signer: Signers | None = None
+    #: RFC 8707: the resources tokens may be asked for (None: only the API, ``audience``).
+    resources: Resources | None = None
+
+    @property
+    def known_resources(self) -> Resources:
+        return self.resources or Resources(api=self.audience)
 
 
 def access_token_for(
     ctx: TokenContext, *, secret: str, client: Client, user_id: int, scope: str, iat: int,
-    exp: int, for_client: bool = False,
+    exp: int, for_client: bool = False, resource: str | None = None,
 ) -> str:
     """The access token handed out for a stored ``secret``: the secret itself, or a JWT.
 
@@ -68,8 +75,10 @@ def access_token_for(
     """
     if ctx.policy.access_format != "jwt" or ctx.signer is None:
         return secret
+    audience = list(ctx.known_resources.audience(resource))
     return build_access_jwt(
-        ctx.signer, issuer=ctx.issuer, audience=ctx.audience, jti=jti_for(secret),
+        ctx.signer, issuer=ctx.issuer, audience=audience[0] if len(audience) == 1 else audience,
+        jti=jti_for(secret),
         subject=client.client_id if for_client else subject(user_id), client_id=client.client_id,
         scope=scope, iat=iat, exp=exp,
     )
@@ -91,20 +100,23 @@ async def mint(
     amr: str | None = None,
     touch: bool = True,
     for_client: bool = False,
+    resource: str | None = None,
 ) -> IssuedTokens:
     """Store the digests of new tokens for the grant and return the tokens themselves.
 
     ``access_secret``/``refresh_token`` supply derived values instead of fresh random ones;
-    ``for_client`` marks a client's own token (client credentials; see ``access_token_for``).
+    ``for_client`` marks a client's own token (client credentials; see ``access_token_for``);
+    ``resource``: the RFC 8707 resources the access token is for (None: the API).
     """
     secret = access_secret or ctx.digester.mint(ACCESS_TOKEN_PREFIX)
     expires = ctx.now + ctx.policy.access_ttl
     access = access_token_for(ctx, secret=secret, client=client, user_id=user_id, scope=scope,
-                              iat=ctx.now, exp=expires, for_client=for_client)
+                              iat=ctx.now, exp=expires, for_client=for_client,
+                              resource=resource)
     access_digest = ctx.digester.digest(access)
     await store.tokens.create_access(
         digest=access_digest, grant_id=grant_id, client_pk=client.pk,
-        user_id=user_id, scope=scope, now=ctx.now, expires_at=expires,
+        user_id=user_id, scope=scope, now=ctx.now, expires_at=expires, resource=resource,
     )
     refresh: str | None = None
     if with_refresh:

@@ -24,7 +24,7 @@ def jti_for(secret: str) -> str:
 
 
 def build_access_jwt(
-    signer: Signer, *, issuer: str, audience: str, jti: str, subject: str, client_id: str,
+    signer: Signer, *, issuer: str, audience: str | list[str], jti: str, subject: str, client_id: str,
     scope: str, iat: int, exp: int,
 ) -> str:
     return signer.sign(

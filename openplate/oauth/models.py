@@ -16,7 +16,8 @@ class Client:
     pk: int
     client_id: str
     name: str
-    owner_id: int
+    #: The account it belongs to; None for an app that registered itself on an open server.
+    owner_id: int | None
     redirect_uris: tuple[str, ...]
     secret_digest: str | None  # None for a public client
     require_pkce: bool = False
@@ -40,6 +41,11 @@ class Client:
     #: RFC 9126 §6 ``require_pushed_authorization_requests``: the app's authorisation requests
     #: must be pushed first (POST /oauth/par); a plain one is refused.
     require_pushed_authorization_requests: bool = False
+    #: How it registered itself at /oauth/register (RFC 7591): "token" (with the operator's
+    #: initial access token) or "open"; None: a person or the operator registered it.
+    registration: str | None = None
+    #: OIDC Dynamic Registration's application_type: "web" or "native".
+    application_type: str = "web"
 
     @property
     def is_public(self) -> bool:
@@ -64,6 +70,8 @@ class AuthorizationRequest:
     login_hint: str | None = None
     #: §3.1.2.1 acr_values: the authentication context classes asked for, in order.
     acr_values: tuple[str, ...] = ()
+    #: RFC 8707 resource indicators: where the tokens will be used (none: the API).
+    resource: tuple[str, ...] = ()
 
     @property
     def is_openid(self) -> bool:
@@ -98,6 +106,8 @@ class CodeRecord:
     auth_time: int | None = None
     #: How the user signed in (RFC 8176 amr values, space-separated), if known.
     amr: str | None = None
+    #: RFC 8707: the resources the authorisation request named (space-separated; None: none).
+    resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +132,8 @@ class RefreshRecord:
     access_digest: str | None = None
     #: How the user signed in, as its grant says (RFC 8176 amr values, space-separated).
     amr: str | None = None
+    #: RFC 8707: the resources its grant was authorised for (space-separated; None: none named).
+    resource: str | None = None
 
     @property
     def used(self) -> bool:
@@ -145,6 +157,8 @@ class AccessPrincipal:
     #: A client-credentials token: it speaks for the client itself. ``user_id`` is the client's
     #: owner (whose account its uploads go to), but no user granted it: it is not a user's token.
     for_client: bool = False
+    #: RFC 8707: the resources it is for (space-separated); None: the API, as tokens always were.
+    resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,15 +70,16 @@ async def push(call: ClientCall, store: OAuthStore, ctx: TokenContext, *, ttl: i
         raise InvalidRequest("A pushed request must not contain request_uri (RFC 9126 §2.1).")
     values = {name: value for name, value in params.values.items() if name not in _CREDENTIALS}
     values["client_id"] = client.client_id  # with HTTP Basic, the body may leave it out
+    pushed = Params(values, repeated=params.repeated)
     try:
-        authorize.check_request(Params(values), client, issuer=ctx.issuer, pushed=True)
+        authorize.check_request(pushed, client, issuer=ctx.issuer,
+                                resources=ctx.known_resources, pushed=True)
     except authorize.ErrorRedirect as refusal:
         raise refusal.error from None
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(RANDOM_BYTES)
     await store.pushed_requests.create(
         digest=request_uri_digest(ctx.digester, request_uri), client_pk=client.pk,
-        params=json.dumps(values, separators=(",", ":"), sort_keys=True), now=ctx.now,
-        expires_at=ctx.now + ttl,
+        params=_stored(pushed), now=ctx.now, expires_at=ctx.now + ttl,
     )
     return Pushed(request_uri, ttl)
 
@@ -104,10 +105,31 @@ async def load(params: Params, client: Client, *, store: PushedRequestStore, dig
     pushed = await store.consume(digest=digest, client_pk=client.pk, now=now)
     if pushed is None:
         raise InvalidRequestUri(await _why_unusable(store, digest, client, now))
-    values = json.loads(pushed)
-    if not isinstance(values, dict):  # written by this module; never another shape
+    return _read(pushed)
+
+
+def _stored(params: Params) -> str:
+    """The pushed parameters as a JSON object: a string each, or the list of every value of a
+    REPEATABLE parameter (RFC 8707 ``resource``)."""
+    stored: dict[str, str | list[str]] = dict(params.values)
+    for name, values in (params.repeated or {}).items():
+        stored[name] = list(values)
+    return json.dumps(stored, separators=(",", ":"), sort_keys=True)
+
+
+def _read(text: str) -> Params:
+    fields = json.loads(text)
+    if not isinstance(fields, dict):  # written by ``_stored``; never another shape
         raise InvalidRequestUri("The pushed request can no longer be read: push it again.")
-    return Params({str(k): str(v) for k, v in values.items()})
+    values: dict[str, str] = {}
+    repeated: dict[str, tuple[str, ...]] = {}
+    for name, value in fields.items():
+        if isinstance(value, list):
+            repeated[str(name)] = tuple(str(v) for v in value)
+            values[str(name)] = str(value[0])
+        else:
+            values[str(name)] = str(value)
+    return Params(values, repeated=repeated or None)
 
 
 async def _why_unusable(store: PushedRequestStore, digest: str, client: Client, now: int) -> str:

@@ -14,6 +14,9 @@ from openplate.oauth.errors import InvalidRequest
 
 MAX_FIELDS = 64
 MAX_VALUE_CHARS = 4096
+#: Parameters a request may send more than once: RFC 8707 §2 "Multiple resource parameters MAY
+#: be used to indicate that the requested token is intended to be used at multiple resources."
+REPEATABLE = frozenset({"resource"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +25,18 @@ class Params:
 
     values: dict[str, str]
     duplicated: frozenset[str] = frozenset()
+    #: Every value of the REPEATABLE parameters, in order, without repeats.
+    repeated: dict[str, tuple[str, ...]] | None = None
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
+
+    def get_all(self, name: str) -> tuple[str, ...]:
+        """Every value of a REPEATABLE parameter (one for any other that was sent)."""
+        if self.repeated is not None and name in self.repeated:
+            return self.repeated[name]
+        value = self.values.get(name)
+        return (value,) if value is not None else ()
 
     def __contains__(self, name: object) -> bool:
         return name in self.values
@@ -53,6 +65,7 @@ def parse_params(raw: bytes | str) -> Params:
     data = raw.encode("latin-1", "replace") if isinstance(raw, str) else raw
     values: dict[str, str] = {}
     duplicated: set[str] = set()
+    repeated: dict[str, tuple[str, ...]] = {}
     parts = [p for p in data.split(b"&") if p]
     if len(parts) > MAX_FIELDS:
         raise InvalidRequest("Too many parameters.")
@@ -64,8 +77,11 @@ def parse_params(raw: bytes | str) -> Params:
             raise InvalidRequest(f"Parameter '{name[:40]}' is too long.")
         if not value:
             continue
+        if name in REPEATABLE:
+            repeated[name] = tuple(dict.fromkeys((*repeated.get(name, ()), value)))
         if name in values:
-            duplicated.add(name)
+            if name not in REPEATABLE:
+                duplicated.add(name)
             continue
         values[name] = value
-    return Params(values=values, duplicated=frozenset(duplicated))
+    return Params(values=values, duplicated=frozenset(duplicated), repeated=repeated or None)

@@ -25,6 +25,7 @@ class GrantStore(Protocol):
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
+        resource: str | None = None,
     ) -> int:
         """A new grant; ``used`` when tokens are minted for it at once (no separate touch);
         ``for_client`` for a client's own (client-credentials) grant; ``amr``: how the user
@@ -57,6 +58,7 @@ class CodeStore(Protocol):
         now: int,
         expires_at: int,
         amr: str | None = None,
+        resource: str | None = None,
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -85,8 +87,10 @@ class PushedRequestStore(Protocol):
 class TokenStore(Protocol):
     async def create_access(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
-    ) -> None: ...
+        now: int, expires_at: int, resource: str | None = None,
+    ) -> None:
+        """A new access token; ``resource``: the RFC 8707 resources it is for (None: the API)."""
+        ...
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,

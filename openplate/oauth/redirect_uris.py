@@ -15,14 +15,33 @@ MAX_URI_CHARS = 2000
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _LOOPBACK = re.compile(r"http://(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?(/[^#]*)?", re.ASCII)
 _SAFE = re.compile(r"[!-~]+", re.ASCII)  # printable ASCII, no spaces or controls
+#: RFC 8252 §7.1: a private-use URI scheme "based on a domain name under their control,
+#: expressed in reverse order" (so it holds a period), then a single slash: com.example.app:/cb.
+_PRIVATE_USE = re.compile(r"([a-z][a-z0-9+\-]*(?:\.[a-z0-9+\-]+)+):/(?!/)[!-~]*", re.ASCII)
 
 
 class RedirectUriInvalid(ValueError):
     """A redirect URI that may not be registered; the message says why, for a person."""
 
 
-def validate_for_registration(uri: str) -> str:
-    """Return ``uri`` unchanged if it may be registered, else raise RedirectUriInvalid."""
+def is_private_use(uri: str) -> bool:
+    """A native app's private-use URI scheme redirect (RFC 8252 §7.1), such as
+    ``com.example.app:/callback``."""
+    return _PRIVATE_USE.fullmatch(uri) is not None and "#" not in uri
+
+
+def is_loopback(uri: str) -> bool:
+    """An http URI on a loopback host (RFC 8252 §7.3)."""
+    return _LOOPBACK.fullmatch(uri) is not None
+
+
+def validate_for_registration(uri: str, *, private_use: bool = False) -> str:
+    """Return ``uri`` unchanged if it may be registered, else raise RedirectUriInvalid.
+
+    ``private_use``: a native app's private-use URI scheme is allowed too (RFC 8252 §7.1).
+    """
+    if private_use and len(uri) <= MAX_URI_CHARS and is_private_use(uri) and "*" not in uri:
+        return uri
     if not uri:
         raise RedirectUriInvalid("A redirect URI must not be empty.")
     if len(uri) > MAX_URI_CHARS:

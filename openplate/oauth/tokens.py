@@ -29,12 +29,18 @@ AUTHORIZATION_CODE_PREFIX = "opac_"
 CLIENT_SECRET_PREFIX = "opcs_"
 CLIENT_ID_PREFIX = "opc_"
 SESSION_PREFIX = "opss_"
+#: RFC 7591 §3 initial access tokens (``openplate app registration-token``).
+INITIAL_ACCESS_TOKEN_PREFIX = "opit_"
+#: RFC 7592 §1 registration access tokens (managing a registration at /oauth/register/{id}).
+REGISTRATION_TOKEN_PREFIX = "oprg_"
 PREFIXES = (
     ACCESS_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
     AUTHORIZATION_CODE_PREFIX,
     CLIENT_SECRET_PREFIX,
     SESSION_PREFIX,
+    INITIAL_ACCESS_TOKEN_PREFIX,
+    REGISTRATION_TOKEN_PREFIX,
 )
 MAX_SECRET_CHARS = 512
 STAMP_CHARS = 14

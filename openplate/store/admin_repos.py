@@ -46,8 +46,8 @@ class AppRecord:
     pk: int
     client_id: str
     name: str
-    owner_id: int
-    owner: str  # the owner's username
+    owner_id: int | None
+    owner: str | None  # the owner's username; None: it registered itself with no owner
     public: bool
     grant_types: tuple[str, ...]
     redirect_uris: tuple[str, ...]
@@ -55,6 +55,8 @@ class AppRecord:
     disabled_at: int | None
     #: RFC 9126 §6: its authorisation requests must be pushed first.
     require_pushed_authorization_requests: bool = False
+    #: How it registered itself (RFC 7591): "token" or "open"; None: a person or the operator.
+    registration: str | None = None
 
     @property
     def disabled(self) -> bool:
@@ -116,7 +118,7 @@ def _app(row: Any) -> AppRecord:
         owner=row.owner, public=row.secret_digest is None,
         grant_types=tuple(row.grant_types.split()),
         redirect_uris=tuple(json.loads(row.redirect_uris)), created_at=row.created_at,
-        disabled_at=row.disabled_at,
+        disabled_at=row.disabled_at, registration=row.registration,
         require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
     )
 
@@ -204,7 +206,7 @@ class SqlAdmin:
 
     async def apps_page(self, *, search: str | None, limit: int, offset: int) -> list[AppRecord]:
         rows = await self._conn.execute(
-            select(*_APP_COLUMNS).join(users, users.c.id == clients.c.owner_id)
+            select(*_APP_COLUMNS).outerjoin(users, users.c.id == clients.c.owner_id)
             .where(_app_filter(search)).order_by(clients.c.id).limit(limit).offset(offset))
         return [_app(row) for row in rows]
 
@@ -214,7 +216,7 @@ class SqlAdmin:
 
     async def app(self, *, client_id: str) -> AppRecord | None:
         row = (await self._conn.execute(
-            select(*_APP_COLUMNS).join(users, users.c.id == clients.c.owner_id)
+            select(*_APP_COLUMNS).outerjoin(users, users.c.id == clients.c.owner_id)
             .where(clients.c.client_id == client_id))).first()
         return _app(row) if row is not None else None
 

@@ -22,6 +22,22 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class SelfRegistration:
+    """How an app registered itself (RFC 7591): "token" or "open", the digest of its RFC 7592
+    registration access token, its application_type and the metadata only given back."""
+
+    kind: str
+    token_digest: str
+    application_type: str
+    echo: dict[str, object]
+
+    def columns(self) -> dict[str, object]:
+        return {"registration": self.kind, "registration_token_digest": self.token_digest,
+                "application_type": self.application_type,
+                "registered_metadata": json.dumps(self.echo, separators=(",", ":"))}
+
+
+@dataclass(frozen=True, slots=True)
 class StoredLogo:
     """An app's logo as served: the PNG and its SHA-256 (hex)."""
 
@@ -39,12 +55,14 @@ class SqlApplications:
         self._cache.clear()
 
     async def create(
-        self, *, client_id: str, owner_id: int, name: str, secret_digest: str | None,
+        self, *, client_id: str, owner_id: int | None, name: str, secret_digest: str | None,
         redirect_uris: list[str], grant_types: list[str], require_pkce: bool, now: int,
         trusted: bool = False,
         id_token_alg: str | None = None, profile: AppProfile | None = None,
         require_pushed_authorization_requests: bool = False,
+        registration: SelfRegistration | None = None,
     ) -> Client:
+        """A new application; ``registration`` for one that registered itself (RFC 7591)."""
         result = await self._conn.execute(
             clients.insert()
             .values(
@@ -57,6 +75,7 @@ class SqlApplications:
                 homepage_url=profile.homepage_url if profile else None,
                 description=profile.description if profile else None,
                 privacy_url=profile.privacy_url if profile else None,
+                **(registration.columns() if registration else {}),
             )
             .returning(clients)
         )

@@ -53,11 +53,12 @@ class MemoryGrants:
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
+        resource: str | None = None,
     ) -> int:
         grants = self._unit.tables.grants
         grant = GrantRow(id=grants.next_id(), user_id=user_id, client_pk=client_pk, scope=scope,
                          created_at=now, auth_time=auth_time, last_used_at=now if used else None,
-                         for_client=for_client, amr=amr)
+                         for_client=for_client, amr=amr, resource=resource)
         self._unit.insert(grants, grant)
         return grant.id
 
@@ -94,13 +95,14 @@ class MemoryCodes:
     async def create(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
         scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
-        now: int, expires_at: int, amr: str | None = None,
+        now: int, expires_at: int, amr: str | None = None, resource: str | None = None,
     ) -> None:
         codes = self._unit.tables.codes
         self._unit.insert(codes, CodeRow(
             id=codes.next_id(), digest=digest, grant_id=grant_id, client_pk=client_pk,
             user_id=user_id, redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
             nonce=nonce, auth_time=auth_time, created_at=now, expires_at=expires_at, amr=amr,
+            resource=resource,
         ))
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -125,11 +127,11 @@ class MemoryTokens:
 
     async def create_access(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
+        now: int, expires_at: int, resource: str | None = None,
     ) -> None:
         self._create(self._unit.tables.access, digest=digest, grant_id=grant_id,
                      client_pk=client_pk, user_id=user_id, scope=scope, now=now,
-                     expires_at=expires_at)
+                     expires_at=expires_at, resource=resource)
 
     async def create_refresh(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
@@ -142,11 +144,12 @@ class MemoryTokens:
     def _create(
         self, table: Table[TokenRow], *, digest: str, grant_id: int, client_pk: int, user_id: int,
         scope: str, now: int, expires_at: int, access_digest: str | None = None,
+        resource: str | None = None,
     ) -> None:
         self._unit.insert(table, TokenRow(
             id=table.next_id(), digest=digest, grant_id=grant_id, client_pk=client_pk,
             user_id=user_id, scope=scope, created_at=now, expires_at=expires_at,
-            access_digest=access_digest,
+            access_digest=access_digest, resource=resource,
         ))
 
     async def copy_access(self, *, source_digest: str, digest: str) -> None:
@@ -170,6 +173,7 @@ class MemoryTokens:
             auth_time=grant.auth_time,
             issued_at=token.created_at, successor_stamp=token.successor_stamp,
             grant_used_at=grant.last_used_at, access_digest=token.access_digest, amr=grant.amr,
+            resource=grant.resource,
         )
 
     async def use_refresh(
@@ -196,6 +200,7 @@ class MemoryTokens:
             token_id=token.id, grant_id=token.grant_id, user_id=token.user_id,
             client_pk=token.client_pk, scope=token.scope, expires_at=token.expires_at,
             issued_at=token.created_at, user=user.profile, for_client=grant.for_client,
+            resource=token.resource,
         )
 
     async def revoke_access(self, *, token_id: int, now: int) -> None:

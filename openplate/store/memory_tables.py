@@ -77,6 +77,7 @@ class GrantRow:
     revoked_at: int | None = None
     for_client: bool = False
     amr: str | None = None
+    resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +96,14 @@ class CodeRow:
     expires_at: int
     used_at: int | None = None
     amr: str | None = None
+    resource: str | None = None
 
     def record(self, *, used: bool) -> CodeRecord:
         return CodeRecord(
             id=self.id, grant_id=self.grant_id, client_pk=self.client_pk, user_id=self.user_id,
             redirect_uri=self.redirect_uri, scope=self.scope, code_challenge=self.code_challenge,
             expires_at=self.expires_at, used=used, nonce=self.nonce, auth_time=self.auth_time,
-            amr=self.amr,
+            amr=self.amr, resource=self.resource,
         )
 
 
@@ -121,6 +123,7 @@ class TokenRow:
     revoked_at: int | None = None
     successor_stamp: str | None = None
     access_digest: str | None = None  # refresh tokens: the access token minted with it
+    resource: str | None = None  # access tokens: RFC 8707, what it is for (None: the API)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ _CODE_COLUMNS = (
     authorization_codes.c.nonce,
     authorization_codes.c.auth_time,
     authorization_codes.c.amr,
+    authorization_codes.c.resource,
 )
 # A code whose grant was revoked meanwhile (a new password, the app revoked), or whose user or
 # application was disabled, is not consumed: its tokens would be born dead.
@@ -75,7 +76,7 @@ _CODE_CONSUME = Prepared(
 _REFRESH_BY_DIGEST = Prepared(
     select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"),
            grants.c.auth_time.label("auth_time"), grants.c.last_used_at.label("grant_used_at"),
-           grants.c.amr.label("amr"),
+           grants.c.amr.label("amr"), grants.c.resource.label("grant_resource"),
            users.c.disabled_at.label("user_disabled_at"),
            clients.c.disabled_at.label("client_disabled_at"))
     .join(grants, grants.c.id == refresh_tokens.c.grant_id)
@@ -100,7 +101,7 @@ _LIVE_ACCESS = Prepared(
            access_tokens.c.created_at, users.c.username, users.c.email,
            users.c.created_at.label("member_since"), users.c.email_verified_at,
            users.c.display_name,
-           grants.c.for_client)
+           grants.c.for_client, access_tokens.c.resource)
     .join(grants, grants.c.id == access_tokens.c.grant_id)
     .join(users, users.c.id == access_tokens.c.user_id)
     .join(clients, clients.c.id == access_tokens.c.client_pk)
@@ -120,7 +121,8 @@ _LIVE_ACCESS = Prepared(
 # SQLite and PostgreSQL share this syntax (SQLite wants the WHERE that the SELECT has anyway).
 _ACCESS_COPY = text(
     "INSERT INTO access_tokens (digest, grant_id, client_pk, user_id, scope, created_at,"
-    " expires_at) SELECT :new, grant_id, client_pk, user_id, scope, created_at, expires_at"
+    " expires_at, resource) SELECT :new, grant_id, client_pk, user_id, scope, created_at,"
+    " expires_at, resource"
     " FROM access_tokens WHERE digest = :old ON CONFLICT (digest) DO NOTHING"
 )
 
@@ -143,6 +145,8 @@ def client_from_row(row: Any) -> Client:
         logo_digest=row.logo_digest,
         disabled=row.disabled_at is not None,
         require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
+        registration=row.registration,
+        application_type=row.application_type or "web",
     )
 
 
@@ -171,11 +175,12 @@ class SqlGrants:
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
+        resource: str | None = None,
     ) -> int:
         result = await self._conn.execute(_GRANT_INSERT, {
             "user_id": user_id, "client_pk": client_pk, "scope": scope, "created_at": now,
             "auth_time": auth_time, "last_used_at": now if used else None,
-            "for_client": for_client, "amr": amr,
+            "for_client": for_client, "amr": amr, "resource": resource,
         })
         return int(result.scalar_one())
 
@@ -211,7 +216,7 @@ def _code(row: Any, *, used: bool) -> CodeRecord:
         id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
         redirect_uri=row.redirect_uri, scope=row.scope, code_challenge=row.code_challenge,
         expires_at=row.expires_at, used=used, nonce=row.nonce, auth_time=row.auth_time,
-        amr=row.amr,
+        amr=row.amr, resource=row.resource,
     )
 
 
@@ -222,13 +227,13 @@ class SqlCodes:
     async def create(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
         scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
-        now: int, expires_at: int, amr: str | None = None,
+        now: int, expires_at: int, amr: str | None = None, resource: str | None = None,
     ) -> None:
         await self._conn.execute(_CODE_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "redirect_uri": redirect_uri, "scope": scope, "code_challenge": code_challenge,
             "nonce": nonce, "auth_time": auth_time, "created_at": now, "expires_at": expires_at,
-            "used_at": None, "amr": amr,
+            "used_at": None, "amr": amr, "resource": resource,
         })
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -253,11 +258,12 @@ class SqlTokens:
 
     async def create_access(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
-        now: int, expires_at: int,
+        now: int, expires_at: int, resource: str | None = None,
     ) -> None:
         await self._conn.execute(_ACCESS_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "scope": scope, "created_at": now, "expires_at": expires_at, "revoked_at": None,
+            "resource": resource,
         })
 
     async def create_refresh(
@@ -282,6 +288,7 @@ class SqlTokens:
                            or row.client_disabled_at is not None),
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
             grant_used_at=row.grant_used_at, access_digest=row.access_digest, amr=row.amr,
+            resource=row.grant_resource,
         )
 
     async def use_refresh(
@@ -302,7 +309,7 @@ class SqlTokens:
             user=UserProfile(row.user_id, row.username, row.email, row.member_since,
                              row.email_verified_at is not None,
                              display_name=row.display_name),
-            for_client=bool(row.for_client),
+            for_client=bool(row.for_client), resource=row.resource,
         )
 
     async def copy_access(self, *, source_digest: str, digest: str) -> None:

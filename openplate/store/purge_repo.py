@@ -28,6 +28,7 @@ from openplate.store.tables import (
     access_tokens,
     auth_requests,
     authorization_codes,
+    clients,
     email_verifications,
     grants,
     mail_outbox,
@@ -62,6 +63,9 @@ class Retention:
     rotated_refresh: int = 7 * DAY
     #: Sent mail, from its sending (its bodies were blanked then; see store/mail_repos.py).
     sent_mail: int = 7 * DAY
+    #: Apps that registered themselves on an open server (RFC 7591) and have had no grant made
+    #: or used for this long.
+    unused_open_registration: int = 30 * DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,7 @@ def rules(now: int, retention: Retention) -> list[Rule]:
     after its rotation, so that a reuse is still recognised (and ends the grant) meanwhile; the
     security log keeps routine events ``routine_events`` seconds and the others longer."""
     rotated = now - retention.rotated_refresh
+    unused = now - retention.unused_open_registration
     routine = now - retention.routine_events
     others = now - retention.security_events
     return [
@@ -105,6 +110,11 @@ def rules(now: int, retention: Retention) -> list[Rule]:
             & ~exists().where(refresh_tokens.c.grant_id == grants.c.id)
             & ~exists().where(authorization_codes.c.grant_id == grants.c.id),
         )),
+        Rule("clients", clients, (clients.c.registration == "open")
+             & (clients.c.created_at < unused)
+             & ~exists().where(grants.c.client_pk == clients.c.id,
+                               or_(grants.c.created_at >= unused,
+                                   grants.c.last_used_at >= unused))),
         Rule("throttle", throttle, throttle.c.window_start < now - DAY),
         # A view counts once per viewer and day: the rows of days before yesterday decide
         # nothing any more (the counts stay in maps.view_count).

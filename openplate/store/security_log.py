@@ -29,6 +29,8 @@ KINDS = (
     "passkey.removed", "passkey.failure",
     "password.reset_requested", "password.reset", "email.change_requested", "email.verified",
     "session.ended", "session.others_ended", "profile.changed",
+    # Dynamic client registration (accounts/self_registration.py)
+    "client.registered", "client.registration_updated",
 )
 
 

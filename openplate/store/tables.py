@@ -59,8 +59,10 @@ clients = Table(
     "clients",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("client_id", String(64), nullable=False, unique=True),
-    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # An opc_ id we made, or (client ID metadata documents) the https URL of its document.
+    Column("client_id", String(1000), nullable=False, unique=True),
+    # NULL for an app that registered itself with no owner (OPENPLATE_REGISTRATION=open).
+    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("name", String(100), nullable=False),
     Column("secret_digest", String(64), nullable=True),
     Column("secret_hint", String(8), nullable=True),
@@ -86,6 +88,32 @@ clients = Table(
     # RFC 9126 §6: its authorisation requests must be pushed first (POST /oauth/par).
     Column("require_pushed_authorization_requests", Boolean, nullable=False, default=False,
            server_default=false()),
+    # How an app that registered itself did it (RFC 7591 at /oauth/register): "token" (with an
+    # initial access token from the operator) or "open"; NULL: registered by a person or the
+    # operator at /applications or with the CLI.
+    Column("registration", String(16), nullable=True),
+    # RFC 7592: the keyed digest of its registration access token (NULL: not managed that way).
+    Column("registration_token_digest", String(64), nullable=True),
+    # OIDC Dynamic Registration's application_type: "web" or "native" (NULL: web).
+    Column("application_type", String(8), nullable=True),
+    # Registered metadata that decides nothing here but is given back to its client (RFC 7591
+    # §3.2.1), as a JSON object: token_endpoint_auth_method, contacts, software_id, ...
+    Column("registered_metadata", Text, nullable=True),
+)
+
+# RFC 7591 §3 initial access tokens (`openplate app registration-token`): what lets a client
+# register itself when OPENPLATE_REGISTRATION=token. Only the keyed digest is kept.
+registration_tokens = Table(
+    "registration_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    # The account the registered apps belong to (NULL: they have no owner).
+    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("note", String(100), nullable=True),
+    Column("uses_left", Integer, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
 )
 
 # An application's logo: a PNG that passed accounts/app_logos.py, as Pillow re-encoded it.
@@ -114,6 +142,8 @@ grants = Table(
     Column("for_client", Boolean, nullable=False, server_default=false()),
     # How the user signed in (RFC 8176 amr values, space-separated): the ID tokens' amr and acr.
     Column("amr", String(64), nullable=True),
+    # RFC 8707: the resources the user authorised it for (space-separated); NULL: none named.
+    Column("resource", String(500), nullable=True),
 )
 
 authorization_codes = Table(
@@ -133,6 +163,7 @@ authorization_codes = Table(
     Column("expires_at", Time, nullable=False, index=True),
     Column("used_at", Time, nullable=True),
     Column("amr", String(64), nullable=True),
+    Column("resource", String(500), nullable=True),  # RFC 8707, as its grant's
 )
 
 access_tokens = Table(
@@ -147,6 +178,8 @@ access_tokens = Table(
     Column("created_at", Time, nullable=False),
     Column("expires_at", Time, nullable=False, index=True),
     Column("revoked_at", Time, nullable=True),
+    # RFC 8707: the resources it is for (space-separated); NULL: the API.
+    Column("resource", String(500), nullable=True),
 )
 
 refresh_tokens = Table(

@@ -26,6 +26,7 @@ from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlToke
 from openplate.store.passkey_repos import SqlPasskeys
 from openplate.store.prepared import DbConnection
 from openplate.store.pushed_repos import SqlPushedRequests
+from openplate.store.registration_repos import SqlRegistrations
 from openplate.store.second_factor_repos import SqlSecondFactors
 from openplate.store.security_log import SqlSecurityLog
 from openplate.store.sqlite_units import SqliteUnits
@@ -96,6 +97,10 @@ class Store:
     @_repository
     def applications(self) -> SqlApplications:
         return SqlApplications(self.conn, self.client_cache)
+
+    @_repository
+    def registrations(self) -> SqlRegistrations:
+        return SqlRegistrations(self.conn, self.client_cache)
 
     @_repository
     def admin(self) -> SqlAdmin:

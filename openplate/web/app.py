@@ -58,6 +58,7 @@ from openplate.web.routes import (
     operations,
     passkeys,
     recovery,
+    registration,
     signin_two_factor,
     two_factor,
 )
@@ -278,6 +279,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account_sessions.router)
     app.include_router(account_security.router)
     app.include_router(oauth.router)
+    app.include_router(registration.router)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from openplate.oauth.issuance import TokenContext, TokenPolicy
 from openplate.oauth.oidc.keys import KeyRing
+from openplate.oauth.resources import Resources
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.unit import Database, Store
@@ -95,6 +96,15 @@ class AppContext:
 
         return TotpSecretSeal(self.digester.key)
 
+    @cached_property
+    def resources(self) -> Resources:
+        """RFC 8707: the API and the MCP endpoint, the resources tokens are for."""
+        return Resources.of(api=self.settings.audience, base_url=self.settings.base_url)
+
+    def resource_metadata_url(self, resource: str) -> str:
+        """RFC 9728: the metadata document of ``resource``."""
+        return self.resources.metadata_url(resource)
+
     def counters(self, store: Store) -> Counters:
         """Throttle counters: Redis when configured (database if it fails), else the database."""
         if self.redis is None:
@@ -119,6 +129,7 @@ class AppContext:
         return TokenContext(
             digester=self.digester, now=now(), policy=self.policy,
             issuer=self.settings.base_url, audience=self.settings.audience, signer=self.keys.ring,
+            resources=self.resources,
         )
 
     def url(self, path: str) -> str:

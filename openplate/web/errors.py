@@ -64,9 +64,13 @@ def _quoted(text: str) -> str:
     return clean.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def bearer_error_reply(error: OAuthError, *, token_sent: bool) -> Reply:
-    """RFC 6750 §3: a challenge that names the error only when a token was actually sent."""
+def bearer_error_reply(error: OAuthError, *, token_sent: bool,
+                       resource_metadata: str | None = None) -> Reply:
+    """RFC 6750 §3: a challenge that names the error only when a token was actually sent; and
+    RFC 9728 §5.1's ``resource_metadata``, where a client learns how to get a token."""
     challenge = f"Bearer {REALM}"
+    if resource_metadata is not None:
+        challenge += f', resource_metadata="{_quoted(resource_metadata)}"'
     if token_sent:
         challenge += f', error="{error.error}", error_description="{_quoted(error.description)}"'
         if isinstance(error, InsufficientScope):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openplate.web.hot import HotEndpoint
-from openplate.web.routes import api, client_endpoints, oidc
+from openplate.web.routes import api, client_endpoints, oidc, resource_metadata
 
 _JSON_200: dict[str, Any] = {
     "200": {"description": "Successful Response", "content": {"application/json": {"schema": {}}}}
@@ -59,7 +59,8 @@ HOT_ENDPOINTS: tuple[HotEndpoint, ...] = (
         "Exchange a code, a refresh token or client credentials for tokens", "oauth",
         {**_JSON_200, **_CLIENT_ERRORS},
         requestBody=_form("grant_type", "code", "redirect_uri", "client_id", "client_secret",
-                          "refresh_token", "scope", "code_verifier", "response_type"))),
+                          "refresh_token", "scope", "code_verifier", "response_type",
+                          "resource"))),
     HotEndpoint("POST", "/oauth/par", client_endpoints.par_reply, _operation(
         "pushed_authorization_request_endpoint_oauth_par_post",
         "Push an authorisation request; get a request_uri for /oauth/auth (RFC 9126)", "oauth",
@@ -71,7 +72,8 @@ HOT_ENDPOINTS: tuple[HotEndpoint, ...] = (
          **_CLIENT_ERRORS, "413": {"description": "The request body is too large."}},
         requestBody=_form("client_id", "client_secret", "response_type", "redirect_uri",
                           "scope", "state", "code_challenge", "code_challenge_method", "nonce",
-                          "prompt", "max_age", "login_hint", "acr_values", descriptions={
+                          "prompt", "max_age", "login_hint", "acr_values", "resource",
+                          descriptions={
                               "client_id": "The client, authenticated as at /oauth/token "
                                            "(HTTP Basic, or client_id and client_secret).",
                           }))),
@@ -87,6 +89,12 @@ HOT_ENDPOINTS: tuple[HotEndpoint, ...] = (
     HotEndpoint("GET", "/.well-known/openid-configuration", oidc.metadata_reply, _operation(
         "openid_configuration__well_known_openid_configuration_get", "OpenID Connect Discovery",
         "oidc", _JSON_200)),
+    HotEndpoint("GET", resource_metadata.API_PATH, resource_metadata.api_metadata_reply,
+                _operation("protected_resource_metadata_api",
+                           "RFC 9728 metadata of the API", "oidc", _JSON_200)),
+    HotEndpoint("GET", resource_metadata.MCP_METADATA_PATH, resource_metadata.mcp_metadata_reply,
+                _operation("protected_resource_metadata_mcp",
+                           "RFC 9728 metadata of the MCP endpoint", "oidc", _JSON_200)),
     HotEndpoint("GET", "/oauth/jwks", oidc.jwks_reply, _operation(
         "jwks_oauth_jwks_get", "The public signing keys (RFC 7517)", "oidc",
         {"200": {"description": "The JWK set.", "content": {"application/jwk-set+json": {}}}})),

@@ -62,7 +62,8 @@ TOKEN_BODY_LIMIT = 64 * 1024
 
 TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                 "unsupported_grant_type", "invalid_scope", "request_too_large",
-                "unsupported_token_type", "request_not_supported", "unsupported_response_type"}
+                "unsupported_token_type", "request_not_supported", "unsupported_response_type",
+                "invalid_target"}
 THROTTLED = ("too_many_requests",)
 MAP_ERRORS = {"invalid_request", "map_too_large", "request_too_large", "unsupported_map_format",
               "invalid_map", "unsafe_map"}
@@ -348,7 +349,7 @@ CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oaut
 #: What POST /oauth/par (RFC 9126 §2.3) may answer a request it does not accept.
 PAR_ERRORS = {(400, "invalid_request"), (401, "invalid_client"), (400, "request_not_supported"),
               (400, "unsupported_response_type"), (400, "unauthorized_client"),
-              (400, "invalid_scope"), (429, "too_many_requests")}
+              (400, "invalid_scope"), (400, "invalid_target"), (429, "too_many_requests")}
 
 
 @FUZZ
@@ -569,8 +570,9 @@ def test_users_me_any_authorization_header(
     assert challenge.startswith('Bearer realm="openplate"'), challenge
     if text.strip():  # a token was sent: RFC 6750 §3 names the error
         assert f'error="{body["error"]}"' in challenge, challenge
-    else:
-        assert challenge == 'Bearer realm="openplate"', challenge
+    else:  # none sent: only where to learn how to get one (RFC 9728 §5.1)
+        assert challenge == ('Bearer realm="openplate", resource_metadata="'
+                             f'{live.url}/.well-known/oauth-protected-resource"'), challenge
     if status == 403:
         assert maps_only_token in text and 'scope="account"' in challenge, (text, challenge)
     assert response.headers["cache-control"] == "no-store"

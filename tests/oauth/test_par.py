@@ -252,3 +252,37 @@ async def test_of_many_uses_at_once_exactly_one_goes_on() -> None:
     answers = await asyncio.gather(*(_authorize(site, query) for _ in range(20)))
     assert sum(isinstance(a, AuthorizationRequest) for a in answers) == 1
     assert all(isinstance(a, (AuthorizationRequest, InvalidRequestUri)) for a in answers)
+
+
+async def test_every_resource_value_pushed_is_kept() -> None:
+    """RFC 8707 ``resource`` may be sent more than once: a pushed request keeps every value."""
+    from openplate.oauth.issuance import TokenContext
+    from openplate.oauth.params import parse_params
+    from openplate.oauth.resources import Resources
+
+    site = Site.make()
+    resources = Resources.of(api=ISSUER, base_url=ISSUER)
+    both = (ISSUER, resources.mcp)
+    body = "&".join(f"{k}={v}" for k, v in _request().items()) + "".join(
+        f"&resource={r}" for r in both)
+    call = site.call({})
+    call = ClientCall(parse_params(body.replace(":", "%3A").replace("/", "%2F")),
+                      call.authorization)
+    context = TokenContext(digester=DIGESTER, now=T0, policy=site.policy, issuer=ISSUER,
+                           audience=ISSUER, resources=resources)
+    async with site.db.transaction() as store:
+        pushed = await par.push(call, store, context, ttl=TTL)
+    async with site.db.transaction() as store:
+        load = partial(par.load, store=store.pushed_requests, digester=DIGESTER, now=T0 + 1)
+        found = await authorize.validate_request(
+            Params({"client_id": site.app.client_id, "request_uri": pushed.request_uri}),
+            store.clients, issuer=ISSUER, resources=resources, load_pushed=load)
+    assert found.resource == both
+    unknown = ClientCall(parse_params(
+        "&".join(f"{k}={v}" for k, v in _request().items()).replace(":", "%3A")
+        .replace("/", "%2F") + "&resource=https%3A%2F%2Felsewhere.example%2F"),
+        call.authorization)
+    async with site.db.transaction() as store:
+        with pytest.raises(OAuthError) as refused:
+            await par.push(unknown, store, context, ttl=TTL)
+    assert refused.value.error == "invalid_target"

@@ -27,6 +27,9 @@ class Post:
     data: dict[str, str]
     source: str = "127.0.0.1"
     cookies: dict[str, str] = field(default_factory=dict)
+    #: A JSON body instead of the form (``data`` is then left out).
+    json: object = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _named(error: httpx.TimeoutException, request: httpx.Request, seconds: float) -> Exception:
@@ -78,7 +81,9 @@ async def _together(posts: Sequence[Post]) -> list[httpx.Response]:
         await asyncio.gather(*(client.get(_origin(post.url) + "/healthz")
                                for client, post in zip(clients, posts, strict=True)))
         return list(await asyncio.gather(*(
-            client.post(post.url, data=post.data) for client, post in zip(clients, posts, strict=True)
+            client.post(post.url, headers=post.headers,
+                        **({"json": post.json} if post.json is not None else {"data": post.data}))
+            for client, post in zip(clients, posts, strict=True)
         )))
     finally:
         await asyncio.gather(*(client.aclose() for client in clients))

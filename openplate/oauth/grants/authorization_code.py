@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openplate.oauth import pkce
+from openplate.oauth import pkce, resources
 from openplate.oauth.errors import InvalidGrant, InvalidRequest
 from openplate.oauth.issuance import TokenContext, mint
 from openplate.oauth.models import Client, IssuedTokens
@@ -46,9 +46,14 @@ async def redeem_code(
     if redirect_uri != record.redirect_uri:
         raise InvalidGrant("redirect_uri does not match the authorization request.")
     pkce.verify(params.get("code_verifier"), record.code_challenge)
+    resource = resources.narrowed(resources.requested(params, ctx.known_resources),
+                                  record.resource)
     issued = await mint(
         store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
         scope=record.scope, auth_time=record.auth_time, nonce=record.nonce, amr=record.amr,
+        # A refresh token only for a client that may use one (RFC 7591 §2 grant_types).
+        with_refresh="refresh_token" in client.grant_types,
+        resource=resource,
     )
     await store.events.append(
         kind="token.issued", now=ctx.now, user_id=record.user_id, client_id=client.client_id,

@@ -9,6 +9,7 @@ only the scopes that make sense without a user signing in, and comes without a r
 
 from __future__ import annotations
 
+from openplate.oauth import resources
 from openplate.oauth.errors import InvalidScope, UnauthorizedClient
 from openplate.oauth.issuance import TokenContext, mint
 from openplate.oauth.models import Client, IssuedTokens
@@ -22,14 +23,20 @@ async def client_token(
 ) -> IssuedTokens:
     if client.is_public:
         raise UnauthorizedClient("A public client cannot use the client_credentials grant.")
+    owner = client.owner_id
+    if owner is None:  # registered itself with no owner: its tokens would speak for nobody
+        raise UnauthorizedClient("An application without an owner cannot use the "
+                                 "client_credentials grant.")
     scopes = parse_scope(params.get("scope")) or CLIENT_SCOPES
     outside = [s for s in scopes if s not in CLIENT_SCOPES]
     if outside:
         raise InvalidScope(f"Scope '{outside[0]}' needs a user; client tokens may have: "
                            + format_scope(list(CLIENT_SCOPES)) + ".")
     scope = format_scope(scopes)
+    resource = " ".join(resources.requested(params, ctx.known_resources)) or None
     grant_id = await store.grants.for_client(
-        user_id=client.owner_id, client_pk=client.pk, scope=scope, now=ctx.now
+        user_id=owner, client_pk=client.pk, scope=scope, now=ctx.now
     )
-    return await mint(store, ctx, grant_id=grant_id, client=client, user_id=client.owner_id,
-                      scope=scope, with_refresh=False, touch=False, for_client=True)
+    return await mint(store, ctx, grant_id=grant_id, client=client, user_id=owner,
+                      scope=scope, with_refresh=False, touch=False, for_client=True,
+                      resource=resource)

@@ -23,6 +23,7 @@ the grant ends. The ID token, if any, is made anew (OIDC Core §12.2).
 
 from __future__ import annotations
 
+from openplate.oauth import resources
 from openplate.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
 from openplate.oauth.issuance import (
     TokenContext,
@@ -89,7 +90,8 @@ async def _replay_successors(
     if first is None:  # revoked on its own, or expired: not a retry to answer
         return None
     answer = access_token_for(ctx, secret=access, client=client, user_id=first.user_id,
-                              scope=first.scope, iat=first.issued_at, exp=first.expires_at)
+                              scope=first.scope, iat=first.issued_at, exp=first.expires_at,
+                              resource=first.resource)
     answer_digest = ctx.digester.digest(answer)
     if answer_digest != first_digest:
         # A JWT, and the signing key changed since the rotation: the same token re-signed.
@@ -149,6 +151,9 @@ async def refresh(
             return again
         raise await _reuse(record, store, ctx)
     scope = _narrowed(params.get("scope"), record.scope)
+    # RFC 8707 §2.2: a refresh may ask for some of the grant's resources.
+    resource = resources.narrowed(resources.requested(params, ctx.known_resources),
+                                  record.resource)
     stamp = ctx.digester.successor_stamp()
     if not await store.tokens.use_refresh(refresh_id=record.id, now=ctx.now, successor_stamp=stamp):
         # Another request rotated it between our read and our update (it has committed by now).
@@ -166,6 +171,7 @@ async def refresh(
         scope=scope, access_secret=access, refresh_token=successor, auth_time=record.auth_time,
         amr=record.amr,
         touch=last_used is None or ctx.now - last_used >= LAST_USED_EVERY,
+        resource=resource,
     )
     await store.events.append(
         kind="token.refreshed", now=ctx.now, user_id=record.user_id, client_id=client.client_id,

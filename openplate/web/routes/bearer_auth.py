@@ -25,25 +25,32 @@ Authorization = Annotated[str | None, Depends(authorization_header)]
 
 
 class BearerRejected(Refusal):
-    """The API call's token was missing, bad or too narrow; answered per RFC 6750 §3."""
+    """The API call's token was missing, bad or too narrow; answered per RFC 6750 §3, with
+    RFC 9728's ``resource_metadata`` when the caller names it."""
 
-    def __init__(self, error: OAuthError, *, token_sent: bool) -> None:
-        super().__init__(bearer_error_reply(error, token_sent=token_sent))
+    def __init__(self, error: OAuthError, *, token_sent: bool,
+                 resource_metadata: str | None = None) -> None:
+        super().__init__(bearer_error_reply(error, token_sent=token_sent,
+                                            resource_metadata=resource_metadata))
 
 
 async def check_bearer(
     ctx: AppContext, store: Store, authorization: str | None, *, scope: str,
-    user_only: bool = False,
+    user_only: bool = False, resource: str | None = None,
 ) -> AccessPrincipal:
     """The token's principal, inside the caller's transaction; BearerRejected otherwise.
-    ``user_only`` refuses a client's own (client-credentials) token."""
+    ``user_only`` refuses a client's own (client-credentials) token; ``resource`` is the
+    resource being called (RFC 8707; the API unless named)."""
+    called = resource or ctx.resources.api
     try:
         return await bearer.authenticate(
-            authorization, store.tokens, ctx.digester, now=now(), scope=scope, user_only=user_only
+            authorization, store.tokens, ctx.digester, now=now(), scope=scope,
+            user_only=user_only, resource=called, resources=ctx.resources,
         )
     except OAuthError as error:
         sent = bool(authorization and authorization.strip())
-        raise BearerRejected(error, token_sent=sent) from None
+        raise BearerRejected(error, token_sent=sent,
+                             resource_metadata=ctx.resource_metadata_url(called)) from None
 
 
 async def optional_bearer(

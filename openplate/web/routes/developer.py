@@ -265,6 +265,7 @@ async def update_app(request: Request, client_id: str) -> Response:
         grants.append("client_credentials")
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         # Still the developer's (it may have been deleted meanwhile).
+        assert app.owner_id is not None  # it was found as the developer's own
         if await store.applications.owned(owner_id=app.owner_id, client_id=client_id) is None:
             return error_page(ctx, who, status=404, title="Not found", message=NOT_FOUND)
         await store.applications.update(
@@ -362,7 +363,7 @@ async def delete_app(request: Request, client_id: str) -> Response:
         if isinstance(owned, Response):
             return owned
         who, app = owned
-        assert who.session is not None
+        assert who.session is not None and app.owner_id is not None
         await lifecycle.delete_app(store, app.pk, app.client_id, app.owner_id, now=now(),
                                    by=lifecycle.BY_USER, name=app.name)
         await tell(ctx, store, who.session, Notice(f"Deleted {app.name}."))

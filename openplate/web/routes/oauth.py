@@ -111,7 +111,7 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         return render(ctx, "verify_email_needed.html", who, client_name=client.name,
                       email=who.user.email, next=interaction.resume_path(handle))
     assert isinstance(decision, AskConsent)
-    owner = await store.users.by_id(client.owner_id)
+    owner = await store.users.by_id(client.owner_id) if client.owner_id is not None else None
     return render(
         ctx, "consent.html", who, client_name=client.name, handle=handle,
         redirect_host=_redirect_host(request.redirect_uri),
@@ -119,6 +119,7 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         app=client, developer=owner.username if owner is not None else None,
         homepage_host=_redirect_host(client.homepage_url) if client.homepage_url else None,
         logo_url=logo_path(client.client_id, client.logo_digest),
+        vouched_by=None,
     )
 
 
@@ -145,8 +146,8 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
                               now=now())
         try:
             auth_request = await authorize.validate_request(
-                params, store.clients, issuer=issuer, load_pushed=load_pushed,
-                require_pushed=ctx.settings.require_par)
+                params, store.clients, issuer=issuer, resources=ctx.resources,
+                load_pushed=load_pushed, require_pushed=ctx.settings.require_par)
         except FatalAuthorizationError as error:
             return _invalid_page(ctx, error)
         except authorize.ErrorRedirect as refusal:

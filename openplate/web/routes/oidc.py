@@ -29,7 +29,7 @@ def metadata(settings: Settings) -> dict[str, Any]:
     """What this server really supports, and nothing it does not."""
     base = settings.base_url
     client_auth = ["client_secret_basic", "client_secret_post", "none"]
-    return {
+    document: dict[str, Any] = {
         "issuer": base,
         "authorization_endpoint": base + "/oauth/auth",
         "token_endpoint": base + "/oauth/token",
@@ -67,6 +67,9 @@ def metadata(settings: Settings) -> dict[str, Any]:
         "require_request_uri_registration": False,
         "service_documentation": base + "/docs",
     }
+    if settings.registration != "off":  # RFC 8414 §2 / OIDC Discovery §3
+        document["registration_endpoint"] = base + "/oauth/register"
+    return document
 
 
 def metadata_json(settings: Settings) -> bytes:

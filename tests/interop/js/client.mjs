@@ -266,6 +266,41 @@ const parOps = {
 }
 Object.assign(ops, parOps)
 
+// --- Dynamic client registration (RFC 7591 / RFC 7592) ----------------------------------------
+Object.assign(ops, {
+  // openid-client: register from the discovery document's registration_endpoint.
+  async oc_register(input) {
+    const config = await client.dynamicClientRegistration(
+      new URL(input.issuer),
+      input.metadata,
+      input.metadata.token_endpoint_auth_method === 'none' ? client.None() : undefined,
+      {
+        execute: [client.allowInsecureRequests],
+        initialAccessToken: input.initial_access_token,
+        timeout: 20,
+      },
+    )
+    return { metadata: { ...config.clientMetadata() }, server: { ...config.serverMetadata() } }
+  },
+  // oauth4webapi: the same, then read the registration back (RFC 7592) with plain fetch.
+  async o4w_register(input) {
+    const issuer = new URL(input.issuer)
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }),
+    )
+    const response = await oauth.dynamicClientRegistrationRequest(as, input.metadata, {
+      initialAccessToken: input.initial_access_token,
+      [oauth.allowInsecureRequests]: true,
+    })
+    const registered = await oauth.processDynamicClientRegistrationResponse(response)
+    const read = await fetch(registered.registration_client_uri, {
+      headers: { authorization: `Bearer ${registered.registration_access_token}` },
+    })
+    return { metadata: { ...registered }, read_status: read.status, read: await read.json() }
+  },
+})
+
 async function describe(error) {
   const out = { name: error?.name, message: error?.message, code: error?.code }
   for (const key of ['error', 'error_description', 'status']) {
