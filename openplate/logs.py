@@ -5,7 +5,7 @@ exception text, the stack and each extra field (nested ones too). Masked is anyt
 credential, wherever it appears and whatever it is called:
 
 - our prefixed secrets (``opat_…``, ``oprt_…``, ``opac_…``, ``opcs_…``, ``opss_…``, and the
-  mailed links' ``oppr_…`` and ``opev_…``), prefix kept;
+  mailed links' ``oppr_…`` and ``opev_…``, and device codes' ``opdc_…``), prefix kept;
 - a JWT or any JWS/JWE in compact form (``eyJ…`` then dot-separated base64url);
 - any other run of 24 or more base64url characters that mixes upper case, lower case and
   digits (a random secret), and any run of 32 or more hexadecimal digits (a hex key or digest).
@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 _SHAPES = re.compile(
-    r"(?<![A-Za-z0-9])(?P<prefix>opat|oprt|opac|opcs|opss|oppr|opev)_[A-Za-z0-9_\-]+"
+    r"(?<![A-Za-z0-9])(?P<prefix>opat|oprt|opac|opcs|opss|oppr|opev|opdc)_[A-Za-z0-9_\-]+"
     r"|(?<![A-Za-z0-9_\-])(?P<public>opc_[A-Za-z0-9_\-]+)"
     r"|(?P<jws>eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*){1,4})"
     r"|(?<![A-Za-z0-9_\-])(?P<run>[A-Za-z0-9_\-]{24,})"
@@ -109,3 +109,7 @@ def configure(level: str = "info") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # The MCP SDK logs each stateless request's transport at info ("Terminating session:
+    # None"): the access log already has a line per request, so only its warnings are kept.
+    for name in ("mcp.server.streamable_http", "mcp.server.streamable_http_manager"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

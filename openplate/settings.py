@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=3600, ge=60, le=86_400)
     refresh_token_ttl: int = Field(default=60 * 86_400, ge=3600)
     code_ttl: int = Field(default=60, ge=10, le=600)
+    # RFC 8628: a device code's lifetime (expires_in) and the seconds between its polls.
+    device_code_ttl: int = Field(default=600, ge=60, le=1800)
+    device_poll_interval: int = Field(default=5, ge=1, le=60)
     session_ttl: int = Field(default=14 * 86_400, ge=300)
     auth_request_ttl: int = Field(default=1800, ge=60)
     # RFC 9126: seconds a pushed authorisation request's request_uri can be used (once).
@@ -138,6 +141,9 @@ class Settings(BaseSettings):
     token_failures_per_client: int = Field(default=60, ge=1)  # per minute
     token_failures_per_ip: int = Field(default=120, ge=1)  # per minute
     signups_per_ip: int = Field(default=20, ge=1)  # sign-up attempts per hour
+    # User codes typed on /device (RFC 8628 §5.1), counted before the lookup.
+    device_codes_per_user: int = Field(default=10, ge=1)  # per 15 minutes
+    device_codes_per_ip: int = Field(default=30, ge=1)  # per 5 minutes
     # Mailed one-time links (password resets, e-mail verifications), per hour.
     link_mails_per_account: int = Field(default=3, ge=1)  # per account (or name typed)
     link_mails_per_ip: int = Field(default=20, ge=1)  # per client address

@@ -44,11 +44,15 @@ class ThrottlePolicy:
     #: account, and per address, per hour: each one sends a message to someone's mailbox.
     link_mail_per_account: Limit = Limit(attempts=3, window=3600)
     link_mail_per_ip: Limit = Limit(attempts=20, window=3600)
+    #: User codes typed on /device (RFC 8628 §5.1), per signed-in user and per address.
+    device_code_per_user: Limit = Limit(attempts=10, window=900)
+    device_code_per_ip: Limit = Limit(attempts=30, window=300)
 
     @classmethod
     def of(
         cls, *, signin_account: int, signin_ip: int, token_client: int, token_ip: int,
         signup_ip: int = 20, link_mail_account: int = 3, link_mail_ip: int = 20,
+        device_code_user: int = 10, device_code_ip: int = 30,
     ) -> ThrottlePolicy:
         """The default windows with the given counts."""
         return cls(
@@ -59,6 +63,8 @@ class ThrottlePolicy:
             signup_per_ip=Limit(signup_ip, 3600),
             link_mail_per_account=Limit(link_mail_account, 3600),
             link_mail_per_ip=Limit(link_mail_ip, 3600),
+            device_code_per_user=Limit(device_code_user, 900),
+            device_code_per_ip=Limit(device_code_ip, 300),
         )
 
     @property

@@ -71,6 +71,23 @@ def test_user_and_app_lifecycle(tmp_path: Path) -> None:
     assert data["client_secret"].encode() not in raw
 
 
+def test_app_create_with_the_device_grant(tmp_path: Path) -> None:
+    """``--grant-type device_code`` (RFC 8628) needs no redirect URI; refresh_token goes with it."""
+    run(tmp_path, "user", "create", "--email", "ann@example.org", "--username", "ann",
+        "--password-stdin", stdin="s3cret-password\n")
+    created = run(tmp_path, "app", "create", "--owner", "ann", "--name", "TV", "--public",
+                  "--grant-type", "device_code", "--grant-type", "refresh_token", "--json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["grant_types"] == [
+        "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+    spelt = run(tmp_path, "app", "create", "--owner", "ann", "--name", "CLI", "--grant-type",
+                "urn:ietf:params:oauth:grant-type:device_code", "--json")
+    assert json.loads(spelt.stdout)["grant_types"] == ["urn:ietf:params:oauth:grant-type:device_code"]
+    alone = run(tmp_path, "app", "create", "--owner", "ann", "--name", "X", "--grant-type",
+                "refresh_token", "--json")
+    assert_one_line_error(alone, "refresh_token only makes sense")
+
+
 @pytest.mark.parametrize("args,words", [
     (("app", "create", "--owner", "nobody", "--name", "X", "--redirect-uri", "https://a.example/cb",
       "--json"), "no user"),

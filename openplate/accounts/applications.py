@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from openplate.oauth.device import DEVICE_GRANT
 from openplate.oauth.models import Client
 from openplate.oauth.oidc.jws import ALGORITHMS
 from openplate.oauth.redirect_uris import RedirectUriInvalid, validate_for_registration
@@ -23,7 +24,8 @@ MAX_DESCRIPTION_CHARS = 300
 #: Hosts an http (not https) homepage or privacy-policy URL may name: a developer's own machine.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CONFIDENTIAL_GRANTS = ("authorization_code", "refresh_token")
-ALL_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+#: The device authorization grant (RFC 8628) is opted into per application.
+ALL_GRANTS = ("authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT)
 #: What a client may register as id_token_signed_response_alg (RS256 first: OIDC's default).
 ID_TOKEN_ALGS = ALGORITHMS
 
@@ -166,8 +168,10 @@ def check_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
         raise InvalidApplication("An application needs at least one grant type.")
     if public and "client_credentials" in grant_types:
         raise InvalidApplication("A public client cannot use client_credentials: it has no secret.")
-    if "refresh_token" in grant_types and "authorization_code" not in grant_types:
-        raise InvalidApplication("refresh_token only makes sense with authorization_code.")
+    if "refresh_token" in grant_types and not ({"authorization_code", DEVICE_GRANT}
+                                               & set(grant_types)):
+        raise InvalidApplication(
+            "refresh_token only makes sense with authorization_code or the device grant.")
     return [g for g in ALL_GRANTS if g in grant_types]
 
 

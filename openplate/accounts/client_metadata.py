@@ -25,6 +25,7 @@ from openplate.accounts.applications import (
     check_name,
     check_privacy_url,
 )
+from openplate.oauth.device import DEVICE_GRANT
 from openplate.oauth.redirect_uris import (
     RedirectUriInvalid,
     is_loopback,
@@ -35,7 +36,8 @@ from openplate.oauth.redirect_uris import (
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 #: The grants a self-registered app may ask for (client_credentials only with an owner: its
 #: tokens speak for the owner's account).
-SELF_REGISTERED_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+SELF_REGISTERED_GRANTS = ("authorization_code", "refresh_token", "client_credentials",
+                          DEVICE_GRANT)
 APPLICATION_TYPES = ("web", "native")
 MAX_CONTACTS = 5
 MAX_SHORT_TEXT = 100
@@ -152,7 +154,9 @@ def _redirect_uris(uris: list[str], kind: str) -> tuple[str, ...]:
 def _grants(doc: Mapping[str, object], *, auth_method: str,
             has_owner: bool) -> tuple[str, ...]:
     grants = _strings(doc, "grant_types", limit=8) or ["authorization_code"]
-    responses = _strings(doc, "response_types", limit=8) or ["code"]
+    responses = _strings(doc, "response_types", limit=8)
+    if responses is None:  # RFC 7591 §2: "code" by default, for a client of the code grant
+        responses = ["code"] if "authorization_code" in grants else []
     unknown = [g for g in grants if g not in SELF_REGISTERED_GRANTS]
     if unknown:
         raise InvalidClientMetadata(f"grant_types: '{unknown[0][:60]}' is not offered here; "
@@ -160,8 +164,12 @@ def _grants(doc: Mapping[str, object], *, auth_method: str,
     if any(r != "code" for r in responses):
         raise InvalidClientMetadata("response_types: only code is offered here.")
     # RFC 7591 §2.1: the two lists must agree.
-    if "authorization_code" not in grants:
-        raise InvalidClientMetadata("response_types code needs the authorization_code grant.")
+    if ("authorization_code" in grants) != ("code" in responses):
+        raise InvalidClientMetadata("response_types code and the authorization_code grant go "
+                                    "together.")
+    if "refresh_token" in grants and not {"authorization_code", DEVICE_GRANT} & set(grants):
+        raise InvalidClientMetadata("grant_types: refresh_token needs authorization_code or the "
+                                    "device grant.")
     if "client_credentials" in grants:
         if auth_method == "none":
             raise InvalidClientMetadata("grant_types: a client without a secret cannot use "
@@ -245,7 +253,7 @@ def describe(metadata: ClientMetadata) -> dict[str, object]:
         "client_name": metadata.name,
         "redirect_uris": list(metadata.redirect_uris),
         "grant_types": list(metadata.grant_types),
-        "response_types": ["code"],
+        "response_types": ["code"] if "authorization_code" in metadata.grant_types else [],
         "application_type": metadata.application_type,
         **metadata.echo,
     }

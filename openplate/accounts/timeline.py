@@ -126,6 +126,12 @@ SENTENCES: dict[str, tuple[Sentence, bool]] = {
     "session.ended": (lambda e, app: f"You signed out another browser{_browser(e)}.", False),
     "session.others_ended": (lambda e, app: _others(e), False),
     "profile.changed": (lambda e, app: "You changed your display name.", False),
+    "device.allowed": (lambda e, app: f"You connected a device to {app} with a code.", False),
+    "device.denied": (lambda e, app: f"You refused a device's request for {app}.", False),
+    "device.code_failure": (lambda e, app: "A device code typed while signed in to your "
+                                           "account was wrong or expired.", True),
+    "device.throttled": (lambda e, app: "Device codes typed in your account were paused after "
+                                        "too many wrong ones.", True),
     "account.disabled": (lambda e, app: "The people who run this site disabled your account.",
                          True),
     "account.enabled": (lambda e, app: "The people who run this site enabled your account "

@@ -21,7 +21,10 @@ from openplate.cli.common import (
 if TYPE_CHECKING:
     from openplate.store.unit import Database
 
-GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
+#: What --grant-type accepts; ``device_code`` is short for RFC 8628's grant type URN.
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", "device_code",
+               DEVICE_GRANT]
 
 
 def add_app_create_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +39,7 @@ def add_app_create_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grant-type", action="append", dest="grant_type", choices=GRANT_TYPES,
         help="a grant the app may use (repeat for several; default: authorization_code and "
-             "refresh_token)")
+             "refresh_token; device_code: the device authorization grant of RFC 8628)")
     parser.add_argument(
         "--id-token-alg", dest="id_token_alg", choices=["RS256", "ES256", "EdDSA"],
         help="the signature of the app's ID tokens (default: OPENPLATE_SIGNING_ALG)")
@@ -90,8 +93,10 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             owner = await store.users.by_login(args.owner)
             if owner is None:
                 raise CommandError(f"no user with username or e-mail '{args.owner}'")
+            asked = [DEVICE_GRANT if g == "device_code" else g for g in args.grant_type or []]
             grant_types = applications.check_grant_types(
-                args.grant_type or list(applications.CONFIDENTIAL_GRANTS), public=args.public
+                list(dict.fromkeys(asked)) or list(applications.CONFIDENTIAL_GRANTS),
+                public=args.public,
             )
             needs_uri = "authorization_code" in grant_types
             uris = applications.check_redirect_uris(args.redirect_uri or [], require_one=needs_uri)

@@ -51,11 +51,13 @@ def authorization_with_body(authorization: str | None, body: Params) -> str | No
 
 
 async def authenticate(
-    authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int, scope: str,
-    user_only: bool = False, resource: str | None = None, resources: Resources | None = None,
+    authorization: str | None, tokens: TokenStore, digester: Digester, *, now: int,
+    scope: str | None, user_only: bool = False, resource: str | None = None,
+    resources: Resources | None = None,
 ) -> AccessPrincipal:
-    """The token's principal if it is live and has ``scope``; with ``user_only``, a client's own
-    token (client credentials, RFC 9068 §2.2) is refused too: no user stands behind it.
+    """The token's principal if it is live and has ``scope`` (None: any scope will do); with
+    ``user_only``, a client's own token (client credentials, RFC 9068 §2.2) is refused too: no
+    user stands behind it.
 
     ``resource``: the resource being called (RFC 8707); a token asked for another one is
     refused as ``invalid_token`` (RFC 9068 §4: "the resource server MUST validate that the aud
@@ -70,9 +72,9 @@ async def authenticate(
     if resource is not None and resources is not None and not resources.allows(
             principal.resource, resource):
         raise InvalidToken("This access token is for another resource.")
-    if not covers(principal.scope, scope):
+    if scope is not None and not covers(principal.scope, scope):
         raise InsufficientScope(f"This call needs the '{scope}' scope.", scope=scope)
     if user_only and principal.for_client:
         raise InsufficientScope("This call needs a token a user granted; this one is the "
-                                "application's own.", scope=scope)
+                                "application's own.", scope=scope or "")
     return principal

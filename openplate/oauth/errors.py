@@ -79,6 +79,34 @@ class AccessDenied(OAuthError):
     status = 403
 
 
+class DeviceAccessDenied(AccessDenied):
+    """RFC 8628 §3.5 "access_denied": the user denied the device's request. At the token
+    endpoint, so 400 like every RFC 6749 §5.2 error."""
+
+    status = 400
+
+
+class AuthorizationPending(OAuthError):
+    """RFC 8628 §3.5: "The authorization request is still pending as the end user hasn't yet
+    completed the user-interaction steps"."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """RFC 8628 §3.5: polling too fast; "the interval MUST be increased by 5 seconds for this
+    and all subsequent requests"."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """RFC 8628 §3.5: "The "device_code" has expired, and the device authorization session has
+    concluded"."""
+
+    error = "expired_token"
+
+
 class LoginRequired(OAuthError):
     """OIDC Core §3.1.2.6: prompt=none, and the user is not signed in."""
 

@@ -40,6 +40,9 @@ class TokenPolicy:
     #: "opaque" (the default) or "jwt" (RFC 9068).
     access_format: str = "opaque"
     id_token_ttl: int = 3600
+    #: RFC 8628 §3.2: the device code's lifetime (expires_in) and the polling interval.
+    device_code_ttl: int = 600
+    device_interval: int = 5
     restart: RestartMarks = field(default_factory=RestartMarks)
 
 

@@ -111,6 +111,32 @@ class CodeRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """A device authorisation (RFC 8628 §3.2) as stored: its device code and user code are
+    kept only as digests."""
+
+    id: int
+    client_pk: int
+    scope: str
+    created_at: int
+    expires_at: int
+    #: Seconds the device must wait between polls (§3.2; grows by 5 with each slow_down).
+    interval: int
+    #: "pending" until the user decides, then "allowed" or "denied".
+    status: str
+    #: The user who decided (None while pending).
+    user_id: int | None
+    #: The signed-in user who last typed the user code (only they may decide).
+    claimed_by: int | None
+    #: Its tokens were issued (the device code is spent).
+    used: bool
+    auth_time: int | None = None
+    amr: str | None = None
+    #: The application's client_id (read with the record; "" where an update returns it).
+    client_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshRecord:
     id: int
     grant_id: int

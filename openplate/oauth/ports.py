@@ -11,6 +11,7 @@ from openplate.oauth.models import (
     AccessPrincipal,
     Client,
     CodeRecord,
+    DeviceRecord,
     PushedRecord,
     RefreshRecord,
     UserProfile,
@@ -84,6 +85,49 @@ class PushedRequestStore(Protocol):
     async def find(self, *, digest: str) -> PushedRecord | None: ...
 
 
+class DeviceCodeStore(Protocol):
+    """RFC 8628: device authorisations, found by the digest of their device or user code."""
+
+    async def create(
+        self, *, device_digest: str, user_digest: str, client_pk: int, scope: str, now: int,
+        expires_at: int, interval: int,
+    ) -> int: ...
+
+    async def user_code_live(self, *, user_digest: str, now: int) -> bool:
+        """Some unexpired device authorisation has this user code (new ones must not)."""
+        ...
+
+    async def by_device_code(self, *, digest: str) -> DeviceRecord | None: ...
+
+    async def by_user_code(self, *, user_digest: str) -> DeviceRecord | None:
+        """The newest device authorisation with this user code (only one is ever live)."""
+        ...
+
+    async def by_id(self, *, device_id: int) -> DeviceRecord | None: ...
+
+    async def pace(self, *, device_id: int, now: int) -> int | None:
+        """One poll, atomically: None if the last poll that went on was at least the interval
+        ago (this one is noted as such); else the interval grown by 5 seconds (slow_down)."""
+        ...
+
+    async def claim(self, *, device_id: int, user_id: int) -> None:
+        """The signed-in ``user_id`` typed this device authorisation's user code."""
+        ...
+
+    async def decide(
+        self, *, device_id: int, user_id: int, allow: bool, now: int, auth_time: int | None,
+        amr: str | None,
+    ) -> bool:
+        """Allow or deny, atomically, if it is still pending and unexpired and ``user_id``
+        claimed it; True if this call decided it."""
+        ...
+
+    async def consume(self, *, device_id: int, now: int) -> DeviceRecord | None:
+        """Mark an allowed device code used if it was unused and its user and application are
+        not disabled, atomically; return it as it was, else None."""
+        ...
+
+
 class TokenStore(Protocol):
     async def create_access(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, scope: str,
@@ -151,6 +195,9 @@ class OAuthStore(Protocol):
 
     @property
     def pushed_requests(self) -> PushedRequestStore: ...
+
+    @property
+    def device_codes(self) -> DeviceCodeStore: ...
 
     @property
     def events(self) -> EventLog: ...

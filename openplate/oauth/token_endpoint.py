@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from openplate.oauth.client_auth import ClientCall, authenticate
+from openplate.oauth.device import DEVICE_GRANT
 from openplate.oauth.errors import (
     InvalidClient,
     InvalidRequest,
@@ -13,6 +14,7 @@ from openplate.oauth.errors import (
 )
 from openplate.oauth.grants.authorization_code import redeem_code
 from openplate.oauth.grants.client_credentials import client_token
+from openplate.oauth.grants.device_code import redeem_device_code
 from openplate.oauth.grants.refresh_token import refresh
 from openplate.oauth.issuance import TokenContext
 from openplate.oauth.models import Client, IssuedTokens
@@ -25,6 +27,7 @@ GRANTS: dict[str, GrantHandler] = {
     "authorization_code": redeem_code,
     "refresh_token": refresh,
     "client_credentials": client_token,
+    DEVICE_GRANT: redeem_device_code,
 }
 
 

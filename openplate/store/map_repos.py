@@ -171,6 +171,35 @@ class SqlMaps:
                     topic_keys=keys.topics, **self._words(keys)))
         return True
 
+    async def replace_file(
+        self, map_id: int, *, now: int, format: str, filename: str, media_type: str,
+        content: bytes, thumbnail: bytes | None, outline: str, topic_count: int,
+    ) -> bool:
+        """Give the map a new file and outline (the MCP tool ``update_map``): its format, file,
+        thumbnail, outline, topic count and search words change, ``updated_at`` too; the
+        pictures drawn from the old outline go with the old file. False if there is no such
+        map (nothing written)."""
+        row = (await self._conn.execute(
+            select(maps.c.title, maps.c.description).where(maps.c.id == map_id))).first()
+        if row is None:
+            return False
+        topic_text = _topic_text(outline)
+        await self._conn.execute(update(maps).where(maps.c.id == map_id).values(
+            format=format, filename=filename, media_type=media_type, size=len(content),
+            has_thumbnail=thumbnail is not None, outline=outline, topic_count=topic_count,
+            search_text=topic_text, updated_at=now))
+        await self._conn.execute(delete(map_files).where(map_files.c.map_id == map_id))
+        files = [{"map_id": map_id, "kind": "map", "content": content}]
+        if thumbnail is not None:
+            files.append({"map_id": map_id, "kind": "thumbnail", "content": thumbnail})
+        await self._conn.execute(map_files.insert(), files)
+        keys = SearchKeys.of(title=row.title, description=row.description, topic_text=topic_text)
+        await self._conn.execute(update(map_search).where(map_search.c.map_id == map_id).values(
+            title_keys=keys.title, description_keys=keys.description, topic_keys=keys.topics,
+            **self._words(keys)))
+        self._counts.changed()
+        return True
+
     async def delete(self, map_id: int) -> bool:
         """Delete the map and everything of it: files, tags, views, search row (and so its
         full-text entry). False if there was no such map."""

@@ -27,6 +27,7 @@ from openplate.oauth.models import Client, UserProfile
 from openplate.oauth.ports import OAuthStore
 from openplate.oauth.tokens import Digester, new_client_id
 from openplate.store.client_grants import ClientGrants
+from openplate.store.memory_device import MemoryDeviceCodes
 from openplate.store.memory_repos import (
     MemoryClients,
     MemoryCodes,
@@ -51,6 +52,7 @@ class MemoryStore:
         self.codes = MemoryCodes(unit)
         self.tokens = MemoryTokens(unit)
         self.pushed_requests = MemoryPushedRequests(unit)
+        self.device_codes = MemoryDeviceCodes(unit)
         self.users = MemoryUsers(unit)
         self.events = MemorySecurityLog(unit)
 

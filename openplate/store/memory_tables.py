@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from openplate.oauth.models import Client, CodeRecord, UserProfile
+from openplate.oauth.models import Client, CodeRecord, DeviceRecord, UserProfile
 from openplate.store.security_log import SecurityEvent
 
 
@@ -140,6 +140,36 @@ class PushedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """A device authorisation (RFC 8628), as the ``device_codes`` table holds it."""
+
+    id: int
+    device_digest: str
+    user_digest: str
+    client_pk: int
+    scope: str
+    created_at: int
+    expires_at: int
+    poll_interval: int
+    last_polled_at: int | None = None
+    status: str = "pending"
+    claimed_by: int | None = None
+    user_id: int | None = None
+    decided_at: int | None = None
+    auth_time: int | None = None
+    amr: str | None = None
+    used_at: int | None = None
+
+    def record(self, client_id: str = "") -> DeviceRecord:
+        return DeviceRecord(
+            id=self.id, client_pk=self.client_pk, scope=self.scope, created_at=self.created_at,
+            expires_at=self.expires_at, interval=self.poll_interval, status=self.status,
+            user_id=self.user_id, claimed_by=self.claimed_by, used=self.used_at is not None,
+            auth_time=self.auth_time, amr=self.amr, client_id=client_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class UserRow:
     id: int
     profile: UserProfile
@@ -164,6 +194,7 @@ class Tables:
         self.codes: Table[CodeRow] = Table(_digest_of)
         self.access: Table[TokenRow] = Table(_digest_of)
         self.refresh: Table[TokenRow] = Table(_digest_of)
+        self.devices: Table[DeviceRow] = Table(lambda row: row.device_digest)
         self.events: Table[SecurityEvent] = Table()
         self.pushed: Table[PushedRow] = Table(_digest_of)
 

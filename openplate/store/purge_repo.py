@@ -29,6 +29,7 @@ from openplate.store.tables import (
     auth_requests,
     authorization_codes,
     clients,
+    device_codes,
     email_verifications,
     grants,
     mail_outbox,
@@ -91,6 +92,8 @@ def rules(now: int, retention: Retention) -> list[Rule]:
     return [
         Rule("authorization_codes", authorization_codes,
              authorization_codes.c.expires_at < now - 3600),
+        # RFC 8628: kept an hour past expiry, so a late poll is still told expired_token.
+        Rule("device_codes", device_codes, device_codes.c.expires_at < now - 3600),
         Rule("access_tokens", access_tokens,
              or_(access_tokens.c.expires_at < now, access_tokens.c.revoked_at < now - 60)),
         Rule("refresh_tokens", refresh_tokens,

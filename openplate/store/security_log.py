@@ -31,6 +31,8 @@ KINDS = (
     "session.ended", "session.others_ended", "profile.changed",
     # Dynamic client registration (accounts/self_registration.py)
     "client.registered", "client.registration_updated",
+    # RFC 8628 device authorisations (web/routes/device.py)
+    "device.allowed", "device.denied", "device.code_failure", "device.throttled",
 )
 
 

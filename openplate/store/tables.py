@@ -166,6 +166,32 @@ authorization_codes = Table(
     Column("resource", String(500), nullable=True),  # RFC 8707, as its grant's
 )
 
+# RFC 8628: a device authorisation. Its device code and user code are stored only as keyed
+# digests; the user code's is not unique (a code may come back once its holder has expired), but
+# no two unexpired ones share it (openplate/oauth/device.py).
+device_codes = Table(
+    "device_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("device_digest", String(64), nullable=False, unique=True),
+    Column("user_digest", String(64), nullable=False, index=True),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("scope", String(200), nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+    Column("poll_interval", Integer, nullable=False),
+    Column("last_polled_at", Time, nullable=True),
+    # "pending", then "allowed" or "denied"
+    Column("status", String(8), nullable=False),
+    Column("claimed_by", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("decided_at", Time, nullable=True),
+    Column("auth_time", Time, nullable=True),
+    Column("amr", String(64), nullable=True),
+    Column("used_at", Time, nullable=True),
+)
+
 access_tokens = Table(
     "access_tokens",
     metadata,

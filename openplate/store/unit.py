@@ -17,6 +17,7 @@ from openplate.store.category_repos import SqlCategories
 from openplate.store.client_cache import ClientCache
 from openplate.store.client_grants import ClientGrants
 from openplate.store.consent_repos import SqlConsents
+from openplate.store.device_repos import SqlDeviceCodes
 from openplate.store.engine import AnyEngine, dispose, unit_of_work
 from openplate.store.key_repos import SqlSigningKeys
 from openplate.store.link_repos import SqlEmailVerifications, SqlPasswordResets
@@ -81,6 +82,10 @@ class Store:
     @_repository
     def pushed_requests(self) -> SqlPushedRequests:
         return SqlPushedRequests(self.conn)
+
+    @_repository
+    def device_codes(self) -> SqlDeviceCodes:
+        return SqlDeviceCodes(self.conn)
 
     @_repository
     def users(self) -> SqlUsers:

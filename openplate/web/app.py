@@ -13,6 +13,7 @@ import swagger_ui_bundle
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse
+from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -25,6 +26,7 @@ from openplate.mail.transport import transport_for
 from openplate.mail.worker import MailWorker
 from openplate.oauth.issuance import TokenPolicy
 from openplate.oauth.oidc import keys
+from openplate.oauth.resources import MCP_PATH
 from openplate.oauth.tokens import Digester
 from openplate.settings import Settings
 from openplate.store.activity import last_refresh_activity
@@ -35,6 +37,7 @@ from openplate.web import errors, hot_endpoints
 from openplate.web.access_log import AccessLog
 from openplate.web.context import TEMPLATES, AppContext, LiveKeys, now
 from openplate.web.hot import HotRoutes
+from openplate.web.mcp_server import McpService
 from openplate.web.metrics import Metrics
 from openplate.web.middleware import BodyLimit, HeadAsGet
 from openplate.web.replies import Refusal
@@ -49,6 +52,7 @@ from openplate.web.routes import (
     api,
     app_logo,
     developer,
+    device,
     email_settings,
     library,
     library_search,
@@ -198,6 +202,8 @@ def create_app(settings: Settings) -> OpenplateApp:
             refresh_grace=settings.refresh_grace,
             access_format=settings.access_token_format,
             id_token_ttl=settings.access_token_ttl,
+            device_code_ttl=settings.device_code_ttl,
+            device_interval=settings.device_poll_interval,
         ),
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
         keys=LiveKeys(),
@@ -217,8 +223,14 @@ def create_app(settings: Settings) -> OpenplateApp:
             signup_ip=settings.signups_per_ip,
             link_mail_account=settings.link_mails_per_account,
             link_mail_ip=settings.link_mails_per_ip,
+            device_code_user=settings.device_codes_per_user,
+            device_code_ip=settings.device_codes_per_ip,
         ),
     )
+
+    upload_limit = settings.max_upload_bytes + 1024 * 1024
+    #: The MCP server (docs/mcp.md): its request bodies are bounded as POST /maps's are.
+    mcp = McpService(ctx, max_body=upload_limit)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -240,7 +252,8 @@ def create_app(settings: Settings) -> OpenplateApp:
         gc.enable()  # `serve` keeps the collector off while it starts (see cli.py)
         ctx.policy.restart.serving_since = now()
         try:
-            yield
+            async with mcp.running():  # the MCP session manager's task group
+                yield
         finally:
             for task in tasks:
                 task.cancel()
@@ -280,6 +293,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(account_security.router)
     app.include_router(oauth.router)
     app.include_router(registration.router)
+    app.include_router(device.router)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -291,13 +305,14 @@ def create_app(settings: Settings) -> OpenplateApp:
         # colour fixes (/static/docs.css) so that the page passes axe-core like the others.
         return HTMLResponse(ctx.templates.get_template("api_docs.html").render())
 
+    # /mcp is no FastAPI route with a schema: the SDK reads the JSON-RPC body (docs/mcp.md).
+    app.router.routes.append(Route(MCP_PATH, mcp.endpoint, include_in_schema=False))
+
     app.add_exception_handler(HTTPException, errors.http_exception)
     app.add_exception_handler(Refusal, errors.refused)
     app.add_exception_handler(Exception, errors.unexpected)
-    upload_limit = settings.max_upload_bytes + 1024 * 1024
-
     def limit_for(method: str, path: str) -> int:
-        if path == "/maps":
+        if path in ("/maps", MCP_PATH):
             return upload_limit
         if path == map_upload_page.PATH:
             # The site's upload form refuses past upload_limit itself (by Content-Length, or

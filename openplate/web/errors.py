@@ -64,10 +64,11 @@ def _quoted(text: str) -> str:
     return clean.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def bearer_error_reply(error: OAuthError, *, token_sent: bool,
-                       resource_metadata: str | None = None) -> Reply:
-    """RFC 6750 §3: a challenge that names the error only when a token was actually sent; and
-    RFC 9728 §5.1's ``resource_metadata``, where a client learns how to get a token."""
+def bearer_challenge(error: OAuthError, *, token_sent: bool,
+                     resource_metadata: str | None = None) -> str:
+    """RFC 6750 §3: the ``WWW-Authenticate`` value; it names the error only when a token was
+    actually sent; and RFC 9728 §5.1's ``resource_metadata``, where a client learns how to get
+    a token."""
     challenge = f"Bearer {REALM}"
     if resource_metadata is not None:
         challenge += f', resource_metadata="{_quoted(resource_metadata)}"'
@@ -75,6 +76,13 @@ def bearer_error_reply(error: OAuthError, *, token_sent: bool,
         challenge += f', error="{error.error}", error_description="{_quoted(error.description)}"'
         if isinstance(error, InsufficientScope):
             challenge += f', scope="{error.scope}"'
+    return challenge
+
+
+def bearer_error_reply(error: OAuthError, *, token_sent: bool,
+                       resource_metadata: str | None = None) -> Reply:
+    """RFC 6750 §3: the refusal of a bearer-protected call, with its challenge."""
+    challenge = bearer_challenge(error, token_sent=token_sent, resource_metadata=resource_metadata)
     return error_reply(error.status, error.error, error.description,
                        {"WWW-Authenticate": challenge})
 

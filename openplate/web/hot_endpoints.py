@@ -60,7 +60,16 @@ HOT_ENDPOINTS: tuple[HotEndpoint, ...] = (
         {**_JSON_200, **_CLIENT_ERRORS},
         requestBody=_form("grant_type", "code", "redirect_uri", "client_id", "client_secret",
                           "refresh_token", "scope", "code_verifier", "response_type",
-                          "resource"))),
+                          "device_code", "resource"))),
+    HotEndpoint("POST", "/oauth/device_authorization", client_endpoints.device_authorization_reply,
+                _operation(
+        "device_authorization_endpoint_oauth_device_authorization_post",
+        "Start the device authorization grant (RFC 8628 §3.1): a device code to poll the token "
+        "endpoint with, and a user code for the user to type at verification_uri",
+        "oauth", {**_JSON_200, **_CLIENT_ERRORS},
+        requestBody=_form("client_id", "client_secret", "scope", descriptions={
+            "scope": "Space-separated scopes (default: account maps); add openid for an ID token.",
+        }))),
     HotEndpoint("POST", "/oauth/par", client_endpoints.par_reply, _operation(
         "pushed_authorization_request_endpoint_oauth_par_post",
         "Push an authorisation request; get a request_uri for /oauth/auth (RFC 9126)", "oauth",

@@ -26,6 +26,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.conftest import BrowserSeeder
 from tests.browser.helpers import REDIRECT, access_token, fill_sign_in
 from tests.browser.test_forms import AXE
+from tests.support.device_flow import DEVICE_GRANTS, start
 from tests.support.mindmaps import make_png, make_xmind_json
 from tests.support.operator_cli import operator_json
 from tests.support.seed import Account, App
@@ -57,6 +58,8 @@ class Site:
     map_path: str
     map_id: str
     category: str
+    #: An app with the device grant (RFC 8628), with the longest name.
+    tv: App
 
 
 def _auth_path(app: App) -> str:
@@ -83,8 +86,9 @@ def site(server: LiveServer, seed: BrowserSeeder) -> Site:
                         files={"map": ("m.xmind", xmind, "application/octet-stream")})
     assert upload.status_code == 201, upload.text
     map_path = "/" + upload.json()["url"].split("/", 3)[3]
+    tv = seed.app(redirect_uris=(REDIRECT,), name=APP_NAME, grant_types=DEVICE_GRANTS)
     return Site(account, allowed, pending, own.client_id, map_path, upload.json()["id"],
-                category)
+                category, tv)
 
 
 def _sign_in(page: Page, account: Account) -> None:
@@ -271,6 +275,23 @@ def test_every_page_fits_the_width_and_passes_axe(
     check("consent")
     page.goto("/no/such/page")
     check("not-found-signed-in")
+    # The device flow (RFC 8628): type the code, confirm, the result.
+    started = start(server.url, site.tv, "openid profile maps")
+    page.goto("/device")
+    check("device")
+    page.get_by_label("Code from your device").fill("BCDF-GHJK" if started["user_code"]
+                                                   != "BCDF-GHJK" else "ZZZZ-ZZZZ")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    check("device-error")
+    page.goto(started["verification_uri_complete"].removeprefix(server.url))
+    expect(page.get_by_label("Code from your device")).to_have_value(started["user_code"])
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("button", name="Allow")).to_be_visible()
+    check("device-confirm")
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_text("You can go back to your device")).to_be_visible()
+    check("device-done")
     # Sharing and managing maps.
     page.goto("/account/maps/new")
     check("upload")
@@ -300,7 +321,7 @@ def test_every_page_fits_the_width_and_passes_axe(
     known[str(width)] = counts
     report.write_text(json.dumps(known, indent=1, sort_keys=True))
     assert problems == [], "\n".join(problems)
-    assert len(counts) == 47
+    assert len(counts) == 51
 
 
 def test_the_skip_link_moves_to_the_main_content(page: Page) -> None:

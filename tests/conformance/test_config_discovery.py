@@ -37,7 +37,8 @@ URI, STRINGS, BOOLEAN = "uri", "strings", "boolean"
 KNOWN_METADATA: dict[str, str] = {
     "issuer": URI, "authorization_endpoint": URI, "token_endpoint": URI, "userinfo_endpoint": URI,
     "jwks_uri": URI, "registration_endpoint": URI, "revocation_endpoint": URI,
-    "introspection_endpoint": URI, "end_session_endpoint": URI, "service_documentation": URI,
+    "introspection_endpoint": URI, "device_authorization_endpoint": URI,
+    "end_session_endpoint": URI, "service_documentation": URI,
     "op_policy_uri": URI, "op_tos_uri": URI, "check_session_iframe": URI,
     "scopes_supported": STRINGS, "response_types_supported": STRINGS,
     "response_modes_supported": STRINGS, "grant_types_supported": STRINGS,
@@ -187,17 +188,20 @@ def _answers(live: LiveServer, meta: dict[str, Any]) -> None:
         keys = http.get(url("jwks_uri"))
         assert keys.status_code == 200 and keys.json()["keys"]
         verify_jwks(keys.json())
-        for name in ("revocation_endpoint", "introspection_endpoint"):
+        for name in ("revocation_endpoint", "introspection_endpoint",
+                     "device_authorization_endpoint"):
             answer = http.post(url(name), data={"token": "x"})
             assert answer.status_code in (400, 401) and "error" in answer.json(), name
         docs = http.get(url("service_documentation"))
         assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
         for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-                     "revocation_endpoint", "introspection_endpoint", "service_documentation"):
+                     "revocation_endpoint", "introspection_endpoint", "service_documentation",
+                     "device_authorization_endpoint"):
             assert name in meta, name  # each one above was reached
         assert not {n for n in meta if n.endswith(("_endpoint", "_uri", "_documentation"))} - {
             "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-            "revocation_endpoint", "introspection_endpoint", "service_documentation"}, \
+            "revocation_endpoint", "introspection_endpoint", "service_documentation",
+            "device_authorization_endpoint"}, \
             "a URL in the document that this test does not reach"
 
 

@@ -102,6 +102,13 @@ def maps_only_token(server: LiveServer, seeder: Seeder, app: App) -> str:
     return _tokens(server, app, seeder.user("narrow"), scope="maps")["access_token"]
 
 
+@pytest.fixture(scope="module")
+def mcp_token(server: LiveServer, seeder: Seeder, app: App) -> str:
+    """A token asked for the MCP endpoint (RFC 8707): the one kind /mcp takes."""
+    return _tokens(server, app, seeder.user("mcpfuzzer"),
+                   resource=server.url + "/mcp")["access_token"]
+
+
 @pytest.fixture()
 def watch(server: LiveServer) -> LogWatch:
     return LogWatch(server)
@@ -345,7 +352,8 @@ def check_token_answer(response: httpx.Response, allowed: set[tuple[int, str]]) 
         assert int(response.headers["retry-after"]) > 0
 
 
-CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/par"]
+CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect",
+                    "/oauth/device_authorization", "/oauth/par"]
 #: What POST /oauth/par (RFC 9126 §2.3) may answer a request it does not accept.
 PAR_ERRORS = {(400, "invalid_request"), (401, "invalid_client"), (400, "request_not_supported"),
               (400, "unsupported_response_type"), (400, "unauthorized_client"),
@@ -387,6 +395,14 @@ def test_client_endpoints_any_body_content_type_and_authorization(
             assert response.headers["cache-control"] == "no-store"
         else:
             check_token_answer(response, PAR_ERRORS)
+    elif path == "/oauth/device_authorization":  # RFC 8628 §3.1: the client authenticates
+        if response.status_code == 200:
+            assert {"device_code", "user_code", "interval"} <= set(response.json())
+            assert response.headers["cache-control"] == "no-store"
+        else:
+            check_token_answer(response, {(400, "invalid_request"), (401, "invalid_client"),
+                                          (400, "unauthorized_client"), (400, "invalid_scope"),
+                                          (429, "too_many_requests")})
     elif response.status_code == 200:
         assert path == "/oauth/revoke" or response.json()["active"] in (False, True), describe(response)
         assert response.headers["cache-control"] == "no-store"
@@ -478,6 +494,10 @@ ALLOWED_METHODS = {
     "/users/me": {"GET"}, "/maps": {"GET", "POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
     "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},
+    "/mcp": {"POST"},  # the MCP server (docs/mcp.md): stateless, no GET stream, no DELETE
+    "/oauth/device_authorization": {"POST"}, "/device": {"GET", "POST"},
+    "/device/confirm": {"GET"}, "/device/decision": {"POST"}, "/device/done": {"GET"},
+    "/device/qr": {"GET"},
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "SEARCH", "PURGE",
            "LOCK", "MKCOL"]
@@ -730,7 +750,7 @@ FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applic
               "/account/delete", "/password/forgot", "/password/reset/oppr_nope", "/account/email",
               "/account/email/resend", "/account/email/verify/opev_nope", "/account",
               "/account/sessions/1/sign-out", "/account/sessions/sign-out-others",
-              "/account/maps/abcdefg/delete"]
+              "/account/maps/abcdefg/delete", "/device", "/device/decision"]
 
 
 #: The application forms (multipart, with a logo): bounded by the route, not the 256 KiB cap.
@@ -838,7 +858,7 @@ def test_form_posts_with_a_valid_csrf_token(
 @FUZZ_SLOW
 @given(path=st.sampled_from(["/oauth/auth/decision", "/applications/new", "/applications/opc_nope",
                              "/account/apps/opc_nope/revoke", "/account",
-                             "/account/sessions/1/sign-out"]),
+                             "/account/sessions/1/sign-out", "/device", "/device/decision"]),
        data=st.data())
 def test_form_posts_signed_in(
     live: Live, signed_in: httpx.Client, watch: LogWatch, path: str, data: st.DataObject
@@ -854,7 +874,8 @@ def test_form_posts_signed_in(
         expected = {403}
     else:
         expected = {"/oauth/auth/decision": {400}, "/applications/new": {303, 400},
-                    "/account": {303, 400}}.get(path, {404})
+                    "/account": {303, 400}, "/device": {400},
+                    "/device/decision": {400}}.get(path, {404})
     assert response.status_code in expected, describe(response)
     if response.status_code == 303 and path == "/account":  # the display name: saved or kept
         assert response.headers["location"] == "/account", describe(response)
@@ -938,7 +959,8 @@ RAW_HEADER_VALUES = st.one_of(st.binary(max_size=40), header_value(), st.sampled
 
 
 @FUZZ
-@given(path=st.sampled_from([b"/users/me", b"/oauth/token", b"/signin", b"/maps", b"/oauth/auth"]),
+@given(path=st.sampled_from([b"/users/me", b"/oauth/token", b"/signin", b"/maps", b"/oauth/auth",
+                             b"/mcp"]),
        name=st.sampled_from([b"Authorization", b"Content-Type", b"Cookie", b"Accept", b"X-Fuzz"]),
        value=RAW_HEADER_VALUES, body=st.binary(max_size=64))
 def test_raw_header_bytes_are_4xx(
@@ -951,6 +973,97 @@ def test_raw_header_bytes_are_4xx(
     response = raw_request(live, request)
     watch.check(request)
     check_raw_answer(path, response.status, response.headers, response.body)
+
+
+# --- /mcp (the MCP server; not in the OpenAPI document: the SDK reads JSON-RPC) --------------
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(max_size=20)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12)
+MCP_METHODS = ["initialize", "ping", "tools/list", "tools/call", "resources/list",
+               "resources/templates/list", "resources/read", "server/discover", "prompts/list",
+               "notifications/initialized", "no/such"]
+TOOL_NAMES = ["search_maps", "get_map", "create_map", "update_map", "delete_map", "whoami", "nope"]
+
+
+@st.composite
+def json_rpc_bodies(draw: st.DrawFn) -> bytes:
+    """A JSON-RPC message of any shape: good envelopes with junk params, tool calls with junk
+    arguments, batches, bad envelopes, or not JSON at all."""
+    tool_call = st.fixed_dictionaries({"name": st.sampled_from(TOOL_NAMES),
+                                       "arguments": st.dictionaries(st.sampled_from(
+                                           ["id", "query", "limit", "markdown", "outline", "tags",
+                                            "visibility", "mine", "format", "x"]), JSON_VALUES,
+                                           max_size=4)})
+    message = st.fixed_dictionaries({
+        "jsonrpc": st.sampled_from(["2.0", "2.0", "1.0"]),
+        "method": st.one_of(st.sampled_from(MCP_METHODS), st.text(max_size=20)),
+    }, optional={"id": st.one_of(st.integers(), st.text(max_size=8), st.none(), JSON_VALUES),
+                 "params": st.one_of(tool_call, JSON_VALUES)})
+    import json
+
+    return draw(st.one_of(
+        message.map(lambda m: json.dumps(m).encode()),
+        st.lists(message, max_size=3).map(lambda m: json.dumps(m).encode()),
+        JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+        st.binary(max_size=300), raw_body_bytes()))
+
+
+def check_mcp_answer(response: httpx.Response) -> None:
+    """A 4xx, a 202 for a notification, or a 200 with one JSON-RPC answer."""
+    assert response.status_code in (200, 202) or 400 <= response.status_code < 500, describe(response)
+    if response.status_code == 200:
+        answer = response.json()
+        assert answer["jsonrpc"] == "2.0" and ("result" in answer) != ("error" in answer), answer
+
+
+@FUZZ
+@given(body=json_rpc_bodies(), ctype=st.one_of(st.just(b"application/json"), content_type()),
+       accept=st.sampled_from([b"application/json, text/event-stream", b"application/json",
+                               b"text/event-stream", b"*/*", b"text/html"]),
+       version=st.sampled_from([None, b"2025-11-25", b"2026-07-28", b"1999-01-01", b"x"]))
+def test_mcp_any_body_content_type_and_version(
+    live: Live, mcp_token: str, watch: LogWatch, body: bytes, ctype: bytes | None, accept: bytes,
+    version: bytes | None,
+) -> None:
+    headers: dict[str, str | bytes] = {"Authorization": f"Bearer {mcp_token}", "Accept": accept}
+    if ctype is not None:
+        headers["Content-Type"] = ctype
+    if version is not None:
+        headers["MCP-Protocol-Version"] = version
+    with client(live) as http:
+        response = http.post("/mcp", content=body, headers=headers)
+    watch.check((body, ctype, accept, version))
+    check_mcp_answer(response)
+
+
+@FUZZ
+@given(data=st.data())
+def test_mcp_any_authorization_header(
+    live: Live, full_token: str, mcp_token: str, watch: LogWatch, data: st.DataObject
+) -> None:
+    header = data.draw(bearer_headers([mcp_token, full_token]), label="authorization")
+    ping = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    with client(live) as http:
+        response = http.post("/mcp", content=ping, headers={
+            "Authorization": header, "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream"})
+    watch.check(header)
+    text = header.decode("latin-1")
+    if response.status_code == 200:  # a token for /mcp opens it (an API token does not)
+        assert mcp_token in text, describe(response)
+        assert response.json()["result"] == {}, describe(response)
+        return
+    body = error_body(response, {"invalid_request", "invalid_token"})
+    assert response.status_code == {"invalid_request": 400, "invalid_token": 401}[body["error"]]
+    challenge = response.headers["www-authenticate"]
+    metadata = f'resource_metadata="{live.url}/.well-known/oauth-protected-resource/mcp"'
+    assert challenge.startswith(f'Bearer realm="openplate", {metadata}'), challenge
+    if not text.strip():
+        assert challenge == f'Bearer realm="openplate", {metadata}', challenge
 
 
 # --- sanity: the strategies above send what they say ----------------------------------------

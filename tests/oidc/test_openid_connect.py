@@ -35,14 +35,15 @@ def test_metadata_is_true_to_the_server(server: LiveServer) -> None:
     assert meta["issuer"] == server.url
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["response_types_supported"] == ["code"]
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token",
-                                                  "client_credentials"}
+    assert set(meta["grant_types_supported"]) == {
+        "authorization_code", "refresh_token", "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code"}
     assert "password" not in meta["grant_types_supported"]
     assert meta["authorization_response_iss_parameter_supported"] is True
     assert meta["request_uri_parameter_supported"] is False
     assert meta["id_token_signing_alg_values_supported"] == ["RS256", "ES256", "EdDSA"]
     for key in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-                "revocation_endpoint", "introspection_endpoint"):
+                "revocation_endpoint", "introspection_endpoint", "device_authorization_endpoint"):
         assert meta[key].startswith(server.url + "/")
     jwks = httpx.get(meta["jwks_uri"]).json()
     assert len(jwks["keys"]) >= 2  # the current key and the published next one

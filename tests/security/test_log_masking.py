@@ -92,3 +92,14 @@ def test_a_live_servers_log_holds_no_secret(server: LiveServer) -> None:
     # What is harmless stays readable.
     assert "response_type=code" in log and "client_id=opc_unknown" in log
     assert "/mindmaps/[redacted]/files/map" in log
+
+
+def test_a_device_code_is_masked_with_its_prefix_kept() -> None:
+    """RFC 8628 device codes (``opdc_…``, stamped like every token) are bearer secrets too."""
+    from openplate.oauth.tokens import DEVICE_CODE_PREFIX, Digester
+
+    code = Digester(b"k").mint(DEVICE_CODE_PREFIX)
+    record = logging.LogRecord("openplate.test", logging.INFO, __file__, 1, "polled with %s",
+                               (code,), None)
+    line = JsonFormatter().format(record)
+    assert code[5:] not in line and json.loads(line)["msg"] == "polled with opdc_[redacted]"

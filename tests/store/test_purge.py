@@ -191,3 +191,40 @@ def test_the_sqlite_file_shrinks(tmp_path: Path, made_before_incremental_vacuum:
         assert conn.execute("SELECT COUNT(*) FROM security_events").fetchone()[0] == 4
     finally:
         conn.close()
+
+
+def test_purge_removes_device_codes_an_hour_after_they_expire(database_url: str) -> None:
+    """RFC 8628 device authorisations: kept an hour past expiry (a late poll is still told
+    expired_token), then removed, used or not."""
+    from openplate.store.tables import device_codes
+
+    db = open_database(database_url)
+
+    async def work() -> None:
+        async with db.transaction() as store:
+            owner = (await store.conn.execute(insert(users).values(
+                username="d", username_key="d", email="d@x", email_key="d@x", password_hash="h",
+                created_at=0, password_changed_at=0).returning(users.c.id))).scalar_one()
+            client = (await store.conn.execute(insert(clients).values(
+                client_id="opc_d", owner_id=owner, name="tv", created_at=0, secret_rotated_at=0)
+                .returning(clients.c.id))).scalar_one()
+
+            def row(name: str, expired_ago: int, used: bool = False) -> dict[str, object]:
+                return {"device_digest": name, "user_digest": "u" + name, "client_pk": client,
+                        "scope": "maps", "created_at": NOW - expired_ago - 600,
+                        "expires_at": NOW - expired_ago, "poll_interval": 5,
+                        "status": "allowed" if used else "pending",
+                        "used_at": NOW - expired_ago - 300 if used else None}
+
+            await store.conn.execute(insert(device_codes), [
+                row("long-gone", 2 * 3600), row("used-long-ago", 3601, used=True),
+                row("just-expired", 60), row("live", -300)])
+        counts = await purge(db, batch=10, now=NOW, retention=RETENTION)
+        assert counts["device_codes"] == 2
+        async with db.transaction(readonly=True) as store:
+            left = [r.device_digest for r in await store.conn.execute(
+                select(device_codes.c.device_digest).order_by(device_codes.c.id))]
+        assert left == ["just-expired", "live"]
+        await db.dispose()
+
+    run(db, work)

@@ -48,6 +48,7 @@ RELAXED_LIMITS = {
     "OPENPLATE_TOKEN_FAILURES_PER_CLIENT": "100000",
     "OPENPLATE_SIGNUPS_PER_IP": "100000",
     "OPENPLATE_LINK_MAILS_PER_IP": "100000",
+    "OPENPLATE_DEVICE_CODES_PER_IP": "100000",
 }
 # A burst (tests/support/burst.py) opens all its connections before it sends the first POST; on
 # a loaded machine that takes longer than the default 5 s, and the server closed the first ones

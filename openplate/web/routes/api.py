@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from openplate.oauth.models import UserProfile
 from openplate.web.context import AppContext
 from openplate.web.errors import error_reply
 from openplate.web.hot import HotRequest
@@ -21,7 +22,7 @@ from openplate.web.routes.bearer_auth import (
 )
 
 __all__ = ["Authorization", "BearerRejected", "CACHE_NO_STORE", "Me", "authorization_header",
-           "check_bearer", "member_since", "router", "users_me_reply"]
+           "check_bearer", "me_json", "member_since", "router", "users_me_reply"]
 
 router = APIRouter(tags=["api"])
 router.include_router(maps_upload.router)
@@ -43,6 +44,12 @@ def member_since(created_at: int) -> str:
     return datetime.fromtimestamp(created_at, UTC).isoformat()
 
 
+def me_json(user: UserProfile) -> dict[str, object]:
+    """``Me``: what /users/me (and the MCP tool ``whoami``) answer."""
+    return {"Id": user.id, "UserName": user.username, "Email": user.email,
+            "MemberSince": member_since(user.created_at)}
+
+
 async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
     """The body of ``Me``, built directly (a hot endpoint, declared in hot_endpoints.py)."""
     authorization = request.header(b"authorization")
@@ -51,5 +58,4 @@ async def users_me_reply(ctx: AppContext, request: HotRequest) -> Reply:
     user = principal.user
     if user is None:
         return error_reply(404, "not_found", "The account no longer exists.")
-    return json_reply({"Id": user.id, "UserName": user.username, "Email": user.email,
-                       "MemberSince": member_since(user.created_at)}, headers=CACHE_NO_STORE)
+    return json_reply(me_json(user), headers=CACHE_NO_STORE)

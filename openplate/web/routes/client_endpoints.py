@@ -1,6 +1,6 @@
-"""The endpoints a client calls with its credentials: token (RFC 6749 §3.2), revocation
-(RFC 7009), introspection (RFC 7662) and pushed authorisation requests (RFC 9126). One runner
-gives all four the same strict handling:
+"""The endpoints a client calls with its credentials: token (RFC 6749 §3.2), device
+authorization (RFC 8628 §3.1), revocation (RFC 7009), introspection (RFC 7662) and pushed
+authorisation requests (RFC 9126). One runner gives them all the same strict handling:
 form-encoded POST bodies only, no query string, throttling of failures, one unit of work.
 They are served by hot.py ahead of FastAPI (declared in hot_endpoints.py)."""
 
@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from openplate.oauth import par
 from openplate.oauth.client_auth import ClientCall
+from openplate.oauth.device import authorize_device
 from openplate.oauth.errors import InvalidRequest, OAuthError, RequestTooLarge
 from openplate.oauth.introspection import introspect
 from openplate.oauth.issuance import TokenContext
@@ -140,6 +141,14 @@ async def token_reply(ctx: AppContext, request: HotRequest) -> Reply:
     grant_type, issued = result
     ctx.metrics.tokens.labels(grant_type).inc()
     return json_reply(issued.to_json())
+
+
+async def device_authorization_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    """RFC 8628 §3.1–3.2, with the token endpoint's handling (throttled failures, one unit)."""
+    result = await run_client_request(ctx, request, authorize_device)
+    if isinstance(result, Reply):
+        return result
+    return json_reply(result.to_json())
 
 
 async def revocation_reply(ctx: AppContext, request: HotRequest) -> Reply:

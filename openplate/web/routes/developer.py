@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from openplate.accounts import app_logos, applications, lifecycle
 from openplate.accounts.applications import InvalidApplication
+from openplate.oauth.device import DEVICE_GRANT, VERIFICATION_PATH
 from openplate.oauth.models import Client
 from openplate.oauth.params import Params
 from openplate.store.unit import Store
@@ -115,6 +116,7 @@ def _app_page(
         shown_secret_for=app.client_id,
         id_token_algs=applications.ID_TOKEN_ALGS,
         id_token_alg=app.id_token_alg or ctx.settings.signing_alg,
+        device_grant=DEVICE_GRANT, device_page=ctx.url(VERIFICATION_PATH),
         require_par_everywhere=ctx.settings.require_par,
     )
 
@@ -260,9 +262,11 @@ async def update_app(request: Request, client_id: str) -> Response:
         return _app_page(ctx, who, app, status=400, error=FormError.of(error), form=form)
     require_pkce = app.is_public or get("require_pkce") == "1"
     require_par = get("require_pushed_authorization_requests") == "1"
-    grants = [g for g in app.grant_types if g != "client_credentials"]
+    grants = [g for g in app.grant_types if g not in ("client_credentials", DEVICE_GRANT)]
     if get("client_credentials") == "1" and not app.is_public:
         grants.append("client_credentials")
+    if get("device_code") == "1":  # RFC 8628, opted into per application
+        grants.append(DEVICE_GRANT)
     async with ctx.db.transaction(ip=client_ip(request)) as store:
         # Still the developer's (it may have been deleted meanwhile).
         assert app.owner_id is not None  # it was found as the developer's own

@@ -9,7 +9,6 @@ the owner's only (``maps`` scope): another user's map they can see is a 403 ``fo
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -23,6 +22,7 @@ from openplate.store.map_fields import InvalidField
 from openplate.store.map_records import MapQuery, MapRecord
 from openplate.web.context import AppContext, context_of, now
 from openplate.web.errors import error_json
+from openplate.web.map_access import PUBLIC_ID, may_see, visible_map
 from openplate.web.map_headers import file_headers
 from openplate.web.replies import Refusal, dump_json, to_response
 from openplate.web.routes import map_params
@@ -33,7 +33,6 @@ from openplate.web.routes.maps_patch import PATCH_OPENAPI, read_changes
 
 router = APIRouter(tags=["api"])
 
-PUBLIC_ID = re.compile(r"[0-9a-z]{6,16}")
 _BEARER_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "A bad parameter (the description and `field` name it), or a "
                          "malformed Authorization header."},
@@ -47,8 +46,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def _may_see(record: MapRecord, principal: AccessPrincipal | None) -> bool:
-    return record.visibility != "private" or (
-        principal is not None and principal.user_id == record.owner_id)
+    return may_see(record, principal.user_id if principal is not None else None)
 
 
 def _list_reply(ctx: AppContext, path: str, params: map_params.ListParams,
@@ -115,8 +113,9 @@ async def _visible(ctx: AppContext, request: Request, public_id: str,
     """The map, if the caller may see it; Refusal (404) otherwise."""
     async with ctx.db.transaction(readonly=True) as store:
         principal = await optional_bearer(ctx, store, authorization, scope="maps")
-        record = await store.maps.by_public_id(public_id) if PUBLIC_ID.fullmatch(public_id) else None
-    if record is None or not _may_see(record, principal):
+        record = await visible_map(store, public_id,
+                                   principal.user_id if principal is not None else None)
+    if record is None:
         raise Refusal(no_map())
     return record
 

@@ -85,6 +85,13 @@ async def read_changes(request: Request) -> dict[str, Any] | InvalidField | Refu
         return Refusal(error_reply(400, "invalid_request",
                                    "Send at least one of " + ", ".join(FIELDS) + "."))
     try:
-        return {name: _check(name, data[name]) for name in FIELDS if name in data}
+        return check_changes(data)
     except InvalidField as refused:
         return refused
+
+
+def check_changes(data: dict[str, Any]) -> dict[str, Any]:
+    """The changes of ``data`` (any of FIELDS; others are not looked at) as ``SqlMaps.update``
+    takes them; ``InvalidField`` for the first one refused. Shared with the MCP tool
+    ``update_map``."""
+    return {name: _check(name, data[name]) for name in FIELDS if name in data}

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from openplate.library import MapRejected, UploadLimits
+from openplate.library import MapRejected, ParsedMap, UploadLimits
 from openplate.library.slugs import new_public_id, slugify
 from openplate.store import map_fields
 from openplate.store.map_fields import (
@@ -176,6 +177,23 @@ def _choices(fields: dict[str, str | None]) -> tuple[tuple[str, ...], str, str |
     return tags, visibility, category
 
 
+async def parse_map(ctx: AppContext, filename: str | None, data: bytes) -> ParsedMap:
+    """Parse and check a map's file in a worker thread, a few at a time (``parse_slots``):
+    the map, or ``UploadRefused`` (field ``map``)."""
+    from openplate.library.upload import parse_upload  # the parsers load on the first upload
+
+    try:
+        async with ctx.parse_slots:  # parsing is CPU- and memory-heavy: a few at a time
+            return await asyncio.to_thread(parse_upload, filename, data, upload_limits(ctx))
+    except MapRejected as rejected:
+        raise UploadRefused.of_file(rejected) from None
+
+
+def stored_outline(parsed: ParsedMap) -> str:
+    """The outline as the ``maps`` row keeps it: a JSON list of sheets."""
+    return json.dumps([sheet.to_json() for sheet in parsed.sheets])
+
+
 async def share_map(ctx: AppContext, upload: MapUpload, *, owner_id: int,
                     client_pk: int | None) -> MapRecord:
     """Check the fields, parse the file (a worker thread, a few at a time) and store the map
@@ -191,14 +209,7 @@ async def share_map(ctx: AppContext, upload: MapUpload, *, owner_id: int,
             if await store.categories.by_slug(category) is None:
                 raise UploadRefused.of_field(InvalidField(
                     "category", f"there is no category {category!r}"))
-    from openplate.library.upload import parse_upload  # the parsers load on the first upload
-
-    try:
-        async with ctx.parse_slots:  # parsing is CPU- and memory-heavy: a few at a time
-            parsed = await asyncio.to_thread(parse_upload, upload.filename, upload.data,
-                                             upload_limits(ctx))
-    except MapRejected as rejected:
-        raise UploadRefused.of_file(rejected) from None
+    parsed = await parse_map(ctx, upload.filename, upload.data)
     title = clean_text(fields.get("title") or "", MAX_TITLE_CHARS, multiline=False)
     if not title:
         title = parsed.sheets[0].title[:MAX_TITLE_CHARS]
@@ -212,7 +223,7 @@ async def share_map(ctx: AppContext, upload: MapUpload, *, owner_id: int,
                 owner_id=owner_id, client_pk=client_pk, format=parsed.format,
                 filename=f"{slug}{parsed.extension}", media_type=parsed.media_type,
                 content=upload.data, thumbnail=parsed.thumbnail_png,
-                outline=json.dumps([sheet.to_json() for sheet in parsed.sheets]),
+                outline=stored_outline(parsed),
                 topic_count=parsed.topic_count, now=now(), tags=tags, visibility=visibility,
                 category=category,
             )
@@ -246,6 +257,12 @@ async def upload_map(request: Request, authorization: Authorization) -> Response
                                  client_pk=principal.client_pk)
     except UploadRefused as refused:
         return refused_json(refused)
+    body = created_json(ctx, record)
+    return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
+
+
+def created_json(ctx: AppContext, record: MapRecord) -> dict[str, Any]:
+    """``MapCreated``: what sharing a map answers (``POST /maps``, the MCP tool create_map)."""
     body = {
         "id": record.public_id, "title": record.title, "description": record.description,
         "format": record.format,
@@ -253,5 +270,4 @@ async def upload_map(request: Request, authorization: Authorization) -> Response
         "visibility": record.visibility, "tags": list(record.tags),
         "category": category_json(record.category_slug, record.category_name),
     }
-    return JSONResponse(MapCreated.model_validate(body).model_dump(), status_code=201,
-                        headers={"Location": body["url"]})
+    return MapCreated.model_validate(body).model_dump()

@@ -8,6 +8,7 @@ from typing import Any
 
 from openplate.oauth import bearer
 from openplate.oauth.acr import ACR_VALUES_SUPPORTED
+from openplate.oauth.device import DEVICE_GRANT
 from openplate.oauth.errors import OAuthError
 from openplate.oauth.oidc.claims import user_claims
 from openplate.oauth.oidc.jws import ALGORITHMS
@@ -42,10 +43,13 @@ def metadata(settings: Settings) -> dict[str, Any]:
         # reference (OIDC Core §6.2), which we do not support.
         "pushed_authorization_request_endpoint": base + "/oauth/par",
         "require_pushed_authorization_requests": settings.require_par,
+        # RFC 8628 §4
+        "device_authorization_endpoint": base + "/oauth/device_authorization",
         "scopes_supported": list(SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
+                                  DEVICE_GRANT],
         "token_endpoint_auth_methods_supported": client_auth,
         "revocation_endpoint_auth_methods_supported": client_auth,
         # RFC 7662 §2.1: introspection needs an authenticated client, so never "none".

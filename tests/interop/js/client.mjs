@@ -300,6 +300,53 @@ Object.assign(ops, {
     return { metadata: { ...registered }, read_status: read.status, read: await read.json() }
   },
 })
+// --- RFC 8628 device authorization grant (issue 17) -------------------------------------------
+// openid-client: initiateDeviceAuthorization, then pollDeviceAuthorizationGrant (which waits the
+// interval, follows slow_down and authorization_pending by itself); oauth4webapi: each request
+// and its strict processing on its own, so the Python test sees every answer.
+
+async function o4wServer(input) {
+  const issuer = new URL(input.issuer)
+  const as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }),
+  )
+  const auth = input.client_secret ? oauth.ClientSecretBasic(input.client_secret) : oauth.None()
+  return { as, client: { client_id: input.client_id }, auth }
+}
+
+Object.assign(ops, {
+  async device_initiate(input) {
+    const config = await configure(input)
+    return client.initiateDeviceAuthorization(config, input.scope ? { scope: input.scope } : {})
+  },
+
+  async device_poll(input) {
+    const config = await configure(input)
+    const tokens = await client.pollDeviceAuthorizationGrant(config, input.device_authorization)
+    return tokenReport(tokens)
+  },
+
+  async o4w_device_start(input) {
+    const { as, client: c, auth } = await o4wServer(input)
+    const response = await oauth.deviceAuthorizationRequest(
+      as, c, auth, input.scope ? { scope: input.scope } : {}, { [oauth.allowInsecureRequests]: true },
+    )
+    return oauth.processDeviceAuthorizationResponse(as, c, response)
+  },
+
+  // One poll: the tokens, or the library's ResponseBodyError (authorization_pending, slow_down,
+  // access_denied, expired_token) as a refusal.
+  async o4w_device_poll(input) {
+    const { as, client: c, auth } = await o4wServer(input)
+    const response = await oauth.deviceCodeGrantRequest(
+      as, c, auth, input.device_code, { [oauth.allowInsecureRequests]: true },
+    )
+    const tokens = await oauth.processDeviceCodeResponse(as, c, response)
+    return { tokens, id_token_claims: tokens.id_token ? oauth.getValidatedIdTokenClaims(tokens) : null }
+  },
+})
+// --- end of the device authorization block ---------------------------------------------------
 
 async function describe(error) {
   const out = { name: error?.name, message: error?.message, code: error?.code }

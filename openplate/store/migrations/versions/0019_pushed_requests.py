@@ -1,7 +1,7 @@
 """pushed authorisation requests (RFC 9126)
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 14:40:00
 
 ``pushed_requests`` keeps a request pushed to POST /oauth/par under the keyed digest of its
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
