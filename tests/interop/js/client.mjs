@@ -182,7 +182,7 @@ const ops = {
 // pushedAuthorizationRequest + processPushedAuthorizationResponse, then its own strict callback
 // checks and code exchange.
 
-function o4wClientAuth(input) {
+function parClientAuth(input) {
   switch (input.auth ?? (input.client_secret ? 'basic' : 'none')) {
     case 'basic':
       return oauth.ClientSecretBasic(input.client_secret)
@@ -195,7 +195,7 @@ function o4wClientAuth(input) {
   }
 }
 
-async function o4wServer(input) {
+async function parServer(input) {
   const issuer = new URL(input.issuer)
   const response = await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true })
   return oauth.processDiscoveryResponse(issuer, response)
@@ -223,12 +223,12 @@ const parOps = {
 
   // oauth4webapi: the push and the strict processing of its 201 answer.
   async o4w_par(input) {
-    const as = await o4wServer(input)
+    const as = await parServer(input)
     const oauthClient = { client_id: input.client_id }
     const codeVerifier = oauth.generateRandomCodeVerifier()
     const state = oauth.generateRandomState()
     const nonce = oauth.generateRandomNonce()
-    const response = await oauth.pushedAuthorizationRequest(as, oauthClient, o4wClientAuth(input), {
+    const response = await oauth.pushedAuthorizationRequest(as, oauthClient, parClientAuth(input), {
       redirect_uri: input.redirect_uri,
       scope: input.scope,
       response_type: 'code',
@@ -251,11 +251,11 @@ const parOps = {
   // oauth4webapi: RFC 9207 iss and state of the callback, the code exchange with PKCE, the ID
   // token (signature, iss, aud, exp, iat, nonce).
   async o4w_code_grant(input) {
-    const as = await o4wServer(input)
+    const as = await parServer(input)
     const oauthClient = { client_id: input.client_id }
     const params = oauth.validateAuthResponse(as, oauthClient, new URL(input.callback_url), input.state)
     const response = await oauth.authorizationCodeGrantRequest(
-      as, oauthClient, o4wClientAuth(input), params, input.redirect_uri, input.code_verifier,
+      as, oauthClient, parClientAuth(input), params, input.redirect_uri, input.code_verifier,
       { [oauth.allowInsecureRequests]: true },
     )
     const result = await oauth.processAuthorizationCodeResponse(as, oauthClient, response, {
