@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     device_poll_interval: int = Field(default=5, ge=1, le=60)
     session_ttl: int = Field(default=14 * 86_400, ge=300)
     auth_request_ttl: int = Field(default=1800, ge=60)
+    # RFC 9126: seconds a pushed authorisation request's request_uri can be used (once).
+    par_ttl: int = Field(default=60, ge=10, le=600)
+    # RFC 9126 §5: every authorisation request must be pushed first (POST /oauth/par).
+    require_par: bool = False
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # The map's content document (content.json, content.xml or the .mm file) once unpacked:
     # parsing costs memory and CPU in proportion, so it is bounded well below the upload cap.

@@ -106,3 +106,24 @@ def test_app_create_with_a_logo_it_cannot_read(folder: Path) -> None:
     result = run(folder, *BASE, "--logo", str(folder / "missing.png"))
     assert_one_line_error(result, "--logo: cannot read")
     assert _clients(folder) == []
+
+
+def test_app_create_require_par(folder: Path) -> None:
+    """``--require-par`` (RFC 9126 §6): stored, shown by ``app create`` and ``app show``."""
+    made = run(folder, *BASE, "--require-par")
+    assert made.returncode == 0, made.stderr
+    data = json.loads(made.stdout)
+    assert data["require_pushed_authorization_requests"] is True
+    plain = json.loads(run(folder, *BASE).stdout)
+    assert plain["require_pushed_authorization_requests"] is False
+    for client_id, wanted in ((data["client_id"], True), (plain["client_id"], False)):
+        shown = run(folder, "app", "show", client_id, "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["require_pushed_authorization_requests"] is wanted
+    with sqlite3.connect(folder / "cli.db") as db:
+        stored = dict(db.execute("SELECT client_id, require_pushed_authorization_requests "
+                                 "FROM clients").fetchall())
+    assert stored == {data["client_id"]: 1, plain["client_id"]: 0}
+    text = run(folder, "app", "show", data["client_id"])
+    assert [line.split()[-1] for line in text.stdout.splitlines()
+            if line.startswith("requires PAR:")] == ["yes"]

@@ -192,7 +192,7 @@ async def register(
     store: Store, digester: Digester, *, owner_id: int, name: str, redirect_uris: list[str],
     public: bool, now: int, grant_types: list[str] | None = None, by_operator: bool = False,
     id_token_alg: str | None = None, profile: AppProfile | None = None,
-    logo: CheckedLogo | None = None,
+    logo: CheckedLogo | None = None, require_pushed_authorization_requests: bool = False,
 ) -> tuple[Client, str | None]:
     """Create an application; return it with its client secret (None for a public client).
 
@@ -201,6 +201,7 @@ async def register(
     ``id_token_alg`` is its ID tokens' signature algorithm (the pages and the CLI pass
     OPENPLATE_SIGNING_ALG unless one was chosen; None stores none, which follows that setting).
     ``profile`` and ``logo`` come checked (``check_profile``, ``app_logos.check_logo``).
+    ``require_pushed_authorization_requests``: RFC 9126 §6, its requests must be pushed first.
     """
     name = check_name(name)
     uris = check_redirect_uris(redirect_uris, require_one=False)
@@ -212,6 +213,7 @@ async def register(
         secret_digest=digester.digest(secret) if secret else None, redirect_uris=uris,
         grant_types=grants, require_pkce=public, now=now, trusted=by_operator,
         id_token_alg=alg, profile=profile or AppProfile(),
+        require_pushed_authorization_requests=require_pushed_authorization_requests,
     )
     if logo is not None:
         await store.applications.set_logo(pk=client.pk, png=logo.png, digest=logo.digest, now=now)

@@ -33,7 +33,8 @@ def _app_json(app: AppRecord) -> dict[str, object]:
     return {"client_id": app.client_id, "name": app.name, "owner": app.owner,
             "public": app.public, "grant_types": list(app.grant_types),
             "redirect_uris": list(app.redirect_uris), "created_at": app.created_at,
-            "disabled_at": app.disabled_at, "registration": app.registration}
+            "disabled_at": app.disabled_at, "registration": app.registration,
+            "require_pushed_authorization_requests": app.require_pushed_authorization_requests}
 
 
 async def _find(store: Store, client_id: str) -> AppRecord:
@@ -87,7 +88,9 @@ def cmd_app_show(args: argparse.Namespace) -> None:
                        "token": "by itself (with a registration token)"}.get(
                            str(shown["registration"]), "by a person or the operator"),
         "public": shown["public"], "grant types": shown["grant_types"],
-        "redirect URIs": shown["redirect_uris"], "created": timestamp(shown["created_at"]),
+        "redirect URIs": shown["redirect_uris"],
+        "requires PAR": shown["require_pushed_authorization_requests"],
+        "created": timestamp(shown["created_at"]),
         "disabled": timestamp(shown["disabled_at"]) if shown["disabled_at"] else "no",
         "allowed by": f"{shown['allowed_by']} users", "active grants": shown["active_grants"],
         "maps uploaded": shown["maps"],

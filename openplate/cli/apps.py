@@ -43,6 +43,10 @@ def add_app_create_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--id-token-alg", dest="id_token_alg", choices=["RS256", "ES256", "EdDSA"],
         help="the signature of the app's ID tokens (default: OPENPLATE_SIGNING_ALG)")
+    parser.add_argument(
+        "--require-par", dest="require_par", action="store_true",
+        help="the app must push its authorisation requests first (POST /oauth/par, RFC 9126); "
+             "a plain request is refused")
     parser.add_argument("--homepage", metavar="URL",
                         help="the app's homepage, shown on the consent page (https; http only "
                              "for localhost)")
@@ -100,7 +104,7 @@ def cmd_app_create(args: argparse.Namespace) -> None:
                 store, digester, owner_id=owner.id, name=args.name, redirect_uris=uris,
                 public=args.public, now=int(time.time()), grant_types=grant_types,
                 by_operator=True, id_token_alg=args.id_token_alg or settings.signing_alg,
-                profile=profile, logo=logo,
+                profile=profile, logo=logo, require_pushed_authorization_requests=args.require_par,
             )
         return {
             "client_id": client.client_id,
@@ -111,6 +115,8 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             "grant_types": list(client.grant_types),
             "public": client.is_public,
             "id_token_alg": client.id_token_alg,
+            "require_pushed_authorization_requests":
+                client.require_pushed_authorization_requests,
             "homepage": client.homepage_url,
             "description": client.description,
             "privacy_url": client.privacy_url,

@@ -2,10 +2,13 @@
 
 Two phases: ``validate_request`` checks and returns a typed request that the web layer parks while
 our own pages handle sign-in and consent; ``approve`` / ``deny`` then answer the client.
+``check_request`` is the one sequence of checks, shared with the pushed authorisation request
+endpoint (RFC 9126 §2.1, openplate/oauth/par.py), which answers its errors as JSON instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from openplate.oauth import pkce
@@ -70,7 +73,8 @@ def redirect_location(
     return redirect_uri + separator + urlencode(values)
 
 
-async def _client(params: Params, clients: ClientStore) -> Client:
+async def identify_client(params: Params, clients: ClientStore) -> Client:
+    """The registered, enabled client the request names; a fatal error (a page) otherwise."""
     if "client_id" in params.duplicated:
         raise InvalidClientId("client_id must not be sent more than once.")
     client_id = params.get("client_id")
@@ -106,6 +110,14 @@ def _response_type(params: Params, client: Client) -> None:
     # code using this method."
     if "authorization_code" not in client.grant_types:
         raise UnauthorizedClient("This application may not use the authorization code grant.")
+
+
+def _pushed_if_required(client: Client, *, pushed: bool, required_everywhere: bool) -> None:
+    """RFC 9126 §6 (and §5 for the server-wide setting): "the authorization server MUST accept
+    authorization request parameters only via PAR" when the client (or the server) requires it."""
+    if not pushed and (required_everywhere or client.require_pushed_authorization_requests):
+        raise InvalidRequest("This application must push its authorisation requests first "
+                             "(POST /oauth/par) and send only client_id and request_uri here.")
 
 
 def _no_request_objects(params: Params) -> None:
@@ -174,17 +186,50 @@ def _pkce(params: Params, client: Client) -> tuple[str, str] | None:
     return challenge
 
 
+LoadPushed = Callable[[Params, Client], Awaitable[Params]]
+
+
 async def validate_request(
     params: Params, clients: ClientStore, *, issuer: str, resources: Resources | None = None,
+    load_pushed: LoadPushed | None = None, require_pushed: bool = False,
 ) -> AuthorizationRequest:
-    """Check an authorisation request; raise a fatal error (a page) or an ``ErrorRedirect``."""
-    client = await _client(params, clients)
+    """Check an authorisation request; raise a fatal error (a page) or an ``ErrorRedirect``.
+
+    With ``load_pushed`` (RFC 9126 §4), a ``request_uri`` this server issued stands for the
+    request pushed under it: ``load_pushed`` reads it once, and only its parameters are used.
+    ``require_pushed``: the server refuses every request that was not pushed (OPENPLATE_REQUIRE_PAR).
+    """
+    client = await identify_client(params, clients)
+    if load_pushed is not None and is_pushed_reference(params.get("request_uri")):
+        return check_request(await load_pushed(params, client), client, issuer=issuer,
+                             resources=resources, pushed=True)
+    return check_request(params, client, issuer=issuer, resources=resources,
+                         require_pushed=require_pushed)
+
+
+#: RFC 9126 §2.2: the request_uri of a pushed request is a URN of this form.
+REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+
+
+def is_pushed_reference(request_uri: str | None) -> bool:
+    """A request_uri of our own form (any other is a request object by reference, which OIDC
+    Core §6.2 defines and we do not support: request_uri_not_supported, as before PAR)."""
+    return request_uri is not None and request_uri.startswith(REQUEST_URI_PREFIX)
+
+
+def check_request(
+    params: Params, client: Client, *, issuer: str, resources: Resources | None = None,
+    pushed: bool = False, require_pushed: bool = False,
+) -> AuthorizationRequest:
+    """The one sequence of checks of an authorisation request of ``client``, in the order the
+    spec reads; ``pushed``: it came through POST /oauth/par (now or when it was pushed)."""
     redirect_uri = _redirect_uri(params, client)
     state = params.get("state") if "state" not in params.duplicated else None
     try:
         params.reject_duplicates()
         _response_type(params, client)
         _no_request_objects(params)
+        _pushed_if_required(client, pushed=pushed, required_everywhere=require_pushed)
         scope = requested_scope(params.get("scope")) or DEFAULT_SCOPES
         challenge = _pkce(params, client)
         prompt, max_age, nonce = _prompt(params), _max_age(params), _nonce(params)

@@ -211,3 +211,18 @@ class InvalidClientId(FatalAuthorizationError):
 
 class InvalidRedirectUri(FatalAuthorizationError):
     error = "invalid_request"
+
+
+class InvalidRequestUri(FatalAuthorizationError):
+    """RFC 9101 §7 (named by RFC 9126 §4): the ``request_uri`` is unknown, expired, already used
+    or another application's. No redirect URI is known until the pushed request is read, so it
+    is answered with a page."""
+
+    error = "invalid_request_uri"
+
+
+class MalformedPushedUse(FatalAuthorizationError):
+    """A request that names a pushed request but is malformed itself (``request_uri`` twice,
+    ``request`` beside it): a page, for the same reason as ``InvalidRequestUri``."""
+
+    error = "invalid_request"

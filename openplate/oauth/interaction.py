@@ -9,8 +9,8 @@ consent user interface pages", so a step that would interact becomes the step's 
 
 Everything a decision depends on comes from the server (the session and the parked request), so
 nothing a browser puts in a URL can change it. The web layer adapts HTTP to ``decide`` and
-renders the pages; it makes no decision of its own. Later steps (a device code, a pushed
-request) are added as rows of ``STEPS``.
+renders the pages; it makes no decision of its own. Later steps (a device code) are added as
+rows of ``STEPS``; a pushed request (RFC 9126) needs none: once read, it is decided as any other.
 """
 
 from __future__ import annotations

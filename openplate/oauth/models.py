@@ -38,6 +38,9 @@ class Client:
     #: Disabled by the operator (``openplate app disable``): it authenticates (so it may still
     #: revoke and introspect, answered ``active: false``) but gets no tokens.
     disabled: bool = False
+    #: RFC 9126 §6 ``require_pushed_authorization_requests``: the app's authorisation requests
+    #: must be pushed first (POST /oauth/par); a plain one is refused.
+    require_pushed_authorization_requests: bool = False
     #: How it registered itself at /oauth/register (RFC 7591): "token" (with the operator's
     #: initial access token) or "open"; None: a person or the operator registered it.
     registration: str | None = None
@@ -78,6 +81,17 @@ class AuthorizationRequest:
     @property
     def is_openid(self) -> bool:
         return "openid" in self.scope
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRecord:
+    """A pushed authorisation request as stored (RFC 9126 §2): only its request_uri's digest is
+    kept, with the parameters pushed (a JSON object, never a client secret)."""
+
+    client_pk: int
+    params: str
+    expires_at: int
+    used: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from openplate.oauth.models import (
     Client,
     CodeRecord,
     DeviceRecord,
+    PushedRecord,
     RefreshRecord,
     UserProfile,
 )
@@ -68,6 +69,21 @@ class CodeStore(Protocol):
         ...
 
     async def find(self, *, digest: str) -> CodeRecord | None: ...
+
+
+class PushedRequestStore(Protocol):
+    """RFC 9126: pushed authorisation requests, by the keyed digest of their request_uri."""
+
+    async def create(
+        self, *, digest: str, client_pk: int, params: str, now: int, expires_at: int,
+    ) -> None: ...
+
+    async def consume(self, *, digest: str, client_pk: int, now: int) -> str | None:
+        """Mark the request used if it is this client's, unused and unexpired, atomically;
+        return its parameters (the JSON text pushed), else None."""
+        ...
+
+    async def find(self, *, digest: str) -> PushedRecord | None: ...
 
 
 class DeviceCodeStore(Protocol):
@@ -188,6 +204,9 @@ class OAuthStore(Protocol):
 
     @property
     def tokens(self) -> TokenStore: ...
+
+    @property
+    def pushed_requests(self) -> PushedRequestStore: ...
 
     @property
     def device_codes(self) -> DeviceCodeStore: ...

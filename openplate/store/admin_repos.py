@@ -53,6 +53,8 @@ class AppRecord:
     redirect_uris: tuple[str, ...]
     created_at: int
     disabled_at: int | None
+    #: RFC 9126 §6: its authorisation requests must be pushed first.
+    require_pushed_authorization_requests: bool = False
     #: How it registered itself (RFC 7591): "token" or "open"; None: a person or the operator.
     registration: str | None = None
 
@@ -117,6 +119,7 @@ def _app(row: Any) -> AppRecord:
         grant_types=tuple(row.grant_types.split()),
         redirect_uris=tuple(json.loads(row.redirect_uris)), created_at=row.created_at,
         disabled_at=row.disabled_at, registration=row.registration,
+        require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
     )
 
 

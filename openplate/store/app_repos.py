@@ -59,6 +59,7 @@ class SqlApplications:
         redirect_uris: list[str], grant_types: list[str], require_pkce: bool, now: int,
         trusted: bool = False,
         id_token_alg: str | None = None, profile: AppProfile | None = None,
+        require_pushed_authorization_requests: bool = False,
         registration: SelfRegistration | None = None,
         dpop_bound_access_tokens: bool = False,
     ) -> Client:
@@ -71,6 +72,7 @@ class SqlApplications:
                 grant_types=" ".join(grant_types), created_at=now, secret_rotated_at=now,
                 trusted_at=now if trusted else None,
                 id_token_alg=id_token_alg, dpop_bound_access_tokens=dpop_bound_access_tokens,
+                require_pushed_authorization_requests=require_pushed_authorization_requests,
                 homepage_url=profile.homepage_url if profile else None,
                 description=profile.description if profile else None,
                 privacy_url=profile.privacy_url if profile else None,
@@ -101,12 +103,15 @@ class SqlApplications:
         self, *, pk: int, name: str, redirect_uris: list[str], require_pkce: bool,
         grant_types: list[str], id_token_alg: str | None = None,
         dpop_bound_access_tokens: bool | None = None,
+        require_pushed_authorization_requests: bool | None = None,
     ) -> None:
-        """Save the settings; ``id_token_alg`` or ``dpop_bound_access_tokens`` None leaves the
-        stored value as it is."""
+        """Save the settings; ``id_token_alg``, ``dpop_bound_access_tokens`` or
+        ``require_pushed_authorization_requests`` None leaves what is stored as it is."""
         values: dict[str, object] = {
             "name": name, "redirect_uris": json.dumps(redirect_uris), "require_pkce": require_pkce,
             "grant_types": " ".join(grant_types)}
+        if require_pushed_authorization_requests is not None:
+            values["require_pushed_authorization_requests"] = require_pushed_authorization_requests
         if id_token_alg is not None:
             values["id_token_alg"] = id_token_alg
         if dpop_bound_access_tokens is not None:

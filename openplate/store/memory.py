@@ -6,7 +6,8 @@ same tests against it, SQLite and PostgreSQL:
 - A unit of work (``MemoryDatabase.transaction()``) commits when its block ends and undoes
   everything it changed if the block raises. Units run one at a time (like SQLite's), so a code
   is consumed and a refresh token rotated at most once however many units try at once.
-- Codes and refresh tokens are consumed once (``consume``, ``use_refresh``); revoking a grant
+- Codes, refresh tokens and pushed requests are consumed once (``consume``, ``use_refresh``,
+  ``pushed_requests.consume``); revoking a grant
   ends its tokens for ``find_access`` and shows on ``find_refresh``; expiry is checked by
   ``find_access`` and left to the caller elsewhere, as in SQL.
 - Client-credentials tokens hang on one remembered grant per client and scope (``for_client``).
@@ -31,6 +32,7 @@ from openplate.store.memory_repos import (
     MemoryClients,
     MemoryCodes,
     MemoryGrants,
+    MemoryPushedRequests,
     MemorySecurityLog,
     MemoryTokens,
     MemoryUsers,
@@ -49,6 +51,7 @@ class MemoryStore:
         self.grants = MemoryGrants(unit, client_grants)
         self.codes = MemoryCodes(unit)
         self.tokens = MemoryTokens(unit)
+        self.pushed_requests = MemoryPushedRequests(unit)
         self.device_codes = MemoryDeviceCodes(unit)
         self.users = MemoryUsers(unit)
         self.events = MemorySecurityLog(unit)
@@ -90,6 +93,7 @@ class MemoryDatabase:
         grant_types: Iterable[str] = ("authorization_code", "refresh_token"),
         require_pkce: bool = False, name: str = "Test application", client_id: str | None = None,
         dpop_bound_access_tokens: bool = False,
+        require_pushed_authorization_requests: bool = False,
     ) -> Client:
         """A registered application; public (no secret) unless ``secret`` is given."""
         clients = self._tables.clients
@@ -99,6 +103,7 @@ class MemoryDatabase:
             secret_digest=self.digester.digest(secret) if secret is not None else None,
             require_pkce=require_pkce, grant_types=tuple(grant_types),
             dpop_bound_access_tokens=dpop_bound_access_tokens,
+            require_pushed_authorization_requests=require_pushed_authorization_requests,
         )
         clients.add(ClientRow(client.pk, client))
         return client

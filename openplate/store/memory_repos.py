@@ -10,11 +10,12 @@ from openplate.oauth.models import (
     AccessPrincipal,
     Client,
     CodeRecord,
+    PushedRecord,
     RefreshRecord,
     UserProfile,
 )
 from openplate.store.client_grants import ClientGrants
-from openplate.store.memory_tables import CodeRow, GrantRow, Table, TokenRow, Unit
+from openplate.store.memory_tables import CodeRow, GrantRow, PushedRow, Table, TokenRow, Unit
 from openplate.store.security_log import KINDS, SecurityEvent
 
 
@@ -209,6 +210,37 @@ class MemoryTokens:
         token = access.get(token_id)
         if token is not None and token.revoked_at is None:
             self._unit.update(access, replace(token, revoked_at=now))
+
+
+class MemoryPushedRequests:
+    """RFC 9126 pushed requests: consumed once, by their own client, before they expire."""
+
+    def __init__(self, unit: Unit) -> None:
+        self._unit = unit
+
+    async def create(
+        self, *, digest: str, client_pk: int, params: str, now: int, expires_at: int,
+    ) -> None:
+        pushed = self._unit.tables.pushed
+        self._unit.insert(pushed, PushedRow(
+            id=pushed.next_id(), digest=digest, client_pk=client_pk, params=params,
+            created_at=now, expires_at=expires_at))
+
+    async def consume(self, *, digest: str, client_pk: int, now: int) -> str | None:
+        pushed = self._unit.tables.pushed
+        row = pushed.find(digest)
+        if (row is None or row.client_pk != client_pk or row.used_at is not None
+                or row.expires_at <= now):
+            return None
+        self._unit.update(pushed, replace(row, used_at=now))
+        return row.params
+
+    async def find(self, *, digest: str) -> PushedRecord | None:
+        row = self._unit.tables.pushed.find(digest)
+        if row is None:
+            return None
+        return PushedRecord(client_pk=row.client_pk, params=row.params,
+                            expires_at=row.expires_at, used=row.used_at is not None)
 
 
 class MemorySecurityLog:

@@ -129,6 +129,19 @@ class TokenRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PushedRow:
+    """A pushed authorisation request (RFC 9126), by the digest of its request_uri."""
+
+    id: int
+    digest: str
+    client_pk: int
+    params: str
+    created_at: int
+    expires_at: int
+    used_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRow:
     """A device authorisation (RFC 8628), as the ``device_codes`` table holds it."""
 
@@ -171,7 +184,7 @@ class ClientRow:
     client: Client
 
 
-def _digest_of(row: CodeRow | TokenRow) -> str:
+def _digest_of(row: CodeRow | TokenRow | PushedRow) -> str:
     return row.digest
 
 
@@ -185,6 +198,7 @@ class Tables:
         self.refresh: Table[TokenRow] = Table(_digest_of)
         self.devices: Table[DeviceRow] = Table(lambda row: row.device_digest)
         self.events: Table[SecurityEvent] = Table()
+        self.pushed: Table[PushedRow] = Table(_digest_of)
 
 
 class Unit:

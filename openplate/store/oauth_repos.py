@@ -145,6 +145,7 @@ def client_from_row(row: Any) -> Client:
         privacy_url=row.privacy_url,
         logo_digest=row.logo_digest,
         disabled=row.disabled_at is not None,
+        require_pushed_authorization_requests=bool(row.require_pushed_authorization_requests),
         registration=row.registration,
         application_type=row.application_type or "web",
         dpop_bound_access_tokens=bool(row.dpop_bound_access_tokens),

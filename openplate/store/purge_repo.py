@@ -36,6 +36,7 @@ from openplate.store.tables import (
     mail_outbox,
     map_views,
     password_resets,
+    pushed_requests,
     refresh_tokens,
     second_factor_waits,
     security_events,
@@ -103,6 +104,8 @@ def rules(now: int, retention: Retention) -> list[Rule]:
         Rule("sessions", sessions, sessions.c.expires_at < now),
         Rule("dpop_proofs", dpop_proofs, dpop_proofs.c.expires_at < now),
         Rule("auth_requests", auth_requests, auth_requests.c.expires_at < now),
+        # A pushed request, used or not, is worth nothing once expired (RFC 9126 §4).
+        Rule("pushed_requests", pushed_requests, pushed_requests.c.expires_at < now),
         Rule("second_factor_waits", second_factor_waits, second_factor_waits.c.expires_at < now),
         Rule("webauthn_challenges", webauthn_challenges, webauthn_challenges.c.expires_at < now),
         Rule("grants", grants, or_(

@@ -85,6 +85,9 @@ clients = Table(
     Column("logo_digest", String(64), nullable=True),
     # When the operator disabled the application (openplate app disable); NULL while enabled.
     Column("disabled_at", Time, nullable=True),
+    # RFC 9126 §6: its authorisation requests must be pushed first (POST /oauth/par).
+    Column("require_pushed_authorization_requests", Boolean, nullable=False, default=False,
+           server_default=false()),
     # How an app that registered itself did it (RFC 7591 at /oauth/register): "token" (with an
     # initial access token from the operator) or "open"; NULL: registered by a person or the
     # operator at /applications or with the CLI.
@@ -281,6 +284,21 @@ auth_requests = Table(
     Column("signed_in_at", Time, nullable=True),
     # A signed-out browser's binding (keyed digest of its form cookie) until a session claims it.
     Column("browser_digest", String(64), nullable=True),
+)
+
+# Pushed authorisation requests (RFC 9126), by the keyed digest of their request_uri; used once.
+pushed_requests = Table(
+    "pushed_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    # The pushed parameters, a JSON object (never a client secret).
+    Column("params", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False, index=True),
+    Column("used_at", Time, nullable=True),
 )
 
 # The library's categories, a list the operator keeps (openplate category add|list|remove).

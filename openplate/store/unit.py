@@ -26,6 +26,7 @@ from openplate.store.map_repos import SqlMaps
 from openplate.store.oauth_repos import SqlClients, SqlCodes, SqlGrants, SqlTokens
 from openplate.store.passkey_repos import SqlPasskeys
 from openplate.store.prepared import DbConnection
+from openplate.store.pushed_repos import SqlPushedRequests
 from openplate.store.registration_repos import SqlRegistrations
 from openplate.store.second_factor_repos import SqlSecondFactors
 from openplate.store.security_log import SqlSecurityLog
@@ -77,6 +78,10 @@ class Store:
     @_repository
     def tokens(self) -> SqlTokens:
         return SqlTokens(self.conn)
+
+    @_repository
+    def pushed_requests(self) -> SqlPushedRequests:
+        return SqlPushedRequests(self.conn)
 
     @_repository
     def device_codes(self) -> SqlDeviceCodes:

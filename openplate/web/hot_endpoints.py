@@ -70,6 +70,22 @@ HOT_ENDPOINTS: tuple[HotEndpoint, ...] = (
         requestBody=_form("client_id", "client_secret", "scope", descriptions={
             "scope": "Space-separated scopes (default: account maps); add openid for an ID token.",
         }))),
+    HotEndpoint("POST", "/oauth/par", client_endpoints.par_reply, _operation(
+        "pushed_authorization_request_endpoint_oauth_par_post",
+        "Push an authorisation request; get a request_uri for /oauth/auth (RFC 9126)", "oauth",
+        {"201": {"description": "Created: request_uri and expires_in (RFC 9126 §2.2).",
+                 "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["request_uri", "expires_in"],
+                     "properties": {"request_uri": {"type": "string"},
+                                    "expires_in": {"type": "integer"}}}}}},
+         **_CLIENT_ERRORS, "413": {"description": "The request body is too large."}},
+        requestBody=_form("client_id", "client_secret", "response_type", "redirect_uri",
+                          "scope", "state", "code_challenge", "code_challenge_method", "nonce",
+                          "prompt", "max_age", "login_hint", "acr_values", "resource",
+                          descriptions={
+                              "client_id": "The client, authenticated as at /oauth/token "
+                                           "(HTTP Basic, or client_id and client_secret).",
+                          }))),
     HotEndpoint("POST", "/oauth/revoke", client_endpoints.revocation_reply, _operation(
         "revocation_endpoint_oauth_revoke_post", "Revoke an access or refresh token (RFC 7009)",
         "oauth", {**_JSON_200, **_CLIENT_ERRORS}, requestBody=_form(*_CLIENT_FORM))),

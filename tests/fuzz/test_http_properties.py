@@ -62,7 +62,8 @@ TOKEN_BODY_LIMIT = 64 * 1024
 
 TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                 "unsupported_grant_type", "invalid_scope", "request_too_large",
-                "unsupported_token_type"}
+                "unsupported_token_type", "request_not_supported", "unsupported_response_type",
+                "invalid_target"}
 THROTTLED = ("too_many_requests",)
 MAP_ERRORS = {"invalid_request", "map_too_large", "request_too_large", "unsupported_map_format",
               "invalid_map", "unsafe_map"}
@@ -352,7 +353,11 @@ def check_token_answer(response: httpx.Response, allowed: set[tuple[int, str]]) 
 
 
 CLIENT_ENDPOINTS = ["/oauth/token", "/oauth/revoke", "/oauth/introspect",
-                    "/oauth/device_authorization"]
+                    "/oauth/device_authorization", "/oauth/par"]
+#: What POST /oauth/par (RFC 9126 §2.3) may answer a request it does not accept.
+PAR_ERRORS = {(400, "invalid_request"), (401, "invalid_client"), (400, "request_not_supported"),
+              (400, "unsupported_response_type"), (400, "unauthorized_client"),
+              (400, "invalid_scope"), (400, "invalid_target"), (429, "too_many_requests")}
 
 
 @FUZZ
@@ -384,6 +389,12 @@ def test_client_endpoints_any_body_content_type_and_authorization(
         check_token_answer(response, {(400, "invalid_request")})
     elif path == "/oauth/token":
         check_token_answer(response, expected_token_errors(form))
+    elif path == "/oauth/par":
+        if response.status_code == 201:  # a well-formed request of the fuzz app: pushed
+            assert set(response.json()) == {"request_uri", "expires_in"}, describe(response)
+            assert response.headers["cache-control"] == "no-store"
+        else:
+            check_token_answer(response, PAR_ERRORS)
     elif path == "/oauth/device_authorization":  # RFC 8628 §3.1: the client authenticates
         if response.status_code == 200:
             assert {"device_code", "user_code", "interval"} <= set(response.json())
@@ -478,7 +489,8 @@ def test_token_endpoint_body_over_the_cap_is_413(
 # --- unexpected methods -----------------------------------------------------------------------
 
 ALLOWED_METHODS = {
-    "/oauth/token": {"POST"}, "/oauth/auth": {"GET", "POST"}, "/oauth/auth/decision": {"POST"},
+    "/oauth/token": {"POST"}, "/oauth/par": {"POST"}, "/oauth/auth": {"GET", "POST"},
+    "/oauth/auth/decision": {"POST"},
     "/users/me": {"GET"}, "/maps": {"GET", "POST"}, "/signin": {"GET", "POST"}, "/signup": {"GET", "POST"},
     "/signout": {"POST"}, "/applications/new": {"GET", "POST"}, "/": {"GET"},
     "/openapi.json": {"GET", "HEAD"}, "/mindmaps/abcdefg/x": {"GET"},

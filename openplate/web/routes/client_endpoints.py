@@ -1,7 +1,7 @@
 """The endpoints a client calls with its credentials: token (RFC 6749 §3.2), device
-authorization (RFC 8628 §3.1), revocation (RFC 7009) and introspection (RFC 7662). One runner
-gives them all the same strict handling: form-encoded POST bodies only, no query string,
-throttling of failures, one unit of work.
+authorization (RFC 8628 §3.1), revocation (RFC 7009), introspection (RFC 7662) and pushed
+authorisation requests (RFC 9126). One runner gives them all the same strict handling:
+form-encoded POST bodies only, no query string, throttling of failures, one unit of work.
 They are served by hot.py ahead of FastAPI (declared in hot_endpoints.py)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from openplate.oauth import par
 from openplate.oauth.client_auth import ClientCall
 from openplate.oauth.device import authorize_device
 from openplate.oauth.dpop import DPoPProof
@@ -175,3 +176,17 @@ async def introspection_reply(ctx: AppContext, request: HotRequest) -> Reply:
     if isinstance(result, Reply):
         return result
     return json_reply(result)
+
+
+async def par_reply(ctx: AppContext, request: HotRequest) -> Reply:
+    """RFC 9126 §2.2: "the authorization server ... returns a response with HTTP status code
+    201", the request_uri and its lifetime. Errors are §2.3's JSON, like the token endpoint's."""
+    ttl = ctx.settings.par_ttl
+
+    async def action(call: ClientCall, store: Store, context: TokenContext) -> par.Pushed:
+        return await par.push(call, store, context, ttl=ttl)
+
+    result = await run_client_request(ctx, request, action)
+    if isinstance(result, Reply):
+        return result
+    return json_reply(result.to_json(), status=201)

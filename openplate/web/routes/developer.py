@@ -117,6 +117,7 @@ def _app_page(
         id_token_algs=applications.ID_TOKEN_ALGS,
         id_token_alg=app.id_token_alg or ctx.settings.signing_alg,
         device_grant=DEVICE_GRANT, device_page=ctx.url(VERIFICATION_PATH),
+        require_par_everywhere=ctx.settings.require_par,
     )
 
 
@@ -260,6 +261,7 @@ async def update_app(request: Request, client_id: str) -> Response:
     except InvalidApplication as error:
         return _app_page(ctx, who, app, status=400, error=FormError.of(error), form=form)
     require_pkce = app.is_public or get("require_pkce") == "1"
+    require_par = get("require_pushed_authorization_requests") == "1"
     grants = [g for g in app.grant_types if g not in ("client_credentials", DEVICE_GRANT)]
     if get("client_credentials") == "1" and not app.is_public:
         grants.append("client_credentials")
@@ -273,7 +275,7 @@ async def update_app(request: Request, client_id: str) -> Response:
         await store.applications.update(
             pk=app.pk, name=name, redirect_uris=uris, require_pkce=require_pkce,
             grant_types=applications.check_grant_types(grants, public=app.is_public),
-            id_token_alg=alg,
+            id_token_alg=alg, require_pushed_authorization_requests=require_par,
             dpop_bound_access_tokens=get("dpop_bound_access_tokens") == "1",
         )
         await store.applications.set_profile(pk=app.pk, profile=profile)

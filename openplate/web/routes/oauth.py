@@ -4,13 +4,14 @@ routes read the request, build the visitor's snapshot, and turn the decision int
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openplate.oauth import authorize
+from openplate.oauth import authorize, par
 from openplate.oauth.errors import FatalAuthorizationError, InvalidRequest, OAuthError
 from openplate.oauth.interaction import (
     AskConsent,
@@ -139,9 +140,14 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
     ctx = context_of(request)
     issuer = ctx.settings.base_url
     async with ctx.db.transaction() as store:
+        # RFC 9126 §4: a pushed request is used up here, in the unit of work that parks it (or
+        # issues its code), so of any number of uses at once exactly one goes on.
+        load_pushed = partial(par.load, store=store.pushed_requests, digester=ctx.digester,
+                              now=now())
         try:
-            auth_request = await authorize.validate_request(params, store.clients, issuer=issuer,
-                                                            resources=ctx.resources)
+            auth_request = await authorize.validate_request(
+                params, store.clients, issuer=issuer, resources=ctx.resources,
+                load_pushed=load_pushed, require_pushed=ctx.settings.require_par)
         except FatalAuthorizationError as error:
             return _invalid_page(ctx, error)
         except authorize.ErrorRedirect as refusal:

@@ -44,6 +44,11 @@ def metadata(settings: Settings) -> dict[str, Any]:
         "jwks_uri": base + "/oauth/jwks",
         "revocation_endpoint": base + "/oauth/revoke",
         "introspection_endpoint": base + "/oauth/introspect",
+        # RFC 9126 §5. A request_uri from it works at /oauth/auth whatever
+        # request_uri_parameter_supported says: that one is about request objects fetched by
+        # reference (OIDC Core §6.2), which we do not support.
+        "pushed_authorization_request_endpoint": base + "/oauth/par",
+        "require_pushed_authorization_requests": settings.require_par,
         # RFC 8628 §4
         "device_authorization_endpoint": base + "/oauth/device_authorization",
         "scopes_supported": list(SCOPES),
