@@ -37,6 +37,13 @@ class Client:
     #: Disabled by the operator (``openplate app disable``): it authenticates (so it may still
     #: revoke and introspect, answered ``active: false``) but gets no tokens.
     disabled: bool = False
+    #: OIDC RP-Initiated Logout §3.1 post_logout_redirect_uris: where /oauth/logout may send the
+    #: browser back, each matched exactly.
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    #: OIDC Back-Channel Logout §2.2: where logout tokens are POSTed (None: it wants none), and
+    #: whether it needs their ``sid``.
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -61,6 +68,9 @@ class AuthorizationRequest:
     login_hint: str | None = None
     #: §3.1.2.1 acr_values: the authentication context classes asked for, in order.
     acr_values: tuple[str, ...] = ()
+    #: §3.1.2.1 id_token_hint: the ``sub`` of the ID token it named, once its signature is
+    #: checked (openplate.oauth.oidc.hints); the signed-in user must be that user.
+    hint_subject: str | None = None
 
     @property
     def is_openid(self) -> bool:
@@ -84,6 +94,8 @@ class CodeRecord:
     auth_time: int | None = None
     #: How the user signed in (RFC 8176 amr values, space-separated), if known.
     amr: str | None = None
+    #: The browser session's OIDC sid (Back-Channel Logout §2.4), if it was made in one.
+    sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +120,8 @@ class RefreshRecord:
     access_digest: str | None = None
     #: How the user signed in, as its grant says (RFC 8176 amr values, space-separated).
     amr: str | None = None
+    #: Its grant's sid: the ID tokens of a refresh carry the same one.
+    sid: str | None = None
 
     @property
     def used(self) -> bool:

@@ -24,10 +24,12 @@ class GrantStore(Protocol):
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
+        session_id: int | None = None, sid: str | None = None,
     ) -> int:
         """A new grant; ``used`` when tokens are minted for it at once (no separate touch);
         ``for_client`` for a client's own (client-credentials) grant; ``amr``: how the user
-        signed in (RFC 8176 values, space-separated), for its ID tokens."""
+        signed in (RFC 8176 values, space-separated), for its ID tokens; ``session_id`` and
+        ``sid``: the browser session it was granted in, and that session's OIDC sid."""
         ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...
@@ -56,6 +58,7 @@ class CodeStore(Protocol):
         now: int,
         expires_at: int,
         amr: str | None = None,
+        sid: str | None = None,
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:

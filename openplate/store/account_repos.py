@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openplate.oauth.models import UserProfile
+from openplate.store.backchannel_repos import SqlBackchannelLogouts
 from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import auth_requests, grants, sessions, users
 
@@ -251,25 +253,32 @@ class SqlSessions:
             "ip": ip[:64] if ip else None})
         return bool(result.rowcount == 1)
 
+    # Every way a session is ended here first owes its clients a logout token (OIDC
+    # Back-Channel Logout; store/backchannel_repos.py), in the same unit of work.
+
+    async def _end(self, *conditions: ColumnElement[bool]) -> int:
+        """Delete the sessions that ``conditions`` pick, queueing their logout tokens first;
+        how many were deleted."""
+        where = and_(*conditions)
+        await SqlBackchannelLogouts(self._conn).queue_for_sessions(where, now=int(time.time()))
+        result = await self._conn.execute(delete(sessions).where(where))
+        return int(result.rowcount or 0)
+
     async def delete(self, *, session_id: int) -> None:
-        await self._conn.execute(delete(sessions).where(sessions.c.id == session_id))
+        await self._end(sessions.c.id == session_id)
 
     async def delete_of_user(self, *, user_id: int, session_id: int) -> bool:
         """End one of the user's sessions; False if it is not theirs (or already ended)."""
-        result = await self._conn.execute(
-            delete(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id))
-        return bool(result.rowcount == 1)
+        return await self._end(sessions.c.id == session_id, sessions.c.user_id == user_id) == 1
 
     async def delete_others(self, *, user_id: int, keep: int, now: int) -> int:
         """End every live session of the user but ``keep``; how many ended (expired ones are
         left to the purge)."""
-        result = await self._conn.execute(
-            delete(sessions).where(sessions.c.user_id == user_id, sessions.c.id != keep,
-                                   sessions.c.expires_at > now))
-        return int(result.rowcount or 0)
+        return await self._end(sessions.c.user_id == user_id, sessions.c.id != keep,
+                               sessions.c.expires_at > now)
 
     async def delete_for_user(self, *, user_id: int) -> None:
-        await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        await self._end(sessions.c.user_id == user_id)
 
     async def set_flash(self, *, session_id: int, flash: str, expires_at: int) -> None:
         """Keep a one-time notice with the session until ``take_flash`` or ``expires_at``."""

@@ -77,6 +77,8 @@ class GrantRow:
     revoked_at: int | None = None
     for_client: bool = False
     amr: str | None = None
+    session_id: int | None = None
+    sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +97,14 @@ class CodeRow:
     expires_at: int
     used_at: int | None = None
     amr: str | None = None
+    sid: str | None = None
 
     def record(self, *, used: bool) -> CodeRecord:
         return CodeRecord(
             id=self.id, grant_id=self.grant_id, client_pk=self.client_pk, user_id=self.user_id,
             redirect_uri=self.redirect_uri, scope=self.scope, code_challenge=self.code_challenge,
             expires_at=self.expires_at, used=used, nonce=self.nonce, auth_time=self.auth_time,
-            amr=self.amr,
+            amr=self.amr, sid=self.sid,
         )
 
 

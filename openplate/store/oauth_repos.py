@@ -58,6 +58,7 @@ _CODE_COLUMNS = (
     authorization_codes.c.nonce,
     authorization_codes.c.auth_time,
     authorization_codes.c.amr,
+    authorization_codes.c.sid,
 )
 # A code whose grant was revoked meanwhile (a new password, the app revoked), or whose user or
 # application was disabled, is not consumed: its tokens would be born dead.
@@ -75,7 +76,7 @@ _CODE_CONSUME = Prepared(
 _REFRESH_BY_DIGEST = Prepared(
     select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"),
            grants.c.auth_time.label("auth_time"), grants.c.last_used_at.label("grant_used_at"),
-           grants.c.amr.label("amr"),
+           grants.c.amr.label("amr"), grants.c.sid.label("sid"),
            users.c.disabled_at.label("user_disabled_at"),
            clients.c.disabled_at.label("client_disabled_at"))
     .join(grants, grants.c.id == refresh_tokens.c.grant_id)
@@ -142,6 +143,9 @@ def client_from_row(row: Any) -> Client:
         privacy_url=row.privacy_url,
         logo_digest=row.logo_digest,
         disabled=row.disabled_at is not None,
+        post_logout_redirect_uris=tuple(json.loads(row.post_logout_redirect_uris or "[]")),
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        backchannel_logout_session_required=bool(row.backchannel_logout_session_required),
     )
 
 
@@ -170,11 +174,12 @@ class SqlGrants:
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
+        session_id: int | None = None, sid: str | None = None,
     ) -> int:
         result = await self._conn.execute(_GRANT_INSERT, {
             "user_id": user_id, "client_pk": client_pk, "scope": scope, "created_at": now,
             "auth_time": auth_time, "last_used_at": now if used else None,
-            "for_client": for_client, "amr": amr,
+            "for_client": for_client, "amr": amr, "session_id": session_id, "sid": sid,
         })
         return int(result.scalar_one())
 
@@ -210,7 +215,7 @@ def _code(row: Any, *, used: bool) -> CodeRecord:
         id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
         redirect_uri=row.redirect_uri, scope=row.scope, code_challenge=row.code_challenge,
         expires_at=row.expires_at, used=used, nonce=row.nonce, auth_time=row.auth_time,
-        amr=row.amr,
+        amr=row.amr, sid=row.sid,
     )
 
 
@@ -221,13 +226,13 @@ class SqlCodes:
     async def create(
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
         scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
-        now: int, expires_at: int, amr: str | None = None,
+        now: int, expires_at: int, amr: str | None = None, sid: str | None = None,
     ) -> None:
         await self._conn.execute(_CODE_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "redirect_uri": redirect_uri, "scope": scope, "code_challenge": code_challenge,
             "nonce": nonce, "auth_time": auth_time, "created_at": now, "expires_at": expires_at,
-            "used_at": None, "amr": amr,
+            "used_at": None, "amr": amr, "sid": sid,
         })
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -281,6 +286,7 @@ class SqlTokens:
                            or row.client_disabled_at is not None),
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
             grant_used_at=row.grant_used_at, access_digest=row.access_digest, amr=row.amr,
+            sid=row.sid,
         )
 
     async def use_refresh(

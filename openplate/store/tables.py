@@ -83,6 +83,12 @@ clients = Table(
     Column("logo_digest", String(64), nullable=True),
     # When the operator disabled the application (openplate app disable); NULL while enabled.
     Column("disabled_at", Time, nullable=True),
+    # OIDC RP-Initiated Logout §3.1 post_logout_redirect_uris (a JSON list, matched exactly)
+    # and Back-Channel Logout §2.2 backchannel_logout_uri / _session_required.
+    Column("post_logout_redirect_uris", Text, nullable=False, server_default="[]"),
+    Column("backchannel_logout_uri", String(2000), nullable=True),
+    Column("backchannel_logout_session_required", Boolean, nullable=False,
+           server_default=false()),
 )
 
 # An application's logo: a PNG that passed accounts/app_logos.py, as Pillow re-encoded it.
@@ -111,6 +117,11 @@ grants = Table(
     Column("for_client", Boolean, nullable=False, server_default=false()),
     # How the user signed in (RFC 8176 amr values, space-separated): the ID tokens' amr and acr.
     Column("amr", String(64), nullable=True),
+    # The browser session it was granted in (no foreign key: the session may end first) and
+    # that session's OIDC sid (a keyed digest, never the session's own id or cookie): its ID
+    # tokens carry the sid, and its client hears of the session's end (Back-Channel Logout).
+    Column("session_id", Id, nullable=True, index=True),
+    Column("sid", String(64), nullable=True),
 )
 
 authorization_codes = Table(
@@ -130,6 +141,7 @@ authorization_codes = Table(
     Column("expires_at", Time, nullable=False, index=True),
     Column("used_at", Time, nullable=True),
     Column("amr", String(64), nullable=True),
+    Column("sid", String(64), nullable=True),  # the grant's sid (OIDC Back-Channel Logout §2.4)
 )
 
 access_tokens = Table(
@@ -456,6 +468,27 @@ mail_outbox = Table(
     Column("next_attempt_at", Time, nullable=False, index=True),
     Column("claimed_until", Time, nullable=True),
     Column("sent_at", Time, nullable=True, index=True),
+    Column("last_error", String(500), nullable=True),
+)
+
+# OIDC Back-Channel Logout 1.0: a logout token owed to a client, queued in the unit of work that
+# ended the session and delivered by one worker at a time (store/backchannel_repos.py).
+backchannel_logouts = Table(
+    "backchannel_logouts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("subject", String(64), nullable=False),  # the token's sub
+    Column("sid", String(64), nullable=True),  # the token's sid (None: sub only)
+    Column("jti", String(64), nullable=False, unique=True),
+    Column("created_at", Time, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Time, nullable=False, index=True),
+    Column("claimed_until", Time, nullable=True),
+    # Set once: delivered (200/204), or given up on after the retry window.
+    Column("delivered_at", Time, nullable=True),
+    Column("gave_up_at", Time, nullable=True),
     Column("last_error", String(500), nullable=True),
 )
 

@@ -49,6 +49,7 @@ async def redeem_code(
     issued = await mint(
         store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
         scope=record.scope, auth_time=record.auth_time, nonce=record.nonce, amr=record.amr,
+        sid=record.sid,
     )
     await store.events.append(
         kind="token.issued", now=ctx.now, user_id=record.user_id, client_id=client.client_id,
