@@ -104,6 +104,7 @@ class BackchannelWorker:
                                                                 now=now)
                         await store.events.append(
                             kind="backchannel_logout.gave_up", now=now, client_id=owed.client_id,
+                            user_id=int(owed.subject) if owed.subject.isdigit() else None,
                             detail={"sub": owed.subject, "attempts": owed.attempts,
                                     "error": error[:200]})
                         log.warning("back-channel logout to %s given up: %s", owed.client_id, error)

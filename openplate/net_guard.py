@@ -34,9 +34,13 @@ def address_allowed(address: Address, *, allow_private: bool) -> bool:
     """May this server connect to ``address``?"""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    if address.is_multicast or address.is_unspecified or address.is_reserved:
+    if address.is_multicast or address.is_unspecified:
         return False
-    if address.is_loopback or address.is_link_local or address.is_private:
+    if address.is_loopback:  # before "reserved": ::1 lies in IPv6's reserved ::/8
+        return allow_private
+    if address.is_reserved:
+        return False
+    if address.is_link_local or address.is_private:
         return allow_private
     # 100.64.0.0/10 (shared address space) and the like: not global, not private either.
     return address.is_global or allow_private

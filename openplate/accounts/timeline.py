@@ -120,6 +120,8 @@ SENTENCES: dict[str, tuple[Sentence, bool]] = {
     "session.ended": (lambda e, app: f"You signed out another browser{_browser(e)}.", False),
     "session.others_ended": (lambda e, app: _others(e), False),
     "profile.changed": (lambda e, app: "You changed your display name.", False),
+    "backchannel_logout.gave_up": (lambda e, app: f"{app} could not be told that you signed "
+                                                  "out.", False),
     "account.disabled": (lambda e, app: "The people who run this site disabled your account.",
                          True),
     "account.enabled": (lambda e, app: "The people who run this site enabled your account "

@@ -87,6 +87,7 @@ class MemoryDatabase:
         self, *, owner_id: int, secret: str | None = None, redirect_uris: Iterable[str] = (),
         grant_types: Iterable[str] = ("authorization_code", "refresh_token"),
         require_pkce: bool = False, name: str = "Test application", client_id: str | None = None,
+        post_logout_redirect_uris: Iterable[str] = (), backchannel_logout_uri: str | None = None,
     ) -> Client:
         """A registered application; public (no secret) unless ``secret`` is given."""
         clients = self._tables.clients
@@ -95,6 +96,8 @@ class MemoryDatabase:
             owner_id=owner_id, redirect_uris=tuple(redirect_uris),
             secret_digest=self.digester.digest(secret) if secret is not None else None,
             require_pkce=require_pkce, grant_types=tuple(grant_types),
+            post_logout_redirect_uris=tuple(post_logout_redirect_uris),
+            backchannel_logout_uri=backchannel_logout_uri,
         )
         clients.add(ClientRow(client.pk, client))
         return client

@@ -29,6 +29,8 @@ KINDS = (
     "passkey.removed", "passkey.failure",
     "password.reset_requested", "password.reset", "email.change_requested", "email.verified",
     "session.ended", "session.others_ended", "profile.changed",
+    # OIDC Back-Channel Logout (openplate/backchannel.py): a logout token never delivered.
+    "backchannel_logout.gave_up",
 )
 
 
