@@ -207,17 +207,16 @@ async def approve(
     now: int,
     code_ttl: int,
     issuer: str,
-    session_id: int | None = None,
     sid: str | None = None,
 ) -> str:
     """Issue a one-time code for an approved request; return where to send the browser.
 
-    ``session_id`` and ``sid``: the browser session it is approved in, and its OIDC sid (the ID
-    tokens carry it; the client hears when that session ends, Back-Channel Logout)."""
+    ``sid``: the OIDC sid of the browser session it is approved in (the ID tokens carry it; the
+    client hears when that session ends, Back-Channel Logout)."""
     scope = format_scope(request.scope)
     grant_id = await store.grants.create(
         user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time,
-        amr=" ".join(amr) or None, session_id=session_id, sid=sid,
+        amr=" ".join(amr) or None, sid=sid,
     )
     code = digester.mint(AUTHORIZATION_CODE_PREFIX)
     await store.codes.create(

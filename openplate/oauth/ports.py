@@ -24,12 +24,12 @@ class GrantStore(Protocol):
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
-        session_id: int | None = None, sid: str | None = None,
+        sid: str | None = None,
     ) -> int:
         """A new grant; ``used`` when tokens are minted for it at once (no separate touch);
         ``for_client`` for a client's own (client-credentials) grant; ``amr``: how the user
-        signed in (RFC 8176 values, space-separated), for its ID tokens; ``session_id`` and
-        ``sid``: the browser session it was granted in, and that session's OIDC sid."""
+        signed in (RFC 8176 values, space-separated), for its ID tokens; ``sid``: the OIDC sid
+        of the browser session it was granted in."""
         ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...

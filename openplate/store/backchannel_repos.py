@@ -44,7 +44,7 @@ class OwedLogout:
 def sessions_grants(session_filter: ColumnElement[bool]) -> Select[Any]:
     """The (client, user, sid) of every grant made in a session that ``session_filter`` picks,
     for a client that registered a back-channel logout URI: each is owed one logout token."""
-    in_session = exists(select(sessions.c.id).where(sessions.c.id == grants.c.session_id,
+    in_session = exists(select(sessions.c.id).where(sessions.c.sid == grants.c.sid,
                                                      session_filter))
     return (select(grants.c.client_pk, grants.c.user_id, grants.c.sid)
             .join(clients, clients.c.id == grants.c.client_pk)

@@ -52,12 +52,12 @@ class MemoryGrants:
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
-        session_id: int | None = None, sid: str | None = None,
+        sid: str | None = None,
     ) -> int:
         grants = self._unit.tables.grants
         grant = GrantRow(id=grants.next_id(), user_id=user_id, client_pk=client_pk, scope=scope,
                          created_at=now, auth_time=auth_time, last_used_at=now if used else None,
-                         for_client=for_client, amr=amr, session_id=session_id, sid=sid)
+                         for_client=for_client, amr=amr, sid=sid)
         self._unit.insert(grants, grant)
         return grant.id
 

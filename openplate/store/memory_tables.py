@@ -77,7 +77,6 @@ class GrantRow:
     revoked_at: int | None = None
     for_client: bool = False
     amr: str | None = None
-    session_id: int | None = None
     sid: str | None = None
 
 

@@ -174,12 +174,12 @@ class SqlGrants:
     async def create(
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
-        session_id: int | None = None, sid: str | None = None,
+        sid: str | None = None,
     ) -> int:
         result = await self._conn.execute(_GRANT_INSERT, {
             "user_id": user_id, "client_pk": client_pk, "scope": scope, "created_at": now,
             "auth_time": auth_time, "last_used_at": now if used else None,
-            "for_client": for_client, "amr": amr, "session_id": session_id, "sid": sid,
+            "for_client": for_client, "amr": amr, "sid": sid,
         })
         return int(result.scalar_one())
 

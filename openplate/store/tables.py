@@ -117,11 +117,9 @@ grants = Table(
     Column("for_client", Boolean, nullable=False, server_default=false()),
     # How the user signed in (RFC 8176 amr values, space-separated): the ID tokens' amr and acr.
     Column("amr", String(64), nullable=True),
-    # The browser session it was granted in (no foreign key: the session may end first) and
-    # that session's OIDC sid (a keyed digest, never the session's own id or cookie): its ID
-    # tokens carry the sid, and its client hears of the session's end (Back-Channel Logout).
-    Column("session_id", Id, nullable=True, index=True),
-    Column("sid", String(64), nullable=True),
+    # The OIDC sid of the browser session it was granted in (sessions.sid): its ID tokens carry
+    # it, and its client hears when that session ends (Back-Channel Logout).
+    Column("sid", String(64), nullable=True, index=True),
 )
 
 authorization_codes = Table(
@@ -199,6 +197,9 @@ sessions = Table(
     Column("user_agent", String(256), nullable=True),
     Column("ip", String(64), nullable=True),
     Column("last_seen_at", Time, nullable=True),
+    # The session's OIDC sid (Back-Channel Logout §2.4): random, never the cookie or the row id
+    # (a SQLite row id may come again); NULL for sessions opened before 0016.
+    Column("sid", String(32), nullable=True, index=True, unique=True),
 )
 
 # Authorisation requests parked while the user signs in and decides (two-phase authorise).

@@ -81,12 +81,6 @@ async def start(
     return record, token
 
 
-def oidc_sid(ctx: AppContext, session: SessionRecord) -> str:
-    """The session's OIDC ``sid`` (Front/Back-Channel Logout): a keyed digest of the session's
-    row, the same for as long as it lives; it reveals neither the row id nor the cookie."""
-    return ctx.digester.digest(f"oidc-sid:{session.id}:{session.created_at}")[:32]
-
-
 def user_agent_of(request: Request) -> str | None:
     """The browser's User-Agent header (the repository cuts it to a safe length)."""
     return request.headers.get("user-agent")

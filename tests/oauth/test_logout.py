@@ -180,7 +180,7 @@ async def test_the_sid_travels_from_the_approval_to_every_id_token() -> None:
     async with site.db.transaction() as store:
         location = await approve(request, user_id=site.alice.id, auth_time=T0, store=store,
                                  digester=DIGESTER, now=T0, code_ttl=60, issuer=ISSUER,
-                                 session_id=5, sid="sid-of-5")
+                                 sid="sid-of-5")
     code = parse_qs(urlsplit(location).query)["code"][0]
     first = await site.tokens({"grant_type": "authorization_code", "code": code,
                                "redirect_uri": REDIRECT_URI}, now=T0 + 1)

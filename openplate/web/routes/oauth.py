@@ -97,8 +97,7 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
             request, user_id=signed_in.user_id, auth_time=signed_in.auth_time,
             amr=signed_in.methods, store=store,
             digester=ctx.digester, now=t, code_ttl=ctx.settings.code_ttl, issuer=issuer,
-            session_id=session.id if session else None,
-            sid=sessions.oidc_sid(ctx, session) if session else None,
+            sid=session.sid if session else None,
         )
         if snapshot.consent_given:
             await _remember_consent(store, client, request, user_id=signed_in.user_id, now=t)

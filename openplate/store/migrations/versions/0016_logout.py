@@ -8,9 +8,10 @@ Create Date: 2026-12-06 14:30:00
 backchannel_logout_uri`` and ``clients.backchannel_logout_session_required``: the client
 metadata of RP-Initiated Logout §3.1 and Back-Channel Logout §2.2.
 
-``grants.session_id`` and ``grants.sid``: the browser session a grant was made in and that
-session's ``sid`` (a keyed digest); ``authorization_codes.sid`` carries it to the first ID token.
-Grants made before this revision have neither: their clients are told of nothing.
+``sessions.sid``: a session's OIDC ``sid``, random (NULL for sessions opened before this
+revision). ``grants.sid``: the sid of the session a grant was made in; ``authorization_codes.sid``
+carries it to the first ID token. Grants made before this revision have none: their clients are
+told of nothing.
 
 ``backchannel_logouts``: logout tokens owed to clients, queued with the sign-out that caused them
 and delivered by one worker at a time (openplate/store/backchannel_repos.py).
@@ -37,9 +38,10 @@ def upgrade() -> None:
                                        nullable=True))
     op.add_column('clients', sa.Column('backchannel_logout_session_required', sa.Boolean(),
                                        nullable=False, server_default=sa.false()))
-    op.add_column('grants', sa.Column('session_id', Id, nullable=True))
     op.add_column('grants', sa.Column('sid', sa.String(length=64), nullable=True))
-    op.create_index(op.f('ix_grants_session_id'), 'grants', ['session_id'])
+    op.create_index(op.f('ix_grants_sid'), 'grants', ['sid'])
+    op.add_column('sessions', sa.Column('sid', sa.String(length=32), nullable=True))
+    op.create_index(op.f('ix_sessions_sid'), 'sessions', ['sid'], unique=True)
     op.add_column('authorization_codes', sa.Column('sid', sa.String(length=64), nullable=True))
     op.create_table('backchannel_logouts',
     sa.Column('id', Id, autoincrement=True, nullable=False),
@@ -70,10 +72,12 @@ def downgrade() -> None:
     op.drop_table('backchannel_logouts')
     with op.batch_alter_table('authorization_codes', schema=None) as batch_op:
         batch_op.drop_column('sid')
-    with op.batch_alter_table('grants', schema=None) as batch_op:
-        batch_op.drop_index('ix_grants_session_id')
+    with op.batch_alter_table('sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_sessions_sid')
         batch_op.drop_column('sid')
-        batch_op.drop_column('session_id')
+    with op.batch_alter_table('grants', schema=None) as batch_op:
+        batch_op.drop_index('ix_grants_sid')
+        batch_op.drop_column('sid')
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.drop_column('backchannel_logout_session_required')
         batch_op.drop_column('backchannel_logout_uri')
