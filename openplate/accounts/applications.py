@@ -173,12 +173,12 @@ def check_post_logout_redirect_uris(uris: list[str]) -> list[str]:
         try:
             seen.setdefault(validate_for_registration(uri), None)
         except RedirectUriInvalid as error:
-            message = str(error).replace("A redirect URI", "A sign-out redirect URI")
+            message = str(error).replace("A redirect URI", "A sign-out return URI")
             raise InvalidApplication(f"{uri[:200]}: {message}",
                                      "post_logout_redirect_uris") from None
     if len(seen) > MAX_REDIRECT_URIS:
         raise InvalidApplication(
-            f"An application may have at most {MAX_REDIRECT_URIS} sign-out redirect URIs.",
+            f"An application may have at most {MAX_REDIRECT_URIS} sign-out return URIs.",
             "post_logout_redirect_uris")
     return list(seen)
 
