@@ -29,6 +29,8 @@ class Receiver:
     #: Every request seen, as (path, status answered).
     seen: list[tuple[str, int]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    #: The raw logout tokens accepted, in arrival order (for other libraries to check again).
+    raw: list[str] = field(default_factory=list)
     fail_first: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +75,7 @@ def logout_receiver(issuer: str) -> Iterator[Receiver]:
                     header, claims = receiver.validate(form["logout_token"][0])
                     with receiver.lock:
                         receiver.accepted.append((header, claims))
+                        receiver.raw.append(form["logout_token"][0])
                     status = 200
                 except Exception as error:  # noqa: BLE001 - an RP answers 400 to a bad token
                     with receiver.lock:
