@@ -32,12 +32,15 @@ class Receiver:
     #: The raw logout tokens accepted, in arrival order (for other libraries to check again).
     raw: list[str] = field(default_factory=list)
     fail_first: int = 0
+    #: Where the keys are read (default: the issuer's /oauth/jwks).
+    jwks_url: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def validate(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """§2.6: the signature with the OP's keys, iss, aud, iat, the events member, sub or
         sid, and no nonce; the ``logout+jwt`` type."""
-        keys = KeySet.import_key_set(httpx.get(self.issuer + "/oauth/jwks", timeout=10).json())
+        jwks = self.jwks_url or self.issuer + "/oauth/jwks"
+        keys = KeySet.import_key_set(httpx.get(jwks, timeout=10).json())
         decoded = jwt.decode(token, keys, algorithms=["RS256", "ES256", "EdDSA"])
         claims = decoded.claims
         assert decoded.header.get("typ") == "logout+jwt", decoded.header
@@ -54,7 +57,7 @@ class Receiver:
 
 
 @contextmanager
-def logout_receiver(issuer: str) -> Iterator[Receiver]:
+def logout_receiver(issuer: str, *, jwks_url: str | None = None) -> Iterator[Receiver]:
     """Serve a receiver on 127.0.0.1 until the block ends."""
     receiver: Receiver
 
@@ -92,7 +95,8 @@ def logout_receiver(issuer: str) -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}", issuer)
+    receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}", issuer,
+                        jwks_url=jwks_url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
