@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import _backend_server
 from tests.support.browser_flow import authorize, hidden_fields, redirect_params, sign_in
 from tests.support.logout_receiver import Receiver, logout_receiver
+from tests.support.operator_cli import operator_json
 from tests.support.seed import Account, App, Seeder
 from tests.support.server import LiveServer
 from tests.support.tokens import exchange, refresh
@@ -388,3 +389,24 @@ def test_every_logout_token_has_its_own_jti(receiver: Receiver) -> None:
     everything = [claims for _, claims in receiver.accepted]
     assert everything, "the tests above delivered tokens"
     assert len({c["jti"] for c in everything}) == len(everything)
+
+
+def test_the_operator_disabling_an_account_tells_its_apps(
+        server: LiveServer, seeder: Seeder, receiver: Receiver) -> None:
+    app = _app(seeder, receiver, path="/disabled")
+    signed = _sign_in_through(server, seeder.user(), app)
+    operator_json(server, "user", "disable", signed.account.username)
+    (token,) = _logout_tokens(receiver, app)
+    assert token["sid"] == signed.id_claims["sid"]
+    assert not _signed_in(signed.browser)
+    signed.browser.close()
+
+
+def test_deleting_the_account_tells_its_apps(
+        server: LiveServer, seeder: Seeder, receiver: Receiver) -> None:
+    app = _app(seeder, receiver, path="/deleted")
+    signed = _sign_in_through(server, seeder.user(), app)
+    operator_json(server, "user", "delete", signed.account.username, "--yes")
+    (token,) = _logout_tokens(receiver, app)
+    assert token["sub"] == signed.id_claims["sub"] and token["sid"] == signed.id_claims["sid"]
+    signed.browser.close()
