@@ -49,10 +49,12 @@ async def _validated(ctx: AppContext, store: Store, params: Params) -> LogoutReq
                                  keys=ring.published if ring is not None else ())
 
 
-def _after_sign_out(ctx: AppContext, request: LogoutRequest) -> Response:
-    """Back to the application's registered URI (with state), else our own page."""
-    response = redirect(ctx, return_location(request) or DONE)
-    sessions.clear_cookie(response, ctx)
+def _after_sign_out(ctx: AppContext, request: Request, logout: LogoutRequest) -> Response:
+    """Back to the application's registered URI (with state), else our own page; the session
+    cookie cleared if the browser sent one (a crawler gets no Set-Cookie)."""
+    response = redirect(ctx, return_location(logout) or DONE)
+    if sessions.cookie_name(ctx) in request.cookies:
+        sessions.clear_cookie(response, ctx)
     return response
 
 
@@ -65,7 +67,7 @@ async def _end_session(request: Request, params: Params) -> Response:
         except InvalidRequest as error:
             return _invalid_page(ctx, who, error)
     if who.user is None:  # nobody to sign out here: go on at once
-        return _after_sign_out(ctx, logout)
+        return _after_sign_out(ctx, request, logout)
     other_account = (logout.hint is not None
                      and logout.hint.subject != subject(who.user.id))
     app = logout.client
@@ -139,7 +141,7 @@ async def confirm_sign_out(request: Request) -> Response:
                 detail={"via": "end_session"})
     if ctx.backchannel is not None:
         ctx.backchannel.wake()
-    return _after_sign_out(ctx, logout)
+    return _after_sign_out(ctx, request, logout)
 
 
 @router.get(DONE)
