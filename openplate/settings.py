@@ -211,6 +211,15 @@ class Settings(BaseSettings):
     registration_unused_retention: int = Field(default=30 * 86_400, ge=3600)
     # How often the mail worker looks for due messages (it is woken at once for this process's).
     mail_poll_interval: float = Field(default=10.0, gt=0, le=3600)
+    # URLs that applications register and this server then requests (Back-Channel Logout URIs)
+    # may name private, loopback and link-local addresses: for development and tests only
+    # (openplate/net_guard.py; docs/logout.md). Off, such a URL is refused when registered and
+    # when requested.
+    allow_private_client_urls: bool = False
+    # Back-Channel Logout delivery: the time limit of one POST, and how long a logout token is
+    # retried (with backoff) before it is given up (and the security log says so).
+    backchannel_logout_timeout: float = Field(default=5.0, gt=0, le=60)
+    backchannel_logout_give_up: int = Field(default=3600, ge=10, le=7 * 86_400)
 
     @field_validator("security_log_retention")
     @classmethod

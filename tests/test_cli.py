@@ -103,6 +103,35 @@ def test_app_create_errors(tmp_path: Path, args: tuple[str, ...], words: str) ->
     assert_one_line_error(run(tmp_path, *args), words)
 
 
+def test_app_create_registers_the_logout_addresses(tmp_path: Path) -> None:
+    """--post-logout-redirect-uri (repeatable), --backchannel-logout-uri and
+    --backchannel-logout-session-required, checked as the application page checks them."""
+    run(tmp_path, "user", "create", "--email", "ann@example.org", "--username", "ann",
+        "--password-stdin", stdin="s3cret-password\n")
+    made = run(tmp_path, "app", "create", "--owner", "ann", "--name", "RP", "--redirect-uri",
+               "https://rp.example/cb", "--post-logout-redirect-uri", "https://rp.example/bye",
+               "--post-logout-redirect-uri", "https://rp.example/bye?x=1",
+               "--backchannel-logout-uri", "https://rp.example/bc",
+               "--backchannel-logout-session-required", "--json")
+    assert made.returncode == 0, made.stderr
+    data = json.loads(made.stdout)
+    assert data["post_logout_redirect_uris"] == ["https://rp.example/bye", "https://rp.example/bye?x=1"]
+    assert data["backchannel_logout_uri"] == "https://rp.example/bc"
+    assert data["backchannel_logout_session_required"] is True
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        row = db.execute("SELECT post_logout_redirect_uris, backchannel_logout_uri, "
+                         "backchannel_logout_session_required FROM clients WHERE client_id = ?",
+                         (data["client_id"],)).fetchone()
+    assert json.loads(row[0]) == data["post_logout_redirect_uris"] and row[1:] == (
+        "https://rp.example/bc", 1)
+    for flag, value, words in (
+            ("--backchannel-logout-uri", "http://localhost:9/bc", "use https"),
+            ("--backchannel-logout-uri", "https://192.168.1.5/bc", "private or local"),
+            ("--post-logout-redirect-uri", "https://rp.example/bye#f", "fragment")):
+        assert_one_line_error(run(tmp_path, "app", "create", "--owner", "ann", "--name", "RP",
+                                  "--redirect-uri", "https://rp.example/cb", flag, value), words)
+
+
 @pytest.mark.parametrize("args,stdin,words", [
     (("--email", "bad", "--username", "bob", "--password-stdin"), "s3cret-password\n", "e-mail"),
     (("--email", "b@example.org", "--username", "b", "--password-stdin"), "s3cret-password\n",

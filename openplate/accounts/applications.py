@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from openplate.net_guard import address_allowed
 from openplate.oauth.device import DEVICE_GRANT
 from openplate.oauth.models import Client
 from openplate.oauth.oidc.jws import ALGORITHMS
-from openplate.oauth.redirect_uris import RedirectUriInvalid, validate_for_registration
+from openplate.oauth.redirect_uris import (
+    MAX_URI_CHARS,
+    RedirectUriInvalid,
+    validate_for_registration,
+)
 from openplate.oauth.tokens import CLIENT_SECRET_PREFIX, Digester, new_client_id, new_secret
 from openplate.store.unit import Store
 
@@ -28,6 +35,7 @@ CONFIDENTIAL_GRANTS = ("authorization_code", "refresh_token")
 ALL_GRANTS = ("authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT)
 #: What a client may register as id_token_signed_response_alg (RS256 first: OIDC's default).
 ID_TOKEN_ALGS = ALGORITHMS
+_SAFE_URI = re.compile(r"[!-~]+", re.ASCII)  # printable ASCII, no spaces or controls
 
 
 class InvalidApplication(ValueError):
@@ -157,6 +165,66 @@ def check_redirect_uris(uris: list[str], *, require_one: bool) -> list[str]:
         raise InvalidApplication(
             f"An application may have at most {MAX_REDIRECT_URIS} redirect URIs.", "redirect_uris")
     return list(seen)
+
+
+def check_post_logout_redirect_uris(uris: list[str]) -> list[str]:
+    """OIDC RP-Initiated Logout §3.1 post_logout_redirect_uris: the rules of redirect URIs
+    (absolute https, or http for a loopback host; no fragment, no wildcard), repeats dropped."""
+    seen: dict[str, None] = {}
+    for uri in uris:
+        try:
+            seen.setdefault(validate_for_registration(uri), None)
+        except RedirectUriInvalid as error:
+            message = str(error).replace("A redirect URI", "A sign-out return URI")
+            raise InvalidApplication(f"{uri[:200]}: {message}",
+                                     "post_logout_redirect_uris") from None
+    if len(seen) > MAX_REDIRECT_URIS:
+        raise InvalidApplication(
+            f"An application may have at most {MAX_REDIRECT_URIS} sign-out return URIs.",
+            "post_logout_redirect_uris")
+    return list(seen)
+
+
+def check_backchannel_logout_uri(uri: str | None, *, allow_private: bool) -> str | None:
+    """OIDC Back-Channel Logout §2.2 backchannel_logout_uri: an absolute https URL (http only
+    for a loopback host, and only where the operator allows private client URLs); "MAY contain
+    port, path, and query parameter components ... MUST NOT include a fragment component".
+    Empty: none. A host written as an address must be a public one (openplate/net_guard.py
+    checks again, resolved, at every delivery)."""
+    uri = (uri or "").strip()
+    if not uri:
+        return None
+    field = "backchannel_logout_uri"
+    label = "Back-channel logout URI"
+    if len(uri) > MAX_URI_CHARS:
+        raise InvalidApplication(f"{label}: at most {MAX_URI_CHARS} characters.", field)
+    if not _SAFE_URI.fullmatch(uri):
+        raise InvalidApplication(f"{label}: no spaces or non-ASCII characters.", field)
+    if "#" in uri:
+        raise InvalidApplication(f"{label}: no fragment (#).", field)
+    try:
+        parts = urlsplit(uri)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise InvalidApplication(f"{label}: enter an absolute https:// URL.", field) from None
+    if parts.scheme not in ("https", "http") or not host or "@" in parts.netloc:
+        raise InvalidApplication(f"{label}: enter an absolute https:// URL, without a user name.",
+                                 field)
+    if port is not None and not 0 < port < 65536:
+        raise InvalidApplication(f"{label}: the port must be between 1 and 65535.", field)
+    if parts.scheme == "http" and not (allow_private and host in LOOPBACK_HOSTS):
+        raise InvalidApplication(f"{label}: use https." + (
+            " (http is allowed only for localhost.)" if allow_private else ""), field)
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if host == "localhost" or literal is not None:
+        if literal is None or not address_allowed(literal, allow_private=allow_private):
+            raise InvalidApplication(
+                f"{label}: this server does not send requests to a private or local address.",
+                field)
+    return uri
 
 
 def check_grant_types(grant_types: list[str], *, public: bool) -> list[str]:

@@ -108,6 +108,9 @@ async def delete_account(store: Store, user: UserRecord, *, now: int, by: str) -
     await store.events.append(kind="account.deleted", now=now, user_id=user.id, detail={
         "by": by, "username": user.username, "apps": len(gone.app_names),
         "maps": len(gone.map_titles), "allowed_apps": gone.allowed_apps})
+    # Ended first, so that every application told of its sessions hears they are over
+    # (Back-Channel Logout); the user's row would take them with it.
+    await store.sessions.delete_for_user(user_id=user.id)
     await store.admin.delete_user(user_id=user.id)
     return gone
 

@@ -132,6 +132,8 @@ SENTENCES: dict[str, tuple[Sentence, bool]] = {
                                            "account was wrong or expired.", True),
     "device.throttled": (lambda e, app: "Device codes typed in your account were paused after "
                                         "too many wrong ones.", True),
+    "backchannel_logout.gave_up": (lambda e, app: f"{app} could not be told that you signed "
+                                                  "out.", False),
     "account.disabled": (lambda e, app: "The people who run this site disabled your account.",
                          True),
     "account.enabled": (lambda e, app: "The people who run this site enabled your account "

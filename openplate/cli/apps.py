@@ -56,6 +56,16 @@ def add_app_create_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the app's privacy policy (https; http only for localhost)")
     parser.add_argument("--logo", metavar="PATH",
                         help="a PNG of at most 512x512 pixels and 256 KiB, shown on the consent page")
+    parser.add_argument("--post-logout-redirect-uri", action="append",
+                        dest="post_logout_redirect_uri", metavar="URI",
+                        help="where /oauth/logout may send the browser back after signing out "
+                             "(OIDC post_logout_redirect_uris; repeat for several)")
+    parser.add_argument("--backchannel-logout-uri", dest="backchannel_logout_uri", metavar="URL",
+                        help="where logout tokens are POSTed when a user's session ends "
+                             "(OIDC Back-Channel Logout; https)")
+    parser.add_argument("--backchannel-logout-session-required", action="store_true",
+                        dest="backchannel_logout_session_required",
+                        help="the app needs the sid claim in its logout tokens")
     add_json_flag(parser)
 
 
@@ -85,6 +95,10 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             homepage=args.homepage, description=args.description, privacy_url=args.privacy_url,
             require_homepage=False)
         logo = app_logos.check_logo(_read_logo(args.logo)) if args.logo is not None else None
+        logout_uris = applications.check_post_logout_redirect_uris(
+            args.post_logout_redirect_uri or [])
+        backchannel = applications.check_backchannel_logout_uri(
+            args.backchannel_logout_uri, allow_private=settings.allow_private_client_urls)
     except InvalidApplication as error:
         raise CommandError(str(error)) from None
 
@@ -106,6 +120,11 @@ def cmd_app_create(args: argparse.Namespace) -> None:
                 by_operator=True, id_token_alg=args.id_token_alg or settings.signing_alg,
                 profile=profile, logo=logo, require_pushed_authorization_requests=args.require_par,
             )
+            if logout_uris or backchannel:
+                await store.applications.set_logout(
+                    pk=client.pk, post_logout_redirect_uris=logout_uris,
+                    backchannel_logout_uri=backchannel,
+                    backchannel_logout_session_required=args.backchannel_logout_session_required)
         return {
             "client_id": client.client_id,
             "client_secret": secret,
@@ -121,6 +140,10 @@ def cmd_app_create(args: argparse.Namespace) -> None:
             "description": client.description,
             "privacy_url": client.privacy_url,
             "logo": f"/applications/{client.client_id}/logo.png" if client.logo_digest else None,
+            "post_logout_redirect_uris": logout_uris,
+            "backchannel_logout_uri": backchannel,
+            "backchannel_logout_session_required": bool(
+                backchannel and args.backchannel_logout_session_required),
         }
 
     try:

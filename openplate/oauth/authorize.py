@@ -268,13 +268,17 @@ async def approve(
     now: int,
     code_ttl: int,
     issuer: str,
+    sid: str | None = None,
 ) -> str:
-    """Issue a one-time code for an approved request; return where to send the browser."""
+    """Issue a one-time code for an approved request; return where to send the browser.
+
+    ``sid``: the OIDC sid of the browser session it is approved in (the ID tokens carry it; the
+    client hears when that session ends, Back-Channel Logout)."""
     scope = format_scope(request.scope)
     resource = " ".join(request.resource) or None
     grant_id = await store.grants.create(
         user_id=user_id, client_pk=request.client_pk, scope=scope, now=now, auth_time=auth_time,
-        amr=" ".join(amr) or None, resource=resource,
+        amr=" ".join(amr) or None, resource=resource, sid=sid,
     )
     code = digester.mint(AUTHORIZATION_CODE_PREFIX)
     await store.codes.create(
@@ -288,6 +292,7 @@ async def approve(
         nonce=request.nonce,
         auth_time=auth_time,
         amr=" ".join(amr) or None,
+        sid=sid,
         now=now,
         expires_at=now + code_ttl,
         resource=resource,

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from openplate.oauth.acr import MFA, wants_mfa
 from openplate.oauth.errors import ConsentRequired, InteractionRequired, LoginRequired, OAuthError
 from openplate.oauth.models import AuthorizationRequest, Client
+from openplate.oauth.oidc.claims import subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,19 @@ def _login_required(request: AuthorizationRequest, client: Client,
     return SignIn("login required", fresh=False) if visitor.authentication is None else None
 
 
+def _hinted_user(request: AuthorizationRequest, client: Client,
+                 visitor: VisitorSnapshot) -> Interaction | None:
+    """§3.1.2.1 id_token_hint: "If the End-User identified by the ID Token is logged in or is
+    logged in by the request, then the Authorization Server returns a positive response;
+    otherwise, it SHOULD return an error, such as login_required." Someone else signed in here
+    is asked to sign in (as whom they choose); a sign-in made for this request settles it."""
+    assert visitor.authentication is not None  # the login-required step comes first
+    if (request.hint_subject is None or visitor.signed_in_for_request
+            or subject(visitor.authentication.user_id) == request.hint_subject):
+        return None
+    return SignIn("id_token_hint", fresh=True)
+
+
 def _prompt_login(request: AuthorizationRequest, client: Client,
                   visitor: VisitorSnapshot) -> Interaction | None:
     """§3.1.2.1 prompt=login: "The Authorization Server SHOULD prompt the End-User for
@@ -187,6 +201,10 @@ STEPS: tuple[Step, ...] = (
     Step("login required", _login_required,
          lambda _: LoginRequired("The user is not signed in."),
          "nobody is signed in in this browser"),
+    Step("id_token_hint", _hinted_user,
+         lambda _: LoginRequired("The signed-in user is not the one id_token_hint names."),
+         "id_token_hint names another user than the one signed in, who has not signed in "
+         "since the request arrived"),
     Step("prompt=login", _prompt_login,
          lambda _: LoginRequired("The user must sign in again."),
          "prompt=login, and the user has not signed in since the request arrived"),

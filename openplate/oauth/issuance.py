@@ -110,6 +110,7 @@ async def mint(
     auth_time: int | None = None,
     nonce: str | None = None,
     amr: str | None = None,
+    sid: str | None = None,
     touch: bool = True,
     for_client: bool = False,
     resource: str | None = None,
@@ -146,7 +147,8 @@ async def mint(
     if touch:  # "last used" on /account/apps; a grant created just now already says so
         await store.grants.touch(grant_id=grant_id, now=ctx.now)
     id_token = await id_token_for(ctx, store, client=client, user_id=user_id, scope=scope,
-                                  access_token=access, auth_time=auth_time, nonce=nonce, amr=amr)
+                                  access_token=access, auth_time=auth_time, nonce=nonce, amr=amr,
+                                  sid=sid)
     return IssuedTokens(
         access_token=access,
         expires=expires,
@@ -174,6 +176,7 @@ def refresh_binding(client: Client, ctx: TokenContext, bound: str | None = None)
 async def id_token_for(
     ctx: TokenContext, store: OAuthStore, *, client: Client, user_id: int, scope: str,
     access_token: str, auth_time: int | None, nonce: str | None, amr: str | None = None,
+    sid: str | None = None,
 ) -> str | None:
     """An ID token when the grant has the openid scope (OIDC Core §3.1.3.3), else None; signed
     with the client's ``id_token_signed_response_alg`` (the deployment's default if it chose none)."""
@@ -186,5 +189,5 @@ async def id_token_for(
     return build_id_token(
         ctx.signer.for_alg(client.id_token_alg), issuer=ctx.issuer, client_id=client.client_id,
         claims=user_claims(profile, scopes), now=ctx.now, ttl=ctx.policy.id_token_ttl,
-        auth_time=auth_time, nonce=nonce, access_token=access_token, amr=amr,
+        auth_time=auth_time, nonce=nonce, access_token=access_token, amr=amr, sid=sid,
     )

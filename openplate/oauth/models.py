@@ -49,6 +49,13 @@ class Client:
     #: RFC 9449 §5.2 ``dpop_bound_access_tokens``: every token request of this client must
     #: carry a DPoP proof (its tokens are all DPoP-bound).
     dpop_bound_access_tokens: bool = False
+    #: OIDC RP-Initiated Logout §3.1 post_logout_redirect_uris: where /oauth/logout may send the
+    #: browser back, each matched exactly.
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    #: OIDC Back-Channel Logout §2.2: where logout tokens are POSTed (None: it wants none), and
+    #: whether it needs their ``sid``.
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -77,6 +84,9 @@ class AuthorizationRequest:
     resource: tuple[str, ...] = ()
     #: RFC 9449 §10 ``dpop_jkt``: the thumbprint of the key the code is bound to.
     dpop_jkt: str | None = None
+    #: §3.1.2.1 id_token_hint: the ``sub`` of the ID token it named, once its signature is
+    #: checked (openplate.oauth.oidc.hints); the signed-in user must be that user.
+    hint_subject: str | None = None
 
     @property
     def is_openid(self) -> bool:
@@ -115,6 +125,8 @@ class CodeRecord:
     resource: str | None = None
     #: RFC 9449 §10: redeemed only with a DPoP proof of the key with this thumbprint.
     dpop_jkt: str | None = None
+    #: The browser session's OIDC sid (Back-Channel Logout §2.4), if it was made in one.
+    sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +181,8 @@ class RefreshRecord:
     resource: str | None = None
     #: RFC 9449 §5: a public client's refresh token is bound to its DPoP key (thumbprint).
     jkt: str | None = None
+    #: Its grant's sid: the ID tokens of a refresh carry the same one.
+    sid: str | None = None
 
     @property
     def used(self) -> bool:

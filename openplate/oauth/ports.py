@@ -27,10 +27,12 @@ class GrantStore(Protocol):
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
         resource: str | None = None,
+        sid: str | None = None,
     ) -> int:
         """A new grant; ``used`` when tokens are minted for it at once (no separate touch);
         ``for_client`` for a client's own (client-credentials) grant; ``amr``: how the user
-        signed in (RFC 8176 values, space-separated), for its ID tokens."""
+        signed in (RFC 8176 values, space-separated), for its ID tokens; ``sid``: the OIDC sid
+        of the browser session it was granted in."""
         ...
 
     async def touch(self, *, grant_id: int, now: int) -> None: ...
@@ -61,6 +63,7 @@ class CodeStore(Protocol):
         amr: str | None = None,
         resource: str | None = None,
         dpop_jkt: str | None = None,
+        sid: str | None = None,
     ) -> None: ...
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openplate.oauth.models import UserProfile
+from openplate.store.backchannel_repos import SqlBackchannelLogouts
 from openplate.store.prepared import DbConnection, Prepared
 from openplate.store.tables import auth_requests, grants, sessions, users
 
@@ -58,16 +61,16 @@ _SESSION_INSERT = Prepared(sessions.insert().returning(sessions.c.id))
 _SESSION_BY_DIGEST = Prepared(select(sessions).where(
     sessions.c.digest == bindparam("d"), sessions.c.expires_at > bindparam("now")))
 _SESSION_FLASH = Prepared(
-    update(sessions).where(sessions.c.id == bindparam("sid"))
+    update(sessions).where(sessions.c.id == bindparam("session_pk"))
     .values(flash=bindparam("flash"), flash_expires_at=bindparam("until")))
 # Taking the notice is one compare-and-clear, so of two pages loaded at once only one shows it.
 _SESSION_TAKE_FLASH = Prepared(
-    update(sessions).where(sessions.c.id == bindparam("sid"), sessions.c.flash == bindparam("seen"))
+    update(sessions).where(sessions.c.id == bindparam("session_pk"), sessions.c.flash == bindparam("seen"))
     .values(flash=None, flash_expires_at=None))
 # Written only when the last note is older than the interval (see SqlSessions.seen).
 _SESSION_SEEN = Prepared(
     update(sessions)
-    .where(sessions.c.id == bindparam("sid"),
+    .where(sessions.c.id == bindparam("session_pk"),
            or_(sessions.c.last_seen_at.is_(None), sessions.c.last_seen_at <= bindparam("due")))
     .values(last_seen_at=bindparam("now"), ip=func.coalesce(bindparam("ip"), sessions.c.ip)))
 _PARK = Prepared(auth_requests.insert())
@@ -200,6 +203,8 @@ class SessionRecord:
     last_seen_at: int | None = None
     user_agent: str | None = None
     ip: str | None = None
+    #: The OIDC sid of a signed-in session (Back-Channel Logout), random; None while anonymous.
+    sid: str | None = None
 
 
 class SqlSessions:
@@ -214,17 +219,18 @@ class SqlSessions:
         ``amr`` as how the user signed in. ``user_agent`` is cut to ``USER_AGENT_MAX``
         characters, ``ip`` to 64."""
         signed_in = user_id is not None
+        sid = secrets.token_urlsafe(18) if signed_in else None  # 24 characters, 144 bits
         agent = user_agent[:USER_AGENT_MAX] if user_agent else None
         address = ip[:64] if ip else None
         result = await self._conn.execute(_SESSION_INSERT, {
             "digest": digest, "csrf_token": csrf_token, "user_id": user_id, "created_at": now,
             "auth_time": now if signed_in else None, "expires_at": expires_at,
             "amr": " ".join(amr) if signed_in and amr else None,
-            "user_agent": agent, "ip": address, "last_seen_at": now,
+            "user_agent": agent, "ip": address, "last_seen_at": now, "sid": sid,
         })
         return SessionRecord(
             int(result.scalar_one()), user_id, csrf_token, now if signed_in else None,
-            expires_at, None, amr if signed_in else (), now, now, agent, address,
+            expires_at, None, amr if signed_in else (), now, now, agent, address, sid,
         )
 
     async def by_digest(self, *, digest: str, now: int) -> SessionRecord | None:
@@ -247,39 +253,46 @@ class SqlSessions:
         than ``every`` seconds ago: one conditional UPDATE, so of several nodes seeing it at
         once at most one writes. True if this call wrote."""
         result = await self._conn.execute(_SESSION_SEEN, {
-            "sid": session_id, "now": now, "due": now - every,
+            "session_pk": session_id, "now": now, "due": now - every,
             "ip": ip[:64] if ip else None})
         return bool(result.rowcount == 1)
 
+    # Every way a session is ended here first owes its clients a logout token (OIDC
+    # Back-Channel Logout; store/backchannel_repos.py), in the same unit of work.
+
+    async def _end(self, *conditions: ColumnElement[bool]) -> int:
+        """Delete the sessions that ``conditions`` pick, queueing their logout tokens first;
+        how many were deleted."""
+        where = and_(*conditions)
+        await SqlBackchannelLogouts(self._conn).queue_for_sessions(where, now=int(time.time()))
+        result = await self._conn.execute(delete(sessions).where(where))
+        return int(result.rowcount or 0)
+
     async def delete(self, *, session_id: int) -> None:
-        await self._conn.execute(delete(sessions).where(sessions.c.id == session_id))
+        await self._end(sessions.c.id == session_id)
 
     async def delete_of_user(self, *, user_id: int, session_id: int) -> bool:
         """End one of the user's sessions; False if it is not theirs (or already ended)."""
-        result = await self._conn.execute(
-            delete(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id))
-        return bool(result.rowcount == 1)
+        return await self._end(sessions.c.id == session_id, sessions.c.user_id == user_id) == 1
 
     async def delete_others(self, *, user_id: int, keep: int, now: int) -> int:
         """End every live session of the user but ``keep``; how many ended (expired ones are
         left to the purge)."""
-        result = await self._conn.execute(
-            delete(sessions).where(sessions.c.user_id == user_id, sessions.c.id != keep,
-                                   sessions.c.expires_at > now))
-        return int(result.rowcount or 0)
+        return await self._end(sessions.c.user_id == user_id, sessions.c.id != keep,
+                               sessions.c.expires_at > now)
 
     async def delete_for_user(self, *, user_id: int) -> None:
-        await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        await self._end(sessions.c.user_id == user_id)
 
     async def set_flash(self, *, session_id: int, flash: str, expires_at: int) -> None:
         """Keep a one-time notice with the session until ``take_flash`` or ``expires_at``."""
         await self._conn.execute(
-            _SESSION_FLASH, {"sid": session_id, "flash": flash, "until": expires_at})
+            _SESSION_FLASH, {"session_pk": session_id, "flash": flash, "until": expires_at})
 
     async def take_flash(self, *, session_id: int, seen: str) -> bool:
         """Remove the notice ``seen`` in the session (as ``by_digest`` read it); True if this
         call removed it, so the caller may show it (a concurrent page load did not)."""
-        result = await self._conn.execute(_SESSION_TAKE_FLASH, {"sid": session_id, "seen": seen})
+        result = await self._conn.execute(_SESSION_TAKE_FLASH, {"session_pk": session_id, "seen": seen})
         return bool(result.rowcount == 1)
 
 
@@ -287,6 +300,7 @@ def _session(row: Any, flash: str | None) -> SessionRecord:
     return SessionRecord(
         row.id, row.user_id, row.csrf_token, row.auth_time, row.expires_at, flash,
         tuple((row.amr or "").split()), row.created_at, row.last_seen_at, row.user_agent, row.ip,
+        row.sid,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from openplate.store.account_repos import UserRecord, user_from_row
+from openplate.store.backchannel_repos import SqlBackchannelLogouts
 from openplate.store.client_cache import ClientCache
 from openplate.store.prepared import DbConnection
 from openplate.store.tables import (
@@ -182,6 +183,9 @@ class SqlAdmin:
         await self._conn.execute(
             update(grants).where(grants.c.user_id == user_id, grants.c.revoked_at.is_(None))
             .values(revoked_at=now))
+        # Their applications hear that the sessions ended (Back-Channel Logout), as on sign-out.
+        await SqlBackchannelLogouts(self._conn).queue_for_sessions(
+            sessions.c.user_id == user_id, now=now)
         await self._conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
     async def deletion_preview(self, *, user_id: int) -> DeletionPreview:

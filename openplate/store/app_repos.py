@@ -119,6 +119,17 @@ class SqlApplications:
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(**values))
         self._changed()
 
+    async def set_logout(self, *, pk: int, post_logout_redirect_uris: list[str],
+                         backchannel_logout_uri: str | None,
+                         backchannel_logout_session_required: bool) -> None:
+        """Save the logout settings (RP-Initiated Logout §3.1, Back-Channel Logout §2.2),
+        checked by accounts/applications.py."""
+        await self._conn.execute(update(clients).where(clients.c.id == pk).values(
+            post_logout_redirect_uris=json.dumps(post_logout_redirect_uris),
+            backchannel_logout_uri=backchannel_logout_uri,
+            backchannel_logout_session_required=backchannel_logout_session_required))
+        self._changed()
+
     async def set_profile(self, *, pk: int, profile: AppProfile) -> None:
         """Save the homepage, description and privacy-policy URL (None clears one)."""
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(

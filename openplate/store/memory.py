@@ -94,6 +94,7 @@ class MemoryDatabase:
         require_pkce: bool = False, name: str = "Test application", client_id: str | None = None,
         dpop_bound_access_tokens: bool = False,
         require_pushed_authorization_requests: bool = False,
+        post_logout_redirect_uris: Iterable[str] = (), backchannel_logout_uri: str | None = None,
     ) -> Client:
         """A registered application; public (no secret) unless ``secret`` is given."""
         clients = self._tables.clients
@@ -104,6 +105,8 @@ class MemoryDatabase:
             require_pkce=require_pkce, grant_types=tuple(grant_types),
             dpop_bound_access_tokens=dpop_bound_access_tokens,
             require_pushed_authorization_requests=require_pushed_authorization_requests,
+            post_logout_redirect_uris=tuple(post_logout_redirect_uris),
+            backchannel_logout_uri=backchannel_logout_uri,
         )
         clients.add(ClientRow(client.pk, client))
         return client

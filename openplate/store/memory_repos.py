@@ -54,11 +54,12 @@ class MemoryGrants:
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
         resource: str | None = None,
+        sid: str | None = None,
     ) -> int:
         grants = self._unit.tables.grants
         grant = GrantRow(id=grants.next_id(), user_id=user_id, client_pk=client_pk, scope=scope,
                          created_at=now, auth_time=auth_time, last_used_at=now if used else None,
-                         for_client=for_client, amr=amr, resource=resource)
+                         for_client=for_client, amr=amr, resource=resource, sid=sid)
         self._unit.insert(grants, grant)
         return grant.id
 
@@ -96,14 +97,14 @@ class MemoryCodes:
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
         scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
         now: int, expires_at: int, amr: str | None = None, resource: str | None = None,
-        dpop_jkt: str | None = None,
+        dpop_jkt: str | None = None, sid: str | None = None,
     ) -> None:
         codes = self._unit.tables.codes
         self._unit.insert(codes, CodeRow(
             id=codes.next_id(), digest=digest, grant_id=grant_id, client_pk=client_pk,
             user_id=user_id, redirect_uri=redirect_uri, scope=scope, code_challenge=code_challenge,
             nonce=nonce, auth_time=auth_time, created_at=now, expires_at=expires_at, amr=amr,
-            resource=resource, dpop_jkt=dpop_jkt,
+            resource=resource, dpop_jkt=dpop_jkt, sid=sid,
         ))
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -175,7 +176,7 @@ class MemoryTokens:
             auth_time=grant.auth_time,
             issued_at=token.created_at, successor_stamp=token.successor_stamp,
             grant_used_at=grant.last_used_at, access_digest=token.access_digest, amr=grant.amr,
-            resource=grant.resource, jkt=token.jkt,
+            resource=grant.resource, jkt=token.jkt, sid=grant.sid,
         )
 
     async def use_refresh(

@@ -78,6 +78,7 @@ class GrantRow:
     for_client: bool = False
     amr: str | None = None
     resource: str | None = None
+    sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +99,14 @@ class CodeRow:
     amr: str | None = None
     resource: str | None = None
     dpop_jkt: str | None = None
+    sid: str | None = None
 
     def record(self, *, used: bool) -> CodeRecord:
         return CodeRecord(
             id=self.id, grant_id=self.grant_id, client_pk=self.client_pk, user_id=self.user_id,
             redirect_uri=self.redirect_uri, scope=self.scope, code_challenge=self.code_challenge,
             expires_at=self.expires_at, used=used, nonce=self.nonce, auth_time=self.auth_time,
-            amr=self.amr, resource=self.resource, dpop_jkt=self.dpop_jkt,
+            amr=self.amr, resource=self.resource, dpop_jkt=self.dpop_jkt, sid=self.sid,
         )
 
 

@@ -60,6 +60,7 @@ _CODE_COLUMNS = (
     authorization_codes.c.amr,
     authorization_codes.c.resource,
     authorization_codes.c.dpop_jkt,
+    authorization_codes.c.sid,
 )
 # A code whose grant was revoked meanwhile (a new password, the app revoked), or whose user or
 # application was disabled, is not consumed: its tokens would be born dead.
@@ -78,6 +79,7 @@ _REFRESH_BY_DIGEST = Prepared(
     select(refresh_tokens, grants.c.revoked_at.label("grant_revoked_at"),
            grants.c.auth_time.label("auth_time"), grants.c.last_used_at.label("grant_used_at"),
            grants.c.amr.label("amr"), grants.c.resource.label("grant_resource"),
+           grants.c.sid.label("sid"),
            users.c.disabled_at.label("user_disabled_at"),
            clients.c.disabled_at.label("client_disabled_at"))
     .join(grants, grants.c.id == refresh_tokens.c.grant_id)
@@ -149,6 +151,9 @@ def client_from_row(row: Any) -> Client:
         registration=row.registration,
         application_type=row.application_type or "web",
         dpop_bound_access_tokens=bool(row.dpop_bound_access_tokens),
+        post_logout_redirect_uris=tuple(json.loads(row.post_logout_redirect_uris or "[]")),
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        backchannel_logout_session_required=bool(row.backchannel_logout_session_required),
     )
 
 
@@ -178,11 +183,12 @@ class SqlGrants:
         self, *, user_id: int, client_pk: int, scope: str, now: int, auth_time: int | None = None,
         used: bool = False, for_client: bool = False, amr: str | None = None,
         resource: str | None = None,
+        sid: str | None = None,
     ) -> int:
         result = await self._conn.execute(_GRANT_INSERT, {
             "user_id": user_id, "client_pk": client_pk, "scope": scope, "created_at": now,
             "auth_time": auth_time, "last_used_at": now if used else None,
-            "for_client": for_client, "amr": amr, "resource": resource,
+            "for_client": for_client, "amr": amr, "resource": resource, "sid": sid,
         })
         return int(result.scalar_one())
 
@@ -218,7 +224,7 @@ def _code(row: Any, *, used: bool) -> CodeRecord:
         id=row.id, grant_id=row.grant_id, client_pk=row.client_pk, user_id=row.user_id,
         redirect_uri=row.redirect_uri, scope=row.scope, code_challenge=row.code_challenge,
         expires_at=row.expires_at, used=used, nonce=row.nonce, auth_time=row.auth_time,
-        amr=row.amr, resource=row.resource, dpop_jkt=row.dpop_jkt,
+        amr=row.amr, resource=row.resource, dpop_jkt=row.dpop_jkt, sid=row.sid,
     )
 
 
@@ -230,13 +236,13 @@ class SqlCodes:
         self, *, digest: str, grant_id: int, client_pk: int, user_id: int, redirect_uri: str,
         scope: str, code_challenge: str | None, nonce: str | None, auth_time: int | None,
         now: int, expires_at: int, amr: str | None = None, resource: str | None = None,
-        dpop_jkt: str | None = None,
+        dpop_jkt: str | None = None, sid: str | None = None,
     ) -> None:
         await self._conn.execute(_CODE_INSERT, {
             "digest": digest, "grant_id": grant_id, "client_pk": client_pk, "user_id": user_id,
             "redirect_uri": redirect_uri, "scope": scope, "code_challenge": code_challenge,
             "nonce": nonce, "auth_time": auth_time, "created_at": now, "expires_at": expires_at,
-            "used_at": None, "amr": amr, "resource": resource, "dpop_jkt": dpop_jkt,
+            "used_at": None, "amr": amr, "resource": resource, "dpop_jkt": dpop_jkt, "sid": sid,
         })
 
     async def consume(self, *, digest: str, now: int) -> CodeRecord | None:
@@ -291,7 +297,7 @@ class SqlTokens:
                            or row.client_disabled_at is not None),
             auth_time=row.auth_time, issued_at=row.created_at, successor_stamp=row.successor_stamp,
             grant_used_at=row.grant_used_at, access_digest=row.access_digest, amr=row.amr,
-            resource=row.grant_resource, jkt=row.jkt,
+            resource=row.grant_resource, jkt=row.jkt, sid=row.sid,
         )
 
     async def use_refresh(

@@ -28,6 +28,7 @@ from openplate.store.tables import (
     access_tokens,
     auth_requests,
     authorization_codes,
+    backchannel_logouts,
     clients,
     device_codes,
     dpop_proofs,
@@ -125,6 +126,10 @@ def rules(now: int, retention: Retention) -> list[Rule]:
         # nothing any more (the counts stay in maps.view_count).
         Rule("map_views", map_views, map_views.c.day < now // DAY - 1),
         Rule("mail_outbox", mail_outbox, mail_outbox.c.sent_at < now - retention.sent_mail),
+        # Logout tokens delivered or given up: kept as long as sent mail, then gone.
+        Rule("backchannel_logouts", backchannel_logouts, or_(
+            backchannel_logouts.c.delivered_at < now - retention.sent_mail,
+            backchannel_logouts.c.gave_up_at < now - retention.sent_mail)),
         Rule("password_resets", password_resets, password_resets.c.expires_at < now),
         Rule("email_verifications", email_verifications, email_verifications.c.expires_at < now),
         Rule("security_events", security_events,

@@ -33,6 +33,8 @@ KINDS = (
     "client.registered", "client.registration_updated",
     # RFC 8628 device authorisations (web/routes/device.py)
     "device.allowed", "device.denied", "device.code_failure", "device.throttled",
+    # OIDC Back-Channel Logout (openplate/backchannel.py): a logout token never delivered.
+    "backchannel_logout.gave_up",
 )
 
 

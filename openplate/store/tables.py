@@ -101,6 +101,12 @@ clients = Table(
     Column("registered_metadata", Text, nullable=True),
     # RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof.
     Column("dpop_bound_access_tokens", Boolean, nullable=False, server_default=false()),
+    # OIDC RP-Initiated Logout §3.1 post_logout_redirect_uris (a JSON list, matched exactly)
+    # and Back-Channel Logout §2.2 backchannel_logout_uri / _session_required.
+    Column("post_logout_redirect_uris", Text, nullable=False, server_default="[]"),
+    Column("backchannel_logout_uri", String(2000), nullable=True),
+    Column("backchannel_logout_session_required", Boolean, nullable=False,
+           server_default=false()),
 )
 
 # RFC 7591 §3 initial access tokens (`openplate app registration-token`): what lets a client
@@ -146,6 +152,9 @@ grants = Table(
     Column("amr", String(64), nullable=True),
     # RFC 8707: the resources the user authorised it for (space-separated); NULL: none named.
     Column("resource", String(500), nullable=True),
+    # The OIDC sid of the browser session it was granted in (sessions.sid): its ID tokens carry
+    # it, and its client hears when that session ends (Back-Channel Logout).
+    Column("sid", String(64), nullable=True, index=True),
 )
 
 authorization_codes = Table(
@@ -168,6 +177,7 @@ authorization_codes = Table(
     Column("resource", String(500), nullable=True),  # RFC 8707, as its grant's
     # RFC 9449 §10 dpop_jkt: redeemed only with a DPoP proof of this key (its thumbprint).
     Column("dpop_jkt", String(43), nullable=True),
+    Column("sid", String(64), nullable=True),  # the grant's sid (OIDC Back-Channel Logout §2.4)
 )
 
 # RFC 8628: a device authorisation. Its device code and user code are stored only as keyed
@@ -266,6 +276,9 @@ sessions = Table(
     Column("user_agent", String(256), nullable=True),
     Column("ip", String(64), nullable=True),
     Column("last_seen_at", Time, nullable=True),
+    # The session's OIDC sid (Back-Channel Logout §2.4): random, never the cookie or the row id
+    # (a SQLite row id may come again); NULL for sessions opened before 0016.
+    Column("sid", String(32), nullable=True, index=True, unique=True),
 )
 
 # Authorisation requests parked while the user signs in and decides (two-phase authorise).
@@ -550,6 +563,27 @@ mail_outbox = Table(
     Column("next_attempt_at", Time, nullable=False, index=True),
     Column("claimed_until", Time, nullable=True),
     Column("sent_at", Time, nullable=True, index=True),
+    Column("last_error", String(500), nullable=True),
+)
+
+# OIDC Back-Channel Logout 1.0: a logout token owed to a client, queued in the unit of work that
+# ended the session and delivered by one worker at a time (store/backchannel_repos.py).
+backchannel_logouts = Table(
+    "backchannel_logouts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("client_pk", Id, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("subject", String(64), nullable=False),  # the token's sub
+    Column("sid", String(64), nullable=True),  # the token's sid (None: sub only)
+    Column("jti", String(64), nullable=False, unique=True),
+    Column("created_at", Time, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Time, nullable=False, index=True),
+    Column("claimed_until", Time, nullable=True),
+    # Set once: delivered (200/204), or given up on after the retry window.
+    Column("delivered_at", Time, nullable=True),
+    Column("gave_up_at", Time, nullable=True),
     Column("last_error", String(500), nullable=True),
 )
 

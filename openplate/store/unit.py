@@ -12,6 +12,7 @@ from openplate.oauth.tokens import Digester
 from openplate.store.account_repos import SqlAuthRequests, SqlSessions, SqlUsers
 from openplate.store.admin_repos import SqlAdmin
 from openplate.store.app_repos import SqlApplications
+from openplate.store.backchannel_repos import SqlBackchannelLogouts
 from openplate.store.category_counts import CategoryCounts
 from openplate.store.category_repos import SqlCategories
 from openplate.store.client_cache import ClientCache
@@ -150,6 +151,10 @@ class Store:
     @_repository
     def outbox(self) -> SqlOutbox:
         return SqlOutbox(self.conn)
+
+    @_repository
+    def backchannel_logouts(self) -> SqlBackchannelLogouts:
+        return SqlBackchannelLogouts(self.conn)
 
     @_repository
     def counters(self) -> SqlCounters:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 from openplate import __version__, signing
+from openplate.backchannel import BackchannelWorker
 from openplate.housekeeping import purge_forever, retention_of
 from openplate.mail.transport import transport_for
 from openplate.mail.worker import MailWorker
@@ -56,6 +57,7 @@ from openplate.web.routes import (
     email_settings,
     library,
     library_search,
+    logout,
     map_upload_page,
     oauth,
     oidc,
@@ -191,6 +193,7 @@ def create_app(settings: Settings) -> OpenplateApp:
                 int(getattr(pool, "checkedin", lambda: 0)()))
 
     db = Database(engine, digester)
+    live_keys = LiveKeys()
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -206,7 +209,7 @@ def create_app(settings: Settings) -> OpenplateApp:
             device_interval=settings.device_poll_interval,
         ),
         parse_slots=asyncio.Semaphore(settings.upload_parse_concurrency),
-        keys=LiveKeys(),
+        keys=live_keys,
         metadata_json=oidc.metadata_json(settings),
         metrics=Metrics(pool_stats),
         mail=MailWorker(
@@ -215,6 +218,12 @@ def create_app(settings: Settings) -> OpenplateApp:
             sender=settings.mail_sender, base_url=settings.base_url,
             poll_interval=settings.mail_poll_interval),
         redis=_redis(settings.redis_url, settings.redis_timeout),
+        backchannel=BackchannelWorker(
+            db, ring=lambda: live_keys.ring, issuer=settings.base_url,
+            allow_private=settings.allow_private_client_urls,
+            timeout=settings.backchannel_logout_timeout,
+            give_up=settings.backchannel_logout_give_up,
+            poll_interval=settings.mail_poll_interval),
         throttle=ThrottlePolicy.of(
             signin_account=settings.signin_failures_per_account,
             signin_ip=settings.signin_failures_per_ip,
@@ -239,6 +248,8 @@ def create_app(settings: Settings) -> OpenplateApp:
             ctx.policy.restart.last_activity = await last_refresh_activity(store.conn)
         tasks = [asyncio.create_task(reload_keys_forever(ctx)),
                  asyncio.create_task(ctx.mail.run_forever())]
+        if ctx.backchannel is not None:
+            tasks.append(asyncio.create_task(ctx.backchannel.run_forever()))
         if missing_next:
             tasks.append(asyncio.create_task(publish_next_keys(ctx, missing_next)))
         if settings.purge_interval:
@@ -294,6 +305,7 @@ def create_app(settings: Settings) -> OpenplateApp:
     app.include_router(oauth.router)
     app.include_router(registration.router)
     app.include_router(device.router)
+    app.include_router(logout.router)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # Jinja2 and the Redis client load when first needed, not at 
     from redis.asyncio import Redis
 
     from openplate.accounts.second_factor import TotpSecretSeal
+    from openplate.backchannel import BackchannelWorker
     from openplate.mail.worker import MailWorker
     from openplate.store.redis_counters import RedisCounters
     from openplate.web.notices import NoticeSeal
@@ -72,6 +73,8 @@ class AppContext:
     metrics: Metrics
     mail: MailWorker
     redis: Redis | None = None
+    #: Delivers Back-Channel Logout tokens (openplate/backchannel.py).
+    backchannel: BackchannelWorker | None = None
 
     @cached_property
     def templates(self) -> Environment:

@@ -190,6 +190,8 @@ def test_every_page_fits_the_width_and_passes_axe(
     page.goto("/docs")
     _open_every_operation(page)
     check("docs", skip_link=False)
+    page.goto("/oauth/logout/done")
+    check("signed-out")
     page.goto("/password/forgot")
     check("password-forgot")
     page.goto("/password/reset/oppr_" + "x" * 43)
@@ -266,6 +268,13 @@ def test_every_page_fits_the_width_and_passes_axe(
     page.get_by_role("button", name="Update").click()
     expect(page.get_by_role("alert")).to_be_visible()
     check("application-error")
+    page.goto("/oauth/logout?" + urlencode({"client_id": site.own_client_id, "state": "s"}))
+    expect(page.locator("#logout-confirm").get_by_role("button", name="Sign out")).to_be_visible()
+    check("logout-confirm")
+    page.goto("/oauth/logout?" + urlencode({"client_id": site.own_client_id,
+                                            "post_logout_redirect_uri": LONG_URI}))
+    expect(page.get_by_role("alert")).to_be_visible()
+    check("logout-error")
     page.goto(f"/applications/{site.own_client_id}/rotate-secret")
     check("rotate-confirm")
     page.goto(f"/applications/{site.own_client_id}/delete")
@@ -321,7 +330,7 @@ def test_every_page_fits_the_width_and_passes_axe(
     known[str(width)] = counts
     report.write_text(json.dumps(known, indent=1, sort_keys=True))
     assert problems == [], "\n".join(problems)
-    assert len(counts) == 51
+    assert len(counts) == 54
 
 
 def test_the_skip_link_moves_to_the_main_content(page: Page) -> None:

@@ -61,6 +61,9 @@ KNOWN_METADATA: dict[str, str] = {
     "authorization_response_iss_parameter_supported": BOOLEAN,
     # RFC 9449 §5.1 (registered in IANA's OAuth Authorization Server Metadata registry).
     "dpop_signing_alg_values_supported": STRINGS,
+    # Front-Channel Logout §3 and Back-Channel Logout §2.1 (the suite knows them too).
+    "frontchannel_logout_supported": BOOLEAN, "frontchannel_logout_session_supported": BOOLEAN,
+    "backchannel_logout_supported": BOOLEAN, "backchannel_logout_session_supported": BOOLEAN,
 }
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 Appendix A.4
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -196,14 +199,17 @@ def _answers(live: LiveServer, meta: dict[str, Any]) -> None:
             assert answer.status_code in (400, 401) and "error" in answer.json(), name
         docs = http.get(url("service_documentation"))
         assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
+        # RP-Initiated Logout: a browser signed in nowhere goes on at once to our own page.
+        logout = http.get(url("end_session_endpoint"))
+        assert logout.status_code == 303 and logout.headers["location"] == "/oauth/logout/done"
         for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
                      "revocation_endpoint", "introspection_endpoint", "service_documentation",
-                     "device_authorization_endpoint"):
+                     "device_authorization_endpoint", "end_session_endpoint"):
             assert name in meta, name  # each one above was reached
         assert not {n for n in meta if n.endswith(("_endpoint", "_uri", "_documentation"))} - {
             "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
             "revocation_endpoint", "introspection_endpoint", "service_documentation",
-            "device_authorization_endpoint"}, \
+            "device_authorization_endpoint", "end_session_endpoint"}, \
             "a URL in the document that this test does not reach"
 
 

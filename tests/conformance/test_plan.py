@@ -89,6 +89,32 @@ PLANS: dict[str, tuple[tuple[str, str], ...]] = {
         ("OIDCCEnsureClientAssertionWithIssAudSucceeds",
          "oidcc-ensure-client-assertion-with-iss-aud-succeeds"),
     ),
+    # OIDCCRpInitiatedLogoutTestPlan, and two modules of its earlier versions (bad hint, query
+    # added to the URI) that the suite still publishes.
+    "RP-Initiated Logout OP": (
+        ("OIDCCRpInitiatedLogoutDiscoveryEndpointVerification",
+         "oidcc-rp-initiated-logout-discovery-endpoint-verification"),
+        ("OIDCCRpInitiatedLogout", "oidcc-rp-initiated-logout"),
+        ("OIDCCRpInitiatedLogoutBadLogoutRedirectUri",
+         "oidcc-rp-initiated-logout-bad-post-logout-redirect-uri"),
+        ("OIDCCRpInitiatedLogoutModifiedIdTokenHint",
+         "oidcc-rp-initiated-logout-modified-id-token-hint"),
+        ("OIDCCRpInitiatedLogoutNoIdTokenHint", "oidcc-rp-initiated-logout-no-id-token-hint"),
+        ("OIDCCRpInitiatedLogoutNoParams", "oidcc-rp-initiated-logout-no-params"),
+        ("OIDCCRpInitiatedLogoutNoPostLogoutRedirectUri",
+         "oidcc-rp-initiated-logout-no-post-logout-redirect-uri"),
+        ("OIDCCRpInitiatedLogoutNoState", "oidcc-rp-initiated-logout-no-state"),
+        ("OIDCCRpInitiatedLogoutOnlyState", "oidcc-rp-initiated-logout-only-state"),
+        ("OIDCCRpInitiatedLogoutBadIdTokenHint", "oidcc-rp-initiated-logout-bad-id-token-hint"),
+        ("OIDCCRpInitiatedLogoutQueryAddedToLogoutRedirectUri",
+         "oidcc-rp-initiated-logout-query-added-to-post-logout-redirect-uri"),
+    ),
+    # OIDCCBackchannelRpInitiatedLogoutTestPlan ("Back-Channel OP").
+    "Back-Channel OP": (
+        ("OIDCCBackchannelLogoutDiscoveryEndpointVerification",
+         "oidcc-backchannel-logout-discovery-endpoint-verification"),
+        ("OIDCCBackChannelRpInitiatedLogout", "oidcc-backchannel-rp-initiated-logout"),
+    ),
 }
 
 

@@ -486,6 +486,44 @@ def test_token_endpoint_body_over_the_cap_is_413(
     assert response.headers["cache-control"] == "no-store"
 
 
+# --- /oauth/logout (OIDC RP-Initiated Logout) -------------------------------------------------
+
+LOGOUT_NAMES = [b"id_token_hint", b"client_id", b"post_logout_redirect_uri", b"state",
+                b"logout_hint", b"ui_locales"]
+
+
+@FUZZ
+@given(pairs=st.lists(st.tuples(st.one_of(st.sampled_from(LOGOUT_NAMES), junk_component()),
+                                st.one_of(junk_component(),
+                                          st.sampled_from([b"e30.e30.e30", b"a.b.c", REDIRECT.encode(),
+                                                           b"opc_nope", b"x" * 8193]))),
+                      max_size=3),
+       signed_in_browser=st.booleans())
+def test_the_end_session_endpoint_never_redirects_where_nothing_is_registered(
+    live: Live, signed_in: httpx.Client, watch: LogWatch, pairs: list[tuple[bytes, bytes]],
+    signed_in_browser: bool,
+) -> None:
+    """Whatever the query: a 400 page, the confirmation (signed in), or (signed out) our own
+    signed-out page; never a redirect elsewhere, since no application here registered a
+    post_logout_redirect_uri; never a 5xx."""
+    query = encode_pairs(pairs).decode("ascii")
+    assume(len(query) < 60_000)  # httpx refuses longer URLs before sending (the server's limit
+    # for long lines is tested elsewhere)
+    if signed_in_browser:
+        response = signed_in.get("/oauth/logout?" + query)
+    else:
+        with client(live) as browser:
+            response = browser.get("/oauth/logout?" + query)
+    watch.check(query)
+    if response.status_code == 303:
+        assert not signed_in_browser and response.headers["location"] == "/oauth/logout/done"
+    elif response.status_code == 200:
+        assert signed_in_browser and "Sign out of Openplate?" in response.text, describe(response)
+    else:
+        assert response.status_code in (400, 414, 431) and is_html(response), describe(response)
+        assert "location" not in response.headers
+
+
 # --- unexpected methods -----------------------------------------------------------------------
 
 ALLOWED_METHODS = {
@@ -498,6 +536,8 @@ ALLOWED_METHODS = {
     "/oauth/device_authorization": {"POST"}, "/device": {"GET", "POST"},
     "/device/confirm": {"GET"}, "/device/decision": {"POST"}, "/device/done": {"GET"},
     "/device/qr": {"GET"},
+    "/oauth/logout": {"GET", "POST"}, "/oauth/logout/confirm": {"POST"},
+    "/oauth/logout/done": {"GET"},
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND", "SEARCH", "PURGE",
            "LOCK", "MKCOL"]
@@ -758,7 +798,8 @@ FORM_POSTS = ["/signin", "/signup", "/signout", "/oauth/auth/decision", "/applic
               "/account/delete", "/password/forgot", "/password/reset/oppr_nope", "/account/email",
               "/account/email/resend", "/account/email/verify/opev_nope", "/account",
               "/account/sessions/1/sign-out", "/account/sessions/sign-out-others",
-              "/account/maps/abcdefg/delete", "/device", "/device/decision"]
+              "/account/maps/abcdefg/delete", "/device", "/device/decision",
+              "/oauth/logout/confirm"]
 
 
 #: The application forms (multipart, with a logo): bounded by the route, not the 256 KiB cap.
@@ -834,6 +875,8 @@ def expected_with_csrf(path: str, form: FormData | None) -> set[int]:
         "/password/forgot": {303, 400, 429},  # the same answer for any name, or a bad one
         "/password/reset/oppr_nope": {410},  # no such link
         "/account/email/verify/opev_nope": {410},
+        # Signed out: nothing to end; on to our own page, or a request that cannot be used.
+        "/oauth/logout/confirm": {303, 400},
     }.get(path, {303, 403})  # everything else wants a signed-in user: to /signin, or refused
 
 
@@ -855,6 +898,8 @@ def test_form_posts_with_a_valid_csrf_token(
         assert location.startswith("/") and not location.startswith("//"), location
         if path == "/password/forgot":
             assert location.startswith("/password/forgot/sent?next="), location
+        elif path == "/oauth/logout/confirm":
+            assert location == "/oauth/logout/done", location
         elif path not in ("/signin", "/signup", "/signout"):
             assert location.startswith("/signin?next="), location
     else:

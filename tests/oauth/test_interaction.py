@@ -176,8 +176,8 @@ def test_rules_that_hold_for_every_combination() -> None:
 
 def test_every_step_has_a_name_and_says_when_it_applies() -> None:
     names = [step.name for step in STEPS]
-    assert names == ["login required", "prompt=login", "max_age", "acr_values", "verified e-mail",
-                     "consent"]
+    assert names == ["login required", "id_token_hint", "prompt=login", "max_age", "acr_values",
+                     "verified e-mail", "consent"]
     for step in STEPS:
         assert step.when and step.silent_error(step.name).error in (
             "login_required", "interaction_required", "consent_required")
@@ -273,3 +273,32 @@ def test_the_second_factor_comes_after_a_fresh_sign_in_and_before_consent() -> N
 def test_acr_values_read_back_from_a_parked_request() -> None:
     request = _acr_request(f"{MFA_ACR} {PWD_ACR}")
     assert deserialise(serialise(request)) == request
+
+
+# --- id_token_hint (OIDC Core §3.1.2.1): the hint's user must be the one signed in -------------
+
+HINT_CASES = [
+    # (what, hint's sub, prompt, visitor, expected)
+    ("the hinted user is signed in", str(USER), "", _visitor(60, remembered="account maps"),
+     "issue code"),
+    ("someone else is signed in: ask them to sign in", "8", "", _visitor(60, remembered="account maps"),
+     "sign in again (id_token_hint)"),
+    ("someone else, prompt=none: login_required, never a code for them", "8", "none",
+     _visitor(60, remembered="account maps"), "refuse login_required (id_token_hint)"),
+    ("someone else, who signed in for this request: the person chose", "8", "",
+     _visitor(1, remembered="account maps", fresh=True), "issue code"),
+    ("nobody signed in: sign in first", "8", "", _visitor(None), "sign in"),
+]
+
+
+@pytest.mark.parametrize(("hint", "prompt", "visitor", "expected"),
+                         [case[1:] for case in HINT_CASES], ids=[case[0] for case in HINT_CASES])
+def test_id_token_hint_is_compared_with_the_signed_in_user(
+        hint: str, prompt: str, visitor: VisitorSnapshot, expected: str) -> None:
+    request = replace(_request(prompt), hint_subject=hint)
+    assert _shape(decide(request, CONFIDENTIAL, visitor)) == expected
+
+
+def test_the_hint_subject_is_parked_with_the_request() -> None:
+    request = replace(_request("none"), hint_subject="42")
+    assert deserialise(serialise(request)).hint_subject == "42"

@@ -254,3 +254,34 @@ def test_purge_deletes_dpop_proofs_whose_time_is_up(database_url: str) -> None:
         await db.dispose()
 
     run(db, work)
+
+
+def test_logout_tokens_go_once_delivered_or_given_up_and_old(database_url: str) -> None:
+    """backchannel_logouts: rows delivered or given up longer ago than sent mail is kept go;
+    newer ones, and ones still owed, stay."""
+    from openplate.store.tables import backchannel_logouts
+
+    db = open_database(database_url)
+
+    async def work() -> None:
+        await seed(db)
+        async with db.transaction() as store:
+            client = (await store.conn.execute(select(clients.c.id))).scalar_one()
+
+            def owed(jti: str, delivered: int | None, gave_up: int | None) -> dict[str, object]:
+                return {"client_pk": client, "subject": "1", "sid": "s", "jti": jti,
+                        "created_at": NOW - 9 * DAY, "attempts": 1,
+                        "next_attempt_at": NOW - 9 * DAY, "delivered_at": delivered,
+                        "gave_up_at": gave_up}
+
+            await store.conn.execute(insert(backchannel_logouts), [
+                owed("old-delivered", NOW - 8 * DAY, None), owed("old-given-up", None, NOW - 8 * DAY),
+                owed("new-delivered", NOW - DAY, None), owed("still-owed", None, None)])
+        counts = await purge(db, batch=10, now=NOW, retention=RETENTION)
+        assert counts["backchannel_logouts"] == 2
+        async with db.transaction(readonly=True) as store:
+            left = sorted((await store.conn.execute(select(backchannel_logouts.c.jti))).scalars())
+        assert left == ["new-delivered", "still-owed"]
+        await db.dispose()
+
+    run(db, work)

@@ -73,6 +73,8 @@ class Seeder:
         self, owner: Account, *, redirect_uris: tuple[str, ...] = ("http://localhost:13524/",),
         public: bool = False, name: str = "Mind Mapper", by_operator: bool = True,
         grant_types: tuple[str, ...] | None = None,
+        post_logout_redirect_uris: tuple[str, ...] = (), backchannel_logout_uri: str | None = None,
+        backchannel_logout_session_required: bool = False,
     ) -> App:
         """An app, registered as the operator's `openplate app create` does (``by_operator``:
         trusted for automatic error redirects), or as a developer on the site does."""
@@ -85,6 +87,12 @@ class Seeder:
                     by_operator=by_operator,
                     grant_types=list(grant_types) if grant_types is not None else None,
                 )
+                if post_logout_redirect_uris or backchannel_logout_uri:
+                    # As the application page saves them (its checks are the tests' business).
+                    await store.applications.set_logout(
+                        pk=client.pk, post_logout_redirect_uris=list(post_logout_redirect_uris),
+                        backchannel_logout_uri=backchannel_logout_uri,
+                        backchannel_logout_session_required=backchannel_logout_session_required)
             return App(client.client_id, secret, client.redirect_uris, client.name)
 
         result: App = self._run(work)

@@ -61,7 +61,7 @@ async def redeem_code(
         scope=record.scope, auth_time=record.auth_time, nonce=record.nonce, amr=record.amr,
         # A refresh token only for a client that may use one (RFC 7591 §2 grant_types).
         with_refresh="refresh_token" in client.grant_types,
-        resource=resource, refresh_jkt=refresh_binding(client, ctx),
+        resource=resource, refresh_jkt=refresh_binding(client, ctx), sid=record.sid,
     )
     await store.events.append(
         kind="token.issued", now=ctx.now, user_id=record.user_id, client_id=client.client_id,

@@ -102,7 +102,8 @@ async def _replay_successors(
             return None  # that copy was made by an earlier retry and revoked since
     id_token = await id_token_for(ctx, store, client=client, user_id=first.user_id,
                                   scope=first.scope, access_token=answer,
-                                  auth_time=record.auth_time, nonce=None, amr=record.amr)
+                                  auth_time=record.auth_time, nonce=None, amr=record.amr,
+                                  sid=record.sid)
     return IssuedTokens(
         access_token=answer, expires=first.expires_at, expires_in=first.expires_at - ctx.now,
         refresh_token=refresh, scope=successor.scope, id_token=id_token,
@@ -186,7 +187,7 @@ async def refresh(
     issued = await mint(
         store, ctx, grant_id=record.grant_id, client=client, user_id=record.user_id,
         scope=scope, access_secret=access, refresh_token=successor, auth_time=record.auth_time,
-        amr=record.amr, refresh_jkt=refresh_binding(client, ctx, record.jkt),
+        amr=record.amr, refresh_jkt=refresh_binding(client, ctx, record.jkt), sid=record.sid,
         touch=last_used is None or ctx.now - last_used >= LAST_USED_EVERY,
         resource=resource,
     )

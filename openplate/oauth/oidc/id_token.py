@@ -26,6 +26,7 @@ class Signers(Signer, Protocol):
 def build_id_token(
     signer: Signer, *, issuer: str, client_id: str, claims: dict[str, object], now: int, ttl: int,
     auth_time: int | None, nonce: str | None, access_token: str, amr: str | None = None,
+    sid: str | None = None,
 ) -> str:
     body: dict[str, object] = {
         "iss": issuer,
@@ -47,4 +48,8 @@ def build_id_token(
         body["acr"] = acr_of(methods)
     if nonce is not None:
         body["nonce"] = nonce
+    if sid is not None:
+        # Front-Channel Logout §3 / Back-Channel Logout §2.4: "sid ... Session ID - String
+        # identifier for a Session", the same in every ID token of the session.
+        body["sid"] = sid
     return signer.sign(body)

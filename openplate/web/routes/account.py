@@ -199,6 +199,8 @@ async def signout(request: Request) -> Response:
             await store.sessions.delete(session_id=who.session.id)
         if who.user is not None:
             await store.events.append(kind="signout", now=now(), user_id=who.user.id)
+    if ctx.backchannel is not None:  # the session's applications are owed logout tokens
+        ctx.backchannel.wake()
     response = redirect(ctx, "/")
     sessions.clear_cookie(response, ctx)
     return response

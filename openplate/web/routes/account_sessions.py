@@ -90,6 +90,8 @@ async def sign_out_one(request: Request, session_id: str) -> Response:
         await store.events.append(kind="session.ended", now=now(), user_id=who.user.id,
                                   detail={"device": device})
         await tell(ctx, store, who.session, Notice(f"Signed out {device}."))
+    if ctx.backchannel is not None:  # that session's applications are owed logout tokens
+        ctx.backchannel.wake()
     return redirect(ctx, PATH)
 
 
@@ -133,4 +135,6 @@ async def sign_out_others(request: Request) -> Response:
         text = ("No other browser was signed in." if ended == 0 else
                 f"Signed out {ended} other browser{'' if ended == 1 else 's'}.")
         await tell(ctx, store, who.session, Notice(text))
+    if ctx.backchannel is not None:
+        ctx.backchannel.wake()
     return redirect(ctx, PATH)

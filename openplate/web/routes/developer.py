@@ -107,6 +107,12 @@ def _app_page(
     form_name = (form.params.get("name") or "")[:100] if form else app.name
     form_uris = ((form.params.get("redirect_uris") or "")[:50_000] if form
                  else "\n".join(app.redirect_uris))
+    logout_uris = ((form.params.get("post_logout_redirect_uris") or "")[:50_000] if form
+                   else "\n".join(app.post_logout_redirect_uris))
+    backchannel = ((form.params.get("backchannel_logout_uri") or "")[:2100] if form
+                   else app.backchannel_logout_uri or "")
+    session_required = (form.params.get("backchannel_logout_session_required") == "1" if form
+                        else app.backchannel_logout_session_required)
     return render(
         ctx, "application.html", who, status=status, app=app, new_secret=new_secret,
         error=error, form_name=form_name, form_uris=form_uris,
@@ -118,6 +124,8 @@ def _app_page(
         id_token_alg=app.id_token_alg or ctx.settings.signing_alg,
         device_grant=DEVICE_GRANT, device_page=ctx.url(VERIFICATION_PATH),
         require_par_everywhere=ctx.settings.require_par,
+        form_logout_uris=logout_uris, form_backchannel=backchannel,
+        form_session_required=session_required,
     )
 
 
@@ -253,6 +261,10 @@ async def update_app(request: Request, client_id: str) -> Response:
         uris = applications.check_redirect_uris(
             applications.split_lines(get("redirect_uris") or ""), require_one=True)
         alg = applications.check_id_token_alg(alg_text) if alg_text is not None else None
+        logout_uris = applications.check_post_logout_redirect_uris(
+            applications.split_lines(get("post_logout_redirect_uris") or ""))
+        backchannel = applications.check_backchannel_logout_uri(
+            get("backchannel_logout_uri"), allow_private=ctx.settings.allow_private_client_urls)
         # An app registered before homepages were asked for may keep saving without one.
         profile = applications.check_profile(
             homepage=get("homepage"), description=get("description"),
@@ -279,6 +291,9 @@ async def update_app(request: Request, client_id: str) -> Response:
             dpop_bound_access_tokens=get("dpop_bound_access_tokens") == "1",
         )
         await store.applications.set_profile(pk=app.pk, profile=profile)
+        await store.applications.set_logout(
+            pk=app.pk, post_logout_redirect_uris=logout_uris, backchannel_logout_uri=backchannel,
+            backchannel_logout_session_required=get("backchannel_logout_session_required") == "1")
         if logo is not None:
             await store.applications.set_logo(pk=app.pk, png=logo.png, digest=logo.digest,
                                               now=now())

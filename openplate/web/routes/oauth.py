@@ -4,6 +4,7 @@ routes read the request, build the visitor's snapshot, and turn the decision int
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +26,7 @@ from openplate.oauth.interaction import (
     decide,
 )
 from openplate.oauth.models import AuthorizationRequest, Client
+from openplate.oauth.oidc.hints import HintInvalid, verify_hint
 from openplate.oauth.params import Params, parse_params
 from openplate.oauth.scopes import SCOPES, format_scope
 from openplate.store.unit import Store
@@ -91,10 +93,12 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
                 return redirect(ctx, location, who)
             return _answer_unseen(ctx, who, client, location, decision.error, snapshot)
         signed_in = decision.authentication
+        session = who.session
         location = await authorize.approve(
             request, user_id=signed_in.user_id, auth_time=signed_in.auth_time,
             amr=signed_in.methods, store=store,
             digester=ctx.digester, now=t, code_ttl=ctx.settings.code_ttl, issuer=issuer,
+            sid=session.sid if session else None,
         )
         if snapshot.consent_given:
             await _remember_consent(store, client, request, user_id=signed_in.user_id, now=t)
@@ -136,6 +140,23 @@ async def _remember_consent(store: Store, client: Client, request: Authorization
                               detail={"scope": format_scope(request.scope)})
 
 
+def _with_hint(ctx: AppContext, params: Params,
+               request: AuthorizationRequest) -> AuthorizationRequest | OAuthError:
+    """OIDC Core §3.1.2.1 id_token_hint: checked (our signature and issuer; expired is fine),
+    and its ``sub`` kept with the request, so that the decision can compare it with the person
+    signed in (interaction.STEPS, "id_token_hint"). A hint we did not issue is refused."""
+    token = params.get("id_token_hint")
+    if token is None:
+        return request
+    ring = ctx.keys.ring
+    try:
+        hint = verify_hint(token, keys=ring.published if ring is not None else (),
+                           issuer=ctx.settings.base_url)
+    except HintInvalid as error:
+        return InvalidRequest(str(error))
+    return replace(request, hint_subject=hint.subject)
+
+
 async def _authorize(request: Request, params: Params, *, posted: bool) -> Response:
     ctx = context_of(request)
     issuer = ctx.settings.base_url
@@ -158,6 +179,15 @@ async def _authorize(request: Request, params: Params, *, posted: bool) -> Respo
             return _answer_unseen(ctx, who, refusal.client, refusal.location, refusal.error, seen)
         client = await store.clients.by_client_id(auth_request.client_id)
         assert client is not None
+        hinted = _with_hint(ctx, params, auth_request)
+        if isinstance(hinted, OAuthError):
+            who = await visitor(request, ctx, store, create=False) if not posted else Visitor(
+                None, None)
+            seen = (await interaction.snapshot(store, client, who, now=now())
+                    if who.user is not None else None)
+            location = authorize.refuse(auth_request, hinted, issuer=issuer)
+            return _answer_unseen(ctx, who, client, location, hinted, seen)
+        auth_request = hinted
         t = now()
         if posted:
             # A form POSTed from the app's site carries no SameSite=Lax cookie: park the request

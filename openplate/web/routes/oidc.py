@@ -67,7 +67,7 @@ def metadata(settings: Settings) -> dict[str, Any]:
         # Every client may register any of these (RS256 always: OIDC Core §15.1).
         "id_token_signing_alg_values_supported": list(ALGORITHMS),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-                             "amr", "acr", "preferred_username", "name", "email",
+                             "amr", "acr", "sid", "preferred_username", "name", "email",
                              "email_verified"],
         # OIDC Discovery §3: our two levels (openplate/oauth/acr.py), asked for with acr_values.
         "acr_values_supported": list(ACR_VALUES_SUPPORTED),
@@ -78,6 +78,12 @@ def metadata(settings: Settings) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,
         "service_documentation": base + "/docs",
+        # OIDC RP-Initiated Logout §2.1 and Back-Channel Logout §2.1 (openplate/web/routes/
+        # logout.py, openplate/backchannel.py); no front-channel (iframe) logout.
+        "end_session_endpoint": base + "/oauth/logout",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
     }
     if settings.registration != "off":  # RFC 8414 §2 / OIDC Discovery §3
         document["registration_endpoint"] = base + "/oauth/register"

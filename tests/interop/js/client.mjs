@@ -175,6 +175,33 @@ const ops = {
     })
     return { claims: { ...claims }, jose_payload: verified.payload, header: verified.protectedHeader }
   },
+
+  // --- OIDC RP-Initiated Logout and Back-Channel Logout (issue 17) -----------------------------
+
+  // openid-client's buildEndSessionUrl: the end_session_endpoint from discovery, with
+  // id_token_hint, post_logout_redirect_uri, state (and client_id, which it adds itself).
+  async end_session_url(input) {
+    const config = await configure(input)
+    const url = client.buildEndSessionUrl(config, input.parameters ?? {})
+    return { url: url.href, end_session_endpoint: config.serverMetadata().end_session_endpoint }
+  },
+
+  // A relying party's check of a logout token (Back-Channel Logout §2.6) with jose: signature
+  // via the JWKS, typ logout+jwt, iss, aud, iat/exp, jti, the events member, no nonce.
+  async verify_logout_token(input) {
+    const jwks = jose.createRemoteJWKSet(new URL(`${input.issuer}/oauth/jwks`))
+    const verified = await jose.jwtVerify(input.token, jwks, {
+      issuer: input.issuer,
+      audience: input.audience,
+      typ: 'logout+jwt',
+      requiredClaims: ['iss', 'aud', 'iat', 'exp', 'jti', 'events'],
+    })
+    const event = verified.payload.events?.['http://schemas.openid.net/event/backchannel-logout']
+    if (typeof event !== 'object' || event === null) throw new Error('no back-channel logout event')
+    if ('nonce' in verified.payload) throw new Error('a logout token must not have a nonce')
+    if (!('sub' in verified.payload) && !('sid' in verified.payload)) throw new Error('no sub or sid')
+    return { payload: verified.payload, header: verified.protectedHeader }
+  },
 }
 
 // --- RFC 9126 pushed authorisation requests (issue 17) ----------------------------------------
