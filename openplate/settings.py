@@ -204,6 +204,9 @@ class Settings(BaseSettings):
     # "token" (each registration needs an initial access token from
     # `openplate app registration-token`) or "open" (anyone may register an app).
     registration: Literal["off", "token", "open"] = "off"
+    # Client ID metadata documents: a client_id that is an https URL is fetched and used as the
+    # app's registration (docs/registration.md). Off by default.
+    client_id_metadata_documents: bool = False
     # Open registration: apps registered per client address per hour.
     registrations_per_ip: int = Field(default=10, ge=1)
     # Open registration: an app that registered itself and has had no grant made or used for

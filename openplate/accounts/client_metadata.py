@@ -87,6 +87,8 @@ class ClientMetadata:
     profile: AppProfile
     #: Given back to the client as registered; decides nothing here.
     echo: dict[str, object] = field(default_factory=dict)
+    #: RFC 9449 §5.2: every token request of the client must carry a DPoP proof.
+    dpop_bound: bool = False
 
     @property
     def public(self) -> bool:
@@ -194,6 +196,13 @@ def _profile(doc: Mapping[str, object]) -> AppProfile:
         raise InvalidClientMetadata(f"{field_name}: {problem}") from None
 
 
+def _flag(doc: Mapping[str, object], name: str) -> bool:
+    value = doc.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidClientMetadata(f"{name} must be true or false.")
+    return value
+
+
 def _echo(doc: Mapping[str, object], auth_method: str) -> dict[str, object]:
     echo: dict[str, object] = {"token_endpoint_auth_method": auth_method}
     contacts = _strings(doc, "contacts", limit=MAX_CONTACTS)
@@ -238,6 +247,7 @@ def check_metadata(doc: Mapping[str, object], *, has_owner: bool) -> ClientMetad
         name=name, redirect_uris=_redirect_uris(uris, kind), grant_types=grants,
         auth_method=auth_method, application_type=kind, id_token_alg=alg,
         profile=_profile(doc), echo=_echo(doc, auth_method),
+        dpop_bound=_flag(doc, "dpop_bound_access_tokens"),
     )
 
 
@@ -259,6 +269,8 @@ def describe(metadata: ClientMetadata) -> dict[str, object]:
     }
     if metadata.id_token_alg is not None:
         body["id_token_signed_response_alg"] = metadata.id_token_alg
+    if metadata.dpop_bound:
+        body["dpop_bound_access_tokens"] = True
     if metadata.profile.homepage_url:
         body["client_uri"] = metadata.profile.homepage_url
     if metadata.profile.privacy_url:

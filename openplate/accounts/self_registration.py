@@ -67,7 +67,7 @@ async def register_client(
         secret_digest=digester.digest(secret) if secret else None,
         redirect_uris=list(metadata.redirect_uris), grant_types=list(metadata.grant_types),
         require_pkce=metadata.public, now=now, id_token_alg=metadata.id_token_alg,
-        profile=metadata.profile,
+        profile=metadata.profile, dpop_bound_access_tokens=metadata.dpop_bound,
         registration=SelfRegistration(kind=kind, token_digest=digester.digest(token),
                                       application_type=metadata.application_type,
                                       echo=metadata.echo),
@@ -107,7 +107,7 @@ def stored_metadata(registered: Registered) -> ClientMetadata:
         application_type=client.application_type, id_token_alg=client.id_token_alg,
         profile=AppProfile(homepage_url=client.homepage_url, description=client.description,
                            privacy_url=client.privacy_url),
-        echo=echo,
+        echo=echo, dpop_bound=client.dpop_bound_access_tokens,
     )
 
 
@@ -148,7 +148,7 @@ async def replace_registration(
         grant_types=list(metadata.grant_types), id_token_alg=metadata.id_token_alg,
         homepage_url=metadata.profile.homepage_url, description=metadata.profile.description,
         privacy_url=metadata.profile.privacy_url, application_type=metadata.application_type,
-        echo=metadata.echo,
+        echo=metadata.echo, dpop_bound=metadata.dpop_bound,
     )
     await store.events.append(kind="client.registration_updated", now=now,
                               user_id=client.owner_id, client_id=client.client_id,

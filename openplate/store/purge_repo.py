@@ -116,7 +116,7 @@ def rules(now: int, retention: Retention) -> list[Rule]:
             & ~exists().where(refresh_tokens.c.grant_id == grants.c.id)
             & ~exists().where(authorization_codes.c.grant_id == grants.c.id),
         )),
-        Rule("clients", clients, (clients.c.registration == "open")
+        Rule("clients", clients, clients.c.registration.in_(("open", "metadata"))
              & (clients.c.created_at < unused)
              & ~exists().where(grants.c.client_pk == clients.c.id,
                                or_(grants.c.created_at >= unused,

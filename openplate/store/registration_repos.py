@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openplate.oauth.models import Client
 from openplate.store.client_cache import ClientCache
 from openplate.store.oauth_repos import client_from_row
 from openplate.store.prepared import DbConnection
 from openplate.store.tables import clients, registration_tokens, users
+
+if TYPE_CHECKING:
+    from openplate.accounts.client_metadata import ClientMetadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +109,47 @@ class SqlRegistrations:
         self, *, pk: int, name: str, redirect_uris: list[str], grant_types: list[str],
         id_token_alg: str | None, homepage_url: str | None, description: str | None,
         privacy_url: str | None, application_type: str, echo: dict[str, object],
+        dpop_bound: bool = False,
     ) -> None:
         """RFC 7592 §2.2: the registration's metadata, replaced as a whole."""
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(
             name=name, redirect_uris=json.dumps(redirect_uris),
             grant_types=" ".join(grant_types), id_token_alg=id_token_alg,
             homepage_url=homepage_url, description=description, privacy_url=privacy_url,
-            application_type=application_type,
+            application_type=application_type, dpop_bound_access_tokens=dpop_bound,
             registered_metadata=json.dumps(echo, separators=(",", ":"))))
+        self._cache.clear()
+
+
+    # --- client ID metadata documents ----------------------------------------------------------
+
+    async def document_expiry(self, *, client_id: str) -> int | None:
+        """When the document of the app ``client_id`` (a URL) is to be fetched again; None if
+        it was never fetched."""
+        row = (await self._conn.execute(select(clients.c.metadata_expires_at).where(
+            clients.c.client_id == client_id, clients.c.registration == "metadata"))).first()
+        return int(row.metadata_expires_at) if row is not None and row.metadata_expires_at else None
+
+    async def save_document(self, *, client_id: str, metadata: ClientMetadata, now: int,
+                            expires_at: int) -> None:
+        """The app a client ID metadata document describes, made or brought up to date (one
+        statement: two nodes fetching it at once end with one row)."""
+        values = {
+            "name": metadata.name, "redirect_uris": json.dumps(list(metadata.redirect_uris)),
+            "grant_types": " ".join(metadata.grant_types), "require_pkce": True,
+            "id_token_alg": metadata.id_token_alg, "homepage_url": metadata.profile.homepage_url,
+            "description": metadata.profile.description,
+            "privacy_url": metadata.profile.privacy_url,
+            "application_type": metadata.application_type,
+            "registered_metadata": json.dumps(metadata.echo, separators=(",", ":")),
+            "metadata_expires_at": expires_at,
+            "dpop_bound_access_tokens": metadata.dpop_bound,
+        }
+        insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(clients).values(
+            client_id=client_id, owner_id=None, secret_digest=None, created_at=now,
+            secret_rotated_at=now, registration="metadata", **values)
+        await self._conn.execute(statement.on_conflict_do_update(
+            index_elements=[clients.c.client_id], set_=values,
+            where=clients.c.registration == "metadata"))
         self._cache.clear()

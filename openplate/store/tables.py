@@ -88,9 +88,10 @@ clients = Table(
     # RFC 9126 §6: its authorisation requests must be pushed first (POST /oauth/par).
     Column("require_pushed_authorization_requests", Boolean, nullable=False, default=False,
            server_default=false()),
-    # How an app that registered itself did it (RFC 7591 at /oauth/register): "token" (with an
-    # initial access token from the operator) or "open"; NULL: registered by a person or the
-    # operator at /applications or with the CLI.
+    # How an app that registered itself did it: "token" (RFC 7591 with an initial access token
+    # from the operator), "open" (RFC 7591 on an open server) or "metadata" (its client_id is the
+    # URL of its client ID metadata document); NULL: registered by a person or the operator at
+    # /applications or with the CLI.
     Column("registration", String(16), nullable=True),
     # RFC 7592: the keyed digest of its registration access token (NULL: not managed that way).
     Column("registration_token_digest", String(64), nullable=True),
@@ -107,6 +108,8 @@ clients = Table(
     Column("backchannel_logout_uri", String(2000), nullable=True),
     Column("backchannel_logout_session_required", Boolean, nullable=False,
            server_default=false()),
+    # A client ID metadata document's app ("metadata"): when its document is to be fetched again.
+    Column("metadata_expires_at", Time, nullable=True),
 )
 
 # RFC 7591 §3 initial access tokens (`openplate app registration-token`): what lets a client
@@ -435,7 +438,7 @@ security_events = Table(
     Column("at", Time, nullable=False),
     Column("kind", String(40), nullable=False),
     Column("user_id", Id, nullable=True, index=True),
-    Column("client_id", String(64), nullable=True),
+    Column("client_id", String(1000), nullable=True),  # a URL, for a metadata document's app
     Column("ip", String(64), nullable=True),
     Column("detail", Text, nullable=False, default="{}"),
 )

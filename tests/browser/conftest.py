@@ -99,6 +99,10 @@ class BrowserSeeder:
         """An application of ``owner``, by default of the shared developer."""
         return _off_loop(self._seeder.app, owner or self.developer, **kwargs)
 
+    def self_registered(self, metadata: dict[str, Any]) -> App:
+        """An app that registered itself on an open server (owned by nobody)."""
+        return _off_loop(self._seeder.self_registered, metadata)
+
     @property
     def developer(self) -> Account:
         """An account that owns applications where who owns them does not matter."""

@@ -60,6 +60,8 @@ class Site:
     category: str
     #: An app with the device grant (RFC 8628), with the longest name.
     tv: App
+    #: An app that registered itself (RFC 7591), with the longest name.
+    self_registered: App
 
 
 def _auth_path(app: App) -> str:
@@ -87,8 +89,12 @@ def site(server: LiveServer, seed: BrowserSeeder) -> Site:
     assert upload.status_code == 201, upload.text
     map_path = "/" + upload.json()["url"].split("/", 3)[3]
     tv = seed.app(redirect_uris=(REDIRECT,), name=APP_NAME, grant_types=DEVICE_GRANTS)
+    stranger = seed.self_registered({
+        "client_name": APP_NAME, "redirect_uris": [REDIRECT], "application_type": "native",
+        "client_uri": "https://" + "assistant-" * 8 + ".example/",
+        "description": "Reads and writes mind maps for you. " * 8})
     return Site(account, allowed, pending, own.client_id, map_path, upload.json()["id"],
-                category, tv)
+                category, tv, stranger)
 
 
 def _sign_in(page: Page, account: Account) -> None:
@@ -282,6 +288,9 @@ def test_every_page_fits_the_width_and_passes_axe(
     page.goto(_auth_path(site.pending))
     expect(page.get_by_role("button", name="Allow")).to_be_visible()
     check("consent")
+    page.goto(_auth_path(site.self_registered))
+    expect(page.locator(".self-registered")).to_be_visible()
+    check("consent-self-registered")
     page.goto("/no/such/page")
     check("not-found-signed-in")
     # The device flow (RFC 8628): type the code, confirm, the result.
@@ -330,7 +339,7 @@ def test_every_page_fits_the_width_and_passes_axe(
     known[str(width)] = counts
     report.write_text(json.dumps(known, indent=1, sort_keys=True))
     assert problems == [], "\n".join(problems)
-    assert len(counts) == 54
+    assert len(counts) == 55
 
 
 def test_the_skip_link_moves_to_the_main_content(page: Page) -> None:

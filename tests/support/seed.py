@@ -98,6 +98,22 @@ class Seeder:
         result: App = self._run(work)
         return result
 
+    def self_registered(self, metadata: dict[str, object], *, kind: str = "open") -> App:
+        """An app that registered itself (RFC 7591, as /oauth/register stores it), owned by
+        nobody; ``kind`` is how ("open" or "token")."""
+        from openplate.accounts import self_registration
+
+        async def work(db: Database) -> App:
+            async with db.transaction() as store:
+                made = await self_registration.register_client(
+                    store, self.digester, metadata, owner_id=None, kind=kind,
+                    now=int(time.time()))
+            client = made.client
+            return App(client.client_id, made.client_secret, client.redirect_uris, client.name)
+
+        result: App = self._run(work)
+        return result
+
     def execute(self, sql: str, **params: object) -> None:
         """Run one SQL statement on the server's database (to age a record, say)."""
         from sqlalchemy import text

@@ -164,7 +164,9 @@ def test_client_endpoints_refuse_a_query_string(
 @pytest.mark.parametrize("body,status,error", [
     (b"client_id=x", 400, "invalid_request"),  # no grant_type
     (b"grant_type=password&username=a&password=b", 400, "unsupported_grant_type"),
-    (b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code", 400, "unsupported_grant_type"),
+    (b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer", 400, "unsupported_grant_type"),
+    # The device grant exists (RFC 8628), but not for a request that names no client.
+    (b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code", 401, "invalid_client"),
     (b"grant_type=authorization_code&code=%ff", 400, "invalid_request"),
     (b"grant_type=authorization_code&code=a%00", 400, "invalid_request"),
     (b"grant_type=authorization_code&grant_type=refresh_token", 400, "invalid_request"),

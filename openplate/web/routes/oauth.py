@@ -13,7 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openplate.oauth import authorize, par
-from openplate.oauth.errors import FatalAuthorizationError, InvalidRequest, OAuthError
+from openplate.oauth.errors import (
+    FatalAuthorizationError,
+    InvalidClientId,
+    InvalidRequest,
+    OAuthError,
+)
 from openplate.oauth.interaction import (
     AskConsent,
     AskSecondFactor,
@@ -30,7 +35,7 @@ from openplate.oauth.oidc.hints import HintInvalid, verify_hint
 from openplate.oauth.params import Params, parse_params
 from openplate.oauth.scopes import SCOPES, format_scope
 from openplate.store.unit import Store
-from openplate.web import interaction, sessions
+from openplate.web import client_documents, interaction, sessions
 from openplate.web.context import AppContext, client_ip, context_of, now
 from openplate.web.forms import MAX_FORM_BYTES
 from openplate.web.pages import (
@@ -123,7 +128,8 @@ async def _act(ctx: AppContext, store: Store, who: Visitor, client: Client,
         app=client, developer=owner.username if owner is not None else None,
         homepage_host=_redirect_host(client.homepage_url) if client.homepage_url else None,
         logo_url=logo_path(client.client_id, client.logo_digest),
-        vouched_by=None,
+        vouched_by=(_redirect_host(client.client_id) if client.registration == "metadata"
+                    else None),
     )
 
 
@@ -160,6 +166,13 @@ def _with_hint(ctx: AppContext, params: Params,
 async def _authorize(request: Request, params: Params, *, posted: bool) -> Response:
     ctx = context_of(request)
     issuer = ctx.settings.base_url
+    client_id = params.get("client_id")
+    if "client_id" not in params.duplicated and client_documents.is_document_client_id(client_id):
+        assert client_id is not None
+        try:
+            await client_documents.ensure_client(ctx, client_id)
+        except client_documents.CannotUseDocument as problem:
+            return _invalid_page(ctx, InvalidClientId(str(problem)))
     async with ctx.db.transaction() as store:
         # RFC 9126 §4: a pushed request is used up here, in the unit of work that parks it (or
         # issues its code), so of any number of uses at once exactly one goes on.

@@ -87,6 +87,8 @@ def metadata(settings: Settings) -> dict[str, Any]:
     }
     if settings.registration != "off":  # RFC 8414 §2 / OIDC Discovery §3
         document["registration_endpoint"] = base + "/oauth/register"
+    if settings.client_id_metadata_documents:
+        document["client_id_metadata_document_supported"] = True
     return document
 
 

@@ -4,11 +4,12 @@ Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 15:00:00
 
-``clients`` gains how an app registered itself (``registration``: "token" or "open"), the digest
-of its RFC 7592 registration access token, its ``application_type`` and the metadata it is given
-back (``registered_metadata``, JSON). ``owner_id`` may be NULL: an app that registered itself on
+``clients`` gains how an app registered itself (``registration``: "token", "open" or "metadata",
+a client ID metadata document), the digest of its RFC 7592 registration access token, its
+``application_type``, the metadata it is given back (``registered_metadata``, JSON) and when a
+client ID metadata document is to be fetched again (``metadata_expires_at``). ``owner_id`` may be NULL: an app that registered itself on
 an open server belongs to nobody. ``client_id`` grows to 1000 characters, for client ID metadata
-documents (a client_id that is the URL of its document). ``registration_tokens`` holds the
+documents (a client_id that is the URL of its document), in ``clients`` and in the security log. ``registration_tokens`` holds the
 digests of the operator's initial access tokens.
 """
 
@@ -34,6 +35,12 @@ def upgrade() -> None:
                                       nullable=True))
         batch_op.add_column(sa.Column('application_type', sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column('registered_metadata', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('metadata_expires_at', sa.BigInteger(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        # The security log names apps by client_id, which may now be a URL. (SQLite does not
+        # enforce lengths; rebuilding its table would drop the append-only triggers.)
+        op.alter_column('security_events', 'client_id', existing_type=sa.String(length=64),
+                        type_=sa.String(length=1000), existing_nullable=True)
     op.create_table(
         'registration_tokens',
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
@@ -60,9 +67,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('registration_tokens')
+    if op.get_bind().dialect.name == "postgresql":
+        op.alter_column('security_events', 'client_id', existing_type=sa.String(length=1000),
+                        type_=sa.String(length=64), existing_nullable=True,
+                        postgresql_using="left(client_id, 64)")
     # Apps without an owner cannot stay once owner_id is required again.
     op.execute("DELETE FROM clients WHERE owner_id IS NULL")
     with op.batch_alter_table('clients', schema=None) as batch_op:  # foreign keys off (env.py)
+        batch_op.drop_column('metadata_expires_at')
         batch_op.drop_column('registered_metadata')
         batch_op.drop_column('application_type')
         batch_op.drop_column('registration_token_digest')
