@@ -20,9 +20,11 @@ from openplate.accounts.applications import (
     MAX_REDIRECT_URIS,
     AppProfile,
     InvalidApplication,
+    check_backchannel_logout_uri,
     check_description,
     check_homepage,
     check_name,
+    check_post_logout_redirect_uris,
     check_privacy_url,
 )
 from openplate.oauth.device import DEVICE_GRANT
@@ -89,6 +91,12 @@ class ClientMetadata:
     echo: dict[str, object] = field(default_factory=dict)
     #: RFC 9449 §5.2: every token request of the client must carry a DPoP proof.
     dpop_bound: bool = False
+    #: RFC 9126 §6: its authorisation requests must be pushed first.
+    require_par: bool = False
+    #: OIDC RP-Initiated Logout §3.1 and Back-Channel Logout §2.2.
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def public(self) -> bool:
@@ -217,8 +225,22 @@ def _echo(doc: Mapping[str, object], auth_method: str) -> dict[str, object]:
     return echo
 
 
-def check_metadata(doc: Mapping[str, object], *, has_owner: bool) -> ClientMetadata:
-    """The client's metadata, checked; ``has_owner``: its registration names an account."""
+def _logout(doc: Mapping[str, object], *, allow_private: bool
+            ) -> tuple[tuple[str, ...], str | None, bool]:
+    uris = _strings(doc, "post_logout_redirect_uris", limit=MAX_REDIRECT_URIS + 1) or []
+    backchannel = _text(doc, "backchannel_logout_uri", limit=2000)
+    try:
+        checked = check_post_logout_redirect_uris(uris)
+        uri = check_backchannel_logout_uri(backchannel, allow_private=allow_private)
+    except InvalidApplication as problem:
+        raise InvalidClientMetadata(f"{problem.field}: {problem}") from None
+    return tuple(checked), uri, _flag(doc, "backchannel_logout_session_required")
+
+
+def check_metadata(doc: Mapping[str, object], *, has_owner: bool,
+                   allow_private: bool = False) -> ClientMetadata:
+    """The client's metadata, checked; ``has_owner``: its registration names an account;
+    ``allow_private``: OPENPLATE_ALLOW_PRIVATE_CLIENT_URLS (for a back-channel logout URI)."""
     for name, why in UNSUPPORTED.items():
         if doc.get(name) is not None:
             raise InvalidClientMetadata(f"{name}: {why}")
@@ -238,6 +260,7 @@ def check_metadata(doc: Mapping[str, object], *, has_owner: bool) -> ClientMetad
     if alg is not None and alg not in ID_TOKEN_ALGS:
         raise InvalidClientMetadata(
             f"id_token_signed_response_alg: choose {', '.join(ID_TOKEN_ALGS)}.")
+    logout_uris, backchannel, session_required = _logout(doc, allow_private=allow_private)
     raw_name = _text(doc, "client_name", limit=1000)
     try:
         name = check_name(raw_name) if raw_name is not None else _default_name(uris)
@@ -248,6 +271,9 @@ def check_metadata(doc: Mapping[str, object], *, has_owner: bool) -> ClientMetad
         auth_method=auth_method, application_type=kind, id_token_alg=alg,
         profile=_profile(doc), echo=_echo(doc, auth_method),
         dpop_bound=_flag(doc, "dpop_bound_access_tokens"),
+        require_par=_flag(doc, "require_pushed_authorization_requests"),
+        post_logout_redirect_uris=logout_uris, backchannel_logout_uri=backchannel,
+        backchannel_logout_session_required=session_required,
     )
 
 
@@ -271,6 +297,14 @@ def describe(metadata: ClientMetadata) -> dict[str, object]:
         body["id_token_signed_response_alg"] = metadata.id_token_alg
     if metadata.dpop_bound:
         body["dpop_bound_access_tokens"] = True
+    if metadata.require_par:
+        body["require_pushed_authorization_requests"] = True
+    if metadata.post_logout_redirect_uris:
+        body["post_logout_redirect_uris"] = list(metadata.post_logout_redirect_uris)
+    if metadata.backchannel_logout_uri:
+        body["backchannel_logout_uri"] = metadata.backchannel_logout_uri
+        body["backchannel_logout_session_required"] = (
+            metadata.backchannel_logout_session_required)
     if metadata.profile.homepage_url:
         body["client_uri"] = metadata.profile.homepage_url
     if metadata.profile.privacy_url:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from openplate.accounts.applications import AppProfile
@@ -48,6 +48,13 @@ class NewRegistration:
     registration_token: str
 
 
+async def _save_logout(store: Store, pk: int, metadata: ClientMetadata) -> None:
+    await store.applications.set_logout(
+        pk=pk, post_logout_redirect_uris=list(metadata.post_logout_redirect_uris),
+        backchannel_logout_uri=metadata.backchannel_logout_uri,
+        backchannel_logout_session_required=metadata.backchannel_logout_session_required)
+
+
 def registration_uri(base_url: str, client_id: str) -> str:
     """RFC 7592 §1: where the client reads, replaces and deletes its registration."""
     return f"{base_url}/oauth/register/{client_id}"
@@ -55,11 +62,11 @@ def registration_uri(base_url: str, client_id: str) -> str:
 
 async def register_client(
     store: Store, digester: Digester, doc: Mapping[str, object], *, owner_id: int | None,
-    kind: str, now: int,
+    kind: str, now: int, allow_private: bool = False,
 ) -> NewRegistration:
     """RFC 7591 §3.1: check the metadata and register the app; raise InvalidClientMetadata."""
     assert kind in KINDS
-    metadata = check_metadata(doc, has_owner=owner_id is not None)
+    metadata = check_metadata(doc, has_owner=owner_id is not None, allow_private=allow_private)
     secret = None if metadata.public else new_secret(CLIENT_SECRET_PREFIX, stamped=False)
     token = new_secret(REGISTRATION_TOKEN_PREFIX, stamped=False)
     client = await store.applications.create(
@@ -68,10 +75,16 @@ async def register_client(
         redirect_uris=list(metadata.redirect_uris), grant_types=list(metadata.grant_types),
         require_pkce=metadata.public, now=now, id_token_alg=metadata.id_token_alg,
         profile=metadata.profile, dpop_bound_access_tokens=metadata.dpop_bound,
+        require_pushed_authorization_requests=metadata.require_par,
         registration=SelfRegistration(kind=kind, token_digest=digester.digest(token),
                                       application_type=metadata.application_type,
                                       echo=metadata.echo),
     )
+    await _save_logout(store, client.pk, metadata)
+    client = replace(client, post_logout_redirect_uris=metadata.post_logout_redirect_uris,
+                     backchannel_logout_uri=metadata.backchannel_logout_uri,
+                     backchannel_logout_session_required=(
+                         metadata.backchannel_logout_session_required))
     await store.events.append(kind="client.registered", now=now, user_id=owner_id,
                               client_id=client.client_id,
                               detail={"name": client.name, "registration": kind})
@@ -108,6 +121,10 @@ def stored_metadata(registered: Registered) -> ClientMetadata:
         profile=AppProfile(homepage_url=client.homepage_url, description=client.description,
                            privacy_url=client.privacy_url),
         echo=echo, dpop_bound=client.dpop_bound_access_tokens,
+        require_par=client.require_pushed_authorization_requests,
+        post_logout_redirect_uris=client.post_logout_redirect_uris,
+        backchannel_logout_uri=client.backchannel_logout_uri,
+        backchannel_logout_session_required=client.backchannel_logout_session_required,
     )
 
 
@@ -117,7 +134,7 @@ def token_matches(digester: Digester, registered: Registered, token: str) -> boo
 
 async def replace_registration(
     store: Store, digester: Digester, registered: Registered, doc: Mapping[str, Any], *,
-    now: int,
+    now: int, allow_private: bool = False,
 ) -> ClientMetadata:
     """RFC 7592 §2.2: replace the whole registration with ``doc``; raise InvalidClientMetadata.
 
@@ -138,7 +155,8 @@ async def replace_registration(
         if (not isinstance(secret, str) or client.secret_digest is None
                 or not hmac.compare_digest(digester.digest(secret), client.secret_digest)):
             raise InvalidClientMetadata("client_secret is not this app's client secret.")
-    metadata = check_metadata(doc, has_owner=client.owner_id is not None)
+    metadata = check_metadata(doc, has_owner=client.owner_id is not None,
+                              allow_private=allow_private)
     if metadata.public != client.is_public:
         raise InvalidClientMetadata(
             "token_endpoint_auth_method: an app cannot change between none and a client "
@@ -148,8 +166,9 @@ async def replace_registration(
         grant_types=list(metadata.grant_types), id_token_alg=metadata.id_token_alg,
         homepage_url=metadata.profile.homepage_url, description=metadata.profile.description,
         privacy_url=metadata.profile.privacy_url, application_type=metadata.application_type,
-        echo=metadata.echo, dpop_bound=metadata.dpop_bound,
+        echo=metadata.echo, dpop_bound=metadata.dpop_bound, require_par=metadata.require_par,
     )
+    await _save_logout(store, client.pk, metadata)
     await store.events.append(kind="client.registration_updated", now=now,
                               user_id=client.owner_id, client_id=client.client_id,
                               detail={"name": metadata.name})

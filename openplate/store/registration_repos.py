@@ -109,7 +109,7 @@ class SqlRegistrations:
         self, *, pk: int, name: str, redirect_uris: list[str], grant_types: list[str],
         id_token_alg: str | None, homepage_url: str | None, description: str | None,
         privacy_url: str | None, application_type: str, echo: dict[str, object],
-        dpop_bound: bool = False,
+        dpop_bound: bool = False, require_par: bool = False,
     ) -> None:
         """RFC 7592 §2.2: the registration's metadata, replaced as a whole."""
         await self._conn.execute(update(clients).where(clients.c.id == pk).values(
@@ -117,6 +117,7 @@ class SqlRegistrations:
             grant_types=" ".join(grant_types), id_token_alg=id_token_alg,
             homepage_url=homepage_url, description=description, privacy_url=privacy_url,
             application_type=application_type, dpop_bound_access_tokens=dpop_bound,
+            require_pushed_authorization_requests=require_par,
             registered_metadata=json.dumps(echo, separators=(",", ":"))))
         self._cache.clear()
 
@@ -144,6 +145,10 @@ class SqlRegistrations:
             "registered_metadata": json.dumps(metadata.echo, separators=(",", ":")),
             "metadata_expires_at": expires_at,
             "dpop_bound_access_tokens": metadata.dpop_bound,
+            "require_pushed_authorization_requests": metadata.require_par,
+            "post_logout_redirect_uris": json.dumps(list(metadata.post_logout_redirect_uris)),
+            "backchannel_logout_uri": metadata.backchannel_logout_uri,
+            "backchannel_logout_session_required": metadata.backchannel_logout_session_required,
         }
         insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
         statement = insert(clients).values(

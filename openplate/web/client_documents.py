@@ -84,7 +84,8 @@ def keep_for(cache_control: str | None) -> int:
     return max(MIN_KEEP, min(MAX_KEEP, age))
 
 
-def check_document(client_id: str, document: object) -> ClientMetadata:
+def check_document(client_id: str, document: object, *,
+                   allow_private: bool = False) -> ClientMetadata:
     """The document as client metadata (RFC 7591 §2 rules, accounts/client_metadata.py), or
     CannotUseDocument. §4.1: "the client_id property in the metadata document MUST match the
     URL of the document"; a client authenticating with a shared secret cannot use one."""
@@ -104,7 +105,7 @@ def check_document(client_id: str, document: object) -> ClientMetadata:
         raise CannotUseDocument("A client ID metadata document cannot use client_credentials.")
     try:
         return check_metadata({**document, "token_endpoint_auth_method": "none"},
-                              has_owner=False)
+                              has_owner=False, allow_private=allow_private)
     except InvalidClientMetadata as problem:
         raise CannotUseDocument(f"The client's document is not acceptable: {problem}") from None
 
@@ -178,7 +179,8 @@ async def ensure_client(ctx: AppContext, client_id: str) -> None:
         if due is not None and due > now:
             return
         document, keep = await fetch(client_id, allow_private=settings.allow_private_client_urls)
-        metadata = check_document(client_id, document)
+        metadata = check_document(client_id, document,
+                                  allow_private=settings.allow_private_client_urls)
         async with ctx.db.transaction() as store:
             await store.registrations.save_document(client_id=client_id, metadata=metadata,
                                                     now=now, expires_at=now + keep)

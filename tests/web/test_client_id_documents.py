@@ -225,3 +225,23 @@ def test_documents_are_off_unless_the_operator_turns_them_on(flow_server: LiveSe
         answer.text)
     metadata = httpx.get(flow_server.url + "/.well-known/openid-configuration", timeout=20).json()
     assert "client_id_metadata_document_supported" not in metadata
+
+
+def test_a_document_client_may_push_its_request_first(server: LiveServer,
+                                                      host: DocumentHost) -> None:
+    """RFC 9126 with a client known only by its document: the push fetches it."""
+    path = f"/clients/{secrets.token_hex(4)}.json"
+    client_id = host.url + path
+    host.serve(path, _document(client_id))
+    _, challenge = _pkce()
+    pushed = httpx.post(server.url + "/oauth/par", timeout=20,
+                        data=_params(client_id, challenge))
+    assert pushed.status_code == 201, pushed.text
+    answer = httpx.get(server.url + "/oauth/auth", timeout=20, params={
+        "client_id": client_id, "request_uri": pushed.json()["request_uri"]})
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/signin")
+    assert host.fetches[path] == 1
+    broken = host.serve(f"/clients/{secrets.token_hex(4)}.json", {"client_id": "x"})
+    refused = httpx.post(server.url + "/oauth/par", timeout=20, data=_params(broken, challenge))
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    assert "names another client_id" in refused.json()["error_description"]

@@ -368,3 +368,38 @@ def test_the_purge_deletes_open_registrations_nobody_used_for_30_days(
                          c=used["client_id"]) == 1
     assert seeder.scalar("SELECT count(*) FROM clients WHERE client_id = :c",
                          c=fresh["client_id"]) == 1
+
+
+def test_logout_par_and_dpop_metadata_register_and_apply(open_server: LiveServer) -> None:
+    """OIDC RP-Initiated and Back-Channel Logout, RFC 9126 §6 and RFC 9449 §5.2 metadata: kept,
+    given back, read back, and the rules of the /applications page apply."""
+    server = open_server
+    metadata = {"client_name": "Strict App", "redirect_uris": [WEB],
+                "post_logout_redirect_uris": ["https://mapper.example/bye"],
+                "backchannel_logout_uri": "https://mapper.example/backchannel",
+                "backchannel_logout_session_required": True,
+                "require_pushed_authorization_requests": True,
+                "dpop_bound_access_tokens": True}
+    made = _register(server, metadata)
+    assert made.status_code == 201, made.text
+    body = made.json()
+    for name, value in metadata.items():
+        assert body[name] == value, name
+    read = httpx.get(body["registration_client_uri"], timeout=20, headers={
+        "Authorization": f"Bearer {body['registration_access_token']}"}).json()
+    for name, value in metadata.items():
+        assert read[name] == value, name
+    # Require PAR applies: a plain authorisation request is refused.
+    plain = httpx.get(server.url + "/oauth/auth", timeout=20, params={
+        "client_id": body["client_id"], "redirect_uri": WEB, "response_type": "code"})
+    assert plain.status_code == 400 and "push its authorisation requests" in plain.text, (
+        plain.text[:500])
+    for bad, words in [
+        ({"backchannel_logout_uri": "http://mapper.example/bc"}, "use https"),
+        ({"backchannel_logout_uri": "https://10.0.0.1/bc"}, "private or local address"),
+        ({"post_logout_redirect_uris": ["https://x.example/#f"]}, "fragment"),
+        ({"dpop_bound_access_tokens": "yes"}, "true or false"),
+    ]:
+        answer = _register(server, {**metadata, **bad})
+        assert answer.status_code == 400 and words in answer.json()["error_description"], (
+            bad, answer.text)

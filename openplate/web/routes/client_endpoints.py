@@ -23,7 +23,8 @@ from openplate.store.unit import Store
 from openplate.throttling import Limit, Refused
 from openplate.web.context import AppContext, now
 from openplate.web.dpop import nonce_header, token_proof
-from openplate.web.errors import oauth_error_reply, throttled_reply
+from openplate.web import client_documents
+from openplate.web.errors import error_reply, oauth_error_reply, throttled_reply
 from openplate.web.hot import HotRequest
 from openplate.web.replies import NO_STORE, Reply, json_reply
 
@@ -178,10 +179,31 @@ async def introspection_reply(ctx: AppContext, request: HotRequest) -> Reply:
     return json_reply(result)
 
 
+async def _document_client(ctx: AppContext, request: HotRequest) -> Reply | None:
+    """A client known by its client ID metadata document pushes before it is ever seen at
+    /oauth/auth: fetch its document first (web/client_documents.py). A problem is
+    ``invalid_client`` (RFC 6749 §5.2), never a 500."""
+    try:
+        client_id = parse_params(request.body).get("client_id") if request.body else None
+    except OAuthError:
+        return None  # the request's own reading answers it
+    if not client_documents.is_document_client_id(client_id):
+        return None
+    assert client_id is not None
+    try:
+        await client_documents.ensure_client(ctx, client_id)
+    except client_documents.CannotUseDocument as problem:
+        return error_reply(401, "invalid_client", str(problem))
+    return None
+
+
 async def par_reply(ctx: AppContext, request: HotRequest) -> Reply:
     """RFC 9126 §2.2: "the authorization server ... returns a response with HTTP status code
     201", the request_uri and its lifetime. Errors are §2.3's JSON, like the token endpoint's."""
     ttl = ctx.settings.par_ttl
+    refused = await _document_client(ctx, request)
+    if refused is not None:
+        return refused
 
     async def action(call: ClientCall, store: Store, context: TokenContext) -> par.Pushed:
         return await par.push(call, store, context, ttl=ttl)

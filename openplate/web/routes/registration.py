@@ -129,7 +129,8 @@ async def register(request: Request) -> Response:
             owner_id = await _token_owner(ctx, store, token, t) if mode == "token" else None
             try:
                 made = await self_registration.register_client(
-                    store, ctx.digester, doc, owner_id=owner_id, kind=mode, now=t)
+                    store, ctx.digester, doc, owner_id=owner_id, kind=mode, now=t,
+                    allow_private=ctx.settings.allow_private_client_urls)
             except InvalidClientMetadata as problem:
                 # Raised inside the unit of work: the token's use is given back.
                 raise _Refused(_metadata_error(str(problem), problem.error)) from None
@@ -196,7 +197,8 @@ async def replace_registration(request: Request, client_id: str) -> Response:
                 return found
             try:
                 metadata = await self_registration.replace_registration(
-                    store, ctx.digester, found, doc, now=now())
+                    store, ctx.digester, found, doc, now=now(),
+                    allow_private=ctx.settings.allow_private_client_urls)
             except InvalidClientMetadata as problem:
                 raise _Refused(_metadata_error(str(problem), problem.error)) from None
             fresh = await store.registrations.registered(client_id=client_id)
