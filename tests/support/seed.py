@@ -54,7 +54,7 @@ class Seeder:
 
     def user(self, prefix: str = "user") -> Account:
         n = next(_counter)
-        username = f"{prefix}{n}x{int(time.time() * 1000) % 100000}"
+        username = f"{prefix}{n}x{int(time.time() * 1000) % 100000:05d}"
         email = f"{username}@example.org"
 
         async def work(db: Database) -> Account:
