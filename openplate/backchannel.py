@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -41,11 +42,13 @@ def retry_delay(attempts: int) -> int:
 class BackchannelWorker:
     def __init__(self, db: Database, *, ring: Callable[[], KeyRing | None], issuer: str,
                  allow_private: bool, timeout: float, give_up: int, poll_interval: float,
-                 clock: Callable[[], int] = lambda: int(time.time())) -> None:
+                 clock: Callable[[], int] = lambda: int(time.time()),
+                 ca_file: Path | None = None) -> None:
         self.db = db
         self.ring = ring
         self.issuer = issuer
         self.allow_private = allow_private
+        self.ca_file = ca_file
         self.timeout = timeout
         self.give_up = give_up
         self.poll_interval = poll_interval
@@ -71,7 +74,8 @@ class BackchannelWorker:
         except AddressRefused as error:
             return False, f"refused: {error}"
         try:
-            status = await post_form(target, {"logout_token": token}, time_limit=self.timeout)
+            status = await post_form(target, {"logout_token": token}, time_limit=self.timeout,
+                                     ca_file=self.ca_file)
         except httpx.HTTPError as error:
             return False, f"{type(error).__name__}"
         return (True, None) if status in DELIVERED else (False, f"HTTP {status}")

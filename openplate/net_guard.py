@@ -17,10 +17,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import certifi
 import httpx
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -101,7 +105,19 @@ async def resolve(url: str, *, allow_private: bool) -> Target:
     return Target(url, host, port, addresses[0])
 
 
-async def post_form(target: Target, form: Mapping[str, str], *, time_limit: float) -> int:
+@lru_cache(maxsize=4)
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """How https answers are verified: the CAs httpx trusts by default (certifi's), and
+    ``ca_file``'s too when the operator names one (OPENPLATE_CLIENT_URLS_CA_FILE); made once
+    per file."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+async def post_form(target: Target, form: Mapping[str, str], *, time_limit: float,
+                    ca_file: Path | None = None) -> int:
     """POST ``form`` to a checked target, connecting to its pinned address; the status code.
 
     Redirects are not followed and the body is never read. ``httpx.HTTPError`` (a timeout, a
@@ -113,7 +129,7 @@ async def post_form(target: Target, form: Mapping[str, str], *, time_limit: floa
     if target.port != default_port:
         host_header += f":{target.port}"
     async with httpx.AsyncClient(follow_redirects=False, timeout=time_limit,
-                                 trust_env=False) as client:
+                                 trust_env=False, verify=tls_context(ca_file)) as client:
         request = client.build_request(
             "POST", target.pinned_url, data=dict(form), extensions=extensions,
             headers={"host": host_header, "cache-control": "no-store"})

@@ -219,6 +219,9 @@ class Settings(BaseSettings):
     # (openplate/net_guard.py; docs/logout.md). Off, such a URL is refused when registered and
     # when requested.
     allow_private_client_urls: bool = False
+    # A CA bundle (PEM) trusted, besides the system's, for https requests to URLs that apps
+    # register (client ID metadata documents, back-channel logout URIs): a private CA.
+    client_urls_ca_file: CaFile | None = None
     # Back-Channel Logout delivery: the time limit of one POST, and how long a logout token is
     # retried (with backoff) before it is given up (and the security log says so).
     backchannel_logout_timeout: float = Field(default=5.0, gt=0, le=60)

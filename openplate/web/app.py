@@ -223,7 +223,7 @@ def create_app(settings: Settings) -> OpenplateApp:
             allow_private=settings.allow_private_client_urls,
             timeout=settings.backchannel_logout_timeout,
             give_up=settings.backchannel_logout_give_up,
-            poll_interval=settings.mail_poll_interval),
+            poll_interval=settings.mail_poll_interval, ca_file=settings.client_urls_ca_file),
         throttle=ThrottlePolicy.of(
             signin_account=settings.signin_failures_per_account,
             signin_ip=settings.signin_failures_per_ip,

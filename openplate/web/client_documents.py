@@ -18,12 +18,13 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
 from openplate.accounts.client_metadata import ClientMetadata, InvalidClientMetadata, check_metadata
-from openplate.net_guard import AddressRefused, resolve
+from openplate.net_guard import AddressRefused, resolve, tls_context
 from openplate.web.context import AppContext
 
 log = logging.getLogger("openplate.client_documents")
@@ -110,7 +111,8 @@ def check_document(client_id: str, document: object, *,
         raise CannotUseDocument(f"The client's document is not acceptable: {problem}") from None
 
 
-async def fetch(client_id: str, *, allow_private: bool) -> tuple[object, int]:
+async def fetch(client_id: str, *, allow_private: bool,
+                ca_file: Path | None = None) -> tuple[object, int]:
     """GET the document through the address guard: its JSON and how long to keep it."""
     try:
         target = await resolve(client_id, allow_private=allow_private)
@@ -123,7 +125,7 @@ async def fetch(client_id: str, *, allow_private: bool) -> tuple[object, int]:
         host_header += f":{target.port}"
     try:
         async with httpx.AsyncClient(follow_redirects=False, timeout=FETCH_SECONDS,
-                                     trust_env=False) as client:
+                                     trust_env=False, verify=tls_context(ca_file)) as client:
             request = client.build_request(
                 "GET", target.pinned_url, extensions=extensions,
                 headers={"host": host_header, "accept": "application/json"})
@@ -178,7 +180,8 @@ async def ensure_client(ctx: AppContext, client_id: str) -> None:
             due = await store.registrations.document_expiry(client_id=client_id)
         if due is not None and due > now:
             return
-        document, keep = await fetch(client_id, allow_private=settings.allow_private_client_urls)
+        document, keep = await fetch(client_id, allow_private=settings.allow_private_client_urls,
+                                     ca_file=settings.client_urls_ca_file)
         metadata = check_document(client_id, document,
                                   allow_private=settings.allow_private_client_urls)
         async with ctx.db.transaction() as store:

@@ -7,8 +7,13 @@ On SQLite and on PostgreSQL with Redis, and over two nodes taking turns."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+import ssl
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,6 +36,7 @@ from tests.support.mcp_client import Alternating
 from tests.support.postgres import create_database, drop_database
 from tests.support.seed import Account, Seeder
 from tests.support.server import LiveServer, start_server
+from tests.support.smtp import make_ca_and_cert
 
 CALLBACK = "http://127.0.0.1:43130/callback"
 
@@ -78,7 +84,8 @@ def _person_allows(base_url: str, person: Account, authorization_url: str) -> st
 
 
 async def _session(person: Account, storage: MemoryStorage, base_url: str, *,
-                   balancer: Alternating | None = None, rounds: int = 1) -> dict[str, Any]:
+                   balancer: Alternating | None = None, rounds: int = 1,
+                   client_metadata_url: str | None = None) -> dict[str, Any]:
     back: dict[str, str] = {}
 
     async def redirect_handler(url: str) -> None:
@@ -95,7 +102,8 @@ async def _session(person: Account, storage: MemoryStorage, base_url: str, *,
             client_name="Test Assistant", redirect_uris=[CALLBACK],  # type: ignore[list-item]
             grant_types=["authorization_code", "refresh_token"], response_types=["code"],
             token_endpoint_auth_method="none"),
-        storage=storage, redirect_handler=redirect_handler, callback_handler=callback_handler)
+        storage=storage, redirect_handler=redirect_handler, callback_handler=callback_handler,
+        client_metadata_url=client_metadata_url)
     seen: dict[str, Any] = {}
     for _ in range(rounds):  # one client; with a balancer, its requests over the nodes in turn
         async with httpx2.AsyncClient(auth=provider, timeout=60, transport=balancer) as http:
@@ -163,3 +171,65 @@ def test_the_whole_discovery_and_sign_in_works_over_two_nodes(
     assert set(balancer.sent) == set(ports), balancer.sent  # both nodes answered
     assert [who["UserName"] for who in seen["whoami"]] == [person.username] * 2
     assert len(seen["created"]) == 2
+
+
+# --- With a client ID metadata document instead of registering --------------------------------
+
+
+@pytest.fixture(scope="module")
+def document_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, Any]]]:
+    """An https server on 127.0.0.1, under a private CA, that serves the assistant's client ID
+    metadata document: (its base URL, the CA's PEM, the document by path)."""
+    folder = tmp_path_factory.mktemp("cimd-host")
+    ca, cert, key = make_ca_and_cert(folder)
+    documents: dict[str, Any] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            body = json.dumps(documents.get(self.path, {})).encode()
+            self.send_response(200 if self.path in documents else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{httpd.server_address[1]}", ca, documents
+    finally:
+        httpd.shutdown()
+
+
+def test_an_assistant_with_a_client_id_metadata_document_signs_in_without_registering(
+        document_host: tuple[str, Path, dict[str, Any]],
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    base, ca, documents = document_host
+    client_id = base + "/assistant/client.json"
+    documents["/assistant/client.json"] = {
+        "client_id": client_id, "client_name": "Document Assistant", "redirect_uris": [CALLBACK],
+        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+        "token_endpoint_auth_method": "none"}
+    yield_server = _backend_server("sqlite", tmp_path_factory, extra_env={
+        "OPENPLATE_CLIENT_ID_METADATA_DOCUMENTS": "true",
+        "OPENPLATE_ALLOW_PRIVATE_CLIENT_URLS": "true",
+        "OPENPLATE_CLIENT_URLS_CA_FILE": str(ca)})
+    server = next(yield_server)
+    try:
+        person = Seeder(server).user("cimd")
+        storage = MemoryStorage()
+        seen = asyncio.run(_session(person, storage, server.url, client_metadata_url=client_id))
+        assert seen["whoami"][0]["UserName"] == person.username
+        # The SDK used the document's URL as its client_id and registered nothing.
+        assert storage.client is not None and storage.client.client_id == client_id
+        assert Seeder(server).scalar("SELECT registration FROM clients WHERE client_id = :c",
+                                     c=client_id) == "metadata"
+        assert Seeder(server).scalar("SELECT count(*) FROM clients") == 1
+    finally:
+        yield_server.close()

@@ -21,9 +21,9 @@ from openplate.oauth.revocation import revoke
 from openplate.oauth.token_endpoint import token_request
 from openplate.store.unit import Store
 from openplate.throttling import Limit, Refused
+from openplate.web import client_documents
 from openplate.web.context import AppContext, now
 from openplate.web.dpop import nonce_header, token_proof
-from openplate.web import client_documents
 from openplate.web.errors import error_reply, oauth_error_reply, throttled_reply
 from openplate.web.hot import HotRequest
 from openplate.web.replies import NO_STORE, Reply, json_reply
