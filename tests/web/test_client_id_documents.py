@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,54 +18,17 @@ import pytest
 
 from tests.conftest import _backend_server
 from tests.support.browser_flow import hidden_fields, redirect_params, sign_in
+from tests.support.document_host import DocumentHost, serve_documents
 from tests.support.seed import Seeder
 from tests.support.server import LiveServer
 
 CALLBACK = "http://127.0.0.1:43120/callback"
 
 
-@dataclass
-class DocumentHost:
-    """A client's web server: serves documents by path, counts the fetches."""
-
-    url: str
-    documents: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
-    fetches: dict[str, int] = field(default_factory=dict)
-
-    def serve(self, path: str, body: object, *, status: int = 200,
-              headers: dict[str, str] | None = None) -> str:
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.documents[path] = (status, {"content-type": "application/json", **(headers or {})},
-                                raw)
-        return self.url + path
-
-
 @pytest.fixture(scope="module")
 def host() -> Iterator[DocumentHost]:
-    served = DocumentHost("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            served.fetches[self.path] = served.fetches.get(self.path, 0) + 1
-            status, headers, body = served.documents.get(self.path, (404, {}, b"{}"))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    served.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_documents() as served:
         yield served
-    finally:
-        httpd.shutdown()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql+redis"])
