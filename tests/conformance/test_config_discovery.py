@@ -64,6 +64,11 @@ KNOWN_METADATA: dict[str, str] = {
     # Front-Channel Logout §3 and Back-Channel Logout §2.1 (the suite knows them too).
     "frontchannel_logout_supported": BOOLEAN, "frontchannel_logout_session_supported": BOOLEAN,
     "backchannel_logout_supported": BOOLEAN, "backchannel_logout_session_supported": BOOLEAN,
+    # RFC 9126 §5 (registered in IANA's OAuth Authorization Server Metadata registry).
+    "pushed_authorization_request_endpoint": URI,
+    "require_pushed_authorization_requests": BOOLEAN,
+    # OAuth Client ID Metadata Document (the draft's IANA registration).
+    "client_id_metadata_document_supported": BOOLEAN,
 }
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 Appendix A.4
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -194,7 +199,7 @@ def _answers(live: LiveServer, meta: dict[str, Any]) -> None:
         assert keys.status_code == 200 and keys.json()["keys"]
         verify_jwks(keys.json())
         for name in ("revocation_endpoint", "introspection_endpoint",
-                     "device_authorization_endpoint"):
+                     "device_authorization_endpoint", "pushed_authorization_request_endpoint"):
             answer = http.post(url(name), data={"token": "x"})
             assert answer.status_code in (400, 401) and "error" in answer.json(), name
         docs = http.get(url("service_documentation"))
@@ -204,12 +209,14 @@ def _answers(live: LiveServer, meta: dict[str, Any]) -> None:
         assert logout.status_code == 303 and logout.headers["location"] == "/oauth/logout/done"
         for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
                      "revocation_endpoint", "introspection_endpoint", "service_documentation",
-                     "device_authorization_endpoint", "end_session_endpoint"):
+                     "device_authorization_endpoint", "end_session_endpoint",
+                     "pushed_authorization_request_endpoint"):
             assert name in meta, name  # each one above was reached
         assert not {n for n in meta if n.endswith(("_endpoint", "_uri", "_documentation"))} - {
             "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
             "revocation_endpoint", "introspection_endpoint", "service_documentation",
-            "device_authorization_endpoint", "end_session_endpoint"}, \
+            "device_authorization_endpoint", "end_session_endpoint",
+            "pushed_authorization_request_endpoint"}, \
             "a URL in the document that this test does not reach"
 
 

@@ -20,6 +20,9 @@ from tests.support.server import LiveServer
 
 REDIRECT_URI = "http://localhost:13524/"
 ALGS = "ES256 RS256 PS256 EdDSA Ed25519"
+#: The Bearer challenge of the API, which names its RFC 9728 metadata (format with the server URL).
+BEARER_CHALLENGE = ('Bearer realm="openplate", '
+                    'resource_metadata="{}/.well-known/oauth-protected-resource"')
 
 
 def _s256(verifier: str) -> str:
@@ -129,7 +132,7 @@ def test_a_stolen_bound_token_opens_nothing(server: LiveServer, seeder: Seeder) 
         challenges = _challenges(answer)
         assert challenges[0].startswith("DPoP ") and f'error="{error}"' in challenges[0]
         assert f'algs="{ALGS}"' in challenges[0]
-        assert challenges[1] == 'Bearer realm="openplate"'
+        assert challenges[1] == BEARER_CHALLENGE.format(server.url)
         return challenges
 
     # §7.2: as a bearer token (or bare, as the original clients send it).
@@ -191,8 +194,8 @@ def test_a_bearer_token_is_not_taken_as_dpop_and_challenges_name_both(
     assert answer.status_code == 401 and answer.json()["error"] == "invalid_token"
     assert 'error="invalid_token"' in _challenges(answer)[0]
     nothing = httpx.get(server.url + "/users/me", timeout=20)
-    assert _challenges(nothing) == ['Bearer realm="openplate"', f'DPoP realm="openplate", '
-                                    f'algs="{ALGS}"']
+    assert _challenges(nothing) == [BEARER_CHALLENGE.format(server.url),
+                                    f'DPoP realm="openplate", algs="{ALGS}"']
     plain = httpx.get(server.url + "/users/me", timeout=20,
                       headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert plain.status_code == 200

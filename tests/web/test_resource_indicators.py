@@ -111,6 +111,8 @@ def test_protected_resource_metadata_leads_to_this_server(server: LiveServer) ->
     # A call without a token is told where to look.
     bare = httpx.get(server.url + "/users/me", timeout=20)
     assert bare.status_code == 401
-    assert bare.headers["www-authenticate"] == (
+    challenges = bare.headers.get_list("www-authenticate")
+    assert challenges[0] == (
         f'Bearer realm="openplate", resource_metadata="{server.url}/.well-known/'
         'oauth-protected-resource"')
+    assert challenges[1].startswith("DPoP ")  # RFC 9449 §7.1: the API takes both schemes

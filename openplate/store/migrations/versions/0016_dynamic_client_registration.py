@@ -18,10 +18,30 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from openplate.store import append_only
+
 revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
+
+
+def _security_log_client_id(old: sa.String, new: sa.String) -> None:
+    """``security_events.client_id`` from ``old`` to ``new``. PostgreSQL alters the column in
+    place (cut to size on the way down); SQLite rebuilds the table, which drops its append-only
+    triggers with it, so they are made again (openplate/store/append_only.py)."""
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.alter_column('security_events', 'client_id', existing_type=old, type_=new,
+                        existing_nullable=True,
+                        postgresql_using=f"left(client_id, {new.length})")
+        return
+    for statement in append_only.drop_statements(dialect):
+        op.execute(statement)
+    with op.batch_alter_table('security_events', schema=None) as batch_op:
+        batch_op.alter_column('client_id', existing_type=old, type_=new, existing_nullable=True)
+    for statement in append_only.create_statements(dialect):
+        op.execute(statement)
 
 
 def upgrade() -> None:
@@ -36,11 +56,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('application_type', sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column('registered_metadata', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('metadata_expires_at', sa.BigInteger(), nullable=True))
-    if op.get_bind().dialect.name == "postgresql":
-        # The security log names apps by client_id, which may now be a URL. (SQLite does not
-        # enforce lengths; rebuilding its table would drop the append-only triggers.)
-        op.alter_column('security_events', 'client_id', existing_type=sa.String(length=64),
-                        type_=sa.String(length=1000), existing_nullable=True)
+    # The security log names apps by client_id, which may now be a URL.
+    _security_log_client_id(sa.String(length=64), sa.String(length=1000))
     op.create_table(
         'registration_tokens',
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
@@ -67,10 +84,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('registration_tokens')
-    if op.get_bind().dialect.name == "postgresql":
-        op.alter_column('security_events', 'client_id', existing_type=sa.String(length=1000),
-                        type_=sa.String(length=64), existing_nullable=True,
-                        postgresql_using="left(client_id, 64)")
+    _security_log_client_id(sa.String(length=1000), sa.String(length=64))
     # Apps without an owner cannot stay once owner_id is required again.
     op.execute("DELETE FROM clients WHERE owner_id IS NULL")
     with op.batch_alter_table('clients', schema=None) as batch_op:  # foreign keys off (env.py)
