@@ -126,6 +126,20 @@ def test_a_new_database_refuses_to_rewrite_its_security_log(tmp_path: Path) -> N
             conn.execute("DELETE FROM security_events")
 
 
+def test_a_migrated_database_still_refuses_to_rewrite_its_security_log(tmp_path: Path) -> None:
+    """Migration 0016 rebuilds SQLite's security_events (a wider client_id): its append-only
+    triggers are made again."""
+    settings = _settings(f"sqlite:///{tmp_path / 'migrated.db'}")
+    upgrade(settings)
+    with sqlite3.connect(tmp_path / "migrated.db") as conn:
+        conn.execute("INSERT INTO security_events (at, kind, detail, client_id) "
+                     "VALUES (1, 'x', '{}', ?)", ("https://app.example/" + "c" * 900,))
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM security_events")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE security_events SET kind = 'y'")
+
+
 def test_a_database_with_tables_of_its_own_is_migrated_not_created_over(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     with sqlite3.connect(path) as conn:
