@@ -403,3 +403,30 @@ def test_logout_par_and_dpop_metadata_register_and_apply(open_server: LiveServer
         answer = _register(server, {**metadata, **bad})
         assert answer.status_code == 400 and words in answer.json()["error_description"], (
             bad, answer.text)
+
+
+def test_a_self_registered_device_app_is_named_as_such_on_the_device_page(
+        open_server: LiveServer) -> None:
+    """RFC 8628 with RFC 7591: an app that registered itself for the device grant only (no
+    redirect URI) gets tokens, and the confirmation page says it registered itself."""
+    from tests.support.device_flow import enter, open_link, poll, prefilled, start
+    from tests.support.seed import App
+
+    server = open_server
+    made = _register(server, {"client_name": "Shelf TV", "token_endpoint_auth_method": "none",
+                              "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]})
+    assert made.status_code == 201, made.text
+    assert made.json()["response_types"] == []
+    app = App(made.json()["client_id"], None, (), "Shelf TV")
+    started = start(server.url, app, "maps")
+    person = Seeder(server).user("tv")
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        page = open_link(browser, person, started["verification_uri_complete"])
+        entered = enter(browser, page, prefilled(page))
+        confirm = browser.get(entered.headers["location"])
+        assert "This app registered itself." in confirm.text, confirm.text[:2000]
+        posted = browser.post("/device/decision", data={**hidden_fields(confirm.text),
+                                                         "decision": "allow"})
+        assert posted.status_code == 303
+    tokens = poll(server.url, app, started["device_code"])
+    assert tokens.status_code == 200, tokens.text

@@ -154,6 +154,7 @@ async def confirm_page(request: Request) -> Response:
         scopes=[(scope, SCOPES[scope]) for scope in record.scope.split() if scope in SCOPES],
         logo_url=logo_path(client.client_id, client.logo_digest),
         homepage_host=_host(client.homepage_url),
+        vouched_by=_host(client.client_id) if client.registration == "metadata" else None,
     )
 
 
